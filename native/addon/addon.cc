@@ -1,0 +1,80 @@
+// Module entry of softunicast.node: the NativePort class, the ABI the binary was built with (so
+// that src/native.ts can refuse a stale binary), and helpers that need no port.
+#include <napi.h>
+
+#include "errors.h"
+#include "instance.h"
+#include "port_wrap.h"
+
+namespace su {
+namespace {
+
+Napi::Array Names(Napi::Env env, std::initializer_list<const char *> names)
+{
+	Napi::Array out = Napi::Array::New(env, names.size());
+	uint32_t i = 0;
+	for (const char *n : names)
+		out.Set(i++, n);
+	return out;
+}
+
+Napi::Object Abi(Napi::Env env)
+{
+	Napi::Object abi = Napi::Object::New(env);
+#define SU_X(name, doc) #name,
+	abi.Set("abiVersion", SU_ABI_VERSION);
+	abi.Set("steerCounters", Names(env, { SU_STEER_COUNTERS(SU_X) }));
+	abi.Set("queueCounters", Names(env, { SU_QUEUE_COUNTERS(SU_X) }));
+	abi.Set("errorCodes", Names(env, { SU_ERROR_CODES(SU_X) }));
+#undef SU_X
+	abi.Set("captureRuleSize", static_cast<double>(sizeof(su_capture_rule)));
+	abi.Set("exchangeEntrySize", static_cast<double>(sizeof(su_exchange_entry)));
+	return abi;
+}
+
+Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo &info)
+{
+	SetErrorFactory(info.Env(), info[0].As<Napi::Function>());
+	return info.Env().Undefined();
+}
+
+Napi::Value RxQueueCount(const Napi::CallbackInfo &info)
+{
+	std::string ifname = info[0].As<Napi::String>().Utf8Value();
+	uint32_t count = 0;
+	su_error err{};
+
+	if (su_iface_rx_queue_count(ifname.c_str(), &count, &err))
+		throw MakeError(info.Env(), err);
+	return Napi::Number::New(info.Env(), count);
+}
+
+// Process exit, or a worker_threads Worker ending, without close(): stop our threads before
+// the environment they call into is gone. The kernel would free the rest anyway.
+void Cleanup(void *arg)
+{
+	Instance *inst = static_cast<Instance *>(arg);
+	for (PortWrap *p : inst->open_ports)
+		su_port_close(p->port);
+	inst->open_ports.clear();
+}
+
+}  // namespace
+}  // namespace su
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports)
+{
+	using namespace su;
+
+	Instance *inst = new Instance();
+	env.SetInstanceData(inst);
+	napi_add_env_cleanup_hook(env, Cleanup, inst);
+
+	exports.Set("NativePort", PortWrap::Define(env));
+	exports.Set("abi", Abi(env));
+	exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs));
+	exports.Set("rxQueueCount", Napi::Function::New(env, RxQueueCount));
+	return exports;
+}
+
+NODE_API_MODULE(softunicast, Init)

@@ -1,0 +1,19 @@
+// Per-environment state of the addon (worker threads and each Node environment get their own):
+// the error factory and the ports still open, closed by the environment's cleanup hook.
+#pragma once
+#include <napi.h>
+#include <set>
+
+namespace su {
+
+class PortWrap;
+
+struct Instance {
+	Napi::FunctionReference error_factory;
+	Napi::FunctionReference port_constructor;
+	std::set<PortWrap *> open_ports;
+
+	static Instance &Get(Napi::Env env) { return *env.GetInstanceData<Instance>(); }
+};
+
+}  // namespace su

@@ -1,0 +1,120 @@
+/* The one definition of everything that crosses a boundary: BPF map layouts, counters, limits.
+ * Included by the XDP program (bpf/), the native fast path (native/) and the ABI dump tool that
+ * generates src/generated/abi.ts; the TypeScript side never hand-copies a number from here.
+ *
+ * Rules for this file: it must compile for `-target bpf` and for the host (only <linux/types.h>),
+ * every struct has explicit padding, and every layout change bumps SU_ABI_VERSION. */
+#ifndef SOFTUNICAST_ABI_H
+#define SOFTUNICAST_ABI_H
+
+#include <linux/types.h>
+
+/* Bumped on any change below; the addon refuses to run with TypeScript built for another value. */
+#define SU_ABI_VERSION 1
+
+/* ---- Limits ------------------------------------------------------------------------------- */
+
+/* XSKMAP size: the highest RX queue index a socket can be bound to, plus one. */
+#define SU_MAX_QUEUES 64
+/* Capture rules the XDP program walks per packet; a bounded loop, so kept small. */
+#define SU_CAPTURE_RULES_MAX 64
+
+/* ---- Capture rules: which packets the XDP program hands to the AF_XDP sockets --------------
+ * Map `su_capture_rules` (BPF_MAP_TYPE_ARRAY, key: u32 index, value: struct su_capture_rule).
+ * Writer: the addon, from TypeScript's validated rules, all slots at once, unused ones zeroed.
+ * Reader: bpf/steer.bpf.c, in index order, stopping at the first slot with family 0.
+ * A packet matches a rule when its destination lies in addr/prefix_len, its L4 protocol is in
+ * `protocols` and its destination port lies in [port_first, port_last]. */
+#define SU_FAMILY_NONE 0 /* unused slot: ends the rule list */
+#define SU_FAMILY_IPV4 4
+#define SU_FAMILY_IPV6 6
+
+#define SU_PROTO_TCP (1u << 0)
+#define SU_PROTO_UDP (1u << 1)
+
+struct su_capture_rule {
+	__u8 family;     /* SU_FAMILY_* */
+	__u8 prefix_len; /* 0..32 for IPv4, 0..128 for IPv6 */
+	__u8 protocols;  /* SU_PROTO_* bit set, never 0 in a used slot */
+	__u8 pad0;
+	__u16 port_first; /* host byte order, inclusive */
+	__u16 port_last;  /* host byte order, inclusive */
+	__u8 addr[16];    /* network byte order; IPv4 uses the first 4 bytes, the rest zero */
+};
+
+/* ---- XDP program counters -----------------------------------------------------------------
+ * Map `su_steer_counters` (BPF_MAP_TYPE_PERCPU_ARRAY, key: enum su_steer_counter, value: u64).
+ * Writer: bpf/steer.bpf.c. Reader: the addon, summed over CPUs. Each counts one fate. */
+#define SU_STEER_COUNTERS(X)                                                                  \
+	X(packets, "packets the XDP program saw")                                                \
+	X(pass_unparsed, "passed to the kernel: not Ethernet/IPv4/IPv6 with a TCP or UDP header") \
+	X(pass_unmanaged, "passed to the kernel: matched no capture rule")                       \
+	X(pass_no_socket, "passed to the kernel: captured, but no socket is bound on the queue") \
+	X(redirected, "handed to the AF_XDP socket of the receiving queue")
+
+enum su_steer_counter {
+#define SU_X(name, doc) SU_STEER_##name,
+	SU_STEER_COUNTERS(SU_X)
+#undef SU_X
+	SU_STEER_COUNTER_COUNT
+};
+
+/* ---- Per-queue counters of the native worker ------------------------------------------------
+ * Written only by the queue's worker thread (single writer, relaxed atomic stores); read by the
+ * addon as snapshots (relaxed atomic loads). Laid out as an array of u64 in this order. */
+#define SU_QUEUE_COUNTERS(X)                                                                     \
+	X(rx_packets, "packets taken from the RX ring")                                             \
+	X(rx_bytes, "bytes taken from the RX ring")                                                 \
+	X(tx_packets, "packets the kernel completed transmitting")                                  \
+	X(tx_bytes, "bytes the kernel completed transmitting")                                      \
+	X(rx_dropped_no_handler, "received packets recycled because no batch handler was set")      \
+	X(fill_ring_empty, "times the fill ring was left empty because no free frame was left")     \
+	X(tx_ring_full, "times a packet waited for room on the TX ring")                            \
+	X(tx_kicks, "sendto() calls made to start transmission")                                    \
+	X(tx_kick_errors, "sendto() calls that failed with an error other than EAGAIN/EBUSY/ENOBUFS") \
+	X(wakeups, "times the worker woke from poll()")                                             \
+	X(batches, "RX batches handed to the batch handler")
+
+enum su_queue_counter {
+#define SU_X(name, doc) SU_QUEUE_##name,
+	SU_QUEUE_COUNTERS(SU_X)
+#undef SU_X
+	SU_QUEUE_COUNTER_COUNT
+};
+
+/* The kernel's own per-socket statistics (getsockopt SOL_XDP/XDP_STATISTICS, <linux/if_xdp.h>
+ * struct xdp_statistics), in the kernel struct's field order. Listed here so that the names
+ * reach TypeScript from the same place as ours. */
+#define SU_KERNEL_XDP_STATS(X)                                                    \
+	X(rx_dropped, "dropped by the kernel for other reasons")                     \
+	X(rx_invalid_descs, "dropped: invalid fill descriptor")                      \
+	X(tx_invalid_descs, "dropped: invalid TX descriptor")                        \
+	X(rx_ring_full, "dropped: the RX ring was full")                             \
+	X(rx_fill_ring_empty_descs, "times the kernel found the fill ring empty")    \
+	X(tx_ring_empty_descs, "times the kernel found the TX ring empty")
+
+/* ---- Actions a batch handler gives each received frame -----------------------------------
+ * Written by the handler (C or, through the exchange buffer, TypeScript) per frame. */
+#define SU_ACTIONS(X)                                                        \
+	X(RECYCLE, 0, "return the frame to the fill ring: the packet is dropped") \
+	X(TRANSMIT, 1, "put the frame on the TX ring with its (possibly new) length") \
+	X(KEEP, 2, "the handler keeps the frame and gives it back later through submit")
+
+enum su_action {
+#define SU_X(name, value, doc) SU_ACTION_##name = value,
+	SU_ACTIONS(SU_X)
+#undef SU_X
+};
+
+/* ---- The exchange buffer between a queue and TypeScript -----------------------------------
+ * One per queue, owned by JS (an ArrayBuffer), read and written by the addon on the JS thread
+ * only. Entry i of a batch lives at offset i * sizeof(struct su_exchange_entry). Offsets are UMEM
+ * offsets (the UMEM is limited to 4 GiB so that they fit in 32 bits for JS). */
+struct su_exchange_entry {
+	__u32 addr;   /* UMEM offset of the packet's first byte */
+	__u32 len;    /* packet length in bytes */
+	__u32 action; /* enum su_action */
+	__u32 pad0;
+};
+
+#endif /* SOFTUNICAST_ABI_H */

@@ -1,0 +1,93 @@
+// Every error softunicast throws: one class per stable `code`. Native code creates these too
+// (src/native.ts hands the addon a factory), so a caller can rely on `instanceof` and `code`.
+import { ABI } from './generated/abi.js';
+
+export type ErrorCode = (typeof ABI.errorCodes)[number];
+
+/** Base class: `code` is stable and literal; system failures also carry `errno` and `syscall`. */
+export class SoftunicastError extends Error {
+  readonly code: ErrorCode;
+  readonly errno: number | undefined;
+  readonly syscall: string | undefined;
+
+  constructor(code: ErrorCode, message: string, errno?: number, syscall?: string) {
+    super(message);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+function define<C extends ErrorCode>(code: C, name: string) {
+  const cls = class extends SoftunicastError {
+    declare readonly code: C;
+    constructor(message: string, errno?: number, syscall?: string) {
+      super(code, message, errno, syscall);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  Object.defineProperty(cls.prototype, 'name', { value: name });
+  return cls;
+}
+
+/** An option has a wrong type or value; the message names the option, what was expected and what was received. */
+export const InvalidOptionError = define('ERR_INVALID_OPTION', 'InvalidOptionError');
+/** The interface does not exist in the caller's network namespace. */
+export const InterfaceNotFoundError = define('ERR_INTERFACE_NOT_FOUND', 'InterfaceNotFoundError');
+/** The interface has no RX queue with that index. */
+export const QueueNotFoundError = define('ERR_QUEUE_NOT_FOUND', 'QueueNotFoundError');
+/** Another AF_XDP socket is bound to the queue. */
+export const QueueBusyError = define('ERR_QUEUE_BUSY', 'QueueBusyError');
+/** The process lacks CAP_BPF / CAP_NET_ADMIN / CAP_NET_RAW. */
+export const PermissionDeniedError = define('ERR_PERMISSION_DENIED', 'PermissionDeniedError');
+/** The driver does not support the requested attach mode or zero-copy bind. */
+export const ModeUnsupportedError = define('ERR_MODE_UNSUPPORTED', 'ModeUnsupportedError');
+/** The interface carries another XDP program and `replace` was not set (or it cannot be replaced). */
+export const XdpProgramPresentError = define('ERR_XDP_PROGRAM_PRESENT', 'XdpProgramPresentError');
+/** The XDP object could not be opened or was rejected by the verifier. */
+export const BpfLoadError = define('ERR_BPF_LOAD', 'BpfLoadError');
+/** A frame handed back to a queue is not one the caller holds, or its length does not fit. */
+export const InvalidFrameError = define('ERR_INVALID_FRAME', 'InvalidFrameError');
+/** The port was closed. */
+export const ClosedError = define('ERR_CLOSED', 'ClosedError');
+/** softunicast.node or the XDP object is missing, or was built from other sources: run the build. */
+export const NativeBuildError = define('ERR_NATIVE_BUILD', 'NativeBuildError');
+/** Any other failed system call; see `errno` and `syscall`. */
+export const SyscallError = define('ERR_SYSCALL', 'SyscallError');
+
+const byCode: { [C in ErrorCode]: new (message: string, errno?: number, syscall?: string) => SoftunicastError } = {
+  ERR_INVALID_OPTION: InvalidOptionError,
+  ERR_INTERFACE_NOT_FOUND: InterfaceNotFoundError,
+  ERR_QUEUE_NOT_FOUND: QueueNotFoundError,
+  ERR_QUEUE_BUSY: QueueBusyError,
+  ERR_PERMISSION_DENIED: PermissionDeniedError,
+  ERR_MODE_UNSUPPORTED: ModeUnsupportedError,
+  ERR_XDP_PROGRAM_PRESENT: XdpProgramPresentError,
+  ERR_BPF_LOAD: BpfLoadError,
+  ERR_INVALID_FRAME: InvalidFrameError,
+  ERR_CLOSED: ClosedError,
+  ERR_NATIVE_BUILD: NativeBuildError,
+  ERR_SYSCALL: SyscallError,
+};
+
+/** Builds the error for a code reported by native code; unknown codes are a build mismatch. */
+export function errorFromCode(code: string, message: string, errno?: number, syscall?: string): SoftunicastError {
+  const cls = (byCode as Record<string, (typeof byCode)[ErrorCode] | undefined>)[code];
+  if (cls === undefined) return new SyscallError(`${message} (unknown native error code ${code})`, errno, syscall);
+  return new cls(message, errno, syscall);
+}
+
+/** Formats a received value for "Expected X for Y but received Z" messages. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || value === undefined || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  const ctor = (value as object).constructor;
+  return ctor && ctor !== Object ? `an instance of ${ctor.name}` : 'an object';
+}
+
+/** Throws InvalidOptionError in the house format. */
+export function invalid(path: string, expected: string, received: unknown): never {
+  throw new InvalidOptionError(`Expected ${expected} for ${path} but received ${describe(received)}`);
+}

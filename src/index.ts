@@ -1,0 +1,8 @@
+// Public exports of softunicast: nothing else is API.
+export { XdpPort, type XdpMode } from './xdp/port.js';
+export { XdpQueue, type BatchHandler } from './xdp/queue.js';
+export { RxBatch, TxBatch } from './xdp/batch.js';
+export type { XdpPortOptions, RingSizes, BindMode, AttachMode } from './xdp/options.js';
+export type { CaptureRule, PortRange, Protocol } from './xdp/capture.js';
+export { COUNTER_DOCS, type PortCounters, type QueueCounters, type SteerCounters, type KernelXdpStats } from './xdp/counters.js';
+export * from './errors.js';

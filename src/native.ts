@@ -1,0 +1,112 @@
+// The one place that loads softunicast.node: finds the built binary and XDP object, checks that
+// they were built from the same headers as src/generated/abi.ts, and installs the error factory.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { NativeBuildError, errorFromCode } from './errors.js';
+import { ABI } from './generated/abi.js';
+
+/** Options the addon reads, all present and validated (src/xdp/options.ts). */
+export interface NativePortOptions {
+  interface: string;
+  bpfObjectPath: string;
+  queues: number[];
+  frameSize: number;
+  frameCount: number;
+  frameHeadroom: number;
+  rxRingSize: number;
+  txRingSize: number;
+  fillRingSize: number;
+  completionRingSize: number;
+  batchSize: number;
+  bind: 'auto' | 'copy' | 'zero-copy';
+  attach: 'driver' | 'generic';
+  needWakeup: boolean;
+  busyPoll: boolean;
+  replace: boolean;
+}
+
+export interface NativePort {
+  info(): { zeroCopy: boolean; umemSize: number };
+  umem(): ArrayBuffer;
+  exchange(queue: number): ArrayBuffer;
+  start(): void;
+  setCapture(image: Uint8Array): void;
+  setBatchHandler(queue: number, handler: ((count: number) => void) | null): void;
+  submit(queue: number, count: number): number;
+  allocate(queue: number, count: number): number;
+  queueCounters(queue: number): Float64Array;
+  kernelStats(queue: number): Float64Array;
+  steerCounters(): Float64Array;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+interface Binding {
+  NativePort: new (options: NativePortOptions) => NativePort;
+  abi: {
+    abiVersion: number;
+    steerCounters: string[];
+    queueCounters: string[];
+    errorCodes: string[];
+    captureRuleSize: number;
+    exchangeEntrySize: number;
+  };
+  setErrorFactory(factory: (code: string, message: string, errno?: number, syscall?: string) => Error): void;
+  rxQueueCount(ifname: string): number;
+}
+
+function packageRoot(): string {
+  // src/native.ts under vitest, dist/src/native.js once built: walk up to package.json.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new NativeBuildError('Could not find the softunicast package root');
+    dir = parent;
+  }
+  return dir;
+}
+
+const root = packageRoot();
+const buildDir = join(root, 'build', 'native');
+
+/** The compiled XDP program that ports attach. */
+export const steerObjectPath = join(buildDir, 'bpf', 'steer.bpf.o');
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function load(): Binding {
+  const path = join(buildDir, 'Release', 'softunicast.node');
+  if (!existsSync(path)) {
+    throw new NativeBuildError(`Expected the native addon at ${path} but it is missing: run npm run build`);
+  }
+  const binding = createRequire(import.meta.url)(path) as Binding;
+  const abi = binding.abi;
+  const fresh =
+    abi.abiVersion === ABI.abiVersion &&
+    sameList(abi.steerCounters, ABI.steerCounters.map((c) => c.name)) &&
+    sameList(abi.queueCounters, ABI.queueCounters.map((c) => c.name)) &&
+    sameList(abi.errorCodes, ABI.errorCodes) &&
+    abi.captureRuleSize === ABI.captureRule.size &&
+    abi.exchangeEntrySize === ABI.exchangeEntry.size;
+  if (!fresh) {
+    throw new NativeBuildError(
+      `The native addon at ${path} was built from other headers than src/generated/abi.ts: run npm run build (and npm run gen:abi after changing native/include)`,
+    );
+  }
+  binding.setErrorFactory((code, message, errno, syscall) => errorFromCode(code, message, errno, syscall));
+  return binding;
+}
+
+let cached: Binding | undefined;
+
+/** The addon, loaded on first use so that importing the library never fails by itself. */
+export function native(): Binding {
+  cached ??= load();
+  return cached;
+}

@@ -1,0 +1,99 @@
+// XdpPort: our XDP program on one interface, a UMEM, and an AF_XDP socket with a native worker
+// thread per RX queue. The entry point of the AF_XDP layer.
+import { ABI } from '../generated/abi.js';
+import { native, steerObjectPath, type NativePort } from '../native.js';
+import { compileCaptureRules, type CaptureRule } from './capture.js';
+import { named, type PortCounters } from './counters.js';
+import { resolveOptions, type AttachMode, type XdpPortOptions } from './options.js';
+import { XdpQueue } from './queue.js';
+
+export interface XdpMode {
+  /** What the kernel granted: 'zero-copy' only where the driver supports it (never on veth). */
+  bind: 'copy' | 'zero-copy';
+  attach: AttachMode;
+  needWakeup: boolean;
+  busyPoll: boolean;
+}
+
+export class XdpPort {
+  readonly #native: NativePort;
+  #closed = false;
+
+  /** The interface the port is attached to. */
+  readonly interface: string;
+  readonly mode: XdpMode;
+  readonly queues: readonly XdpQueue[];
+  /** The whole UMEM, shared by the queues; emptied (detached) by close(). */
+  readonly umem: Uint8Array;
+
+  private constructor(nativePort: NativePort, ifname: string, mode: XdpMode, queues: readonly XdpQueue[], umem: Uint8Array) {
+    this.#native = nativePort;
+    this.interface = ifname;
+    this.mode = mode;
+    this.queues = queues;
+    this.umem = umem;
+  }
+
+  /**
+   * Attaches the XDP program to `options.interface` and binds a socket to each queue. Packets
+   * that match no capture rule keep reaching the kernel stack. Rejects with a typed error
+   * (src/errors.ts) for every bad option or unusable interface.
+   */
+  static async open(options: XdpPortOptions): Promise<XdpPort> {
+    const resolved = resolveOptions(options, (ifname) => native().rxQueueCount(ifname));
+    const image = compileCaptureRules(resolved.capture, 'options.capture');
+    const { capture: _capture, ...nativeOptions } = resolved;
+    const port = new (native().NativePort)({ ...nativeOptions, bpfObjectPath: steerObjectPath });
+    try {
+      port.setCapture(image);
+      const umem = new Uint8Array(port.umem());
+      const queues = resolved.queues.map((id, position) => new XdpQueue(port, position, id, umem, resolved));
+      const mode: XdpMode = {
+        bind: port.info().zeroCopy ? 'zero-copy' : 'copy',
+        attach: resolved.attach,
+        needWakeup: resolved.needWakeup,
+        busyPoll: resolved.busyPoll,
+      };
+      port.start();
+      return new XdpPort(port, resolved.interface, mode, queues, umem);
+    } catch (error) {
+      port.close();
+      throw error;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Replaces the capture rules. Rules are validated whole before any is applied. */
+  setCapture(rules: readonly CaptureRule[]): void {
+    this.#native.setCapture(compileCaptureRules(rules, 'rules'));
+  }
+
+  /** A snapshot of the XDP program's and every queue's counters. */
+  counters(): PortCounters {
+    return {
+      program: named(ABI.steerCounters, this.#native.steerCounters()),
+      queues: this.queues.map((q) => q.counters()),
+    };
+  }
+
+  /** An open port keeps the process alive (like a listening server); unref() lets it exit. */
+  unref(): this {
+    this.#native.unref();
+    return this;
+  }
+
+  ref(): this {
+    this.#native.ref();
+    return this;
+  }
+
+  /** Stops the workers, detaches the program, frees the UMEM. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+  }
+}
