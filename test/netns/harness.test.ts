@@ -265,16 +265,17 @@ describe('netns harness', { timeout: 30_000 }, () => {
   });
 
   describe('spawnIn', () => {
-    let pair: VethPair | undefined;
-    beforeAll(async () => {
-      requireNetnsPrivileges(); // so that without root this says why, before `ip netns add` fails
-      pair = await createVethPair();
-    });
+    // One pair for these tests, made by the first that needs it (not in beforeAll: a failing
+    // beforeAll would make vitest report the tests as skipped rather than failed).
+    let shared: Promise<VethPair> | undefined;
+    const getPair = (): Promise<VethPair> => (shared ??= createVethPair());
     afterAll(async () => {
+      const pair = await shared?.catch(() => undefined);
       await pair?.destroy();
     });
 
     it('runs the program inside the namespace and waits for lines', async () => {
+      const pair = await getPair();
       const p = spawnIn(pair.b.ns, 'sh', ['-c', 'echo starting; sleep 0.2; ip -o link show; echo "ready port=1234"; exec sleep 600']);
       expect(p.pid).toBeGreaterThan(0);
       expect(registrySnapshot().childPids).toContain(p.pid);
@@ -298,6 +299,7 @@ describe('netns harness', { timeout: 30_000 }, () => {
     });
 
     it('iterates over stdout lines', async () => {
+      const pair = await getPair();
       const p = spawnIn(pair.a.ns, 'sh', ['-c', 'printf "one\\ntwo\\r\\nthree"']);
       const got: string[] = [];
       for await (const line of p.lines()) got.push(line);
@@ -306,6 +308,7 @@ describe('netns harness', { timeout: 30_000 }, () => {
     });
 
     it('rejects with the stderr when the program exits before the line', async () => {
+      const pair = await getPair();
       const p = spawnIn(pair.a.ns, 'sh', ['-c', 'echo partial; echo "boom: bad config" >&2; exit 3']);
       const err = await p.waitForLine(/ready/, 5_000).then(
         () => undefined,
@@ -318,11 +321,13 @@ describe('netns harness', { timeout: 30_000 }, () => {
     });
 
     it('rejects with ip\'s complaint when the program does not exist', async () => {
+      const pair = await getPair();
       const p = spawnIn(pair.a.ns, 'no-such-program-xyz', ['--flag']);
       await expect(p.waitForLine('anything', 5_000)).rejects.toThrow(/exec of "no-such-program-xyz" failed/);
     });
 
     it('stop() escalates to SIGKILL for a program that ignores SIGTERM', async () => {
+      const pair = await getPair();
       const p = spawnIn(pair.a.ns, 'sh', ['-c', 'trap "" TERM; echo armed; while :; do sleep 0.05; done']);
       await p.waitForLine('armed', 5_000);
       const info = await p.stop(300);

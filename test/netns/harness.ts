@@ -6,7 +6,7 @@
 //
 // Typical use in a test file:
 //
-//   beforeAll(() => requireNetnsPrivileges());
+//   beforeEach(() => requireNetnsPrivileges()); // fails each test (never skips) without root
 //   afterAll(teardownRun);            // kills leftover children, deletes everything this run made
 //   it('...', async () => {
 //     const pair = await createVethPair({ queues: 2 });
@@ -692,7 +692,10 @@ export async function createVethPair(opts: VethPairOptions = {}): Promise<VethPa
   if (opts.mtu !== undefined && (!Number.isInteger(opts.mtu) || opts.mtu < 1)) {
     throw new Error(`createVethPair: mtu must be a positive integer, got ${opts.mtu}`);
   }
-  staleSwept ??= sweepStale();
+  staleSwept ??= sweepStale().catch((err: unknown) => {
+    staleSwept = undefined; // report it now, try again with the next pair
+    throw err;
+  });
   await staleSwept;
 
   const index = nextPairIndex++;

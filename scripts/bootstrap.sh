@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Takes a fresh Debian 12 machine (as root) to a built tree, and does nothing that is already
+# done: Debian packages, the bpf filesystem, npm packages, the native and BPF build, TypeScript.
+# Run by `npm test` and `npm run demo` before anything else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[bootstrap] %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "[bootstrap] softunicast needs root: XDP, AF_XDP and network namespaces need CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN" >&2
+  exit 1
+fi
+
+# clang/llvm: BPF objects; libxdp/libbpf: AF_XDP and program loading; cmake/ninja/pkg-config: the
+# addon; iproute2, iputils-ping, util-linux (setpriv), python3 (raw frame sender): namespace tests;
+# valgrind: native tests.
+packages=(clang llvm libxdp-dev libbpf-dev libelf-dev zlib1g-dev pkg-config cmake ninja-build g++
+          iproute2 iputils-ping util-linux valgrind python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# libbpf pins nothing of ours, but tools (bpftool, xdp-loader) expect it; cheap to have.
+if ! mountpoint -q /sys/fs/bpf; then
+  say "mounting the bpf filesystem on /sys/fs/bpf"
+  mount -t bpf bpf /sys/fs/bpf
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Ninja rebuilds only what changed; an up-to-date tree costs well under a second.
+npx --no-install cmake-js build --directory native --out build/native --silent >/tmp/softunicast-build.log 2>&1 || {
+  cat /tmp/softunicast-build.log >&2
+  echo "[bootstrap] the native build failed (log above)" >&2
+  exit 1
+}
+
+# tsc is incremental through its build info: examples and agents import dist/.
+npx --no-install tsc -p tsconfig.json
