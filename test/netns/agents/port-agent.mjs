@@ -1,0 +1,96 @@
+// Runs an XdpPort inside a test namespace for test/netns/*.test.ts, driven by JSON lines on stdin
+// and reporting JSON lines on stdout. Imports the built package (dist/), as a user would.
+// argv[2]: { open: XdpPortOptions with capture destinations as CIDR strings, record?: path,
+//            tcpEcho?: port, udpWatch?: port }
+import { createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+
+import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
+
+import { XdpPort } from '../../../dist/src/index.js';
+
+const config = JSON.parse(process.argv[2] ?? '{}');
+const say = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+function destination(text) {
+  const v6 = text.includes(':');
+  if (text.includes('/')) return v6 ? IPv6CidrRange.fromCidr(text) : IPv4CidrRange.fromCidr(text);
+  return v6 ? IPv6.fromString(text) : IPv4.fromString(text);
+}
+
+const openOptions = { ...config.open };
+if (openOptions.capture) openOptions.capture = openOptions.capture.map((r) => ({ ...r, destination: destination(r.destination) }));
+
+let port;
+try {
+  port = await XdpPort.open(openOptions);
+} catch (error) {
+  say({ event: 'error', name: error.name, code: error.code, errno: error.errno, syscall: error.syscall, message: error.message });
+  process.exit(3);
+}
+
+// Received frames go to `record` as u16 length + bytes, the format raw-sender.py writes.
+let received = 0;
+const record = config.record ? createWriteStream(config.record) : undefined;
+port.queues[0].onBatch((batch) => {
+  for (let i = 0; i < batch.length; i++) {
+    const packet = batch.packet(i);
+    if (record) {
+      const entry = Buffer.alloc(2 + packet.length);
+      entry.writeUInt16LE(packet.length, 0);
+      entry.set(packet, 2);
+      record.write(entry);
+    }
+  }
+  received += batch.length;
+  say({ event: 'received', count: received });
+});
+
+let kernelUdp = 0;
+if (config.udpWatch) {
+  // The kernel's own socket on the captured port: it must see nothing that was captured.
+  const udp = createSocket('udp4');
+  udp.on('message', () => kernelUdp++);
+  await new Promise((resolve) => udp.bind(config.udpWatch, resolve));
+}
+if (config.tcpEcho) {
+  const server = createServer((socket) => socket.pipe(socket));
+  await new Promise((resolve) => server.listen(config.tcpEcho, '::', resolve));
+}
+
+say({ event: 'ready', pid: process.pid, mode: port.mode, queues: port.queues.map((q) => q.id) });
+
+const commands = {
+  async send({ packets }) {
+    const frames = packets.map((hex) => Buffer.from(hex, 'hex'));
+    let sent = 0;
+    // send() queues what free frames allow; the worker restocks its reserve between ticks.
+    for (let tries = 0; sent < frames.length && tries < 1000; tries++) {
+      sent += port.queues[0].send(frames.slice(sent));
+      if (sent < frames.length) await new Promise((r) => setTimeout(r, 2));
+    }
+    return { sent };
+  },
+  async counters() {
+    return { counters: port.counters(), kernelUdp };
+  },
+  async close() {
+    if (record) await new Promise((r) => record.end(r));
+    port.close();
+    return { closed: true };
+  },
+  async exit() {
+    process.exit(0);
+  },
+};
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const command = JSON.parse(line);
+  try {
+    say({ event: command.cmd, ...(await commands[command.cmd](command)) });
+  } catch (error) {
+    say({ event: 'error', name: error.name, code: error.code, message: error.message });
+  }
+}

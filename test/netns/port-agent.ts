@@ -1,0 +1,52 @@
+// Drives test/netns/agents/port-agent.mjs (an XdpPort in a namespace) from a test: start it,
+// send it commands, wait for its answers.
+import { fileURLToPath } from 'node:url';
+
+import { spawnIn, type SpawnedProcess } from './harness.js';
+
+export const AGENT = fileURLToPath(new URL('./agents/port-agent.mjs', import.meta.url));
+export const RAW_SENDER = fileURLToPath(new URL('./agents/raw-sender.py', import.meta.url));
+
+export interface AgentConfig {
+  open: Record<string, unknown>;
+  record?: string;
+  tcpEcho?: number;
+  udpWatch?: number;
+}
+
+export interface AgentEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+export class PortAgent {
+  private constructor(readonly proc: SpawnedProcess) {}
+
+  /** Starts the agent; resolves with its first event: 'ready', or 'error' with the open failure. */
+  static async start(ns: string, config: AgentConfig, wrap: string[] = []): Promise<{ agent: PortAgent; first: AgentEvent }> {
+    const [command, ...args] = [...wrap, 'node', AGENT, JSON.stringify(config)];
+    const proc = spawnIn(ns, command!, args, { stdin: 'pipe' });
+    const agent = new PortAgent(proc);
+    const first = JSON.parse(await proc.waitForLine(/"event":"(ready|error)"/, 20_000)) as AgentEvent;
+    return { agent, first };
+  }
+
+  async command(cmd: string, extra: Record<string, unknown> = {}, timeoutMs = 20_000): Promise<AgentEvent> {
+    this.proc.child.stdin!.write(`${JSON.stringify({ cmd, ...extra })}\n`);
+    const line = await this.proc.waitForLine(new RegExp(`"event":"(${cmd}|error)"`), timeoutMs);
+    const event = JSON.parse(line) as AgentEvent;
+    if (event.event === 'error') throw new Error(`agent ${cmd} failed: ${String(event.message)}`);
+    return event;
+  }
+
+  /** Opening must have failed: returns the error event, and the agent has exited. */
+  static async openError(ns: string, config: AgentConfig, wrap: string[] = []): Promise<AgentEvent> {
+    const { agent, first } = await PortAgent.start(ns, config, wrap);
+    if (first.event !== 'error') {
+      await agent.proc.stop();
+      throw new Error(`expected XdpPort.open to fail, but it opened: ${JSON.stringify(first)}`);
+    }
+    await agent.proc.exited;
+    return first;
+  }
+}

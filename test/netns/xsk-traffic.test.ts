@@ -1,0 +1,190 @@
+// An XdpPort on one end of a veth pair, traffic from the other end (its own namespace): packets
+// captured arrive at the socket byte for byte, packets sent from TypeScript arrive at the peer,
+// everything else keeps working, and nothing of ours outlives close() or kill -9.
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { udp4Frame } from './frames.js';
+import {
+  createVethPair, execIn, ping, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, xdpProgramId,
+  type VethPair,
+} from './harness.js';
+import { PortAgent, RAW_SENDER } from './port-agent.js';
+
+const PACKETS = 100_000;
+const CAPTURED_PORT = 9000;
+const TCP_PORT = 8080;
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'su-traffic-'));
+});
+afterAll(async () => {
+  await teardownRun();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => requireNetnsPrivileges(['ip', 'ping', 'python3']));
+
+/** Splits a file of u16-length-prefixed frames. */
+function frames(path: string): Buffer[] {
+  const data = readFileSync(path);
+  const out: Buffer[] = [];
+  for (let at = 0; at < data.length; ) {
+    const len = data.readUInt16LE(at);
+    out.push(data.subarray(at + 2, at + 2 + len));
+    at += 2 + len;
+  }
+  return out;
+}
+
+function captureConfig(pair: VethPair, extra: Record<string, unknown> = {}) {
+  return {
+    open: {
+      interface: pair.a.ifname,
+      capture: [{ destination: pair.a.ipv4, protocols: ['udp'], ports: CAPTURED_PORT }],
+    },
+    udpWatch: CAPTURED_PORT,
+    tcpEcho: TCP_PORT,
+    ...extra,
+  };
+}
+
+async function tcpEcho(ns: string, address: string, text: string): Promise<string> {
+  // bash's /dev/tcp: an ordinary kernel TCP client, IPv4 or IPv6.
+  const script = `exec 3<>/dev/tcp/${address}/${TCP_PORT}; echo ${text} >&3; read -t 5 line <&3; echo "$line"`;
+  const { stdout } = await execIn(ns, 'bash', ['-c', script], { timeoutMs: 10_000 });
+  return stdout.trim();
+}
+
+describe('XdpPort on a veth pair', () => {
+  it(`receives ${PACKETS} captured UDP packets byte for byte, none reaching the kernel socket`, async () => {
+    const pair = await createVethPair();
+    const sentFile = join(dir, 'sent.bin');
+    const recvFile = join(dir, 'received.bin');
+    const { agent, first } = await PortAgent.start(pair.a.ns, captureConfig(pair, { record: recvFile }));
+    expect(first).toMatchObject({ event: 'ready', mode: { bind: 'copy', attach: 'driver' } });
+
+    const sender = spawnIn(
+      pair.b.ns,
+      'python3',
+      [RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), String(PACKETS), '1024', sentFile],
+      { stdin: 'pipe' },
+    );
+    // Flow control, so that the test measures delivery and not overload: the sender stays at
+    // most a window ahead of what the socket has handed to TypeScript.
+    let received = 0;
+    createInterface({ input: agent.proc.child.stdout! }).on('line', (line) => {
+      const match = /"event":"received","count":(\d+)/.exec(line);
+      if (!match) return;
+      received = Number(match[1]);
+      if (sender.running) sender.child.stdin!.write(`${received}\n`);
+    });
+    await sender.waitForLine(`sent ${PACKETS}`, 120_000);
+    await waitFor(() => received === PACKETS, { what: `${PACKETS} packets at the socket (have ${received})`, timeoutMs: 30_000 });
+
+    const { counters, kernelUdp } = await agent.command('counters');
+    expect(counters).toMatchObject({ program: { redirected: PACKETS }, queues: [{ rxPackets: PACKETS }] });
+    expect(kernelUdp).toBe(0);
+    await agent.command('close');
+
+    const sent = frames(sentFile);
+    const got = frames(recvFile);
+    expect(got.length).toBe(PACKETS);
+    const firstDifference = sent.findIndex((frame, i) => !frame.equals(got[i]!));
+    expect(firstDifference, `frame ${firstDifference} differs`).toBe(-1);
+    await pair.destroy();
+  });
+
+  it('transmits packets built in TypeScript to the peer, byte for byte', async () => {
+    const pair = await createVethPair();
+    const { agent, first } = await PortAgent.start(pair.a.ns, captureConfig(pair));
+    expect(first.event).toBe('ready');
+    const listener = spawnIn(pair.b.ns, 'node', [
+      '-e',
+      `const s = require('node:dgram').createSocket('udp4');
+       s.on('message', (m, r) => console.log(r.address + ' ' + r.port + ' ' + m.toString('hex')));
+       s.bind(9100, () => console.log('listening'));`,
+    ]);
+    await listener.waitForLine('listening');
+
+    const payloads = Array.from({ length: 500 }, (_, i) => Buffer.from(`packet ${i} `.repeat(1 + (i % 20))));
+    const packets = payloads.map((payload, i) =>
+      udp4Frame({
+        srcMac: pair.a.mac, dstMac: pair.b.mac, srcIp: pair.a.ipv4, dstIp: pair.b.ipv4,
+        srcPort: 30000 + i, dstPort: 9100, payload,
+      }).toString('hex'),
+    );
+    // In chunks that the peer's socket buffer holds: the kernel drops what an ordinary UDP
+    // socket cannot buffer (UdpRcvbufErrors), which is not what this test is about.
+    for (let at = 0; at < packets.length; at += 50) {
+      const { sent } = await agent.command('send', { packets: packets.slice(at, at + 50) });
+      expect(sent).toBe(Math.min(50, packets.length - at));
+      await waitFor(() => listener.stdoutLines.length > Math.min(at + 50, packets.length), {
+        what: `datagrams up to ${at + 50} at the peer (have ${listener.stdoutLines.length - 1})`,
+        timeoutMs: 10_000,
+      });
+    }
+    const lines = listener.stdoutLines.slice(1);
+    expect(lines).toEqual(payloads.map((p, i) => `${pair.a.ipv4} ${30000 + i} ${p.toString('hex')}`));
+    const { counters } = await agent.command('counters');
+    expect(counters.queues[0]).toMatchObject({ txPackets: payloads.length });
+    await agent.command('close');
+    await pair.destroy();
+  });
+
+  it('keeps ping and TCP working while the socket is open', async () => {
+    const pair = await createVethPair();
+    const { agent, first } = await PortAgent.start(pair.a.ns, captureConfig(pair));
+    expect(first.event).toBe('ready');
+    expect(await xdpProgramId(pair.a.ns, pair.a.ifname)).toBeDefined();
+
+    expect(await ping(pair.b.ns, pair.a.ipv4, { count: 3 })).toBe(true);
+    expect(await ping(pair.b.ns, pair.a.ipv6, { count: 3, family: 6 })).toBe(true);
+    expect(await tcpEcho(pair.b.ns, pair.a.ipv4, 'over-ipv4')).toBe('over-ipv4');
+    expect(await tcpEcho(pair.b.ns, pair.a.ipv6, 'over-ipv6')).toBe('over-ipv6');
+
+    const { counters } = await agent.command('counters');
+    // Everything above was unmanaged: passed to the kernel, none redirected.
+    expect(counters.program.redirected).toBe(0);
+    expect(counters.program.passUnmanaged + counters.program.passUnparsed).toBeGreaterThan(0);
+    await agent.command('close');
+    await pair.destroy();
+  });
+
+  it('leaves the interface working and reopenable after close()', async () => {
+    const pair = await createVethPair();
+    const { agent } = await PortAgent.start(pair.a.ns, captureConfig(pair));
+    await agent.command('close');
+    expect(await xdpProgramId(pair.a.ns, pair.a.ifname)).toBeUndefined();
+    expect(await ping(pair.b.ns, pair.a.ipv4, { count: 2 })).toBe(true);
+    await agent.command('exit').catch(() => undefined);
+
+    const again = await PortAgent.start(pair.a.ns, captureConfig(pair));
+    expect(again.first.event).toBe('ready');
+    await again.agent.command('close');
+    await pair.destroy();
+  });
+
+  it('leaves the interface working and reopenable after kill -9 of the owning process', async () => {
+    const pair = await createVethPair();
+    const { agent, first } = await PortAgent.start(pair.a.ns, captureConfig(pair));
+    expect(first.event).toBe('ready');
+    await agent.proc.kill('SIGKILL');
+
+    // The program hung on a BPF link owned by the dead process: the kernel detaches it.
+    await waitFor(async () => (await xdpProgramId(pair.a.ns, pair.a.ifname)) === undefined, {
+      what: 'the XDP program to go with its process',
+      timeoutMs: 10_000,
+    });
+    expect(await ping(pair.b.ns, pair.a.ipv4, { count: 2 })).toBe(true);
+    const again = await PortAgent.start(pair.a.ns, captureConfig(pair));
+    expect(again.first.event).toBe('ready');
+    expect(await tcpEcho(pair.b.ns, pair.a.ipv4, 'after-kill')).toBe('after-kill');
+    await again.agent.command('close');
+    await pair.destroy();
+  });
+});
