@@ -34,7 +34,7 @@ try {
 // Received frames go to `record` as u16 length + bytes, the format raw-sender.py writes.
 let received = 0;
 const record = config.record ? createWriteStream(config.record) : undefined;
-port.queues[0].onBatch((batch) => {
+const onBatch = (batch) => {
   for (let i = 0; i < batch.length; i++) {
     const packet = batch.packet(i);
     if (record) {
@@ -46,7 +46,8 @@ port.queues[0].onBatch((batch) => {
   }
   received += batch.length;
   say({ event: 'received', count: received });
-});
+};
+for (const queue of port.queues) queue.onBatch(onBatch);
 
 let kernelUdp = 0;
 if (config.udpWatch) {
