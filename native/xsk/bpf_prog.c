@@ -137,7 +137,11 @@ int su_port_steer_counters(struct su_port *port, uint64_t out[SU_STEER_COUNTER_C
 	uint64_t per_cpu[cpus];
 
 	for (uint32_t key = 0; key < SU_STEER_COUNTER_COUNT; key++) {
-		int ret = bpf_map_lookup_elem(port->counters_map_fd, &key, per_cpu);
+		int ret;
+
+		/* valgrind marks only one CPU's value as written by the lookup */
+		memset(per_cpu, 0, sizeof(per_cpu));
+		ret = bpf_map_lookup_elem(port->counters_map_fd, &key, per_cpu);
 
 		if (ret)
 			return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_lookup_elem",

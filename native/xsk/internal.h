@@ -95,6 +95,8 @@ int su_iface_check_foreign_prog(const struct su_port_config *cfg, int ifindex,
 
 /* worker.c */
 void *su_worker_main(void *arg);
+/* Fills the fill ring from the queue's free frames; before the worker starts only. */
+void su_worker_prime(struct su_queue *q);
 void su_queue_count(struct su_queue *q, enum su_queue_counter c, uint64_t delta);
 
 /* libbpf and libxdp print through here while a port opens, so that their complaints end up in

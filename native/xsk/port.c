@@ -137,6 +137,9 @@ static int create_socket(struct su_port *port, struct su_queue *q, struct su_err
 				    "Could not read the bind mode of queue %u", q->queue_id);
 	port->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
 
+	/* Fill before the socket enters the XSKMAP: a packet redirected to a socket with an empty
+	 * fill ring is dropped by the kernel, and the worker may not have run yet. */
+	su_worker_prime(q);
 	ret = xsk_socket__update_xskmap(q->xsk, port->xsks_map_fd);
 	if (ret)
 		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",

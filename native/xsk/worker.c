@@ -172,6 +172,11 @@ static bool refill_fill_ring(struct su_queue *q)
 	return n > 0;
 }
 
+void su_worker_prime(struct su_queue *q)
+{
+	refill_fill_ring(q);
+}
+
 static bool receive_batch(struct su_queue *q)
 {
 	uint32_t idx, n = xsk_ring_cons__peek(&q->rx, q->port->cfg.batch_size, &idx);
@@ -329,7 +334,7 @@ void su_queue_counters(const struct su_queue *q, uint64_t out[SU_QUEUE_COUNTER_C
 
 int su_queue_kernel_stats(const struct su_queue *q, uint64_t out[6], struct su_error *err)
 {
-	struct xdp_statistics st;
+	struct xdp_statistics st = { 0 }; /* valgrind does not know SOL_XDP getsockopt fills it */
 	socklen_t len = sizeof(st);
 
 	if (q->port->closed)
