@@ -107,7 +107,6 @@ PortWrap::PortWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<PortWrap>(
 			port = nullptr;
 			throw MakeError(env, "ERR_SYSCALL", "Out of memory");
 		}
-		su_queue_set_handler(jq->queue, DeliverFromWorker, jq.get());
 		queues.push_back(std::move(jq));
 	}
 	// The doorbell keeps the wrapper alive until it is finalized: a call queued by a worker
@@ -218,10 +217,15 @@ Napi::Value PortWrap::SetBatchHandler(const Napi::CallbackInfo &info)
 {
 	JsQueue &jq = QueueArg(info);
 
-	if (info[1].IsFunction())
+	// Without a handler the worker recycles packets itself and counts them
+	// (rx_dropped_no_handler); batches already on their way to JS are recycled by CallJs.
+	if (info[1].IsFunction()) {
 		jq.handler = Napi::Persistent(info[1].As<Napi::Function>());
-	else
+		su_queue_set_handler(jq.queue, DeliverFromWorker, &jq);
+	} else {
+		su_queue_set_handler(jq.queue, nullptr, nullptr);
 		jq.handler.Reset();
+	}
 	return info.Env().Undefined();
 }
 

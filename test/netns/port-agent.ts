@@ -12,6 +12,7 @@ export interface AgentConfig {
   record?: string;
   tcpEcho?: number;
   udpWatch?: number;
+  noHandler?: boolean;
 }
 
 export interface AgentEvent {

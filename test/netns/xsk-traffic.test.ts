@@ -129,6 +129,23 @@ describe('XdpPort on a veth pair', () => {
     await pair.destroy();
   });
 
+  it('drops and counts captured packets while no batch handler is set', async () => {
+    const pair = await createVethPair();
+    const { agent } = await PortAgent.start(pair.a.ns, { ...captureConfig(pair), noHandler: true });
+    const sender = spawnIn(pair.b.ns, 'python3', [
+      RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), '100', '1000', join(dir, 'unhandled.bin'),
+    ]);
+    await sender.waitForLine('sent 100');
+    await waitFor(async () => (await agent.command('counters')).counters.queues[0].rxDroppedNoHandler === 100, {
+      what: '100 packets counted as rx_dropped_no_handler',
+    });
+    const { counters, kernelUdp } = await agent.command('counters');
+    expect(counters.queues[0]).toMatchObject({ rxPackets: 100, batches: 0 });
+    expect(kernelUdp).toBe(0);
+    await agent.command('close');
+    await pair.destroy();
+  });
+
   it('transmits packets built in TypeScript to the peer, byte for byte', async () => {
     const pair = await createVethPair();
     const { agent, first } = await PortAgent.start(pair.a.ns, captureConfig(pair));
@@ -196,6 +213,17 @@ describe('XdpPort on a veth pair', () => {
     const again = await PortAgent.start(pair.a.ns, captureConfig(pair));
     expect(again.first.event).toBe('ready');
     await again.agent.command('close');
+    await pair.destroy();
+  });
+
+  it('detaches when the process exits without close()', async () => {
+    const pair = await createVethPair();
+    const { agent, first } = await PortAgent.start(pair.a.ns, captureConfig(pair));
+    expect(first.event).toBe('ready');
+    agent.proc.child.stdin!.write(`${JSON.stringify({ cmd: 'exit' })}\n`);
+    expect(await agent.proc.exited).toMatchObject({ code: 0 });
+    expect(await xdpProgramId(pair.a.ns, pair.a.ifname)).toBeUndefined();
+    expect(await ping(pair.b.ns, pair.a.ipv4, { count: 1 })).toBe(true);
     await pair.destroy();
   });
 

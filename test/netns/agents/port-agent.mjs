@@ -1,7 +1,7 @@
 // Runs an XdpPort inside a test namespace for test/netns/*.test.ts, driven by JSON lines on stdin
 // and reporting JSON lines on stdout. Imports the built package (dist/), as a user would.
 // argv[2]: { open: XdpPortOptions with capture destinations as CIDR strings, record?: path,
-//            tcpEcho?: port, udpWatch?: port }
+//            tcpEcho?: port, udpWatch?: port, noHandler?: true }
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -47,7 +47,7 @@ const onBatch = (batch) => {
   received += batch.length;
   say({ event: 'received', count: received });
 };
-for (const queue of port.queues) queue.onBatch(onBatch);
+if (!config.noHandler) for (const queue of port.queues) queue.onBatch(onBatch);
 
 let kernelUdp = 0;
 if (config.udpWatch) {
