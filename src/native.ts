@@ -1,7 +1,7 @@
 // The one place that loads softunicast.node: finds the built binary and XDP object, checks that
 // they were built from the same headers as src/generated/abi.ts, and installs the error factory.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -85,7 +85,11 @@ function load(): Binding {
   if (!existsSync(path)) {
     throw new NativeBuildError(`Expected the native addon at ${path} but it is missing: run npm run build`);
   }
-  const binding = createRequire(import.meta.url)(path) as Binding;
+  // RTLD_NOW: a symbol the binary cannot resolve fails here, at load, instead of at the first
+  // call that needs it (a C header without extern "C" once did exactly that).
+  const module = { exports: {} as Binding };
+  process.dlopen(module, path, constants.dlopen.RTLD_NOW);
+  const binding = module.exports;
   const abi = binding.abi;
   const fresh =
     abi.abiVersion === ABI.abiVersion &&

@@ -17,7 +17,7 @@ export interface XdpMode {
 
 export class XdpPort {
   readonly #native: NativePort;
-  #closed = false;
+  readonly #state: { closed: boolean };
 
   /** The interface the port is attached to. */
   readonly interface: string;
@@ -26,8 +26,9 @@ export class XdpPort {
   /** The whole UMEM, shared by the queues; emptied (detached) by close(). */
   readonly umem: Uint8Array;
 
-  private constructor(nativePort: NativePort, ifname: string, mode: XdpMode, queues: readonly XdpQueue[], umem: Uint8Array) {
+  private constructor(nativePort: NativePort, state: { closed: boolean }, ifname: string, mode: XdpMode, queues: readonly XdpQueue[], umem: Uint8Array) {
     this.#native = nativePort;
+    this.#state = state;
     this.interface = ifname;
     this.mode = mode;
     this.queues = queues;
@@ -47,7 +48,8 @@ export class XdpPort {
     try {
       port.setCapture(image);
       const umem = new Uint8Array(port.umem());
-      const queues = resolved.queues.map((id, position) => new XdpQueue(port, position, id, umem, resolved));
+      const state = { closed: false };
+      const queues = resolved.queues.map((id, position) => new XdpQueue(port, position, id, umem, resolved, () => state.closed));
       const mode: XdpMode = {
         bind: port.info().zeroCopy ? 'zero-copy' : 'copy',
         attach: resolved.attach,
@@ -55,7 +57,7 @@ export class XdpPort {
         busyPoll: resolved.busyPoll,
       };
       port.start();
-      return new XdpPort(port, resolved.interface, mode, queues, umem);
+      return new XdpPort(port, state, resolved.interface, mode, queues, umem);
     } catch (error) {
       port.close();
       throw error;
@@ -63,7 +65,7 @@ export class XdpPort {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#state.closed;
   }
 
   /** Replaces the capture rules. Rules are validated whole before any is applied. */
@@ -92,8 +94,8 @@ export class XdpPort {
 
   /** Stops the workers, detaches the program, frees the UMEM. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state.closed) return;
+    this.#state.closed = true;
     this.#native.close();
   }
 }

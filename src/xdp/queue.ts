@@ -20,6 +20,7 @@ export class XdpQueue {
   readonly #frameSize: number;
   readonly #headroom: number;
   readonly #batchSize: number;
+  readonly #portClosed: () => boolean;
 
   /** @internal */
   constructor(
@@ -29,7 +30,9 @@ export class XdpQueue {
     readonly id: number,
     umem: Uint8Array,
     options: { frameSize: number; frameHeadroom: number; batchSize: number },
+    portClosed: () => boolean,
   ) {
+    this.#portClosed = portClosed;
     this.#native = native;
     this.#position = position;
     this.#exchange = new Exchange(native.exchange(position));
@@ -58,7 +61,8 @@ export class XdpQueue {
         handler(this.#batch);
       } finally {
         this.#batch.reset(0);
-        this.#native.submit(this.#position, count);
+        // A handler may close the port; its frames went with the UMEM.
+        if (!this.#portClosed()) this.#native.submit(this.#position, count);
       }
     });
   }

@@ -13,6 +13,7 @@ export interface AgentConfig {
   tcpEcho?: number;
   udpWatch?: number;
   noHandler?: boolean;
+  closeInHandler?: boolean;
 }
 
 export interface AgentEvent {

@@ -227,6 +227,23 @@ describe('XdpPort on a veth pair', () => {
     await pair.destroy();
   });
 
+  it('lets a batch handler close the port', async () => {
+    const pair = await createVethPair();
+    const { agent } = await PortAgent.start(pair.a.ns, { ...captureConfig(pair), closeInHandler: true });
+    const sender = spawnIn(pair.b.ns, 'python3', [
+      RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), '200', '1000', join(dir, 'close-in-handler.bin'),
+    ]);
+    await sender.waitForLine('sent 200');
+    await agent.proc.waitForLine('closed-in-handler');
+    expect(await xdpProgramId(pair.a.ns, pair.a.ifname)).toBeUndefined();
+    // Still alive and answering: nothing was thrown after the close.
+    const error = await agent.command('counters').catch((e: Error) => e);
+    expect(String(error)).toMatch(/The port on '.*' is closed/);
+    expect(agent.proc.running).toBe(true);
+    expect(agent.proc.stderr).toBe('');
+    await pair.destroy();
+  });
+
   it('leaves the interface working and reopenable after kill -9 of the owning process', async () => {
     const pair = await createVethPair();
     const { agent, first } = await PortAgent.start(pair.a.ns, captureConfig(pair));

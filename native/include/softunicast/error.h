@@ -3,6 +3,10 @@
 #ifndef SOFTUNICAST_ERROR_H
 #define SOFTUNICAST_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Every code the native layer can report. src/errors.ts defines one class per code; the
  * generated src/generated/abi.ts lists them, so a code added here fails the TypeScript build
  * until it has a class. */
@@ -31,5 +35,9 @@ struct su_error {
  * `return su_error_set(...)`. `syscall` may be NULL. */
 int su_error_set(struct su_error *err, const char *code, int errnum, const char *syscall,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SOFTUNICAST_ERROR_H */

@@ -9,6 +9,10 @@
 #include "softunicast/abi.h"
 #include "softunicast/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct su_port;
 struct su_queue;
 
@@ -97,5 +101,9 @@ uint32_t su_queue_alloc(struct su_queue *queue, uint64_t *addrs, uint32_t n);
 void su_queue_counters(const struct su_queue *queue, uint64_t out[SU_QUEUE_COUNTER_COUNT]);
 /* struct xdp_statistics of the socket, in SU_KERNEL_XDP_STATS order. */
 int su_queue_kernel_stats(const struct su_queue *queue, uint64_t out[6], struct su_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SOFTUNICAST_XSK_PORT_H */

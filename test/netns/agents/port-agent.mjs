@@ -1,7 +1,8 @@
 // Runs an XdpPort inside a test namespace for test/netns/*.test.ts, driven by JSON lines on stdin
 // and reporting JSON lines on stdout. Imports the built package (dist/), as a user would.
 // argv[2]: { open: XdpPortOptions with capture destinations as CIDR strings, record?: path,
-//            tcpEcho?: port, udpWatch?: port, noHandler?: true }
+//            tcpEcho?: port, udpWatch?: port, noHandler?: true,
+//            closeInHandler?: true }
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -46,6 +47,10 @@ const onBatch = (batch) => {
   }
   received += batch.length;
   say({ event: 'received', count: received });
+  if (config.closeInHandler && !port.closed) {
+    port.close();
+    say({ event: 'closed-in-handler' });
+  }
 };
 if (!config.noHandler) for (const queue of port.queues) queue.onBatch(onBatch);
 
