@@ -3,6 +3,7 @@
 #ifndef SOFTUNICAST_XSK_INTERNAL_H
 #define SOFTUNICAST_XSK_INTERNAL_H
 
+#include <net/if.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,7 +60,9 @@ struct su_queue {
 };
 
 struct su_port {
-	struct su_port_config cfg;
+	struct su_port_config cfg; /* its strings point into the two arrays below */
+	char ifname[IF_NAMESIZE];
+	char bpf_object_path[4096];
 	int ifindex;
 	bool closed;
 	bool zerocopy;

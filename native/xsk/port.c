@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -187,6 +188,11 @@ int su_port_open(const struct su_port_config *cfg, struct su_port **out, struct 
 	if (!port)
 		return su_error_set(err, "ERR_SYSCALL", ENOMEM, "malloc", "Out of memory");
 	port->cfg = *cfg;
+	/* The caller's strings need not outlive this call (the addon's do not). */
+	snprintf(port->ifname, sizeof(port->ifname), "%s", cfg->ifname);
+	snprintf(port->bpf_object_path, sizeof(port->bpf_object_path), "%s", cfg->bpf_object_path);
+	port->cfg.ifname = port->ifname;
+	port->cfg.bpf_object_path = port->bpf_object_path;
 	port->link_fd = -1;
 	port->queue_count = cfg->queue_count;
 	for (uint32_t i = 0; i < SU_MAX_QUEUES; i++) {
