@@ -323,6 +323,14 @@ uint32_t su_queue_alloc(struct su_queue *q, uint64_t *addrs, uint32_t n)
 	}
 	while (got < n && su_spsc_pop(&q->reserve, &d, 1) == 1)
 		addrs[got++] = d.addr;
+	if (got < n && __atomic_load_n(&q->sleeping, __ATOMIC_SEQ_CST)) {
+		uint64_t one = 1;
+
+		/* Short: have a sleeping worker restock the reserve for the caller's next try. */
+		if (write(q->event_fd, &one, 8) < 0) {
+			/* EAGAIN only */
+		}
+	}
 	return got;
 }
 
