@@ -53,6 +53,17 @@ function captureConfig(pair: VethPair, extra: Record<string, unknown> = {}) {
   };
 }
 
+/** Starts raw-sender.py in b: `count` numbered UDP frames to a's captured port, at most
+ * `window` ahead of the counts written to its stdin. */
+function startRawSender(pair: VethPair, count: number, window: number, file: string) {
+  return spawnIn(
+    pair.b.ns,
+    'python3',
+    [RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), String(count), String(window), file],
+    { stdin: 'pipe' },
+  );
+}
+
 async function tcpEcho(ns: string, address: string, text: string): Promise<string> {
   // bash's /dev/tcp: an ordinary kernel TCP client, IPv4 or IPv6.
   const script = `exec 3<>/dev/tcp/${address}/${TCP_PORT}; echo ${text} >&3; read -t 5 line <&3; echo "$line"`;
@@ -71,12 +82,7 @@ describe('XdpPort on a veth pair', () => {
     const { agent, first } = await PortAgent.start(pair.a.ns, { ...config, open: { ...config.open, ...open } });
     expect(first).toMatchObject({ event: 'ready', mode: { bind: 'copy', attach: 'driver' } });
 
-    const sender = spawnIn(
-      pair.b.ns,
-      'python3',
-      [RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), String(count), '1024', sentFile],
-      { stdin: 'pipe' },
-    );
+    const sender = startRawSender(pair, count, 1024, sentFile);
     // Flow control, so that the test measures delivery and not overload: the sender stays at
     // most a window ahead of what the sockets have handed to TypeScript.
     let received = 0;
@@ -132,9 +138,7 @@ describe('XdpPort on a veth pair', () => {
   it('drops and counts captured packets while no batch handler is set', async () => {
     const pair = await createVethPair();
     const { agent } = await PortAgent.start(pair.a.ns, { ...captureConfig(pair), noHandler: true });
-    const sender = spawnIn(pair.b.ns, 'python3', [
-      RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), '100', '1000', join(dir, 'unhandled.bin'),
-    ]);
+    const sender = startRawSender(pair, 100, 1000, join(dir, 'unhandled.bin'));
     await sender.waitForLine('sent 100');
     await waitFor(async () => (await agent.command('counters')).counters.queues[0].rxDroppedNoHandler === 100, {
       what: '100 packets counted as rx_dropped_no_handler',
@@ -230,9 +234,7 @@ describe('XdpPort on a veth pair', () => {
   it('lets a batch handler close the port', async () => {
     const pair = await createVethPair();
     const { agent } = await PortAgent.start(pair.a.ns, { ...captureConfig(pair), closeInHandler: true });
-    const sender = spawnIn(pair.b.ns, 'python3', [
-      RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), '200', '1000', join(dir, 'close-in-handler.bin'),
-    ]);
+    const sender = startRawSender(pair, 200, 1000, join(dir, 'close-in-handler.bin'));
     await sender.waitForLine('sent 200');
     await agent.proc.waitForLine('closed-in-handler');
     expect(await xdpProgramId(pair.a.ns, pair.a.ifname)).toBeUndefined();
