@@ -35,7 +35,7 @@ export interface NativePort {
   start(): void;
   setCapture(image: Uint8Array): void;
   setBatchHandler(queue: number, handler: ((count: number) => void) | null): void;
-  submit(queue: number, count: number): number;
+  submit(queue: number, area: number, count: number): number;
   allocate(queue: number, count: number): number;
   queueCounters(queue: number): Float64Array;
   kernelStats(queue: number): Float64Array;

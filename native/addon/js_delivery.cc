@@ -22,7 +22,8 @@ void DeliverFromWorker(void *ctx, su_queue *, su_desc *descs, uint32_t n)
 
 	for (uint32_t i = 0; i < pushed; i++)
 		descs[i].action = SU_ACTION_KEEP;
-	if (jq->scheduled.exchange(1, std::memory_order_acq_rel) == 0 &&
+	// seq_cst pairs with CallJs's store and re-check: neither side may miss the other.
+	if (jq->scheduled.exchange(1, std::memory_order_seq_cst) == 0 &&
 	    jq->port->doorbell.NonBlockingCall(jq) != napi_ok)
 		jq->scheduled.store(0, std::memory_order_release);  // closing: nobody to ring
 }
@@ -42,10 +43,37 @@ static void RecycleAll(PortWrap &port, JsQueue &jq, su_desc *descs, uint32_t n)
 	su_queue_submit(jq.queue, descs, n);
 }
 
+// Lowers the `scheduled` flag and rings again if batches arrived meanwhile: on every way out of
+// CallJs, an exception from the handler included, or the queue would never be rung again.
+static void Reschedule(PortWrap *port, JsQueue *jq)
+{
+	jq->scheduled.store(0, std::memory_order_seq_cst);
+	// A batch pushed after our last pop but while `scheduled` was still 1 got no doorbell of
+	// its own: look once more now that the flag is down.
+	if (su_spsc_count(&jq->to_js) > 0 && jq->scheduled.exchange(1) == 0 &&
+	    port->doorbell.NonBlockingCall(jq) != napi_ok)
+		jq->scheduled.store(0);
+}
+
+static void DeliverBatches(Napi::Env env, PortWrap *port, JsQueue *jq);
+
 void CallJs(Napi::Env env, Napi::Function, PortWrap *port, JsQueue *jq)
 {
 	if (env == nullptr || su_port_is_closed(port->port))
 		return;
+	try {
+		DeliverBatches(env, port, jq);
+	} catch (...) {
+		if (!su_port_is_closed(port->port))
+			Reschedule(port, jq);
+		throw;  // becomes the process's uncaught exception
+	}
+	if (!su_port_is_closed(port->port))
+		Reschedule(port, jq);
+}
+
+static void DeliverBatches(Napi::Env env, PortWrap *port, JsQueue *jq)
+{
 	su_desc descs[1024];
 	uint32_t max = std::min<uint32_t>(jq->exchange_capacity, 1024);
 
@@ -69,15 +97,9 @@ void CallJs(Napi::Env env, Napi::Function, PortWrap *port, JsQueue *jq)
 		if (su_port_is_closed(port->port))
 			return;  // closed from inside the handler
 	}
-	jq->scheduled.store(0, std::memory_order_seq_cst);
-	// A batch pushed after our last pop but while `scheduled` was still 1 got no doorbell of
-	// its own: look once more now that the flag is down.
-	if (su_spsc_count(&jq->to_js) > 0 && jq->scheduled.exchange(1) == 0 &&
-	    port->doorbell.NonBlockingCall(jq) != napi_ok)
-		jq->scheduled.store(0);
 }
 
-uint32_t SubmitExchange(Napi::Env env, PortWrap &port, JsQueue &jq, uint32_t count)
+uint32_t SubmitExchange(Napi::Env env, PortWrap &port, JsQueue &jq, uint32_t area, uint32_t count)
 {
 	const struct su_port_config *cfg = su_port_config(port.port);
 	uint64_t umem_size;
@@ -88,36 +110,48 @@ uint32_t SubmitExchange(Napi::Env env, PortWrap &port, JsQueue &jq, uint32_t cou
 		throw MakeError(env, "ERR_INVALID_FRAME",
 				"Expected at most " + std::to_string(jq.exchange_capacity) +
 					" frames per submit but received " + std::to_string(count));
+	if (area > SU_EXCHANGE_TX)
+		throw MakeError(env, "ERR_INVALID_FRAME",
+				"Expected exchange area 0 or 1 but received " + std::to_string(area));
+	const su_exchange_entry *entries = jq.exchange + area * jq.exchange_capacity;
 	// Validate everything before giving anything back: a bad entry must not leave half a
-	// batch transmitted.
+	// batch transmitted. Ownership is taken as we go (so a frame listed twice is caught) and
+	// given back if any entry is bad.
+	auto restore = [&](uint32_t upto) {
+		for (uint32_t j = 0; j < upto; j++)
+			port.js_owned[entries[j].addr / cfg->frame_size] = 1;
+	};
 	for (uint32_t i = 0; i < count; i++) {
-		const su_exchange_entry &e = jq.exchange[i];
+		const su_exchange_entry &e = entries[i];
 		std::string where = "frame " + std::to_string(i) + " (UMEM offset " +
 				    std::to_string(e.addr) + ")";
 
-		if (e.addr >= umem_size || !port.js_owned[e.addr / cfg->frame_size])
+		if (e.addr >= umem_size || !port.js_owned[e.addr / cfg->frame_size]) {
+			restore(i);
 			throw MakeError(env, "ERR_INVALID_FRAME",
 					"Expected a frame this program holds for " + where +
 						" but it was never handed out or was given back "
 						"already");
-		if (e.action != SU_ACTION_TRANSMIT && e.action != SU_ACTION_RECYCLE)
+		}
+		port.js_owned[e.addr / cfg->frame_size] = 0;
+		if (e.action != SU_ACTION_TRANSMIT && e.action != SU_ACTION_RECYCLE) {
+			restore(i + 1);
 			throw MakeError(env, "ERR_INVALID_FRAME",
 					"Expected action transmit or recycle for " + where +
 						" but received " + std::to_string(e.action));
+		}
 		if (e.action == SU_ACTION_TRANSMIT &&
-		    (e.len == 0 || (e.addr % cfg->frame_size) + e.len > cfg->frame_size))
+		    (e.len == 0 || uint64_t{ e.addr % cfg->frame_size } + e.len > cfg->frame_size)) {
+			restore(i + 1);
 			throw MakeError(env, "ERR_INVALID_FRAME",
 					"Expected a length from 1 to " +
 						std::to_string(cfg->frame_size - e.addr % cfg->frame_size) +
 						" for " + where + " but received " +
 						std::to_string(e.len));
+		}
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		const su_exchange_entry &e = jq.exchange[i];
-
-		port.js_owned[e.addr / cfg->frame_size] = 0;
-		descs[i] = { e.addr, e.len, e.action };
-	}
+	for (uint32_t i = 0; i < count; i++)
+		descs[i] = { entries[i].addr, entries[i].len, entries[i].action };
 	return su_queue_submit(jq.queue, descs, count);
 }
 
@@ -128,10 +162,12 @@ uint32_t AllocateExchange(PortWrap &port, JsQueue &jq, uint32_t count)
 	uint32_t n = su_queue_alloc(jq.queue, addrs,
 				    std::min<uint32_t>({ count, jq.exchange_capacity, 1024 }));
 
+	su_exchange_entry *entries = jq.exchange + SU_EXCHANGE_TX * jq.exchange_capacity;
+
 	for (uint32_t i = 0; i < n; i++) {
 		port.js_owned[addrs[i] / cfg->frame_size] = 1;
 		// The packet starts after the configured headroom, as received ones do.
-		jq.exchange[i] = { static_cast<uint32_t>(addrs[i] + cfg->frame_headroom),
+		entries[i] = { static_cast<uint32_t>(addrs[i] + cfg->frame_headroom),
 				   cfg->frame_size - cfg->frame_headroom, SU_ACTION_TRANSMIT, 0 };
 	}
 	return n;

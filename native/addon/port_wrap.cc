@@ -94,7 +94,7 @@ PortWrap::PortWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<PortWrap>(
 	for (uint32_t i = 0; i < su_port_queue_count(port); i++) {
 		auto jq = std::make_unique<JsQueue>();
 		Napi::ArrayBuffer exchange =
-			Napi::ArrayBuffer::New(env, cfg.batch_size * sizeof(su_exchange_entry));
+			Napi::ArrayBuffer::New(env, 2 * cfg.batch_size * sizeof(su_exchange_entry));
 
 		jq->port = this;
 		jq->queue = su_port_queue(port, i);
@@ -130,6 +130,10 @@ void PortWrap::Close(Napi::Env env)
 	if (!port || su_port_is_closed(port))
 		return;
 	su_port_close(port);  // joins the workers: nothing rings the doorbell after this
+	// The handlers reference the JS objects that reference this wrapper: drop them, or a
+	// closed port could never be collected.
+	for (auto &jq : queues)
+		jq->handler.Reset();
 	if (!umem_ref_.IsEmpty())
 		umem_ref_.Value().Detach();  // views of the unmapped UMEM become empty, not dangling
 	Instance::Get(env).open_ports.erase(this);
@@ -232,9 +236,10 @@ Napi::Value PortWrap::SetBatchHandler(const Napi::CallbackInfo &info)
 Napi::Value PortWrap::Submit(const Napi::CallbackInfo &info)
 {
 	JsQueue &jq = QueueArg(info);
-	uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+	uint32_t area = info[1].As<Napi::Number>().Uint32Value();
+	uint32_t count = info[2].As<Napi::Number>().Uint32Value();
 
-	return Napi::Number::New(info.Env(), SubmitExchange(info.Env(), *this, jq, count));
+	return Napi::Number::New(info.Env(), SubmitExchange(info.Env(), *this, jq, area, count));
 }
 
 Napi::Value PortWrap::Allocate(const Napi::CallbackInfo &info)

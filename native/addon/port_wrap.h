@@ -27,7 +27,7 @@ struct JsQueue {
 	Napi::FunctionReference handler;  // JS thread only
 	Napi::Reference<Napi::ArrayBuffer> exchange_ref;
 	su_exchange_entry *exchange = nullptr;
-	uint32_t exchange_capacity = 0;
+	uint32_t exchange_capacity = 0;  // entries per area (batch_size)
 };
 
 void CallJs(Napi::Env env, Napi::Function unused, PortWrap *port, JsQueue *jq);
@@ -72,7 +72,7 @@ private:
 
 // js_delivery.cc
 void DeliverFromWorker(void *ctx, su_queue *queue, su_desc *descs, uint32_t n);
-uint32_t SubmitExchange(Napi::Env env, PortWrap &port, JsQueue &jq, uint32_t count);
+uint32_t SubmitExchange(Napi::Env env, PortWrap &port, JsQueue &jq, uint32_t area, uint32_t count);
 uint32_t AllocateExchange(PortWrap &port, JsQueue &jq, uint32_t count);
 
 }  // namespace su

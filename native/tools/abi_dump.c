@@ -52,6 +52,7 @@ int main(void)
 	printf("}");
 
 	first = 0;
+	printf(",\"exchangeArea\":{\"rx\":%d,\"tx\":%d}", SU_EXCHANGE_RX, SU_EXCHANGE_TX);
 	printf(",\"captureRule\":{\"size\":%zu,\"fields\":{", sizeof(struct su_capture_rule));
 	FIELD(su_capture_rule, family);
 	FIELD(su_capture_rule, prefix_len);

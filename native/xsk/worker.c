@@ -71,7 +71,14 @@ static bool flush_backlog(struct su_queue *q)
 
 	if (!b->count)
 		return false;
-	n = xsk_ring_prod__reserve(&q->tx, b->count, &idx);
+	/* libxdp's reserve is all or nothing: ask only for what fits, or a backlog longer than
+	 * the free part of the ring would never drain. */
+	n = xsk_prod_nb_free(&q->tx, b->count);
+	if (n > b->count)
+		n = b->count;
+	if (!n)
+		return false;
+	n = xsk_ring_prod__reserve(&q->tx, n, &idx);
 	for (uint32_t i = 0; i < n; i++)
 		put_tx_desc(q, idx + i, &b->descs[(b->head + i) % b->capacity]);
 	if (n) {
@@ -111,8 +118,8 @@ static void dispose(struct su_queue *q, const struct su_desc *d)
 {
 	if (d->action == SU_ACTION_TRANSMIT)
 		transmit(q, d);
-	else if (d->action == SU_ACTION_RECYCLE)
-		free_push(q, d->addr);
+	else if (d->action != SU_ACTION_KEEP)
+		free_push(q, d->addr); /* RECYCLE, and anything unknown rather than leak it */
 	/* SU_ACTION_KEEP: the handler owns the frame now. */
 }
 
@@ -139,8 +146,7 @@ static void stock_reserve(struct su_queue *q)
 		return;
 	have = su_spsc_count(&q->reserve);
 	want = have < target ? target - have : 0;
-	/* The fill ring keeps priority over the reserve: never take its last batch. */
-	while (want-- > 0 && q->free_frames.count > q->port->cfg.batch_size) {
+	while (want-- > 0 && q->free_frames.count > 0) {
 		d.addr = q->free_frames.addrs[--q->free_frames.count];
 		if (su_spsc_push(&q->reserve, &d, 1) != 1) {
 			q->free_frames.count++;
@@ -154,10 +160,17 @@ static bool refill_fill_ring(struct su_queue *q)
 	struct su_frame_stack *s = &q->free_frames;
 	uint32_t idx, room, n;
 
+	/* Once a caller allocates, keep the reserve's share out of the fill ring, or a fill ring
+	 * as large as the queue's frames would take them all and allocation would starve. */
+	uint32_t keep = __atomic_load_n(&q->reserve_wanted, __ATOMIC_RELAXED)
+				? SU_RESERVE_BATCHES * q->port->cfg.batch_size
+				: 0;
+	uint32_t spare = s->count > keep ? s->count - keep : 0;
+
 	room = xsk_prod_nb_free(&q->fq, q->port->cfg.fill_size);
 	if (!room)
 		return false;
-	n = room < s->count ? room : s->count;
+	n = room < spare ? room : spare;
 	if (!n) {
 		/* Every frame is elsewhere (in flight, with the handler, in the reserve); the kernel
 		 * will count the packets it drops for want of a fill entry. */
@@ -220,9 +233,11 @@ static void kick_tx(struct su_queue *q)
 	if (q->port->cfg.need_wakeup && !xsk_ring_prod__needs_wakeup(&q->tx))
 		return;
 	su_queue_count(q, SU_QUEUE_tx_kicks, 1);
-	if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
-	    errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
-		su_queue_count(q, SU_QUEUE_tx_kick_errors, 1);
+	if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) == 0 || errno == EAGAIN || errno == ENOBUFS)
+		return;
+	/* Copy mode answers EBUSY when the device dropped a frame (NET_XMIT_DROP): it still comes
+	 * back on the completion ring, so it must be counted here or it passes as sent. */
+	su_queue_count(q, errno == EBUSY ? SU_QUEUE_tx_dropped_kicks : SU_QUEUE_tx_kick_errors, 1);
 }
 
 static bool work_pending(struct su_queue *q)
@@ -290,10 +305,16 @@ uint32_t su_queue_id(const struct su_queue *q)
 
 void su_queue_set_handler(struct su_queue *q, su_batch_fn fn, void *ctx)
 {
-	/* May change while the worker runs: ctx is published before fn, and the worker reads fn
-	 * (acquire) before ctx. A ctx must stay valid for as long as its fn may still run. */
-	__atomic_store_n(&q->handler_ctx, ctx, __ATOMIC_RELAXED);
-	__atomic_store_n(&q->handler, fn, __ATOMIC_RELEASE);
+	/* May change while the worker runs, which reads fn (acquire) before ctx: a new ctx is
+	 * published before its fn, and fn is cleared before its ctx. A ctx must stay valid for as
+	 * long as its fn may still run. */
+	if (fn) {
+		__atomic_store_n(&q->handler_ctx, ctx, __ATOMIC_RELAXED);
+		__atomic_store_n(&q->handler, fn, __ATOMIC_RELEASE);
+	} else {
+		__atomic_store_n(&q->handler, fn, __ATOMIC_SEQ_CST);
+		/* ctx stays: a worker that loaded the old fn may still read it. */
+	}
 }
 
 uint32_t su_queue_submit(struct su_queue *q, const struct su_desc *descs, uint32_t n)

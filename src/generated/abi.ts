@@ -3,7 +3,7 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 1,
+  "abiVersion": 2,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
@@ -86,6 +86,11 @@ export const ABI = {
       "doc": "sendto() calls made to start transmission"
     },
     {
+      "name": "tx_dropped_kicks",
+      "key": "txDroppedKicks",
+      "doc": "sendto() calls answered EBUSY: the device dropped a frame (copy mode)"
+    },
+    {
       "name": "tx_kick_errors",
       "key": "txKickErrors",
       "doc": "sendto() calls that failed with an error other than EAGAIN/EBUSY/ENOBUFS"
@@ -151,6 +156,10 @@ export const ABI = {
     "RECYCLE": 0,
     "TRANSMIT": 1,
     "KEEP": 2
+  },
+  "exchangeArea": {
+    "rx": 0,
+    "tx": 1
   },
   "captureRule": {
     "size": 24,

@@ -10,11 +10,15 @@ const ACTION = ABI.exchangeEntry.fields.action.offset / 4;
 const TRANSMIT = ABI.actions.TRANSMIT;
 const RECYCLE = ABI.actions.RECYCLE;
 
-/** The per-queue exchange buffer (struct su_exchange_entry[]) seen as 32-bit words. */
+/** One area of the per-queue exchange buffer (struct su_exchange_entry[], abi.h) as 32-bit
+ * words: the RX area carries the batch being handled, the TX area frames being allocated. */
 export class Exchange {
   readonly words: Uint32Array;
-  constructor(buffer: ArrayBuffer) {
-    this.words = new Uint32Array(buffer);
+  /** The area's number, as the addon's submit() takes it. */
+  readonly area: number;
+  constructor(buffer: ArrayBuffer, area: number, entries: number) {
+    this.area = area;
+    this.words = new Uint32Array(buffer, area * entries * ABI.exchangeEntry.size, entries * ENTRY_WORDS);
   }
   addr(i: number): number {
     return this.words[i * ENTRY_WORDS + ADDR]!;

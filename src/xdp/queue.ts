@@ -14,7 +14,8 @@ export type BatchHandler = (batch: RxBatch) => void;
 export class XdpQueue {
   readonly #native: NativePort;
   readonly #position: number;
-  readonly #exchange: Exchange;
+  readonly #rx: Exchange;
+  readonly #tx: Exchange;
   readonly #umem: Uint8Array;
   readonly #batch: RxBatch;
   readonly #frameSize: number;
@@ -35,12 +36,14 @@ export class XdpQueue {
     this.#portClosed = portClosed;
     this.#native = native;
     this.#position = position;
-    this.#exchange = new Exchange(native.exchange(position));
+    const exchange = native.exchange(position);
+    this.#rx = new Exchange(exchange, ABI.exchangeArea.rx, options.batchSize);
+    this.#tx = new Exchange(exchange, ABI.exchangeArea.tx, options.batchSize);
     this.#umem = umem;
     this.#frameSize = options.frameSize;
     this.#headroom = options.frameHeadroom;
     this.#batchSize = options.batchSize;
-    this.#batch = new RxBatch(umem, this.#exchange, options.frameSize);
+    this.#batch = new RxBatch(umem, this.#rx, options.frameSize);
   }
 
   /**
@@ -62,7 +65,7 @@ export class XdpQueue {
       } finally {
         this.#batch.reset(0);
         // A handler may close the port; its frames went with the UMEM.
-        if (!this.#portClosed()) this.#native.submit(this.#position, count);
+        if (!this.#portClosed()) this.#native.submit(this.#position, this.#rx.area, count);
       }
     });
   }
@@ -75,7 +78,7 @@ export class XdpQueue {
     if (!Number.isInteger(count) || count < 1) invalid('count', 'a positive integer', count);
     const got = this.#native.allocate(this.#position, Math.min(count, this.#batchSize));
     const addrs = new Uint32Array(got);
-    for (let i = 0; i < got; i++) addrs[i] = this.#exchange.addr(i);
+    for (let i = 0; i < got; i++) addrs[i] = this.#tx.addr(i);
     return new TxBatch(this.#umem, this.#frameSize - this.#headroom, addrs, (a, lengths) => this.#submit(a, lengths));
   }
 
@@ -83,10 +86,10 @@ export class XdpQueue {
     let queued = 0;
     for (let i = 0; i < addrs.length; i++) {
       const len = lengths[i]!;
-      this.#exchange.set(i, addrs[i]!, len, len > 0 ? TRANSMIT : RECYCLE);
+      this.#tx.set(i, addrs[i]!, len, len > 0 ? TRANSMIT : RECYCLE);
       if (len > 0) queued++;
     }
-    this.#native.submit(this.#position, addrs.length);
+    this.#native.submit(this.#position, this.#tx.area, addrs.length);
     return queued;
   }
 

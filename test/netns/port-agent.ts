@@ -14,6 +14,7 @@ export interface AgentConfig {
   udpWatch?: number;
   noHandler?: boolean;
   closeInHandler?: boolean;
+  replyInHandler?: boolean;
 }
 
 export interface AgentEvent {

@@ -231,6 +231,24 @@ describe('XdpPort on a veth pair', () => {
     await pair.destroy();
   });
 
+  it('lets a batch handler allocate and send without disturbing its batch', async () => {
+    const pair = await createVethPair();
+    const recvFile = join(dir, 'reply-received.bin');
+    const sentFile = join(dir, 'reply-sent.bin');
+    const { agent } = await PortAgent.start(pair.a.ns, { ...captureConfig(pair), record: recvFile, replyInHandler: true });
+    const sender = startRawSender(pair, 200, 1000, sentFile);
+    await sender.waitForLine('sent 200');
+    await agent.proc.waitForLine('"count":200');
+    await waitFor(async () => (await agent.command('counters')).counters.queues[0].txPackets > 0, { what: 'replies sent' });
+    await agent.command('close');
+    expect(agent.proc.stderr).toBe('');
+    const sent = frames(sentFile);
+    const got = frames(recvFile);
+    expect(got.length).toBe(200);
+    expect(got.every((frame, i) => frame.equals(sent[i]!))).toBe(true);
+    await pair.destroy();
+  });
+
   it('lets a batch handler close the port', async () => {
     const pair = await createVethPair();
     const { agent } = await PortAgent.start(pair.a.ns, { ...captureConfig(pair), closeInHandler: true });

@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 /* Bumped on any change below; the addon refuses to run with TypeScript built for another value. */
-#define SU_ABI_VERSION 1
+#define SU_ABI_VERSION 2
 
 /* ---- Limits ------------------------------------------------------------------------------- */
 
@@ -71,6 +71,7 @@ enum su_steer_counter {
 	X(fill_ring_empty, "times the fill ring was left empty because no free frame was left")     \
 	X(tx_ring_full, "times a packet waited for room on the TX ring")                            \
 	X(tx_kicks, "sendto() calls made to start transmission")                                    \
+	X(tx_dropped_kicks, "sendto() calls answered EBUSY: the device dropped a frame (copy mode)") \
 	X(tx_kick_errors, "sendto() calls that failed with an error other than EAGAIN/EBUSY/ENOBUFS") \
 	X(wakeups, "times the worker woke from poll()")                                             \
 	X(batches, "RX batches handed to the batch handler")
@@ -108,8 +109,13 @@ enum su_action {
 
 /* ---- The exchange buffer between a queue and TypeScript -----------------------------------
  * One per queue, owned by JS (an ArrayBuffer), read and written by the addon on the JS thread
- * only. Entry i of a batch lives at offset i * sizeof(struct su_exchange_entry). Offsets are UMEM
- * offsets (the UMEM is limited to 4 GiB so that they fit in 32 bits for JS). */
+ * only. Two areas of batch_size entries each: SU_EXCHANGE_RX for the batch being handled, and
+ * SU_EXCHANGE_TX for allocation, so that a handler may allocate and send without overwriting
+ * its own batch. Entry i of area a lives at (a * batch_size + i) * sizeof(struct
+ * su_exchange_entry). Offsets are UMEM offsets (the UMEM is limited to 4 GiB so that they fit in
+ * 32 bits for JS). */
+#define SU_EXCHANGE_RX 0
+#define SU_EXCHANGE_TX 1
 struct su_exchange_entry {
 	__u32 addr;   /* UMEM offset of the packet's first byte */
 	__u32 len;    /* packet length in bytes */

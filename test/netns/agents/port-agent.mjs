@@ -2,7 +2,7 @@
 // and reporting JSON lines on stdout. Imports the built package (dist/), as a user would.
 // argv[2]: { open: XdpPortOptions with capture destinations as CIDR strings, record?: path,
 //            tcpEcho?: port, udpWatch?: port, noHandler?: true,
-//            closeInHandler?: true }
+//            closeInHandler?: true, replyInHandler?: true }
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -44,6 +44,15 @@ const onBatch = (batch) => {
       entry.set(packet, 2);
       record.write(entry);
     }
+  }
+  if (config.replyInHandler) {
+    // allocate() and send() from inside a handler must leave the batch being handled intact.
+    const replies = [];
+    for (let i = 0; i < batch.length; i++) {
+      const copy = Buffer.from(batch.packet(i));
+      replies.push(Buffer.concat([copy.subarray(6, 12), copy.subarray(0, 6), copy.subarray(12)]));
+    }
+    port.queues[0].send(replies);
   }
   received += batch.length;
   say({ event: 'received', count: received });
