@@ -56,12 +56,15 @@ function captureConfig(pair: VethPair, extra: Record<string, unknown> = {}) {
 /** Starts raw-sender.py in b: `count` numbered UDP frames to a's captured port, at most
  * `window` ahead of the counts written to its stdin. */
 function startRawSender(pair: VethPair, count: number, window: number, file: string) {
-  return spawnIn(
+  const sender = spawnIn(
     pair.b.ns,
     'python3',
     [RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), String(count), String(window), file],
     { stdin: 'pipe' },
   );
+  // Counts forwarded after the sender finished hit a closed pipe (EPIPE): it needs no more.
+  sender.child.stdin!.on('error', () => undefined);
+  return sender;
 }
 
 async function tcpEcho(ns: string, address: string, text: string): Promise<string> {
