@@ -29,6 +29,9 @@ export class PortAgent {
   static async start(ns: string, config: AgentConfig, wrap: string[] = []): Promise<{ agent: PortAgent; first: AgentEvent }> {
     const [command, ...args] = [...wrap, 'node', AGENT, JSON.stringify(config)];
     const proc = spawnIn(ns, command!, args, { stdin: 'pipe' });
+    // A command written to an agent that has just exited fails in waitForLine, with its stderr;
+    // the pipe's own EPIPE adds nothing.
+    proc.child.stdin!.on('error', () => undefined);
     const agent = new PortAgent(proc);
     const first = JSON.parse(await proc.waitForLine(/"event":"(ready|error)"/, 20_000)) as AgentEvent;
     return { agent, first };
