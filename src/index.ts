@@ -5,4 +5,8 @@ export { RxBatch, TxBatch } from './xdp/batch.js';
 export type { XdpPortOptions, RingSizes, BindMode, AttachMode } from './xdp/options.js';
 export type { CaptureRule, PortRange, Protocol } from './xdp/capture.js';
 export { COUNTER_DOCS, type PortCounters, type QueueCounters, type SteerCounters, type KernelXdpStats } from './xdp/counters.js';
-export * from './errors.js';
+export {
+  SoftunicastError, InvalidOptionError, InterfaceNotFoundError, QueueNotFoundError, QueueBusyError,
+  PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
+  ClosedError, NativeBuildError, SyscallError, type ErrorCode,
+} from './errors.js';

@@ -29,7 +29,7 @@ export interface NativePortOptions {
 }
 
 export interface NativePort {
-  info(): { zeroCopy: boolean; umemSize: number };
+  info(): { zeroCopy: boolean };
   umem(): ArrayBuffer;
   exchange(queue: number): ArrayBuffer;
   start(): void;

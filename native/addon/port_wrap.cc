@@ -163,11 +163,8 @@ JsQueue &PortWrap::QueueArg(const Napi::CallbackInfo &info)
 Napi::Value PortWrap::Info(const Napi::CallbackInfo &info)
 {
 	Napi::Object o = Napi::Object::New(info.Env());
-	uint64_t umem_size;
 
-	su_port_umem(port, &umem_size);
 	o.Set("zeroCopy", su_port_zerocopy(port));
-	o.Set("umemSize", static_cast<double>(umem_size));
 	return o;
 }
 

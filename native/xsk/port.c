@@ -206,15 +206,12 @@ int su_port_open(const struct su_port_config *cfg, struct su_port **out, struct 
 		ret = su_error_set(err, "ERR_SYSCALL", ENOMEM, "malloc", "Out of memory");
 		goto err_free;
 	}
-	port->ifindex = (int)if_nametoindex(cfg->ifname);
-	if (!port->ifindex) {
-		ret = su_error_set(err, "ERR_INTERFACE_NOT_FOUND", ENODEV, NULL,
-				   "Expected an existing interface for interface but received '%s': "
-				   "no such interface in this network namespace", cfg->ifname);
+	/* Reports a missing interface too. */
+	ret = su_iface_check_queues(cfg, err);
+	if (ret)
 		goto err_free;
-	}
-	if ((ret = su_iface_check_queues(cfg, err)) ||
-	    (ret = su_iface_check_foreign_prog(cfg, port->ifindex, err)) ||
+	port->ifindex = (int)if_nametoindex(cfg->ifname);
+	if ((ret = su_iface_check_foreign_prog(cfg, port->ifindex, err)) ||
 	    (ret = su_prog_attach(port, err)) || (ret = create_umem(port, err)))
 		goto err_close;
 

@@ -185,7 +185,18 @@ describe('XdpPort on a veth pair', () => {
     const lines = listener.stdoutLines.slice(1);
     expect(lines).toEqual(payloads.map((p, i) => `${pair.a.ipv4} ${30000 + i} ${p.toString('hex')}`));
     const { counters } = await agent.command('counters');
-    expect(counters.queues[0]).toMatchObject({ txPackets: payloads.length });
+    expect(counters.queues[0]).toMatchObject({ txPackets: payloads.length, txDroppedKicks: 0 });
+
+    // Over the MTU: the device drops it, and the kick that sent it says so.
+    const jumbo = udp4Frame({
+      srcMac: pair.a.mac, dstMac: pair.b.mac, srcIp: pair.a.ipv4, dstIp: pair.b.ipv4,
+      srcPort: 30000, dstPort: 9100, payload: Buffer.alloc(2000),
+    }).toString('hex');
+    expect((await agent.command('send', { packets: [jumbo] })).sent).toBe(1);
+    await waitFor(async () => (await agent.command('counters')).counters.queues[0].txDroppedKicks === 1, {
+      what: 'the oversized frame counted as tx_dropped_kicks',
+    });
+    expect(listener.stdoutLines.length).toBe(payloads.length + 1);
     await agent.command('close');
     await pair.destroy();
   });

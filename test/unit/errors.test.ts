@@ -3,13 +3,14 @@
 import { describe, expect, it } from 'vitest';
 
 import * as api from '../../src/index.js';
+import { errorFromCode } from '../../src/errors.js';
 import { ABI } from '../../src/generated/abi.js';
 
 describe('errors', () => {
   it('every native error code maps to its own exported class', () => {
     const names = new Set<string>();
     for (const code of ABI.errorCodes) {
-      const error = api.errorFromCode(code, 'm', 19, 'bind');
+      const error = errorFromCode(code, 'm', 19, 'bind');
       expect(error).toBeInstanceOf(api.SoftunicastError);
       expect(error.code).toBe(code);
       expect(error.name).toMatch(/Error$/);
@@ -20,7 +21,7 @@ describe('errors', () => {
   });
 
   it('keeps errno and syscall of system errors', () => {
-    const error = api.errorFromCode('ERR_SYSCALL', 'Could not bind', 22, 'bind');
+    const error = errorFromCode('ERR_SYSCALL', 'Could not bind', 22, 'bind');
     expect(error).toBeInstanceOf(api.SyscallError);
     expect(error.errno).toBe(22);
     expect(error.syscall).toBe('bind');
@@ -28,7 +29,7 @@ describe('errors', () => {
   });
 
   it('reports an unknown code as a build mismatch, not as a success', () => {
-    const error = api.errorFromCode('ERR_FROM_THE_FUTURE', 'm');
+    const error = errorFromCode('ERR_FROM_THE_FUTURE', 'm');
     expect(error.code).toBe('ERR_SYSCALL');
     expect(error.message).toMatch(/unknown native error code ERR_FROM_THE_FUTURE/);
   });
