@@ -88,7 +88,9 @@ static int mac_of(int fd, const char *ifname, uint8_t *mac)
 	return 0;
 }
 
-/* Reads the next frame that came *in* on the raw socket (not our own outgoing copies). */
+/* Reads the next test frame that came *in* on the raw socket. Our own outgoing copies are skipped,
+ * and so is anything else the kernel sends on a fresh link (IPv6 router solicitations, MLD
+ * reports): one stray frame would shift every comparison after it. */
 static ssize_t recv_incoming(int fd, uint8_t *buf, size_t size)
 {
 	for (;;) {
@@ -96,8 +98,13 @@ static ssize_t recv_incoming(int fd, uint8_t *buf, size_t size)
 		socklen_t len = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, size, 0, (struct sockaddr *)&from, &len);
 
-		if (n < 0 || from.sll_pkttype != PACKET_OUTGOING)
+		if (n < 0)
 			return n;
+		if (from.sll_pkttype == PACKET_OUTGOING || n < 42 || buf[12] != 0x08 ||
+		    buf[13] != 0x00 || buf[23] != 17 || buf[36] != CAPTURED_PORT >> 8 ||
+		    buf[37] != (CAPTURED_PORT & 0xff))
+			continue;
+		return n;
 	}
 }
 
