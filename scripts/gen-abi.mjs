@@ -18,6 +18,7 @@ const abi = {
   steerCounters: named(dump.steerCounters),
   queueCounters: named(dump.queueCounters),
   kernelXdpStats: named(dump.kernelXdpStats),
+  routeCounters: named(dump.routeCounters),
   errorCodes: dump.errorCodes.map(({ name }) => name),
 };
 

@@ -52,6 +52,20 @@ export const InvalidFrameError = define('ERR_INVALID_FRAME', 'InvalidFrameError'
 export const ClosedError = define('ERR_CLOSED', 'ClosedError');
 /** softunicast.node or the XDP object is missing, or was built from other sources: run the build. */
 export const NativeBuildError = define('ERR_NATIVE_BUILD', 'NativeBuildError');
+/** A slice's address, prefix (host bits set), protocol set or port range is invalid. */
+export const InvalidSliceError = define('ERR_INVALID_SLICE', 'InvalidSliceError');
+/** Two slices with different owners cover the same packets; the message names both. */
+export const SliceOverlapError = define('ERR_SLICE_OVERLAP', 'SliceOverlapError');
+/** A slice names an owner the table does not define. */
+export const UnknownOwnerError = define('ERR_UNKNOWN_OWNER', 'UnknownOwnerError');
+/** An owner's address is of a family this host has no unicast address of. */
+export const OwnerUnreachableError = define('ERR_OWNER_UNREACHABLE', 'OwnerUnreachableError');
+/** The table exceeds a fixed limit (local slices the XDP program checks, trusted peers, ...). */
+export const TableLimitError = define('ERR_TABLE_LIMIT', 'TableLimitError');
+/** The native fast path rejected a table image: a bug in the compiler or a hand-made image. */
+export const InvalidTableError = define('ERR_INVALID_TABLE', 'InvalidTableError');
+/** Every port of this host's slice is in use towards that destination. */
+export const SliceExhaustedError = define('ERR_SLICE_EXHAUSTED', 'SliceExhaustedError');
 /** Any other failed system call; see `errno` and `syscall`. */
 export const SyscallError = define('ERR_SYSCALL', 'SyscallError');
 
@@ -67,6 +81,13 @@ const byCode: { [C in ErrorCode]: new (message: string, errno?: number, syscall?
   ERR_INVALID_FRAME: InvalidFrameError,
   ERR_CLOSED: ClosedError,
   ERR_NATIVE_BUILD: NativeBuildError,
+  ERR_INVALID_SLICE: InvalidSliceError,
+  ERR_SLICE_OVERLAP: SliceOverlapError,
+  ERR_UNKNOWN_OWNER: UnknownOwnerError,
+  ERR_OWNER_UNREACHABLE: OwnerUnreachableError,
+  ERR_TABLE_LIMIT: TableLimitError,
+  ERR_INVALID_TABLE: InvalidTableError,
+  ERR_SLICE_EXHAUSTED: SliceExhaustedError,
   ERR_SYSCALL: SyscallError,
 };
 

@@ -66,6 +66,82 @@ int main(void)
 	FIELD(su_exchange_entry, addr);
 	FIELD(su_exchange_entry, len);
 	FIELD(su_exchange_entry, action);
+	printf("}}");
+
+	printf(",\"table\":{\"magic\":%u,\"trustedPeersMax\":%d,\"localRulesMax\":%d",
+	       SU_TABLE_MAGIC, SU_TRUSTED_PEERS_MAX, SU_LOCAL_RULES_MAX);
+	printf(",\"hostFlags\":{\"ipv4\":%u,\"ipv6\":%u}", SU_HOST_HAS_IPV4, SU_HOST_HAS_IPV6);
+	printf(",\"ownerFlags\":{\"nextHopKnown\":%u}", SU_OWNER_NEXT_HOP_KNOWN);
+	first = 0;
+	printf(",\"ownerKinds\":{");
+#define SU_X(name, value, doc) printf("%s\"%s\":%d", first++ ? "," : "", #name, value);
+	SU_OWNERS(SU_X)
+	printf("}");
+	first = 0;
+	printf(",\"encaps\":{");
+	SU_ENCAPS(SU_X)
+#undef SU_X
+	printf("}}");
+	printf(",\"gue\":{\"defaultPort\":%d,\"sourcePortMin\":%d,\"sourcePortMask\":%d}",
+	       SU_GUE_DEFAULT_PORT, SU_GUE_SOURCE_PORT_MIN, SU_GUE_SOURCE_PORT_MASK);
+	first = 0;
+	names_begin("routeCounters");
+#define SU_X(name, doc) printf("%s{\"name\":\"%s\",\"doc\":\"%s\"}", first++ ? "," : "", #name, doc);
+	SU_ROUTE_COUNTERS(SU_X)
+#undef SU_X
+	printf("]");
+
+	first = 0;
+	printf(",\"host\":{\"size\":%zu,\"fields\":{", sizeof(struct su_host));
+	FIELD(su_host, mac);
+	FIELD(su_host, mtu);
+	FIELD(su_host, gue_port);
+	FIELD(su_host, flags);
+	FIELD(su_host, flow_hash_seed);
+	FIELD(su_host, ipv4);
+	FIELD(su_host, ipv6);
+	printf("}}");
+	first = 0;
+	printf(",\"tableHeader\":{\"size\":%zu,\"fields\":{", sizeof(struct su_table_header));
+	FIELD(su_table_header, magic);
+	FIELD(su_table_header, abi_version);
+	FIELD(su_table_header, generation);
+	FIELD(su_table_header, trusted_count);
+	FIELD(su_table_header, owner_count);
+	FIELD(su_table_header, key_count);
+	FIELD(su_table_header, range_count);
+	FIELD(su_table_header, host);
+	printf("}}");
+	first = 0;
+	printf(",\"prefix\":{\"size\":%zu,\"fields\":{", sizeof(struct su_prefix));
+	FIELD(su_prefix, family);
+	FIELD(su_prefix, prefix_len);
+	FIELD(su_prefix, addr);
+	printf("}}");
+	first = 0;
+	printf(",\"owner\":{\"size\":%zu,\"fields\":{", sizeof(struct su_owner));
+	FIELD(su_owner, kind);
+	FIELD(su_owner, encap);
+	FIELD(su_owner, family);
+	FIELD(su_owner, flags);
+	FIELD(su_owner, gue_port);
+	FIELD(su_owner, next_hop_mac);
+	FIELD(su_owner, endpoint);
+	printf("}}");
+	first = 0;
+	printf(",\"sliceKey\":{\"size\":%zu,\"fields\":{", sizeof(struct su_slice_key));
+	FIELD(su_slice_key, family);
+	FIELD(su_slice_key, prefix_len);
+	FIELD(su_slice_key, protocol);
+	FIELD(su_slice_key, range_first);
+	FIELD(su_slice_key, range_count);
+	FIELD(su_slice_key, addr);
+	printf("}}");
+	first = 0;
+	printf(",\"portRange\":{\"size\":%zu,\"fields\":{", sizeof(struct su_port_range));
+	FIELD(su_port_range, first);
+	FIELD(su_port_range, last);
+	FIELD(su_port_range, owner);
 	printf("}}}\n");
 	return 0;
 }

@@ -3,7 +3,7 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 2,
+  "abiVersion": 3,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
@@ -37,6 +37,16 @@ export const ABI = {
       "name": "pass_no_socket",
       "key": "passNoSocket",
       "doc": "passed to the kernel: captured, but no socket is bound on the queue"
+    },
+    {
+      "name": "pass_local",
+      "key": "passLocal",
+      "doc": "passed to the kernel: destination in a slice this host owns"
+    },
+    {
+      "name": "decap_local",
+      "key": "decapLocal",
+      "doc": "GUE from a trusted peer for a local slice: unwrapped and passed"
     },
     {
       "name": "redirected",
@@ -150,6 +160,13 @@ export const ABI = {
     "ERR_INVALID_FRAME",
     "ERR_CLOSED",
     "ERR_NATIVE_BUILD",
+    "ERR_INVALID_SLICE",
+    "ERR_SLICE_OVERLAP",
+    "ERR_UNKNOWN_OWNER",
+    "ERR_OWNER_UNREACHABLE",
+    "ERR_TABLE_LIMIT",
+    "ERR_INVALID_TABLE",
+    "ERR_SLICE_EXHAUSTED",
     "ERR_SYSCALL"
   ],
   "actions": {
@@ -203,6 +220,286 @@ export const ABI = {
       },
       "action": {
         "offset": 8,
+        "size": 4
+      }
+    }
+  },
+  "table": {
+    "magic": 1112823123,
+    "trustedPeersMax": 64,
+    "localRulesMax": 64,
+    "hostFlags": {
+      "ipv4": 1,
+      "ipv6": 2
+    },
+    "ownerFlags": {
+      "nextHopKnown": 1
+    },
+    "ownerKinds": {
+      "LOCAL": 1,
+      "SERVER": 2,
+      "DATACENTER": 3
+    },
+    "encaps": {
+      "GUE0": 0,
+      "GUE1": 1,
+      "L2": 2
+    }
+  },
+  "gue": {
+    "defaultPort": 6080,
+    "sourcePortMin": 49152,
+    "sourcePortMask": 16383
+  },
+  "routeCounters": [
+    {
+      "name": "forward_server_gue",
+      "key": "forwardServerGue",
+      "doc": "sent in GUE to the server of this data centre that owns the slice"
+    },
+    {
+      "name": "forward_server_l2",
+      "key": "forwardServerL2",
+      "doc": "sent to the owning server by rewriting the Ethernet destination"
+    },
+    {
+      "name": "encap_datacenter",
+      "key": "encapDatacenter",
+      "doc": "sent in GUE to the backbone endpoint of the owning data centre"
+    },
+    {
+      "name": "drop_no_table",
+      "key": "dropNoTable",
+      "doc": "dropped: no slice table published yet"
+    },
+    {
+      "name": "drop_malformed",
+      "key": "dropMalformed",
+      "doc": "dropped: truncated or inconsistent headers"
+    },
+    {
+      "name": "drop_fragment",
+      "key": "dropFragment",
+      "doc": "dropped: an IP fragment, which carries no port to steer on"
+    },
+    {
+      "name": "drop_no_owner",
+      "key": "dropNoOwner",
+      "doc": "dropped: no slice covers the destination address, protocol and port"
+    },
+    {
+      "name": "drop_local",
+      "key": "dropLocal",
+      "doc": "dropped: a local slice reached the fast path (only while an update lands)"
+    },
+    {
+      "name": "drop_loop",
+      "key": "dropLoop",
+      "doc": "dropped: arrived in GUE but owned by another data centre"
+    },
+    {
+      "name": "drop_untrusted_gue",
+      "key": "dropUntrustedGue",
+      "doc": "dropped: GUE from a source outside the trusted peer prefixes"
+    },
+    {
+      "name": "drop_gue_variant",
+      "key": "dropGueVariant",
+      "doc": "dropped: GUE variant 2 or 3, reserved (draft section 3)"
+    },
+    {
+      "name": "drop_gue_control",
+      "key": "dropGueControl",
+      "doc": "dropped: GUE control message (C bit set)"
+    },
+    {
+      "name": "drop_gue_flags",
+      "key": "dropGueFlags",
+      "doc": "dropped: GUE flags we do not implement (draft section 5.4)"
+    },
+    {
+      "name": "drop_gue_proto",
+      "key": "dropGueProto",
+      "doc": "dropped: GUE payload neither IPv4 nor IPv6, or not what Proto says"
+    },
+    {
+      "name": "drop_too_big",
+      "key": "dropTooBig",
+      "doc": "dropped: would exceed the interface MTU once encapsulated"
+    },
+    {
+      "name": "drop_no_neighbour",
+      "key": "dropNoNeighbour",
+      "doc": "dropped: the next hop's MAC address is not known"
+    },
+    {
+      "name": "drop_no_source",
+      "key": "dropNoSource",
+      "doc": "dropped: this host has no unicast address of the endpoint's family"
+    }
+  ],
+  "host": {
+    "size": 36,
+    "fields": {
+      "mac": {
+        "offset": 0,
+        "size": 6
+      },
+      "mtu": {
+        "offset": 6,
+        "size": 2
+      },
+      "gue_port": {
+        "offset": 8,
+        "size": 2
+      },
+      "flags": {
+        "offset": 10,
+        "size": 1
+      },
+      "flow_hash_seed": {
+        "offset": 12,
+        "size": 4
+      },
+      "ipv4": {
+        "offset": 16,
+        "size": 4
+      },
+      "ipv6": {
+        "offset": 20,
+        "size": 16
+      }
+    }
+  },
+  "tableHeader": {
+    "size": 72,
+    "fields": {
+      "magic": {
+        "offset": 0,
+        "size": 4
+      },
+      "abi_version": {
+        "offset": 4,
+        "size": 4
+      },
+      "generation": {
+        "offset": 8,
+        "size": 8
+      },
+      "trusted_count": {
+        "offset": 16,
+        "size": 4
+      },
+      "owner_count": {
+        "offset": 20,
+        "size": 4
+      },
+      "key_count": {
+        "offset": 24,
+        "size": 4
+      },
+      "range_count": {
+        "offset": 28,
+        "size": 4
+      },
+      "host": {
+        "offset": 32,
+        "size": 36
+      }
+    }
+  },
+  "prefix": {
+    "size": 20,
+    "fields": {
+      "family": {
+        "offset": 0,
+        "size": 1
+      },
+      "prefix_len": {
+        "offset": 1,
+        "size": 1
+      },
+      "addr": {
+        "offset": 4,
+        "size": 16
+      }
+    }
+  },
+  "owner": {
+    "size": 32,
+    "fields": {
+      "kind": {
+        "offset": 0,
+        "size": 1
+      },
+      "encap": {
+        "offset": 1,
+        "size": 1
+      },
+      "family": {
+        "offset": 2,
+        "size": 1
+      },
+      "flags": {
+        "offset": 3,
+        "size": 1
+      },
+      "gue_port": {
+        "offset": 4,
+        "size": 2
+      },
+      "next_hop_mac": {
+        "offset": 6,
+        "size": 6
+      },
+      "endpoint": {
+        "offset": 12,
+        "size": 16
+      }
+    }
+  },
+  "sliceKey": {
+    "size": 28,
+    "fields": {
+      "family": {
+        "offset": 0,
+        "size": 1
+      },
+      "prefix_len": {
+        "offset": 1,
+        "size": 1
+      },
+      "protocol": {
+        "offset": 2,
+        "size": 1
+      },
+      "range_first": {
+        "offset": 4,
+        "size": 4
+      },
+      "range_count": {
+        "offset": 8,
+        "size": 4
+      },
+      "addr": {
+        "offset": 12,
+        "size": 16
+      }
+    }
+  },
+  "portRange": {
+    "size": 8,
+    "fields": {
+      "first": {
+        "offset": 0,
+        "size": 2
+      },
+      "last": {
+        "offset": 2,
+        "size": 2
+      },
+      "owner": {
+        "offset": 4,
         "size": 4
       }
     }

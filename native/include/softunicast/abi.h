@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 /* Bumped on any change below; the addon refuses to run with TypeScript built for another value. */
-#define SU_ABI_VERSION 2
+#define SU_ABI_VERSION 3
 
 /* ---- Limits ------------------------------------------------------------------------------- */
 
@@ -50,6 +50,8 @@ struct su_capture_rule {
 	X(pass_unparsed, "passed to the kernel: not Ethernet/IPv4/IPv6 with a TCP or UDP header") \
 	X(pass_unmanaged, "passed to the kernel: matched no capture rule")                       \
 	X(pass_no_socket, "passed to the kernel: captured, but no socket is bound on the queue") \
+	X(pass_local, "passed to the kernel: destination in a slice this host owns")             \
+	X(decap_local, "GUE from a trusted peer for a local slice: unwrapped and passed")        \
 	X(redirected, "handed to the AF_XDP socket of the receiving queue")
 
 enum su_steer_counter {
@@ -122,5 +124,39 @@ struct su_exchange_entry {
 	__u32 action; /* enum su_action */
 	__u32 pad0;
 };
+
+/* ---- The fast path's fate for each packet (native/core) ------------------------------------
+ * One per-queue counter per fate, in this order; written by the worker (single writer), read as
+ * snapshots. Counters named forward_* and encap_* transmit the packet; every other one drops it. */
+#define SU_ROUTE_COUNTERS(X)                                                                     \
+	X(forward_server_gue, "sent in GUE to the server of this data centre that owns the slice")  \
+	X(forward_server_l2, "sent to the owning server by rewriting the Ethernet destination")     \
+	X(encap_datacenter, "sent in GUE to the backbone endpoint of the owning data centre")       \
+	X(drop_no_table, "dropped: no slice table published yet")                                   \
+	X(drop_malformed, "dropped: truncated or inconsistent headers")                             \
+	X(drop_fragment, "dropped: an IP fragment, which carries no port to steer on")              \
+	X(drop_no_owner, "dropped: no slice covers the destination address, protocol and port")     \
+	X(drop_local, "dropped: a local slice reached the fast path (only while an update lands)")  \
+	X(drop_loop, "dropped: arrived in GUE but owned by another data centre")                    \
+	X(drop_untrusted_gue, "dropped: GUE from a source outside the trusted peer prefixes")       \
+	X(drop_gue_variant, "dropped: GUE variant 2 or 3, reserved (draft section 3)")              \
+	X(drop_gue_control, "dropped: GUE control message (C bit set)")                             \
+	X(drop_gue_flags, "dropped: GUE flags we do not implement (draft section 5.4)")             \
+	X(drop_gue_proto, "dropped: GUE payload neither IPv4 nor IPv6, or not what Proto says")    \
+	X(drop_too_big, "dropped: would exceed the interface MTU once encapsulated")                \
+	X(drop_no_neighbour, "dropped: the next hop's MAC address is not known")                    \
+	X(drop_no_source, "dropped: this host has no unicast address of the endpoint's family")
+
+enum su_route_counter {
+#define SU_X(name, doc) SU_ROUTE_##name,
+	SU_ROUTE_COUNTERS(SU_X)
+#undef SU_X
+	SU_ROUTE_COUNTER_COUNT
+};
+/* The fates that put the packet on the TX ring. */
+#define SU_ROUTE_TRANSMITS(c) ((c) <= SU_ROUTE_encap_datacenter)
+
+#include "softunicast/table.h"
+#include "softunicast/gue.h"
 
 #endif /* SOFTUNICAST_ABI_H */

@@ -22,6 +22,13 @@ extern "C" {
 	X(ERR_INVALID_FRAME, "a frame given back to a queue is not one the caller owns")     \
 	X(ERR_CLOSED, "the port is closed")                                                  \
 	X(ERR_NATIVE_BUILD, "the native binary is missing or was built from other sources")  \
+	X(ERR_INVALID_SLICE, "a slice's address, prefix, protocols or port range is invalid")      \
+	X(ERR_SLICE_OVERLAP, "two slices with different owners cover the same packets")          \
+	X(ERR_UNKNOWN_OWNER, "a slice names an owner the table does not define")                 \
+	X(ERR_OWNER_UNREACHABLE, "an owner's address is of a family this host cannot send from") \
+	X(ERR_TABLE_LIMIT, "the table exceeds a fixed limit of the XDP program or the image")    \
+	X(ERR_INVALID_TABLE, "a table image failed the native fast path's checks")               \
+	X(ERR_SLICE_EXHAUSTED, "every port of this host's slice is in use for that destination") \
 	X(ERR_SYSCALL, "a system call failed")
 
 struct su_error {

@@ -1,0 +1,107 @@
+/* The compiled slice table: the binary image TypeScript (src/slices/compile.ts) writes and the
+ * native fast path (native/core/view.c) reads, plus the host settings the XDP program shares.
+ * Included through softunicast/abi.h; compiles for -target bpf and for the host.
+ *
+ * Image layout, every section packed back to back in this order, all counts and ports in host
+ * byte order (the image never leaves the machine that built it), addresses in network order:
+ *   struct su_table_header
+ *   struct su_prefix        trusted[header.trusted_count]   GUE peers we decapsulate from
+ *   struct su_owner         owners[header.owner_count]
+ *   struct su_slice_key     keys[header.key_count]          unique (family, prefix, protocol, addr)
+ *   struct su_port_range    ranges[header.range_count]      each key's run sorted, disjoint
+ * Every struct's size is a multiple of 4, so every section stays 4-byte aligned. */
+#ifndef SOFTUNICAST_TABLE_H
+#define SOFTUNICAST_TABLE_H
+
+#include <linux/types.h>
+
+#define SU_TABLE_MAGIC 0x42545553u /* "SUTB" read as a little-endian u32 */
+#define SU_TRUSTED_PEERS_MAX 64
+/* Local slices the XDP program checks per packet (a bounded loop, so kept small). */
+#define SU_LOCAL_RULES_MAX 64
+
+/* The host's own side of forwarding: what it writes as outer source and what it decapsulates.
+ * Lives in the table image and, unchanged, in the XDP program's `su_host` map. */
+#define SU_HOST_HAS_IPV4 (1u << 0)
+#define SU_HOST_HAS_IPV6 (1u << 1)
+struct su_host {
+	__u8 mac[6];          /* the port interface's MAC: outer source MAC */
+	__u16 mtu;            /* the port interface's MTU: larger encapsulated packets are dropped */
+	__u16 gue_port;       /* UDP port we decapsulate GUE on; 0 disables decapsulation */
+	__u8 flags;           /* SU_HOST_HAS_* */
+	__u8 pad0;
+	__u32 flow_hash_seed; /* seeds the GUE source port hash (draft-ietf-intarea-gue-09 5.11.2) */
+	__u8 ipv4[4];         /* this host's unicast IPv4: outer source, GUE destination */
+	__u8 ipv6[16];        /* this host's unicast IPv6 */
+};
+
+struct su_table_header {
+	__u32 magic;       /* SU_TABLE_MAGIC */
+	__u32 abi_version; /* SU_ABI_VERSION */
+	__u64 generation;  /* chosen by the publisher, shown in the counters */
+	__u32 trusted_count;
+	__u32 owner_count;
+	__u32 key_count;
+	__u32 range_count;
+	struct su_host host;
+	__u32 pad0;
+};
+
+/* An address prefix: trusted GUE peers (source addresses). */
+struct su_prefix {
+	__u8 family; /* SU_FAMILY_IPV4 or SU_FAMILY_IPV6 */
+	__u8 prefix_len;
+	__u8 pad0[2];
+	__u8 addr[16]; /* network order, host bits zero */
+};
+
+/* Who owns a slice, and how packets reach it. */
+#define SU_OWNERS(X)                                                              \
+	X(LOCAL, 1, "this host: the XDP program passes its packets to the kernel")   \
+	X(SERVER, 2, "another server of this data centre")                           \
+	X(DATACENTER, 3, "another data centre, through its backbone endpoint")
+enum su_owner_kind {
+#define SU_X(name, value, doc) SU_OWNER_##name = value,
+	SU_OWNERS(SU_X)
+#undef SU_X
+};
+
+#define SU_ENCAPS(X)                                                                        \
+	X(GUE0, 0, "GUE variant 0: a 4-byte header naming the inner protocol (4 or 41)")       \
+	X(GUE1, 1, "GUE variant 1: no GUE header, the inner IP packet right after UDP")       \
+	X(L2, 2, "no encapsulation: the Ethernet destination becomes the server's MAC address")
+enum su_encap {
+#define SU_X(name, value, doc) SU_ENCAP_##name = value,
+	SU_ENCAPS(SU_X)
+#undef SU_X
+};
+
+#define SU_OWNER_NEXT_HOP_KNOWN (1u << 0) /* next_hop_mac is valid */
+struct su_owner {
+	__u8 kind;            /* enum su_owner_kind */
+	__u8 encap;           /* enum su_encap; unused for LOCAL */
+	__u8 family;          /* endpoint's family for GUE, SU_FAMILY_NONE otherwise */
+	__u8 flags;           /* SU_OWNER_* */
+	__u16 gue_port;       /* GUE destination port */
+	__u8 next_hop_mac[6]; /* outer destination MAC (GUE), or the server's own MAC (L2) */
+	__u8 endpoint[16];    /* GUE destination: the server's or data centre's address */
+	__u32 pad0;
+};
+
+struct su_slice_key {
+	__u8 family;      /* SU_FAMILY_IPV4 or SU_FAMILY_IPV6 */
+	__u8 prefix_len;  /* 0..32 or 0..128 */
+	__u8 protocol;    /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+	__u8 pad0;
+	__u32 range_first; /* index of the key's first struct su_port_range */
+	__u32 range_count; /* at least 1 */
+	__u8 addr[16];     /* network order, host bits zero */
+};
+
+struct su_port_range {
+	__u16 first; /* inclusive */
+	__u16 last;  /* inclusive */
+	__u32 owner; /* index into owners */
+};
+
+#endif /* SOFTUNICAST_TABLE_H */
