@@ -25,6 +25,68 @@ struct {
 	__type(value, struct su_capture_rule);
 } su_capture_rules SEC(".maps");
 
+/* ---- The local view: what this host owns, so that its packets never leave the kernel ---------
+ * Two banks of everything a packet reads, and a bank index: the writer fills the bank no packet
+ * reads, then flips the index with one u32 store, so that a packet sees one whole view, old or
+ * new, never a mix (native/xsk/bpf_prog.c, su_prog_set_local_view). Bank b of a map with MAX
+ * entries per bank lives in slots b * MAX .. b * MAX + MAX - 1. */
+
+/* Key: u32 0. Value: u32 the live bank, 0 or 1 (0 at load, when both banks are empty).
+ * Writer: the addon, last, after the bank it names is complete. Reader: su_steer, once per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} su_local_bank SEC(".maps");
+
+/* Key: u32 bank. Value: struct su_host, this host's unicast addresses and GUE port (0: no
+ * decapsulation). Writer: the addon. Reader: su_steer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct su_host);
+} su_host SEC(".maps");
+
+/* Key: u32 bank * SU_TRUSTED_PEERS_MAX + index. Value: struct su_prefix, a source we accept GUE
+ * from; a bank's list ends at its first family 0. Writer: the addon. Reader: su_steer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SU_TRUSTED_PEERS_MAX);
+	__type(key, __u32);
+	__type(value, struct su_prefix);
+} su_trusted_peers SEC(".maps");
+
+/* Key: u32 bank * SU_LOCAL_RULES_MAX + index. Value: struct su_capture_rule, a slice this host
+ * owns (same matcher as the capture rules); a bank's list ends at its first family 0.
+ * Writer: the addon. Reader: su_steer, for the packet and for the inner packet of GUE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SU_LOCAL_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct su_capture_rule);
+} su_local_rules SEC(".maps");
+
+/* Never read by the program: a grace period for the writer. Replacing the inner map of a
+ * map-in-map makes the bpf() syscall wait for an RCU grace period (kernel/bpf/syscall.c,
+ * maybe_wait_bpf_programs), and XDP runs inside RCU read-side sections; so after that update no
+ * run of su_steer that could have read the old bank index is still going, and the retired bank
+ * may be rewritten. Key: u32 0. Value: the fd of `su_grace_token`. Writer: the addon. */
+struct su_grace_token_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} su_grace_token SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct su_grace_token_map);
+} su_grace SEC(".maps");
+
 /* Key: u32 enum su_steer_counter. Value: u64 per CPU.
  * Writer: su_steer. Reader: the addon, summed over CPUs. */
 struct {

@@ -1,5 +1,5 @@
-/* Bounded packet parsing for the XDP program (bpf/steer.bpf.c): Ethernet, up to two VLAN tags,
- * IPv4 or IPv6 with extension headers, then the TCP or UDP destination port. */
+/* Bounded packet parsing for the XDP program (bpf/steer.bpf.c, bpf/gue.h): Ethernet, up to two
+ * VLAN tags, IPv4 or IPv6 with extension headers, then the TCP or UDP destination port. */
 #ifndef SU_BPF_PARSE_H
 #define SU_BPF_PARSE_H
 
@@ -19,10 +19,15 @@
 /* Enough for any sane chain (RFC 8200 4.1 lists at most one of each, destination options twice);
  * the bound keeps the verifier's loop finite. */
 #define SU_IPV6_EXT_MAX 8
-/* Fragment offset bits of frag_off: IPv4 (RFC 791), IPv6 fragment header (RFC 8200 4.5). The uapi
- * headers name neither. */
+/* Fragment offset bits of frag_off: IPv4 (RFC 791), IPv6 fragment header (RFC 8200 4.5), and
+ * IPv4's "more fragments" flag. The uapi headers name none of them. */
 #define SU_IP4_FRAG_OFFSET 0x1fff
+#define SU_IP4_MORE_FRAGMENTS 0x2000
 #define SU_IP6_FRAG_OFFSET 0xfff8
+/* The parser's offsets stay below 22 + 40 + 8 * 2048 (tags, IPv6, extension headers). Code that
+ * turns a stored offset back into a pointer first bounds it by this: the verifier grants no range
+ * to a packet pointer that might lie beyond MAX_PACKET_OFF (0xffff), offset and access included. */
+#define SU_PARSE_OFF_MAX 0x7fff
 
 /* Neither tag nor fragment header layout is in the uapi headers (the kernel's are internal). */
 struct su_vlan_hdr {
@@ -37,40 +42,59 @@ struct su_frag6_hdr {
 	__be32 identification;
 };
 
+/* Facts about a packet's headers that make it unfit to be unwrapped as GUE (bpf/gue.h). */
+#define SU_PKT_FRAGMENT (1u << 0) /* the first fragment of a larger packet */
+#define SU_PKT_ROUTED (1u << 1)   /* IPv6 routing header: the final destination is elsewhere */
+
 struct su_pkt {
 	__u8 family;    /* SU_FAMILY_IPV4 or SU_FAMILY_IPV6 */
 	__u8 proto;     /* SU_PROTO_TCP or SU_PROTO_UDP: a bit, to test against a rule's set */
 	__u16 dport;    /* host byte order, like the rules' port ranges */
 	__u8 daddr[16]; /* network byte order; IPv4 in the first 4 bytes, the rest zero */
+	__u8 saddr[16]; /* likewise */
+	/* Offsets from the frame's first byte, as numbers: a packet pointer loses its verified
+	 * bounds across a global function call or a helper that moves the packet; an offset is
+	 * turned back into a pointer and checked again. */
+	__u16 l3_off;
+	__u16 l4_off;
+	__u8 flags; /* SU_PKT_* */
+	__u8 pad0[3];
 };
 
 /* Each step returns the start of the next header, or NULL when the packet is not one we parse.
  * The returned pointer may lie beyond data_end; the next step checks before reading. */
 
+/* `*len` receives the length of the IP header, IPv6 extension headers included. */
 static __always_inline void *su_parse_ipv4(struct iphdr *ip, void *data_end, struct su_pkt *pkt,
-					   __u8 *l4proto)
+					   __u8 *l4proto, __u32 *len)
 {
 	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
 		return NULL;
 	/* Only the first fragment carries the L4 header. */
 	if (ip->frag_off & bpf_htons(SU_IP4_FRAG_OFFSET))
 		return NULL;
+	if (ip->frag_off & bpf_htons(SU_IP4_MORE_FRAGMENTS))
+		pkt->flags |= SU_PKT_FRAGMENT;
 	pkt->family = SU_FAMILY_IPV4;
 	__builtin_memcpy(pkt->daddr, &ip->daddr, sizeof(ip->daddr));
+	__builtin_memcpy(pkt->saddr, &ip->saddr, sizeof(ip->saddr));
 	*l4proto = ip->protocol;
+	*len = ip->ihl * 4;
 	return (void *)ip + ip->ihl * 4;
 }
 
 static __always_inline void *su_parse_ipv6(struct ipv6hdr *ip6, void *data_end,
-					   struct su_pkt *pkt, __u8 *l4proto)
+					   struct su_pkt *pkt, __u8 *l4proto, __u32 *len)
 {
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return NULL;
 	pkt->family = SU_FAMILY_IPV6;
 	__builtin_memcpy(pkt->daddr, &ip6->daddr, sizeof(ip6->daddr));
+	__builtin_memcpy(pkt->saddr, &ip6->saddr, sizeof(ip6->saddr));
 
 	__u8 next = ip6->nexthdr;
 	void *cur = ip6 + 1;
+	__u32 total = sizeof(*ip6);
 	/* A chain still going after the bound ends with an extension header in `next`, which the
 	 * L4 step rejects. */
 	for (int i = 0; i < SU_IPV6_EXT_MAX; i++) {
@@ -79,22 +103,28 @@ static __always_inline void *su_parse_ipv6(struct ipv6hdr *ip6, void *data_end,
 
 			if ((void *)(opt + 1) > data_end)
 				return NULL;
+			if (next == IPPROTO_ROUTING)
+				pkt->flags |= SU_PKT_ROUTED;
 			next = opt->nexthdr;
 			/* hdrlen counts 8-octet units after the first 8 (RFC 8200 4.3-4.6). */
 			cur += (opt->hdrlen + 1) * 8;
+			total += (opt->hdrlen + 1) * 8;
 		} else if (next == IPPROTO_FRAGMENT) {
 			struct su_frag6_hdr *frag = cur;
 
 			if ((void *)(frag + 1) > data_end ||
 			    frag->frag_off & bpf_htons(SU_IP6_FRAG_OFFSET))
 				return NULL;
+			pkt->flags |= SU_PKT_FRAGMENT;
 			next = frag->nexthdr;
 			cur = frag + 1;
+			total += sizeof(*frag);
 		} else {
 			break;
 		}
 	}
 	*l4proto = next;
+	*len = total;
 	return cur;
 }
 
@@ -128,6 +158,8 @@ static __always_inline int su_parse(void *data, void *data_end, struct su_pkt *p
 {
 	struct ethhdr *eth = data;
 	void *cur = eth + 1;
+	__u32 off = sizeof(*eth);
+	__u32 l3_len;
 	__u8 l4proto;
 
 	__builtin_memset(pkt, 0, sizeof(*pkt));
@@ -144,16 +176,19 @@ static __always_inline int su_parse(void *data, void *data_end, struct su_pkt *p
 			return -1;
 		proto = vlan->encap_proto;
 		cur = vlan + 1;
+		off += sizeof(*vlan);
 	}
 
+	pkt->l3_off = off;
 	if (proto == bpf_htons(ETH_P_IP))
-		cur = su_parse_ipv4(cur, data_end, pkt, &l4proto);
+		cur = su_parse_ipv4(cur, data_end, pkt, &l4proto, &l3_len);
 	else if (proto == bpf_htons(ETH_P_IPV6))
-		cur = su_parse_ipv6(cur, data_end, pkt, &l4proto);
+		cur = su_parse_ipv6(cur, data_end, pkt, &l4proto, &l3_len);
 	else
 		return -1;
 	if (!cur)
 		return -1;
+	pkt->l4_off = off + l3_len; /* below SU_PARSE_OFF_MAX */
 	return su_parse_l4(cur, data_end, l4proto, pkt);
 }
 

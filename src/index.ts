@@ -5,8 +5,13 @@ export { RxBatch, TxBatch } from './xdp/batch.js';
 export type { XdpPortOptions, RingSizes, BindMode, AttachMode } from './xdp/options.js';
 export type { CaptureRule, PortRange, Protocol } from './xdp/capture.js';
 export { COUNTER_DOCS, type PortCounters, type QueueCounters, type SteerCounters, type KernelXdpStats } from './xdp/counters.js';
+export { connectFromSlice, udpFromSlice, type EgressOptions } from './egress.js';
 export {
   SoftunicastError, InvalidOptionError, InterfaceNotFoundError, QueueNotFoundError, QueueBusyError,
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
-  ClosedError, NativeBuildError, SyscallError, type ErrorCode,
+  ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
+  UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, type ErrorCode,
 } from './errors.js';
+export {
+  Router, type RouterOptions, type RouterHostOptions, type RouterCounters, type RouteFates, type Explanation,
+} from './router/router.js';

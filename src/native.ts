@@ -34,6 +34,8 @@ export interface NativePort {
   exchange(queue: number): ArrayBuffer;
   start(): void;
   setCapture(image: Uint8Array): void;
+  /** struct su_host, struct su_capture_rule[], struct su_prefix[] (abi.h): the XDP program's local view. */
+  setLocalView(host: Uint8Array, rules: Uint8Array, trusted: Uint8Array): void;
   setBatchHandler(queue: number, handler: ((count: number) => void) | null): void;
   submit(queue: number, area: number, count: number): number;
   allocate(queue: number, count: number): number;
@@ -45,8 +47,27 @@ export interface NativePort {
   close(): void;
 }
 
+/** A checked, indexed table image (native/core): the fast path's view of a SliceTable. */
+export interface NativeSliceView {
+  generation(): bigint;
+  explain(frame: Uint8Array): { fate: string; output: Uint8Array | null };
+  release(): void;
+}
+
+/** The C fast path on a NativePort's queues (native/router). */
+export interface NativeRouter {
+  /** Takes the view (it is empty afterwards); returns how many old tables wait to be freed. */
+  publish(view: NativeSliceView): number;
+  reclaim(): number;
+  generation(): bigint;
+  counters(queue: number): Float64Array;
+  close(): void;
+}
+
 interface Binding {
   NativePort: new (options: NativePortOptions) => NativePort;
+  SliceView: new (image: Uint8Array) => NativeSliceView;
+  NativeRouter: new (port: NativePort) => NativeRouter;
   abi: {
     abiVersion: number;
     steerCounters: string[];

@@ -1,8 +1,8 @@
-// Runs a C test binary from build/native under valgrind and returns its "N passed, M failed"
-// summary; used by the tests that wrap the native test programs.
+// Runs a C test binary from build/native under valgrind (optionally feeding it `input`) and
+// returns what it printed; used by the tests that wrap the native test programs.
 import { spawnSync } from 'node:child_process';
 
-export function runUnderValgrind(binary: string, args: string[] = []): { output: string; status: number | null } {
+export function runUnderValgrind(binary: string, args: string[] = [], input?: string): { output: string; status: number | null; stdout: string } {
   const result = spawnSync(
     'valgrind',
     [
@@ -14,7 +14,7 @@ export function runUnderValgrind(binary: string, args: string[] = []): { output:
       `build/native/${binary}`,
       ...args,
     ],
-    { encoding: 'utf8', timeout: 300_000 },
+    { encoding: 'utf8', timeout: 300_000, ...(input === undefined ? {} : { input }) },
   );
-  return { output: `${result.stdout}${result.stderr}`, status: result.status };
+  return { output: `${result.stdout}${result.stderr}`, status: result.status, stdout: result.stdout };
 }

@@ -2,9 +2,12 @@
 // that src/native.ts can refuse a stale binary), and helpers that need no port.
 #include <napi.h>
 
+#include "egress.h"
+#include "router_wrap.h"
 #include "errors.h"
 #include "instance.h"
 #include "port_wrap.h"
+#include "slice_view.h"
 
 namespace su {
 namespace {
@@ -74,6 +77,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("abi", Abi(env));
 	exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs));
 	exports.Set("rxQueueCount", Napi::Function::New(env, RxQueueCount));
+	exports.Set("SliceView", SliceView::Define(env));
+	exports.Set("NativeRouter", RouterWrap::Define(env));
+	EgressInit(env, exports);
 	return exports;
 }
 

@@ -2,6 +2,8 @@
 // exposes its queues, counters and UMEM to src/xdp/port.ts.
 #include "port_wrap.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -35,6 +37,24 @@ Napi::Float64Array ToFloat64Array(Napi::Env env, const uint64_t *values, size_t 
 	return out;
 }
 
+// Copies a byte image of whole `T` structs into aligned storage: a Uint8Array may start at any
+// byte offset of its buffer.
+template <typename T>
+std::vector<T> Structs(Napi::Env env, const Napi::Value &value, const char *what)
+{
+	Napi::Uint8Array bytes = value.As<Napi::Uint8Array>();
+
+	if (bytes.ByteLength() % sizeof(T) != 0)
+		throw MakeError(env, "ERR_INVALID_OPTION",
+				std::string("Expected ") + what + " of whole " +
+					std::to_string(sizeof(T)) + "-byte entries but received " +
+					std::to_string(bytes.ByteLength()) + " bytes");
+	std::vector<T> out(bytes.ByteLength() / sizeof(T));
+	if (!out.empty())
+		std::memcpy(out.data(), bytes.Data(), bytes.ByteLength());
+	return out;
+}
+
 }  // namespace
 
 Napi::Function PortWrap::Define(Napi::Env env)
@@ -45,6 +65,7 @@ Napi::Function PortWrap::Define(Napi::Env env)
 			     InstanceMethod<&PortWrap::Exchange>("exchange"),
 			     InstanceMethod<&PortWrap::Start>("start"),
 			     InstanceMethod<&PortWrap::SetCapture>("setCapture"),
+			     InstanceMethod<&PortWrap::SetLocalView>("setLocalView"),
 			     InstanceMethod<&PortWrap::SetBatchHandler>("setBatchHandler"),
 			     InstanceMethod<&PortWrap::Submit>("submit"),
 			     InstanceMethod<&PortWrap::Allocate>("allocate"),
@@ -212,6 +233,29 @@ Napi::Value PortWrap::SetCapture(const Napi::CallbackInfo &info)
 				image.ByteLength() / sizeof(su_capture_rule), &err))
 		throw MakeError(info.Env(), err);
 	return info.Env().Undefined();
+}
+
+Napi::Value PortWrap::SetLocalView(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	su_error err{};
+
+	ThrowIfClosed(env);
+	std::vector<su_host> host = Structs<su_host>(env, info[0], "a host image");
+	std::vector<su_capture_rule> rules = Structs<su_capture_rule>(env, info[1], "local rules");
+	std::vector<su_prefix> trusted = Structs<su_prefix>(env, info[2], "trusted peers");
+	if (host.size() != 1)
+		throw MakeError(env, "ERR_INVALID_OPTION",
+				"Expected a host image of " + std::to_string(sizeof(su_host)) +
+					" bytes but received " +
+					std::to_string(host.size() * sizeof(su_host)) + " bytes");
+	// Counts above the limits are the C layer's to refuse (ERR_TABLE_LIMIT); clamped only so
+	// that a preposterous size cannot wrap around to an acceptable one.
+	auto count = [](size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX)); };
+	if (su_port_set_local_view(port, host.data(), rules.data(), count(rules.size()),
+				   trusted.data(), count(trusted.size()), &err))
+		throw MakeError(env, err);
+	return env.Undefined();
 }
 
 Napi::Value PortWrap::SetBatchHandler(const Napi::CallbackInfo &info)

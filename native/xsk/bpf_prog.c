@@ -1,8 +1,9 @@
 /* Our XDP program on the port's interface: loaded from bpf/steer.bpf.o, attached through a BPF
  * link (never libxdp's dispatcher, which fails to load on this kernel: FACTS.md), plus access to
- * its maps: capture rules in, counters out. */
+ * its maps: capture rules and the local view in, counters out. */
 #include <errno.h>
 #include <linux/if_link.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -22,13 +23,14 @@ static int load_error(struct su_error *err, int ret, const char *what, const cha
 			    strerror(-ret), *log ? "\n" : "", log);
 }
 
-static int find_map_fd(struct su_port *port, const char *name, int *fd, struct su_error *err)
+static int find_map_fd(struct bpf_object *obj, const char *path, const char *name, int *fd,
+		       struct su_error *err)
 {
-	*fd = bpf_object__find_map_fd_by_name(port->bpf_obj, name);
+	*fd = bpf_object__find_map_fd_by_name(obj, name);
 	if (*fd < 0)
 		return su_error_set(err, "ERR_BPF_LOAD", ENOENT, NULL,
 				    "The XDP object '%s' has no map '%s': it was built from other "
-				    "sources than this addon", port->cfg.bpf_object_path, name);
+				    "sources than this addon", path, name);
 	return 0;
 }
 
@@ -54,9 +56,12 @@ int su_prog_attach(struct su_port *port, struct su_error *err)
 				    "The XDP object '%s' has no program 'su_steer'",
 				    port->cfg.bpf_object_path);
 	port->prog_fd = bpf_program__fd(prog);
-	if ((ret = find_map_fd(port, "su_xsks", &port->xsks_map_fd, err)) ||
-	    (ret = find_map_fd(port, "su_capture_rules", &port->capture_map_fd, err)) ||
-	    (ret = find_map_fd(port, "su_steer_counters", &port->counters_map_fd, err)))
+	if ((ret = find_map_fd(port->bpf_obj, port->cfg.bpf_object_path, "su_xsks",
+			       &port->xsks_map_fd, err)) ||
+	    (ret = find_map_fd(port->bpf_obj, port->cfg.bpf_object_path, "su_capture_rules",
+			       &port->capture_map_fd, err)) ||
+	    (ret = find_map_fd(port->bpf_obj, port->cfg.bpf_object_path, "su_steer_counters",
+			       &port->counters_map_fd, err)))
 		return ret;
 
 	/* The mode flag is explicit: without it the kernel silently picks generic mode where the
@@ -120,6 +125,120 @@ int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rule
 					    "Could not write capture rule %u", i);
 	}
 	return 0;
+}
+
+/* ---- The local view (bpf/maps.h) ----------------------------------------------------------- */
+
+/* Writes slots bank * max .. bank * max + max - 1 of an ARRAY map: the n values, then zeros. */
+static int write_bank(int fd, const char *what, uint32_t bank, uint32_t max, const void *values,
+		      uint32_t n, size_t size, struct su_error *err)
+{
+	static const uint8_t zeros[sizeof(struct su_capture_rule) > sizeof(struct su_prefix)
+					   ? sizeof(struct su_capture_rule)
+					   : sizeof(struct su_prefix)];
+
+	for (uint32_t i = 0; i < max; i++) {
+		uint32_t key = bank * max + i;
+		const void *value = i < n ? (const uint8_t *)values + i * size : zeros;
+		int ret = bpf_map_update_elem(fd, &key, value, BPF_ANY);
+
+		if (ret)
+			return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+					    "Could not write %s %u of the XDP program's local view",
+					    what, i);
+	}
+	return 0;
+}
+
+/* Each entry's first byte is its family (struct su_capture_rule, struct su_prefix). */
+static int check_families(const char *what, const void *entries, size_t size, uint32_t n,
+			  struct su_error *err)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t family = ((const uint8_t *)entries)[i * size];
+
+		/* Family 0 would end the list early without a word: refuse it. */
+		if (family != SU_FAMILY_IPV4 && family != SU_FAMILY_IPV6)
+			return su_error_set(err, "ERR_INVALID_TABLE", 0, NULL,
+					    "Expected family %d or %d for %s %u but received %u",
+					    SU_FAMILY_IPV4, SU_FAMILY_IPV6, what, i, family);
+	}
+	return 0;
+}
+
+_Static_assert(offsetof(struct su_capture_rule, family) == 0 &&
+		       offsetof(struct su_prefix, family) == 0,
+	       "check_families reads the family from an entry's first byte");
+
+int su_prog_set_local_view(struct bpf_object *obj, const char *path, const struct su_host *host,
+			   const struct su_capture_rule *rules, uint32_t n_rules,
+			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err)
+{
+	int bank_fd, host_fd, trusted_fd, rules_fd, grace_fd, token_fd, ret;
+	uint32_t zero = 0, live, next;
+
+	if (n_rules > SU_LOCAL_RULES_MAX)
+		return su_error_set(err, "ERR_TABLE_LIMIT", 0, NULL,
+				    "Expected at most %d local slices for the XDP program but "
+				    "received %u", SU_LOCAL_RULES_MAX, n_rules);
+	if (n_trusted > SU_TRUSTED_PEERS_MAX)
+		return su_error_set(err, "ERR_TABLE_LIMIT", 0, NULL,
+				    "Expected at most %d trusted peer prefixes but received %u",
+				    SU_TRUSTED_PEERS_MAX, n_trusted);
+	if ((ret = check_families("local rule", rules, sizeof(*rules), n_rules, err)) ||
+	    (ret = check_families("trusted peer", trusted, sizeof(*trusted), n_trusted, err)))
+		return ret;
+	if ((ret = find_map_fd(obj, path, "su_local_bank", &bank_fd, err)) ||
+	    (ret = find_map_fd(obj, path, "su_host", &host_fd, err)) ||
+	    (ret = find_map_fd(obj, path, "su_trusted_peers", &trusted_fd, err)) ||
+	    (ret = find_map_fd(obj, path, "su_local_rules", &rules_fd, err)) ||
+	    (ret = find_map_fd(obj, path, "su_grace", &grace_fd, err)) ||
+	    (ret = find_map_fd(obj, path, "su_grace_token", &token_fd, err)))
+		return ret;
+	ret = bpf_map_lookup_elem(bank_fd, &zero, &live);
+	if (ret)
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_lookup_elem",
+				    "Could not read the XDP program's live bank");
+	next = (live & 1) ^ 1;
+
+	/* The order is what keeps every packet on one whole view: su_steer reads the bank index
+	 * once, then only that bank.
+	 * 1. Fill the bank the index does not name, every slot (a shorter list than last time
+	 *    must not leave old rules behind). No packet reads it: see 3.
+	 * 2. Flip the index with one u32 store. Packets that start after it read the new bank;
+	 *    packets already running finish on the old one, which nobody changes.
+	 * 3. Wait out those packets (the grace period behind `su_grace`, bpf/maps.h; about 10 ms
+	 *    here, measured with strace). Then the old bank is free for the next call to fill,
+	 *    and the caller knows that no packet uses the old view any more when this returns
+	 *    (the Router swaps the fast path's table after).
+	 * A failure before step 2 leaves the live view as it was. One caller at a time. */
+	if ((ret = bpf_map_update_elem(host_fd, &next, host, BPF_ANY)))
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+				    "Could not write the host of the XDP program's local view");
+	if ((ret = write_bank(trusted_fd, "trusted peer", next, SU_TRUSTED_PEERS_MAX, trusted,
+			      n_trusted, sizeof(*trusted), err)) ||
+	    (ret = write_bank(rules_fd, "local rule", next, SU_LOCAL_RULES_MAX, rules, n_rules,
+			      sizeof(*rules), err)))
+		return ret;
+	if ((ret = bpf_map_update_elem(bank_fd, &zero, &next, BPF_ANY)))
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+				    "Could not switch the XDP program to its new local view");
+	if ((ret = bpf_map_update_elem(grace_fd, &zero, &token_fd, BPF_ANY)))
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+				    "The new local view is live, but waiting for packets still on "
+				    "the old one failed");
+	return 0;
+}
+
+int su_port_set_local_view(struct su_port *port, const struct su_host *host,
+			   const struct su_capture_rule *rules, uint32_t n_rules,
+			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err)
+{
+	if (port->closed)
+		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
+				    port->cfg.ifname);
+	return su_prog_set_local_view(port->bpf_obj, port->cfg.bpf_object_path, host, rules,
+				      n_rules, trusted, n_trusted, err);
 }
 
 int su_port_steer_counters(struct su_port *port, uint64_t out[SU_STEER_COUNTER_COUNT],

@@ -53,6 +53,7 @@ struct su_queue {
 	uint32_t reserve_wanted;  /* set by the first su_queue_alloc(): keep `reserve` stocked */
 	uint32_t sleeping;        /* the worker is (about to be) in poll(); see su_queue_submit */
 	uint32_t stop;
+	uint64_t passes; /* loop passes completed, handler included: grace periods (su_queue_grace_*) */
 
 	uint64_t counters[SU_QUEUE_COUNTER_COUNT]; /* single writer: the worker */
 	pthread_t thread;
@@ -90,6 +91,11 @@ struct su_port {
  * process dies, kill -9 included: FACTS.md "Building and attaching"). */
 int su_prog_attach(struct su_port *port, struct su_error *err);
 void su_prog_detach(struct su_port *port);
+/* su_port_set_local_view on any loaded steer object, attached or not: the BPF_PROG_TEST_RUN tests
+ * (native/test/steer_run.c) call it on an object of their own. `path` names it in errors. */
+int su_prog_set_local_view(struct bpf_object *obj, const char *path, const struct su_host *host,
+			   const struct su_capture_rule *rules, uint32_t n_rules,
+			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err);
 
 /* iface.c */
 int su_iface_check_queues(const struct su_port_config *cfg, struct su_error *err);

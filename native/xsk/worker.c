@@ -267,7 +267,9 @@ static void wait_for_work(struct su_queue *q)
 			/* EAGAIN: another wakeup consumed it; nothing is lost. */
 		}
 	}
-	__atomic_store_n(&q->sleeping, 0, __ATOMIC_RELAXED);
+	/* seq_cst, not relaxed: su_queue_grace_done() reads `sleeping` after swapping a pointer the
+	 * handler loads; one of the two must see the other's store (store-buffering). */
+	__atomic_store_n(&q->sleeping, 0, __ATOMIC_SEQ_CST);
 }
 
 void *su_worker_main(void *arg)
@@ -290,6 +292,8 @@ void *su_worker_main(void *arg)
 			recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		progress |= receive_batch(q);
 		kick_tx(q);
+		/* Release: whatever the handler read this pass is no longer in use once this shows. */
+		__atomic_store_n(&q->passes, q->passes + 1, __ATOMIC_RELEASE);
 		if (!progress && !q->port->cfg.busy_poll)
 			wait_for_work(q);
 	}
@@ -353,6 +357,22 @@ uint32_t su_queue_alloc(struct su_queue *q, uint64_t *addrs, uint32_t n)
 		}
 	}
 	return got;
+}
+
+uint64_t su_queue_grace_begin(const struct su_queue *q)
+{
+	return __atomic_load_n(&q->passes, __ATOMIC_ACQUIRE);
+}
+
+bool su_queue_grace_done(const struct su_queue *q, uint64_t snapshot)
+{
+	/* A worker that is not running, asleep, or past the pass it was in at the snapshot holds
+	 * nothing published before the snapshot. */
+	if (!q->thread_started || __atomic_load_n(&q->stop, __ATOMIC_ACQUIRE))
+		return true;
+	if (__atomic_load_n(&q->sleeping, __ATOMIC_SEQ_CST))
+		return true;
+	return __atomic_load_n(&q->passes, __ATOMIC_ACQUIRE) != snapshot;
 }
 
 void su_queue_counters(const struct su_queue *q, uint64_t out[SU_QUEUE_COUNTER_COUNT])

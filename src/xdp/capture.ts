@@ -29,20 +29,30 @@ export interface CaptureRule {
   ports?: number | PortRange;
 }
 
-const PROTOCOL_BITS: Record<Protocol, number> = { tcp: ABI.protocol.tcp, udp: ABI.protocol.udp };
+/** SU_PROTO_* bit of each protocol (abi.h); shared with src/slices/. */
+export const PROTOCOL_BITS: Record<Protocol, number> = { tcp: ABI.protocol.tcp, udp: ABI.protocol.udp };
 
-function isPort(value: unknown): value is number {
+/**
+ * How a parser reports a bad value: `invalid` (InvalidOptionError) here; src/slices/ passes one
+ * that throws InvalidSliceError with the same "Expected X for Y but received Z" message.
+ */
+export type Fail = (path: string, expected: string, received: unknown) => never;
+
+/** An integer from 0 to 65535. */
+export function isPort(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535;
 }
 
-interface Destination {
+/** A parsed destination: SU_FAMILY_*, prefix length, network address as an integer. */
+export interface Destination {
   family: number;
   prefixLength: number;
   address: bigint;
   bits: number;
 }
 
-function destinationOf(value: unknown, path: string): Destination {
+/** Parses an ip-num address (a full-length prefix) or CIDR range; refuses host bits set. */
+export function destinationOf(value: unknown, path: string, fail: Fail = invalid): Destination {
   if (value instanceof IPv4) return { family: ABI.family.ipv4, prefixLength: 32, address: value.getValue(), bits: 32 };
   if (value instanceof IPv6) return { family: ABI.family.ipv6, prefixLength: 128, address: value.getValue(), bits: 128 };
   if (value instanceof IPv4CidrRange || value instanceof IPv6CidrRange) {
@@ -51,35 +61,37 @@ function destinationOf(value: unknown, path: string): Destination {
     const first = value.getFirst();
     // ip-num keeps the address as given; a prefix with host bits set is almost always a typo.
     if (value.toCidrString() !== `${first.toString()}/${prefixLength}`) {
-      invalid(path, `a prefix without host bits set (${first.toString()}/${prefixLength})`, value.toCidrString());
+      fail(path, `a prefix without host bits set (${first.toString()}/${prefixLength})`, value.toCidrString());
     }
     return { family: v4 ? ABI.family.ipv4 : ABI.family.ipv6, prefixLength, address: first.getValue(), bits: v4 ? 32 : 128 };
   }
-  return invalid(path, 'an ip-num IPv4, IPv6, IPv4CidrRange or IPv6CidrRange', value);
+  return fail(path, 'an ip-num IPv4, IPv6, IPv4CidrRange or IPv6CidrRange', value);
 }
 
-function protocolBits(value: unknown, path: string): number {
+/** SU_PROTO_* bits of a protocol list; both when `value` is undefined. */
+export function protocolBits(value: unknown, path: string, fail: Fail = invalid): number {
   if (value === undefined) return PROTOCOL_BITS.tcp | PROTOCOL_BITS.udp;
-  if (!Array.isArray(value) || value.length === 0) return invalid(path, "a non-empty array of 'tcp' and 'udp'", value);
+  if (!Array.isArray(value) || value.length === 0) return fail(path, "a non-empty array of 'tcp' and 'udp'", value);
   let bits = 0;
   value.forEach((p: unknown, i) => {
-    if (p !== 'tcp' && p !== 'udp') invalid(`${path}[${i}]`, "'tcp' or 'udp'", p);
+    if (p !== 'tcp' && p !== 'udp') fail(`${path}[${i}]`, "'tcp' or 'udp'", p);
     bits |= PROTOCOL_BITS[p];
   });
   return bits;
 }
 
-function portRange(value: unknown, path: string): PortRange {
+/** A port or inclusive { from, to }; every port when `value` is undefined. */
+export function portRange(value: unknown, path: string, fail: Fail = invalid): PortRange {
   if (value === undefined) return { from: 0, to: 65535 };
   if (typeof value === 'number') {
-    if (!isPort(value)) invalid(path, 'a port from 0 to 65535', value);
+    if (!isPort(value)) fail(path, 'a port from 0 to 65535', value);
     return { from: value, to: value };
   }
-  if (typeof value !== 'object' || value === null) return invalid(path, 'a port or { from, to }', value);
+  if (typeof value !== 'object' || value === null) return fail(path, 'a port or { from, to }', value);
   const { from, to } = value as Partial<PortRange>;
-  if (!isPort(from)) invalid(`${path}.from`, 'a port from 0 to 65535', from);
-  if (!isPort(to)) invalid(`${path}.to`, 'a port from 0 to 65535', to);
-  if (to < from) invalid(`${path}.to`, `a port not below from (${from})`, to);
+  if (!isPort(from)) fail(`${path}.from`, 'a port from 0 to 65535', from);
+  if (!isPort(to)) fail(`${path}.to`, 'a port from 0 to 65535', to);
+  if (to < from) fail(`${path}.to`, `a port not below from (${from})`, to);
   return { from, to };
 }
 

@@ -73,6 +73,26 @@ export class XdpPort {
     this.#native.setCapture(compileCaptureRules(rules, 'rules'));
   }
 
+  /**
+   * Replaces the XDP program's local view: this host's addresses and GUE port (`host`, a struct
+   * su_host), the slices it owns (`localRules`, struct su_capture_rule each), whose packets the
+   * program passes to the kernel, unwrapping those that come in GUE from a `trusted` peer
+   * (struct su_prefix each). Packets see the old view or the new one, never a mix; once this
+   * returns none uses the old one.
+   *
+   * Internal: the Router (src/router/) calls it with images compiled from its SliceTable
+   * (src/slices/); the bytes are not checked here beyond their sizes and limits.
+   * @internal
+   */
+  setLocalView(image: { host: Uint8Array; localRules: Uint8Array; trusted: Uint8Array }): void {
+    this.#native.setLocalView(image.host, image.localRules, image.trusted);
+  }
+
+  /** @internal The addon object, for the Router (src/router/) that runs the C fast path on it. */
+  static internals(port: XdpPort): { native: NativePort } {
+    return { native: port.#native };
+  }
+
   /** A snapshot of the XDP program's and every queue's counters. */
   counters(): PortCounters {
     return {

@@ -74,6 +74,15 @@ bool su_port_is_closed(const struct su_port *port);
 /* Replaces the capture rules (all SU_CAPTURE_RULES_MAX slots are rewritten). */
 int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rules, uint32_t n,
 			struct su_error *err);
+/* Replaces the XDP program's local view: this host's addresses and GUE port, the slices it owns
+ * (their packets go to the kernel; in GUE from a `trusted` source they are unwrapped first) and
+ * the trusted GUE peers. Packets see the old view or the new one, never a mix; when this returns
+ * none uses the old one any more (it waits for an RCU grace period: about 10 ms here).
+ * ERR_TABLE_LIMIT above SU_LOCAL_RULES_MAX rules or SU_TRUSTED_PEERS_MAX peers. One caller at a
+ * time. */
+int su_port_set_local_view(struct su_port *port, const struct su_host *host,
+			   const struct su_capture_rule *rules, uint32_t n_rules,
+			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err);
 /* The XDP program's counters summed over CPUs, indexed by enum su_steer_counter. */
 int su_port_steer_counters(struct su_port *port, uint64_t out[SU_STEER_COUNTER_COUNT],
 			   struct su_error *err);
@@ -97,6 +106,12 @@ uint32_t su_queue_submit(struct su_queue *queue, const struct su_desc *descs, ui
  * transmit with su_queue_submit(). Same single thread as submit. May return fewer than asked,
  * 0 included, while the worker refills its reserve. */
 uint32_t su_queue_alloc(struct su_queue *queue, uint64_t *addrs, uint32_t n);
+
+/* Grace periods for data a batch handler reads, RCU-style: publish the new pointer (seq_cst),
+ * take a snapshot, and free the old data once su_queue_grace_done() says the worker has left
+ * the loop pass it was in (or sleeps, or has stopped). Any thread. */
+uint64_t su_queue_grace_begin(const struct su_queue *queue);
+bool su_queue_grace_done(const struct su_queue *queue, uint64_t snapshot);
 
 void su_queue_counters(const struct su_queue *queue, uint64_t out[SU_QUEUE_COUNTER_COUNT]);
 /* struct xdp_statistics of the socket, in SU_KERNEL_XDP_STATS order. */

@@ -1,0 +1,68 @@
+/* Seeded integer hashes of the fast path: the GUE source port's flow entropy
+ * (draft-ietf-intarea-gue-09 5.11.2) and the slice index of view.c. Header-only, multiplies and
+ * shifts on 64-bit words, nothing a BPF program could not do. */
+#ifndef SU_CORE_FLOW_HASH_H
+#define SU_CORE_FLOW_HASH_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* Words are loaded in the machine's byte order: hashes only have to agree within one machine
+ * (the table image and the packets it steers never leave it). */
+static inline uint64_t su_load64(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+static inline uint32_t su_load32(const uint8_t *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* One absorbing step: multiplying by the 64-bit golden ratio spreads the word's low bits upward,
+ * the shift brings high bits back down for the next step. */
+static inline uint64_t su_hash_step(uint64_t h, uint64_t word)
+{
+	h = (h ^ word) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+
+/* The finalizer of SplitMix64 (Steele, Lea, Flood, OOPSLA 2014): every input bit reaches every
+ * output bit, so the low bits (the index slot, the source port) are as good as the high ones. */
+static inline uint64_t su_hash_finish(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+/* The flow hash behind the GUE source port: the same 5-tuple always gives the same value for one
+ * seed (so a flow keeps one outer source port and its packets one ECMP path), different flows
+ * spread. Addresses are 4 or 16 bytes in network order, ports in host order. */
+static inline uint32_t su_flow_hash(uint32_t seed, uint8_t family, const uint8_t *saddr,
+				    const uint8_t *daddr, uint8_t protocol, uint16_t sport,
+				    uint16_t dport)
+{
+	uint64_t h = su_hash_step(seed, (uint64_t)family << 8 | protocol);
+
+	if (family == 4) {
+		h = su_hash_step(h, (uint64_t)su_load32(saddr) << 32 | su_load32(daddr));
+	} else {
+		h = su_hash_step(h, su_load64(saddr));
+		h = su_hash_step(h, su_load64(saddr + 8));
+		h = su_hash_step(h, su_load64(daddr));
+		h = su_hash_step(h, su_load64(daddr + 8));
+	}
+	h = su_hash_step(h, (uint64_t)sport << 16 | dport);
+	return (uint32_t)su_hash_finish(h);
+}
+
+#endif /* SU_CORE_FLOW_HASH_H */

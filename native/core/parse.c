@@ -1,0 +1,152 @@
+/* See parse.h. Field offsets are those of RFC 791 (IPv4), RFC 8200 (IPv6), RFC 9293 (TCP),
+ * RFC 768 (UDP) and IEEE 802.1Q; everything is read byte-wise, so no alignment is assumed. */
+#include "parse.h"
+
+#include <netinet/in.h>
+
+#define SU_ETH_P_IPV4 0x0800
+#define SU_ETH_P_IPV6 0x86dd
+#define SU_ETH_P_8021Q 0x8100
+#define SU_ETH_P_8021AD 0x88a8
+
+/* IPv4 flags/fragment offset word: MF and the 13-bit offset (RFC 791 3.1). */
+#define SU_IPV4_MF 0x2000
+#define SU_IPV4_OFFSET 0x1fff
+/* IPv6 fragment header's offset/flags word: 13-bit offset, M flag (RFC 8200 4.5). */
+#define SU_IPV6_FRAG_OFFSET 0xfff8
+#define SU_IPV6_FRAG_M 0x0001
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The ports, from a transport header that must lie wholly in [l4, l4 + len). */
+static enum su_route_counter parse_l4(const uint8_t *l4, uint32_t len, uint8_t protocol,
+				      struct su_ip *out)
+{
+	if (protocol == IPPROTO_TCP) {
+		if (len < SU_TCP_HLEN)
+			return SU_ROUTE_drop_malformed;
+	} else if (protocol == IPPROTO_UDP) {
+		if (len < SU_UDP_HLEN)
+			return SU_ROUTE_drop_malformed;
+	} else {
+		return SU_ROUTE_drop_malformed;
+	}
+	out->protocol = protocol;
+	out->l4 = l4;
+	out->l4_len = len;
+	out->sport = get16(l4);
+	out->dport = get16(l4 + 2);
+	return SU_PARSE_OK;
+}
+
+static enum su_route_counter parse_ipv4(const uint8_t *p, uint32_t avail, struct su_ip *out)
+{
+	uint32_t ihl, total;
+	uint16_t frag;
+
+	if (avail < SU_IPV4_HLEN || p[0] >> 4 != 4)
+		return SU_ROUTE_drop_malformed;
+	ihl = (uint32_t)(p[0] & 0x0f) * 4;
+	total = get16(p + 2);
+	/* Options are allowed (IHL > 5); the datagram must hold its header and fit in the frame. */
+	if (ihl < SU_IPV4_HLEN || total < ihl || total > avail)
+		return SU_ROUTE_drop_malformed;
+	frag = get16(p + 6);
+	if (frag & (SU_IPV4_MF | SU_IPV4_OFFSET))
+		return SU_ROUTE_drop_fragment;
+	out->family = SU_FAMILY_IPV4;
+	out->ip = p;
+	out->ip_len = total;
+	out->saddr = p + 12;
+	out->daddr = p + 16;
+	return parse_l4(p + ihl, total - ihl, p[9], out);
+}
+
+static enum su_route_counter parse_ipv6(const uint8_t *p, uint32_t avail, struct su_ip *out)
+{
+	uint32_t total, off;
+	uint8_t next;
+
+	if (avail < SU_IPV6_HLEN || p[0] >> 4 != 6)
+		return SU_ROUTE_drop_malformed;
+	/* A payload length of 0 announces a jumbogram (RFC 2675), which no Ethernet carries. */
+	total = SU_IPV6_HLEN + get16(p + 4);
+	if (total == SU_IPV6_HLEN || total > avail)
+		return SU_ROUTE_drop_malformed;
+	out->family = SU_FAMILY_IPV6;
+	out->ip = p;
+	out->ip_len = total;
+	out->saddr = p + 8;
+	out->daddr = p + 24;
+
+	next = p[6];
+	off = SU_IPV6_HLEN;
+	for (int i = 0; i < SU_IPV6_EXT_MAX; i++) {
+		if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS) {
+			if (total - off < 8)
+				return SU_ROUTE_drop_malformed;
+			/* Hdr Ext Len counts 8-octet units after the first 8 (RFC 8200 4.3-4.6). */
+			next = p[off];
+			off += ((uint32_t)p[off + 1] + 1) * 8;
+			if (off > total)
+				return SU_ROUTE_drop_malformed;
+		} else if (next == IPPROTO_FRAGMENT) {
+			uint16_t frag;
+
+			if (total - off < 8)
+				return SU_ROUTE_drop_malformed;
+			frag = get16(p + off + 2);
+			/* An atomic fragment (offset 0, M clear) is a whole packet that a fragment
+			 * header happens to precede, to be processed as unfragmented (RFC 6946 4);
+			 * anything else is a piece of a larger one. */
+			if (frag & (SU_IPV6_FRAG_OFFSET | SU_IPV6_FRAG_M))
+				return SU_ROUTE_drop_fragment;
+			next = p[off];
+			off += 8;
+		} else {
+			break;
+		}
+	}
+	/* A chain still going after the bound leaves an extension header in `next`, which
+	 * parse_l4 refuses as it refuses any other protocol. */
+	return parse_l4(p + off, total - off, next, out);
+}
+
+enum su_route_counter su_parse_ip(const uint8_t *p, uint32_t avail, uint8_t family,
+				  struct su_ip *out)
+{
+	if (family == SU_FAMILY_IPV4)
+		return parse_ipv4(p, avail, out);
+	if (family == SU_FAMILY_IPV6)
+		return parse_ipv6(p, avail, out);
+	return SU_ROUTE_drop_malformed;
+}
+
+enum su_route_counter su_parse_frame(const uint8_t *frame, uint32_t len, uint32_t *l2_len,
+				     struct su_ip *out)
+{
+	uint32_t off = SU_ETH_HLEN;
+	uint16_t type;
+
+	if (len < SU_ETH_HLEN)
+		return SU_ROUTE_drop_malformed;
+	type = get16(frame + 12);
+	for (int i = 0; i < SU_VLAN_TAGS_MAX; i++) {
+		if (type != SU_ETH_P_8021Q && type != SU_ETH_P_8021AD)
+			break;
+		/* A tag is TCI (2 bytes) then the encapsulated EtherType (2 bytes). */
+		if (len - off < 4)
+			return SU_ROUTE_drop_malformed;
+		type = get16(frame + off + 2);
+		off += 4;
+	}
+	*l2_len = off;
+	if (type == SU_ETH_P_IPV4)
+		return parse_ipv4(frame + off, len - off, out);
+	if (type == SU_ETH_P_IPV6)
+		return parse_ipv6(frame + off, len - off, out);
+	return SU_ROUTE_drop_malformed;
+}

@@ -1,0 +1,88 @@
+// Owner specs: validation with defaults filled in, MAC address parsing, equality for diffs.
+// Used by SliceTable.defineOwner (table.ts), compileTable (compile.ts) and diffTables (diff.ts).
+import { IPv4, IPv6 } from 'ip-num';
+
+import { invalid } from '../errors.js';
+import { ABI } from '../generated/abi.js';
+import type { OwnerSpec } from './types.js';
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+
+/** Six bytes from 'aa:bb:cc:dd:ee:ff' (colons, two hex digits per byte, nothing else). */
+export function parseMac(value: unknown, path: string): Uint8Array {
+  if (typeof value !== 'string' || !MAC.test(value)) invalid(path, "a MAC address such as '02:00:00:00:00:01'", value);
+  return Uint8Array.from(value.split(':'), (h) => parseInt(h, 16));
+}
+
+/** Checks a user-defined owner name. */
+export function checkOwnerName(name: unknown, path: string): string {
+  if (typeof name !== 'string' || name.length === 0) invalid(path, 'a non-empty owner name', name);
+  return name;
+}
+
+function checkKeys(spec: Record<string, unknown>, path: string, keys: readonly string[]): void {
+  for (const key of Object.keys(spec)) {
+    if (!keys.includes(key)) invalid(`${path}.${key}`, `no such option (known for this kind: ${keys.join(', ')})`, spec[key]);
+  }
+}
+
+function checkAddress(value: unknown, path: string): IPv4 | IPv6 {
+  if (!(value instanceof IPv4) && !(value instanceof IPv6)) invalid(path, 'an ip-num IPv4 or IPv6 address', value);
+  return value;
+}
+
+function checkGuePort(value: unknown, path: string): number {
+  if (value === undefined) return ABI.gue.defaultPort;
+  // Port 0 cannot be a UDP destination; the native image check refuses it too (view.c).
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) invalid(path, 'a UDP port from 1 to 65535', value);
+  return value as number;
+}
+
+/**
+ * Validates `spec` and returns a frozen copy with every default filled in (encap 'gue0',
+ * guePort 6080), which is what SliceTable.owners() reports.
+ */
+export function normalizeOwner(spec: unknown, path: string): OwnerSpec {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) invalid(path, 'an owner spec object', spec);
+  const s = spec as Record<string, unknown>;
+  switch (s.kind) {
+    case 'local':
+      checkKeys(s, path, ['kind']);
+      return Object.freeze({ kind: 'local' });
+    case 'server': {
+      checkKeys(s, path, ['kind', 'address', 'encap', 'mac', 'guePort']);
+      const address = checkAddress(s.address, `${path}.address`);
+      const encap = s.encap ?? 'gue0';
+      if (encap !== 'gue0' && encap !== 'gue1' && encap !== 'l2') invalid(`${path}.encap`, "'gue0', 'gue1' or 'l2'", encap);
+      if (encap === 'l2') {
+        if (s.guePort !== undefined) invalid(`${path}.guePort`, "no GUE port for an 'l2' owner (it is not encapsulated)", s.guePort);
+        parseMac(s.mac, `${path}.mac`);
+        return Object.freeze({ kind: 'server', address, encap, mac: (s.mac as string).toLowerCase() });
+      }
+      // The next hop of a GUE owner comes from the neighbour table (compileTable's nextHops).
+      if (s.mac !== undefined) invalid(`${path}.mac`, "no MAC address unless encap is 'l2' (GUE next hops are resolved)", s.mac);
+      return Object.freeze({ kind: 'server', address, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`) });
+    }
+    case 'datacenter': {
+      checkKeys(s, path, ['kind', 'endpoint', 'encap', 'guePort']);
+      const endpoint = checkAddress(s.endpoint, `${path}.endpoint`);
+      const encap = s.encap ?? 'gue0';
+      if (encap !== 'gue0' && encap !== 'gue1') invalid(`${path}.encap`, "'gue0' or 'gue1'", encap);
+      return Object.freeze({ kind: 'datacenter', endpoint, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`) });
+    }
+    default:
+      return invalid(`${path}.kind`, "'local', 'server' or 'datacenter'", s.kind);
+  }
+}
+
+/** Two normalized specs describe the same owner. */
+export function sameOwner(a: OwnerSpec, b: OwnerSpec): boolean {
+  if (a.kind === 'local' || b.kind === 'local') return a.kind === b.kind;
+  if (a.kind === 'server' && b.kind === 'server') {
+    return a.address.toString() === b.address.toString() && a.encap === b.encap && a.mac === b.mac && a.guePort === b.guePort;
+  }
+  if (a.kind === 'datacenter' && b.kind === 'datacenter') {
+    return a.endpoint.toString() === b.endpoint.toString() && a.encap === b.encap && a.guePort === b.guePort;
+  }
+  return false;
+}

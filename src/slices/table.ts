@@ -1,0 +1,542 @@
+// SliceTable: where slices are decided. Owners, slices, validation (ports, prefixes, overlaps
+// between owners), moves and releases; compileTable (compile.ts) turns it into the native image.
+import { IPv4, IPv6 } from 'ip-num';
+
+import { describe, invalid, InvalidSliceError, SliceOverlapError, UnknownOwnerError } from '../errors.js';
+import { isPort } from '../xdp/capture.js';
+import { containsPrefix, FAMILY_V4, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
+import { checkOwnerName, normalizeOwner } from './owner.js';
+import {
+  formatSlice, fromOf, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
+  type Group, type Selector,
+} from './slice.js';
+import type { OwnerSpec, Protocol, SliceEntry, SliceSelector, SliceSpec } from './types.js';
+
+type V4Maps = (Map<number, Group> | undefined)[];
+type V6Maps = (Map<bigint, Group> | undefined)[];
+
+/** A table's insides, for compile.ts and diff.ts only (not exported from src/index.ts). */
+export interface TableState {
+  readonly v4: V4Maps;
+  readonly v6: V6Maps;
+  /** Owner id -> name; undefined once removed. Slices store ids, so renaming is never needed. */
+  readonly names: readonly (string | undefined)[];
+  readonly specs: ReadonlyMap<string, OwnerSpec>;
+  /** Slices per owner id. */
+  readonly uses: readonly number[];
+}
+
+let stateOf: (table: SliceTable) => TableState;
+
+/** The insides of `table` (compile.ts, diff.ts). */
+export function tableState(table: SliceTable): TableState {
+  return stateOf(table);
+}
+
+/** Every group of one family in a fixed order, shorter prefixes first, then by address: equal
+ * tables give equal images whatever order their slices were assigned in. */
+export function sortedGroups(state: TableState, family: number): Group[] {
+  const out: Group[] = [];
+  if (family === FAMILY_V4) {
+    for (const map of state.v4) {
+      if (map === undefined) continue;
+      // Groups usually arrive in address order; sort only when they did not.
+      let last = -1;
+      let sorted = true;
+      for (const key of map.keys()) {
+        if (key < last) {
+          sorted = false;
+          break;
+        }
+        last = key;
+      }
+      if (sorted) {
+        for (const g of map.values()) out.push(g);
+        continue;
+      }
+      // A Float64Array sorts numerically and natively: much faster than Array#sort with a comparator.
+      const keys = Float64Array.from(map.keys()).sort();
+      for (const key of keys) out.push(map.get(key)!);
+    }
+  } else {
+    for (const map of state.v6) {
+      if (map === undefined) continue;
+      const keys = [...map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const key of keys) out.push(map.get(key)!);
+    }
+  }
+  return out;
+}
+
+/** Pairs of new x all slices above this count are checked by sorting, not pairwise. */
+const PAIRWISE_LIMIT = 4096;
+
+/** Two slices share packets and owners differ: protocol bits meet, port ranges meet. */
+function conflicts(pa: number, ma: number, pb: number, mb: number): boolean {
+  return (ma & mb & 3) !== 0 && ma >>> 2 !== mb >>> 2 && pa >>> 16 <= (pb & 0xffff) && pb >>> 16 <= (pa & 0xffff);
+}
+
+/** One slice for the sorting overlap check and for messages; `index` -1: already in the table. */
+interface Side {
+  group: Group;
+  ports: number;
+  meta: number;
+  index: number;
+}
+
+function sides(group: Group, existing: boolean, pending: boolean, out: Side[]): void {
+  if (existing) for (let i = 0; i < group.s.length; i += 2) out.push({ group, ports: group.s[i]!, meta: group.s[i + 1]!, index: -1 });
+  const p = group.pending;
+  if (pending && p !== undefined) for (let i = 0; i < p.length; i += 3) if (p[i]! >= 0) out.push({ group, ports: p[i]!, meta: p[i + 1]!, index: p[i + 2]! });
+}
+
+/**
+ * Some pair of `all` that overlaps with different owners, or undefined. Per protocol, sorted by
+ * first port, keeping the range that reaches furthest: a later range starting inside it with
+ * another owner is an overlap; if one exists, the first such range in this order meets it
+ * (had it the same owner, the furthest range and the true partner would overlap earlier).
+ */
+function sweep(all: Side[]): [Side, Side] | undefined {
+  for (const bit of [1, 2]) {
+    const list = all.filter((s) => (s.meta & bit) !== 0).sort((a, b) => a.ports - b.ports);
+    let reach: Side | undefined;
+    for (const s of list) {
+      if (reach !== undefined && fromOf(s.ports) <= toOf(reach.ports) && ownerOf(s.meta) !== ownerOf(reach.meta)) return [s, reach];
+      if (reach === undefined || toOf(s.ports) > toOf(reach.ports)) reach = s;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A table of slices: (destination prefix, protocol set, inclusive port range) -> owner name.
+ * Slices of different owners never overlap (their prefixes nest, protocols meet and ports meet);
+ * slices of one owner may. Every change is checked whole and applied whole, or not at all.
+ */
+export class SliceTable {
+  #v4: V4Maps = new Array<Map<number, Group> | undefined>(33).fill(undefined);
+  #v6: V6Maps = new Array<Map<bigint, Group> | undefined>(129).fill(undefined);
+  #names: (string | undefined)[] = [];
+  #ids = new Map<string, number>();
+  #specs = new Map<string, OwnerSpec>();
+  #uses: number[] = [];
+  #size = 0;
+  /** Groups of the change being checked whose duplicates #checkWithin did not mark. */
+  #unscanned = new Set<Group>();
+
+  static {
+    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses });
+  }
+
+  /** Defines owner `name`, or replaces its definition (its slices follow the new one). */
+  defineOwner(name: string, spec: OwnerSpec): this {
+    const n = checkOwnerName(name, 'name');
+    const normalized = normalizeOwner(spec, `owners['${n}']`);
+    if (!this.#ids.has(n)) {
+      this.#ids.set(n, this.#names.length);
+      this.#names.push(n);
+      this.#uses.push(0);
+    }
+    this.#specs.set(n, normalized);
+    return this;
+  }
+
+  /** Removes owner `name`; refused while slices still belong to it. */
+  removeOwner(name: string): this {
+    const id = this.#ownerId(name, 'name');
+    const uses = this.#uses[id]!;
+    if (uses > 0) invalid('name', `an owner no slice belongs to (${uses} slice${uses === 1 ? ' belongs' : 's belong'} to it: move or release them first)`, name);
+    this.#ids.delete(name);
+    this.#specs.delete(name);
+    this.#names[id] = undefined;
+    return this;
+  }
+
+  /**
+   * Adds one slice. Throws InvalidSliceError (bad destination, protocols or ports),
+   * UnknownOwnerError, or SliceOverlapError naming both slices and both owners.
+   */
+  assign(slice: SliceSpec): this {
+    this.#assign([slice], true);
+    return this;
+  }
+
+  /** Adds many slices with the checks of assign(), all or none; the fast path for big tables. */
+  assignMany(slices: Iterable<SliceSpec>): this {
+    if (slices === null || typeof slices !== 'object' || typeof (slices as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      invalid('slices', 'an iterable of slice specs', slices);
+    }
+    this.#assign(slices, false);
+    return this;
+  }
+
+  /** Gives the slices `selector` matches to `newOwner`; throws if none matches or if they would overlap another owner's. */
+  move(selector: SliceSelector, newOwner: string): this {
+    const sel = parseSelector(selector, 'selector');
+    const id = this.#ownerId(newOwner, 'newOwner');
+    const group = this.#find(sel.prefix);
+    const matched = this.#match(group, sel);
+    const g = group!;
+    const saved = g.s;
+    const kept: number[] = [];
+    const pending: number[] = [];
+    for (let i = 0; i < saved.length; i += 2) {
+      if (matched.has(i)) pending.push(saved[i]!, id * 4 + protoOf(saved[i + 1]!), 0);
+      else kept.push(saved[i]!, saved[i + 1]!);
+    }
+    g.s = kept;
+    g.pending = pending;
+    try {
+      this.#check([g], [], [], () => `selector, moved to '${newOwner}'`);
+      for (const i of matched) {
+        this.#uses[ownerOf(saved[i + 1]!)]!--;
+        this.#size--;
+      }
+      this.#commit([g], []);
+    } catch (error) {
+      g.s = saved;
+      throw error;
+    } finally {
+      g.pending = undefined;
+      this.#unscanned.clear();
+    }
+    return this;
+  }
+
+  /** Removes the slices `selector` matches; throws if none matches. */
+  release(selector: SliceSelector): this {
+    const sel = parseSelector(selector, 'selector');
+    const group = this.#find(sel.prefix);
+    const matched = this.#match(group, sel);
+    const g = group!;
+    const kept: number[] = [];
+    for (let i = 0; i < g.s.length; i += 2) {
+      if (matched.has(i)) {
+        this.#uses[ownerOf(g.s[i + 1]!)]!--;
+        this.#size--;
+      } else {
+        kept.push(g.s[i]!, g.s[i + 1]!);
+      }
+    }
+    g.s = kept;
+    if (kept.length === 0) this.#remove(g.prefix);
+    return this;
+  }
+
+  /**
+   * The owner of packets to `destination`, `protocol`, `port`, or undefined: the reference for
+   * what the compiled image answers (longest prefix first, then the range holding the port).
+   */
+  lookup(destination: IPv4 | IPv6, protocol: Protocol, port: number): string | undefined {
+    if (!(destination instanceof IPv4) && !(destination instanceof IPv6)) invalid('destination', 'an ip-num IPv4 or IPv6 address', destination);
+    if (protocol !== 'tcp' && protocol !== 'udp') invalid('protocol', "'tcp' or 'udp'", protocol);
+    if (!isPort(port)) invalid('port', 'a port from 0 to 65535', port);
+    const bit = protocol === 'tcp' ? 1 : 2;
+    const v4 = destination instanceof IPv4;
+    const addr4 = v4 ? Number(destination.getValue()) : 0;
+    const addr6 = v4 ? 0n : destination.getValue();
+    for (let len = v4 ? 32 : 128; len >= 0; len--) {
+      const g = v4 ? this.#v4[len]?.get(mask4(addr4, len)) : this.#v6[len]?.get(mask6(addr6, len));
+      if (g === undefined) continue;
+      for (let i = 0; i < g.s.length; i += 2) {
+        const ports = g.s[i]!;
+        const meta = g.s[i + 1]!;
+        if ((meta & bit) !== 0 && fromOf(ports) <= port && port <= toOf(ports)) return this.#names[ownerOf(meta)];
+      }
+    }
+    return undefined;
+  }
+
+  /** Every slice with its owner: IPv4 then IPv6, shorter prefixes first, by address. */
+  *slices(): IterableIterator<SliceEntry> {
+    const state = stateOf(this);
+    for (const family of [FAMILY_V4, 6]) {
+      for (const g of sortedGroups(state, family)) {
+        const destination = toDestination(g.prefix);
+        for (let i = 0; i < g.s.length; i += 2) {
+          const ports = g.s[i]!;
+          const meta = g.s[i + 1]!;
+          yield { destination, protocols: protocolNames(protoOf(meta)), ports: { from: fromOf(ports), to: toOf(ports) }, owner: this.#names[ownerOf(meta)]! };
+        }
+      }
+    }
+  }
+
+  /** Owner names and their specs, defaults filled in (a copy). */
+  owners(): ReadonlyMap<string, OwnerSpec> {
+    return new Map(this.#specs);
+  }
+
+  /** How many slices the table holds (exact duplicates of one owner count once). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** An independent copy. */
+  clone(): SliceTable {
+    const t = new SliceTable();
+    const copy = <K>(m: Map<K, Group> | undefined) => m && new Map([...m].map(([k, g]) => [k, { prefix: g.prefix, s: g.s.slice(), pending: undefined }] as const));
+    t.#v4 = this.#v4.map(copy);
+    t.#v6 = this.#v6.map(copy);
+    t.#names = this.#names.slice();
+    t.#ids = new Map(this.#ids);
+    t.#specs = new Map(this.#specs);
+    t.#uses = this.#uses.slice();
+    t.#size = this.#size;
+    return t;
+  }
+
+  #ownerId(name: unknown, path: string): number {
+    const id = typeof name === 'string' ? this.#ids.get(name) : undefined;
+    if (id !== undefined) return id;
+    if (typeof name !== 'string') sliceFail(path, 'an owner name', name);
+    const known = [...this.#ids.keys()];
+    const list = known.length === 0 ? 'none defined yet' : `known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}`;
+    throw new UnknownOwnerError(`Expected an owner defined with defineOwner() (${list}) for ${path} but received ${describe(name)}`);
+  }
+
+  #find(p: Prefix): Group | undefined {
+    return p.family === FAMILY_V4 ? this.#v4[p.len]?.get(p.v4) : this.#v6[p.len]?.get(p.v6);
+  }
+
+  #remove(p: Prefix): void {
+    if (p.family === FAMILY_V4) this.#v4[p.len]?.delete(p.v4);
+    else this.#v6[p.len]?.delete(p.v6);
+  }
+
+  /** Offsets into `group.s` of the slices `sel` picks; throws InvalidSliceError when none. */
+  #match(group: Group | undefined, sel: Selector): Set<number> {
+    const out = new Set<number>();
+    if (group !== undefined) {
+      for (let i = 0; i < group.s.length; i += 2) {
+        if (group.s[i] === sel.ports && (sel.bits === undefined || protoOf(group.s[i + 1]!) === sel.bits)) out.add(i);
+      }
+    }
+    if (out.size === 0) {
+      const text = formatSlice(sel.prefix, sel.bits ?? 3, fromOf(sel.ports), toOf(sel.ports));
+      throw new InvalidSliceError(
+        `Expected a slice of the table for selector but received ${text}${sel.bits === undefined ? ' (any protocols)' : ''}, which matches none`,
+      );
+    }
+    return out;
+  }
+
+  #assign(input: Iterable<unknown>, single: boolean): void {
+    const at = (i: number) => (single ? 'slice' : `slices[${i}]`);
+    const list = Array.isArray(input) ? input : [...input];
+    const staged4: V4Maps = [];
+    const staged6: V6Maps = [];
+    const touched: Group[] = [];
+    const created: Group[] = [];
+    const ids = this.#ids;
+    let lastDest: unknown = undefined;
+    let group: Group | undefined;
+
+    try {
+      // One loop with everything in locals: this is the path a million slices take.
+      for (let i = 0; i < list.length; i++) {
+        const spec: unknown = list[i];
+        if (typeof spec !== 'object' || spec === null) sliceFail(at(i), 'a slice spec { destination, protocols?, ports, owner }', spec);
+        const s = spec as Record<string, unknown>;
+        for (const key in s) {
+          if (key !== 'destination' && key !== 'protocols' && key !== 'ports' && key !== 'owner') {
+            sliceFail(`${at(i)}.${key}`, 'no such option (destination, protocols, ports, owner)', s[key]);
+          }
+        }
+        // Slices come in runs per destination (an address split into port slices): parse the
+        // destination object once per run.
+        const dest = s.destination;
+        if (dest !== lastDest || group === undefined) {
+          const p = parsePrefix(dest, `${at(i)}.destination`, sliceFail);
+          group = this.#find(p);
+          if (group === undefined) {
+            if (p.family === FAMILY_V4) group = (staged4[p.len] ??= new Map()).get(p.v4);
+            else group = (staged6[p.len] ??= new Map()).get(p.v6);
+            if (group === undefined) {
+              group = { prefix: p, s: [], pending: undefined };
+              if (p.family === FAMILY_V4) staged4[p.len]!.set(p.v4, group);
+              else staged6[p.len]!.set(p.v6, group);
+              created.push(group);
+            }
+          }
+          lastDest = dest;
+        }
+        const protocols = s.protocols;
+        const bits = protocols === undefined ? 3 : parseProtocols(protocols, `${at(i)}.protocols`);
+        const value = s.ports;
+        let ports: number;
+        if (typeof value === 'object' && value !== null) {
+          const { from, to } = value as { from: unknown; to: unknown };
+          ports = isPort(from) && isPort(to) && from <= to ? from * 65536 + to : parsePorts(value, `${at(i)}.ports`);
+        } else {
+          ports = parsePorts(value, `${at(i)}.ports`);
+        }
+        const owner = s.owner;
+        let id = typeof owner === 'string' ? ids.get(owner) : undefined;
+        if (id === undefined) id = this.#ownerId(owner, `${at(i)}.owner`);
+        if (group.pending === undefined) {
+          group.pending = [];
+          touched.push(group);
+        }
+        group.pending.push(ports, id * 4 + bits, i);
+      }
+      this.#check(touched, staged4, staged6, at);
+      this.#commit(touched, created);
+    } finally {
+      for (const g of touched) g.pending = undefined;
+      this.#unscanned.clear();
+    }
+  }
+
+  /** Throws SliceOverlapError if a pending slice overlaps a slice (pending or not) of another owner. */
+  #check(touched: Group[], staged4: V4Maps, staged6: V6Maps, where: (i: number) => string): void {
+    for (const g of touched) if (!this.#checkWithin(g, where)) this.#unscanned.add(g);
+    const lens4: number[] = [];
+    const lens6: number[] = [];
+    for (let len = 0; len <= 32; len++) if (this.#v4[len]?.size || staged4[len]?.size) lens4.push(len);
+    for (let len = 0; len <= 128; len++) if (this.#v6[len]?.size || staged6[len]?.size) lens6.push(len);
+    for (const g of touched) {
+      const v4 = g.prefix.family === FAMILY_V4;
+      for (const len of v4 ? lens4 : lens6) {
+        if (len === g.prefix.len) continue;
+        if (v4) this.#checkNesting(g, len, this.#v4[len], staged4[len], mask4, where);
+        else this.#checkNesting(g, len, this.#v6[len], staged6[len], mask6, where);
+      }
+    }
+  }
+
+  /**
+   * Checks g's pending slices against g's other slices. Pairwise (small groups) it also marks
+   * exact duplicates (ports set to -1, skipped from then on) and returns true; by sorting, it leaves them to #commit.
+   */
+  #checkWithin(g: Group, where: (i: number) => string): boolean {
+    const p = g.pending!;
+    const s = g.s;
+    if ((p.length / 3) * (p.length / 3 + s.length / 2) <= PAIRWISE_LIMIT) {
+      for (let a = 0; a < p.length; a += 3) {
+        const pa = p[a]!;
+        const ma = p[a + 1]!;
+        let duplicate = false;
+        for (let b = 0; b < s.length; b += 2) {
+          if (conflicts(pa, ma, s[b]!, s[b + 1]!)) this.#overlap({ group: g, ports: pa, meta: ma, index: p[a + 2]! }, { group: g, ports: s[b]!, meta: s[b + 1]!, index: -1 }, where);
+          if (pa === s[b] && ma === s[b + 1]) duplicate = true;
+        }
+        for (let b = 0; b < a; b += 3) {
+          const pb = p[b]!;
+          if (pb < 0) continue; // a duplicate: its first copy is checked instead
+          if (conflicts(pa, ma, pb, p[b + 1]!)) this.#overlap({ group: g, ports: pa, meta: ma, index: p[a + 2]! }, { group: g, ports: pb, meta: p[b + 1]!, index: p[b + 2]! }, where);
+          if (pa === pb && ma === p[b + 1]) duplicate = true;
+        }
+        if (duplicate) p[a] = -1;
+      }
+      return true;
+    }
+    const all: Side[] = [];
+    sides(g, true, true, all);
+    const pair = sweep(all);
+    if (pair !== undefined) this.#overlap(pair[0], pair[1], where);
+    return false;
+  }
+
+  /** Checks g's pending slices against every group of length `len` nesting with g's prefix. */
+  #checkNesting<K extends number | bigint>(
+    g: Group,
+    len: number,
+    table: Map<K, Group> | undefined,
+    staged: Map<K, Group> | undefined,
+    mask: (addr: K, len: number) => K,
+    where: (i: number) => string,
+  ): void {
+    const prefix = g.prefix;
+    const addr = (prefix.family === FAMILY_V4 ? prefix.v4 : prefix.v6) as K;
+    if (len < prefix.len) {
+      const key = mask(addr, len);
+      const h = table?.get(key) ?? staged?.get(key);
+      if (h !== undefined) this.#checkPair(g, h, where);
+      return;
+    }
+    // Longer prefixes inside g's: look each candidate up when there are fewer candidates than
+    // groups of that length, otherwise walk the groups.
+    const span = len - prefix.len;
+    const count = (table?.size ?? 0) + (staged?.size ?? 0);
+    if (span < 24 && 2 ** span <= count) {
+      const bits = prefix.family === FAMILY_V4 ? 32 : 128;
+      for (let k = 0; k < 2 ** span; k++) {
+        const key = (prefix.family === FAMILY_V4 ? (addr as number) + k * 2 ** (bits - len) : (addr as bigint) + (BigInt(k) << BigInt(bits - len))) as K;
+        const h = table?.get(key) ?? staged?.get(key);
+        if (h !== undefined) this.#checkPair(g, h, where);
+      }
+      return;
+    }
+    for (const map of [table, staged]) {
+      if (map === undefined) continue;
+      for (const h of map.values()) if (containsPrefix(prefix, h.prefix)) this.#checkPair(g, h, where);
+    }
+  }
+
+  /** g's pending slices against every slice of h (a group with a nesting prefix). */
+  #checkPair(g: Group, h: Group, where: (i: number) => string): void {
+    const p = g.pending!;
+    const hp = h.pending ?? [];
+    const hs = h.s;
+    if ((p.length / 3) * (hp.length / 3 + hs.length / 2) <= PAIRWISE_LIMIT) {
+      for (let a = 0; a < p.length; a += 3) {
+        const pa = p[a]!;
+        const ma = p[a + 1]!;
+        if (pa < 0) continue;
+        for (let b = 0; b < hs.length; b += 2) {
+          if (conflicts(pa, ma, hs[b]!, hs[b + 1]!)) this.#overlap({ group: g, ports: pa, meta: ma, index: p[a + 2]! }, { group: h, ports: hs[b]!, meta: hs[b + 1]!, index: -1 }, where);
+        }
+        for (let b = 0; b < hp.length; b += 3) {
+          if (hp[b]! < 0) continue;
+          if (conflicts(pa, ma, hp[b]!, hp[b + 1]!)) this.#overlap({ group: g, ports: pa, meta: ma, index: p[a + 2]! }, { group: h, ports: hp[b]!, meta: hp[b + 1]!, index: hp[b + 2]! }, where);
+        }
+      }
+      return;
+    }
+    // Conflicts inside g or inside h were ruled out by #checkWithin: any pair found crosses.
+    const all: Side[] = [];
+    sides(g, false, true, all);
+    sides(h, true, true, all);
+    const pair = sweep(all);
+    if (pair !== undefined) this.#overlap(pair[0], pair[1], where);
+  }
+
+  #overlap(a: Side, b: Side, where: (i: number) => string): never {
+    // Name the new slice first; of two new ones, the later (the one that broke the table).
+    const [first, second] = b.index > a.index ? [b, a] : [a, b];
+    const text = (s: Side) =>
+      `${formatSlice(s.group.prefix, protoOf(s.meta), fromOf(s.ports), toOf(s.ports))} of owner '${this.#names[ownerOf(s.meta)]}' (${s.index < 0 ? 'in the table' : where(s.index)})`;
+    throw new SliceOverlapError(`Slice ${text(first)} overlaps slice ${text(second)}; slices of different owners must not cover the same packets`);
+  }
+
+  /** Appends every pending slice (exact duplicates of one owner once) and files new groups. */
+  #commit(touched: Group[], created: Group[]): void {
+    for (const g of created) {
+      const p = g.prefix;
+      if (p.family === FAMILY_V4) (this.#v4[p.len] ??= new Map()).set(p.v4, g);
+      else (this.#v6[p.len] ??= new Map()).set(p.v6, g);
+    }
+    for (const g of touched) {
+      const p = g.pending!;
+      const s = g.s;
+      // Groups checked by sorting still hold their duplicates: drop them through a set.
+      const seen = this.#unscanned.has(g) ? new Set<string>() : undefined;
+      if (seen !== undefined) for (let i = 0; i < s.length; i += 2) seen.add(`${s[i]}:${s[i + 1]}`);
+      for (let a = 0; a < p.length; a += 3) {
+        const ports = p[a]!;
+        const meta = p[a + 1]!;
+        if (ports < 0) continue;
+        if (seen !== undefined) {
+          const key = `${ports}:${meta}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
+        s.push(ports, meta);
+        this.#uses[ownerOf(meta)]!++;
+        this.#size++;
+      }
+    }
+    this.#unscanned.clear();
+  }
+}

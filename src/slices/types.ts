@@ -1,0 +1,102 @@
+// Public types of slice tables: owners, slices, selectors, diff entries. Used by SliceTable
+// (table.ts), compileTable (compile.ts), diffTables (diff.ts) and, through src/index.ts, users.
+import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
+
+import type { PortRange, Protocol } from '../xdp/capture.js';
+
+export type { PortRange, Protocol };
+
+/** A destination: one address (a /32 or /128) or a prefix without host bits set. */
+export type Destination = IPv4 | IPv6 | IPv4CidrRange | IPv6CidrRange;
+
+/** How packets reach a server of this data centre. */
+export type ServerEncap = 'gue0' | 'gue1' | 'l2';
+/** How packets reach another data centre. */
+export type DatacenterEncap = 'gue0' | 'gue1';
+
+/** This host: the XDP program passes the slice's packets to the kernel stack. */
+export interface LocalOwnerSpec {
+  kind: 'local';
+}
+
+/** Another server of this data centre. */
+export interface ServerOwnerSpec {
+  kind: 'server';
+  /** The server's unicast address: the outer destination of GUE. */
+  address: IPv4 | IPv6;
+  /** Default 'gue0'. 'l2' rewrites the Ethernet destination instead (servers on one segment). */
+  encap?: ServerEncap;
+  /** The server's MAC address, 'aa:bb:cc:dd:ee:ff'; required for 'l2' and only allowed there. */
+  mac?: string;
+  /** GUE destination port. Default 6080 (IANA "gue"); not allowed for 'l2'. */
+  guePort?: number;
+}
+
+/** Another data centre, reached in GUE through its backbone endpoint. */
+export interface DatacenterOwnerSpec {
+  kind: 'datacenter';
+  /** The data centre's backbone endpoint: the outer destination of GUE. */
+  endpoint: IPv4 | IPv6;
+  /** Default 'gue0'. */
+  encap?: DatacenterEncap;
+  /** GUE destination port. Default 6080. */
+  guePort?: number;
+}
+
+/** Who owns a slice, and how its packets get there. */
+export type OwnerSpec = LocalOwnerSpec | ServerOwnerSpec | DatacenterOwnerSpec;
+
+/**
+ * One slice to assign: packets to `destination` with one of `protocols` and a destination port
+ * in `ports` belong to the owner named `owner`.
+ */
+export interface SliceSpec {
+  destination: Destination;
+  /** Default: both. */
+  protocols?: readonly Protocol[];
+  /** One port or an inclusive range. */
+  ports: number | PortRange;
+  /** A name given to defineOwner(). */
+  owner: string;
+}
+
+/**
+ * Picks slices for move() and release(): the slices with exactly this destination and port
+ * range, and, when `protocols` is given, exactly this protocol set (any set when omitted).
+ */
+export interface SliceSelector {
+  destination: Destination;
+  protocols?: readonly Protocol[];
+  ports: number | PortRange;
+}
+
+/** A slice as the table holds it: every field filled in. */
+export interface Slice {
+  destination: Destination;
+  protocols: readonly Protocol[];
+  ports: PortRange;
+}
+
+/** A slice and its owner's name. */
+export interface SliceEntry extends Slice {
+  owner: string;
+}
+
+/** A slice that changed owner between two tables. */
+export interface SliceMove {
+  slice: Slice;
+  from: string;
+  to: string;
+}
+
+/** What diffTables() reports. */
+export interface TableDiff {
+  /** Slices only in the later table. */
+  added: SliceEntry[];
+  /** Slices only in the earlier table. */
+  removed: SliceEntry[];
+  /** Slices in both, with another owner. */
+  moved: SliceMove[];
+  /** Owner names defined in only one table, or defined differently in the two. */
+  ownersChanged: string[];
+}
