@@ -9,15 +9,24 @@ import type { PortRange, Protocol } from './types.js';
 export const BOTH = 3;
 
 /**
- * All slices of one destination prefix. `s` holds two numbers per slice: `ports` = from * 65536
- * + to (so numeric order is port order) and `meta` = owner id * 4 + protocol bits. Numbers in a
- * plain array stay unboxed and a million slices cost two arrays' worth of doubles, not objects.
+ * All slices of one destination prefix. `s` holds two numbers per slice, `n` slices in all:
+ * `ports` = from * 65536 + to (so numeric order is port order) and `meta` = owner id * 4 +
+ * protocol bits. A typed array per prefix keeps a million slices at 16 bytes each, no objects.
  */
 export interface Group {
   readonly prefix: Prefix;
-  s: number[];
-  /** Only while an assign is being checked: three numbers per new slice, ports, meta, input index. */
-  pending: number[] | undefined;
+  s: Float64Array;
+  n: number;
+  /** Only while a change is checked: its first and last slice in the batch (-1: none), and how many. */
+  head: number;
+  tail: number;
+  pending: number;
+}
+
+const EMPTY = new Float64Array(0);
+
+export function newGroup(prefix: Prefix): Group {
+  return { prefix, s: EMPTY, n: 0, head: -1, tail: -1, pending: 0 };
 }
 
 export const fromOf = (ports: number): number => ports >>> 16;
