@@ -256,14 +256,14 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   for (const g of groups) {
     let tcp = 0;
     let udp = 0;
-    for (let i = 1; i < g.s.length; i += 2) {
+    for (let i = 1; i < g.n * 2; i += 2) {
       const bits = protoOf(g.s[i]!);
       tcp += bits & 1;
       udp += bits >> 1;
     }
     keyCount += (tcp > 0 ? 1 : 0) + (udp > 0 ? 1 : 0);
     rangeBound += tcp + udp;
-    slices += g.s.length / 2;
+    slices += g.n;
     longest = Math.max(longest, tcp, udp);
   }
 
@@ -301,7 +301,7 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
       // Ports (from * 65536 + to) and owner image index of the key's slices, sorted by ports.
       let n = 0;
       let sorted = true;
-      for (let i = 0; i < g.s.length; i += 2) {
+      for (let i = 0; i < g.n * 2; i += 2) {
         const meta = g.s[i + 1]!;
         if ((meta & bit) === 0) continue;
         const ports = g.s[i]!;

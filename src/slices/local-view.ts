@@ -82,7 +82,7 @@ export function localRules(groups: readonly Group[], isLocal: Uint8Array): Rule[
   const runs: number[][] = [[], [], [], []]; // ports of local slices, by protocol bits
   for (const g of groups) {
     let found = 0;
-    for (let i = 0; i < g.s.length; i += 2) {
+    for (let i = 0; i < g.n * 2; i += 2) {
       const meta = g.s[i + 1]!;
       if (isLocal[ownerOf(meta)] !== 1) continue;
       runs[protoOf(meta)]!.push(g.s[i]!);
@@ -135,7 +135,7 @@ export function captureRules(groups: readonly Group[], gue: readonly Rule[]): Ru
     let protocols = 0;
     let from = 65535;
     let to = 0;
-    for (let i = 0; i < g.s.length; i += 2) {
+    for (let i = 0; i < g.n * 2; i += 2) {
       protocols |= protoOf(g.s[i + 1]!);
       from = Math.min(from, fromOf(g.s[i]!));
       to = Math.max(to, toOf(g.s[i]!));

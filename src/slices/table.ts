@@ -4,10 +4,10 @@ import { IPv4, IPv6 } from 'ip-num';
 
 import { describe, invalid, InvalidSliceError, SliceOverlapError, UnknownOwnerError } from '../errors.js';
 import { isPort } from '../xdp/capture.js';
-import { containsPrefix, FAMILY_V4, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
+import { containsPrefix, FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
 import { checkOwnerName, normalizeOwner } from './owner.js';
 import {
-  formatSlice, fromOf, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
+  formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
   type Group, type Selector,
 } from './slice.js';
 import type { OwnerSpec, Protocol, SliceEntry, SliceSelector, SliceSpec } from './types.js';
@@ -76,6 +76,34 @@ function conflicts(pa: number, ma: number, pb: number, mb: number): boolean {
   return (ma & mb & 3) !== 0 && ma >>> 2 !== mb >>> 2 && pa >>> 16 <= (pb & 0xffff) && pb >>> 16 <= (pa & 0xffff);
 }
 
+/**
+ * The slices of one change while it is checked: parallel arrays indexed by input position,
+ * linked per group through `next` (-1 ends a list). `ports` -1 marks an exact duplicate of an
+ * earlier slice, which is then skipped.
+ */
+interface Batch {
+  ports: Float64Array;
+  meta: Float64Array;
+  next: Int32Array;
+  /** Where slice i came from, for messages: "slices[3]", "slice", "selector, moved to 'b'". */
+  where: (i: number) => string;
+}
+
+function newBatch(size: number, where: (i: number) => string): Batch {
+  return { ports: new Float64Array(size), meta: new Float64Array(size), next: new Int32Array(size).fill(-1), where };
+}
+
+function link(b: Batch, g: Group, i: number, touched: Group[]): void {
+  if (g.head < 0) {
+    g.head = i;
+    touched.push(g);
+  } else {
+    b.next[g.tail] = i;
+  }
+  g.tail = i;
+  g.pending++;
+}
+
 /** One slice for the sorting overlap check and for messages; `index` -1: already in the table. */
 interface Side {
   group: Group;
@@ -84,10 +112,9 @@ interface Side {
   index: number;
 }
 
-function sides(group: Group, existing: boolean, pending: boolean, out: Side[]): void {
-  if (existing) for (let i = 0; i < group.s.length; i += 2) out.push({ group, ports: group.s[i]!, meta: group.s[i + 1]!, index: -1 });
-  const p = group.pending;
-  if (pending && p !== undefined) for (let i = 0; i < p.length; i += 3) if (p[i]! >= 0) out.push({ group, ports: p[i]!, meta: p[i + 1]!, index: p[i + 2]! });
+function sides(g: Group, b: Batch, existing: boolean, out: Side[]): void {
+  if (existing) for (let i = 0; i < g.n * 2; i += 2) out.push({ group: g, ports: g.s[i]!, meta: g.s[i + 1]!, index: -1 });
+  for (let i = g.head; i >= 0; i = b.next[i]!) if (b.ports[i]! >= 0) out.push({ group: g, ports: b.ports[i]!, meta: b.meta[i]!, index: i });
 }
 
 /**
@@ -108,6 +135,20 @@ function sweep(all: Side[]): [Side, Side] | undefined {
   return undefined;
 }
 
+/** Keeps the slices of `g` for which `keep(offset)` holds. */
+function filterGroup(g: Group, keep: (offset: number) => boolean): void {
+  const out = new Float64Array(g.n * 2);
+  let n = 0;
+  for (let i = 0; i < g.n * 2; i += 2) {
+    if (!keep(i)) continue;
+    out[n * 2] = g.s[i]!;
+    out[n * 2 + 1] = g.s[i + 1]!;
+    n++;
+  }
+  g.s = out;
+  g.n = n;
+}
+
 /**
  * A table of slices: (destination prefix, protocol set, inclusive port range) -> owner name.
  * Slices of different owners never overlap (their prefixes nest, protocols meet and ports meet);
@@ -121,8 +162,6 @@ export class SliceTable {
   #specs = new Map<string, OwnerSpec>();
   #uses: number[] = [];
   #size = 0;
-  /** Groups of the change being checked whose duplicates #checkWithin did not mark. */
-  #unscanned = new Set<Group>();
 
   static {
     stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses });
@@ -170,56 +209,53 @@ export class SliceTable {
     return this;
   }
 
-  /** Gives the slices `selector` matches to `newOwner`; throws if none matches or if they would overlap another owner's. */
+  /**
+   * Gives the slices `selector` matches to `newOwner`. Throws InvalidSliceError if none matches,
+   * UnknownOwnerError, or SliceOverlapError if they would overlap another owner's slices.
+   */
   move(selector: SliceSelector, newOwner: string): this {
     const sel = parseSelector(selector, 'selector');
     const id = this.#ownerId(newOwner, 'newOwner');
-    const group = this.#find(sel.prefix);
-    const matched = this.#match(group, sel);
-    const g = group!;
-    const saved = g.s;
-    const kept: number[] = [];
-    const pending: number[] = [];
-    for (let i = 0; i < saved.length; i += 2) {
-      if (matched.has(i)) pending.push(saved[i]!, id * 4 + protoOf(saved[i + 1]!), 0);
-      else kept.push(saved[i]!, saved[i + 1]!);
-    }
-    g.s = kept;
-    g.pending = pending;
+    const { g, offsets: matched } = this.#match(sel);
+    const saved = { s: g.s, n: g.n };
+    const b = newBatch(matched.length, () => `selector, moved to '${newOwner}'`);
+    const touched: Group[] = [];
+    matched.forEach((offset, i) => {
+      b.ports[i] = g.s[offset]!;
+      b.meta[i] = id * 4 + protoOf(g.s[offset + 1]!);
+      link(b, g, i, touched);
+    });
+    const gone = new Set(matched);
+    filterGroup(g, (offset) => !gone.has(offset));
     try {
-      this.#check([g], [], [], () => `selector, moved to '${newOwner}'`);
-      for (const i of matched) {
-        this.#uses[ownerOf(saved[i + 1]!)]!--;
+      this.#check(b, touched, [], []);
+      for (const offset of matched) {
+        this.#uses[ownerOf(saved.s[offset + 1]!)]!--;
         this.#size--;
       }
-      this.#commit([g], []);
+      this.#commit(b, touched, []);
     } catch (error) {
-      g.s = saved;
+      g.s = saved.s;
+      g.n = saved.n;
       throw error;
     } finally {
-      g.pending = undefined;
-      this.#unscanned.clear();
+      g.head = g.tail = -1;
+      g.pending = 0;
     }
     return this;
   }
 
-  /** Removes the slices `selector` matches; throws if none matches. */
+  /** Removes the slices `selector` matches; throws InvalidSliceError if none matches. */
   release(selector: SliceSelector): this {
     const sel = parseSelector(selector, 'selector');
-    const group = this.#find(sel.prefix);
-    const matched = this.#match(group, sel);
-    const g = group!;
-    const kept: number[] = [];
-    for (let i = 0; i < g.s.length; i += 2) {
-      if (matched.has(i)) {
-        this.#uses[ownerOf(g.s[i + 1]!)]!--;
-        this.#size--;
-      } else {
-        kept.push(g.s[i]!, g.s[i + 1]!);
-      }
+    const { g, offsets } = this.#match(sel);
+    const gone = new Set(offsets);
+    for (const offset of gone) {
+      this.#uses[ownerOf(g.s[offset + 1]!)]!--;
+      this.#size--;
     }
-    g.s = kept;
-    if (kept.length === 0) this.#remove(g.prefix);
+    filterGroup(g, (offset) => !gone.has(offset));
+    if (g.n === 0) this.#remove(g.prefix);
     return this;
   }
 
@@ -238,7 +274,7 @@ export class SliceTable {
     for (let len = v4 ? 32 : 128; len >= 0; len--) {
       const g = v4 ? this.#v4[len]?.get(mask4(addr4, len)) : this.#v6[len]?.get(mask6(addr6, len));
       if (g === undefined) continue;
-      for (let i = 0; i < g.s.length; i += 2) {
+      for (let i = 0; i < g.n * 2; i += 2) {
         const ports = g.s[i]!;
         const meta = g.s[i + 1]!;
         if ((meta & bit) !== 0 && fromOf(ports) <= port && port <= toOf(ports)) return this.#names[ownerOf(meta)];
@@ -250,10 +286,10 @@ export class SliceTable {
   /** Every slice with its owner: IPv4 then IPv6, shorter prefixes first, by address. */
   *slices(): IterableIterator<SliceEntry> {
     const state = stateOf(this);
-    for (const family of [FAMILY_V4, 6]) {
+    for (const family of [FAMILY_V4, FAMILY_V6]) {
       for (const g of sortedGroups(state, family)) {
         const destination = toDestination(g.prefix);
-        for (let i = 0; i < g.s.length; i += 2) {
+        for (let i = 0; i < g.n * 2; i += 2) {
           const ports = g.s[i]!;
           const meta = g.s[i + 1]!;
           yield { destination, protocols: protocolNames(protoOf(meta)), ports: { from: fromOf(ports), to: toOf(ports) }, owner: this.#names[ownerOf(meta)]! };
@@ -275,7 +311,12 @@ export class SliceTable {
   /** An independent copy. */
   clone(): SliceTable {
     const t = new SliceTable();
-    const copy = <K>(m: Map<K, Group> | undefined) => m && new Map([...m].map(([k, g]) => [k, { prefix: g.prefix, s: g.s.slice(), pending: undefined }] as const));
+    const copy = <K>(m: Map<K, Group> | undefined) => {
+      if (m === undefined) return undefined;
+      const out = new Map<K, Group>();
+      for (const [k, g] of m) out.set(k, { ...newGroup(g.prefix), s: g.s.slice(0, g.n * 2), n: g.n });
+      return out;
+    };
     t.#v4 = this.#v4.map(copy);
     t.#v6 = this.#v6.map(copy);
     t.#names = this.#names.slice();
@@ -304,26 +345,28 @@ export class SliceTable {
     else this.#v6[p.len]?.delete(p.v6);
   }
 
-  /** Offsets into `group.s` of the slices `sel` picks; throws InvalidSliceError when none. */
-  #match(group: Group | undefined, sel: Selector): Set<number> {
-    const out = new Set<number>();
-    if (group !== undefined) {
-      for (let i = 0; i < group.s.length; i += 2) {
-        if (group.s[i] === sel.ports && (sel.bits === undefined || protoOf(group.s[i + 1]!) === sel.bits)) out.add(i);
+  /** The group of `sel` and the offsets into its `s` of the slices `sel` picks; throws InvalidSliceError when none. */
+  #match(sel: Selector): { g: Group; offsets: number[] } {
+    const g = this.#find(sel.prefix);
+    const offsets: number[] = [];
+    if (g !== undefined) {
+      for (let i = 0; i < g.n * 2; i += 2) {
+        if (g.s[i] === sel.ports && (sel.bits === undefined || protoOf(g.s[i + 1]!) === sel.bits)) offsets.push(i);
       }
     }
-    if (out.size === 0) {
+    if (g === undefined || offsets.length === 0) {
       const text = formatSlice(sel.prefix, sel.bits ?? 3, fromOf(sel.ports), toOf(sel.ports));
       throw new InvalidSliceError(
         `Expected a slice of the table for selector but received ${text}${sel.bits === undefined ? ' (any protocols)' : ''}, which matches none`,
       );
     }
-    return out;
+    return { g, offsets };
   }
 
   #assign(input: Iterable<unknown>, single: boolean): void {
     const at = (i: number) => (single ? 'slice' : `slices[${i}]`);
     const list = Array.isArray(input) ? input : [...input];
+    const b = newBatch(list.length, at);
     const staged4: V4Maps = [];
     const staged6: V6Maps = [];
     const touched: Group[] = [];
@@ -353,7 +396,7 @@ export class SliceTable {
             if (p.family === FAMILY_V4) group = (staged4[p.len] ??= new Map()).get(p.v4);
             else group = (staged6[p.len] ??= new Map()).get(p.v6);
             if (group === undefined) {
-              group = { prefix: p, s: [], pending: undefined };
+              group = newGroup(p);
               if (p.family === FAMILY_V4) staged4[p.len]!.set(p.v4, group);
               else staged6[p.len]!.set(p.v6, group);
               created.push(group);
@@ -374,23 +417,23 @@ export class SliceTable {
         const owner = s.owner;
         let id = typeof owner === 'string' ? ids.get(owner) : undefined;
         if (id === undefined) id = this.#ownerId(owner, `${at(i)}.owner`);
-        if (group.pending === undefined) {
-          group.pending = [];
-          touched.push(group);
-        }
-        group.pending.push(ports, id * 4 + bits, i);
+        b.ports[i] = ports;
+        b.meta[i] = id * 4 + bits;
+        link(b, group, i, touched);
       }
-      this.#check(touched, staged4, staged6, at);
-      this.#commit(touched, created);
+      this.#check(b, touched, staged4, staged6);
+      this.#commit(b, touched, created);
     } finally {
-      for (const g of touched) g.pending = undefined;
-      this.#unscanned.clear();
+      for (const g of touched) {
+        g.head = g.tail = -1;
+        g.pending = 0;
+      }
     }
   }
 
-  /** Throws SliceOverlapError if a pending slice overlaps a slice (pending or not) of another owner. */
-  #check(touched: Group[], staged4: V4Maps, staged6: V6Maps, where: (i: number) => string): void {
-    for (const g of touched) if (!this.#checkWithin(g, where)) this.#unscanned.add(g);
+  /** Throws SliceOverlapError if a slice of batch `b` overlaps a slice (new or not) of another owner. */
+  #check(b: Batch, touched: Group[], staged4: V4Maps, staged6: V6Maps): void {
+    for (const g of touched) this.#checkWithin(b, g);
     const lens4: number[] = [];
     const lens6: number[] = [];
     for (let len = 0; len <= 32; len++) if (this.#v4[len]?.size || staged4[len]?.size) lens4.push(len);
@@ -399,60 +442,67 @@ export class SliceTable {
       const v4 = g.prefix.family === FAMILY_V4;
       for (const len of v4 ? lens4 : lens6) {
         if (len === g.prefix.len) continue;
-        if (v4) this.#checkNesting(g, len, this.#v4[len], staged4[len], mask4, where);
-        else this.#checkNesting(g, len, this.#v6[len], staged6[len], mask6, where);
+        if (v4) this.#checkNesting(b, g, len, this.#v4[len], staged4[len], mask4);
+        else this.#checkNesting(b, g, len, this.#v6[len], staged6[len], mask6);
       }
     }
   }
 
   /**
-   * Checks g's pending slices against g's other slices. Pairwise (small groups) it also marks
-   * exact duplicates (ports set to -1, skipped from then on) and returns true; by sorting, it leaves them to #commit.
+   * Checks g's new slices against g's other slices, and marks exact duplicates (ports -1) so
+   * that they are stored once. Small groups pairwise; big ones by sorting.
    */
-  #checkWithin(g: Group, where: (i: number) => string): boolean {
-    const p = g.pending!;
+  #checkWithin(b: Batch, g: Group): void {
     const s = g.s;
-    if ((p.length / 3) * (p.length / 3 + s.length / 2) <= PAIRWISE_LIMIT) {
-      for (let a = 0; a < p.length; a += 3) {
-        const pa = p[a]!;
-        const ma = p[a + 1]!;
+    const end = g.n * 2;
+    if (g.pending * (g.pending + g.n) <= PAIRWISE_LIMIT) {
+      for (let a = g.head; a >= 0; a = b.next[a]!) {
+        const pa = b.ports[a]!;
+        const ma = b.meta[a]!;
         let duplicate = false;
-        for (let b = 0; b < s.length; b += 2) {
-          if (conflicts(pa, ma, s[b]!, s[b + 1]!)) this.#overlap({ group: g, ports: pa, meta: ma, index: p[a + 2]! }, { group: g, ports: s[b]!, meta: s[b + 1]!, index: -1 }, where);
-          if (pa === s[b] && ma === s[b + 1]) duplicate = true;
+        for (let j = 0; j < end; j += 2) {
+          if (conflicts(pa, ma, s[j]!, s[j + 1]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: g, ports: s[j]!, meta: s[j + 1]!, index: -1 });
+          if (pa === s[j] && ma === s[j + 1]) duplicate = true;
         }
-        for (let b = 0; b < a; b += 3) {
-          const pb = p[b]!;
-          if (pb < 0) continue; // a duplicate: its first copy is checked instead
-          if (conflicts(pa, ma, pb, p[b + 1]!)) this.#overlap({ group: g, ports: pa, meta: ma, index: p[a + 2]! }, { group: g, ports: pb, meta: p[b + 1]!, index: p[b + 2]! }, where);
-          if (pa === pb && ma === p[b + 1]) duplicate = true;
+        for (let c = g.head; c !== a; c = b.next[c]!) {
+          const pc = b.ports[c]!;
+          if (pc < 0) continue; // a duplicate: its first copy is checked instead
+          if (conflicts(pa, ma, pc, b.meta[c]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: g, ports: pc, meta: b.meta[c]!, index: c });
+          if (pa === pc && ma === b.meta[c]) duplicate = true;
         }
-        if (duplicate) p[a] = -1;
+        if (duplicate) b.ports[a] = -1;
       }
-      return true;
+      return;
     }
     const all: Side[] = [];
-    sides(g, true, true, all);
+    sides(g, b, true, all);
     const pair = sweep(all);
-    if (pair !== undefined) this.#overlap(pair[0], pair[1], where);
-    return false;
+    if (pair !== undefined) this.#overlap(b, pair[0], pair[1]);
+    // Duplicates through a set of what is there, in input order (the first copy stays).
+    const seen = new Set<string>();
+    for (let j = 0; j < end; j += 2) seen.add(`${s[j]}:${s[j + 1]}`);
+    for (let a = g.head; a >= 0; a = b.next[a]!) {
+      const key = `${b.ports[a]}:${b.meta[a]}`;
+      if (seen.has(key)) b.ports[a] = -1;
+      else seen.add(key);
+    }
   }
 
-  /** Checks g's pending slices against every group of length `len` nesting with g's prefix. */
+  /** Checks g's new slices against every group of length `len` nesting with g's prefix. */
   #checkNesting<K extends number | bigint>(
+    b: Batch,
     g: Group,
     len: number,
     table: Map<K, Group> | undefined,
     staged: Map<K, Group> | undefined,
     mask: (addr: K, len: number) => K,
-    where: (i: number) => string,
   ): void {
     const prefix = g.prefix;
     const addr = (prefix.family === FAMILY_V4 ? prefix.v4 : prefix.v6) as K;
     if (len < prefix.len) {
       const key = mask(addr, len);
       const h = table?.get(key) ?? staged?.get(key);
-      if (h !== undefined) this.#checkPair(g, h, where);
+      if (h !== undefined) this.#checkPair(b, g, h);
       return;
     }
     // Longer prefixes inside g's: look each candidate up when there are fewer candidates than
@@ -464,79 +514,78 @@ export class SliceTable {
       for (let k = 0; k < 2 ** span; k++) {
         const key = (prefix.family === FAMILY_V4 ? (addr as number) + k * 2 ** (bits - len) : (addr as bigint) + (BigInt(k) << BigInt(bits - len))) as K;
         const h = table?.get(key) ?? staged?.get(key);
-        if (h !== undefined) this.#checkPair(g, h, where);
+        if (h !== undefined) this.#checkPair(b, g, h);
       }
       return;
     }
     for (const map of [table, staged]) {
       if (map === undefined) continue;
-      for (const h of map.values()) if (containsPrefix(prefix, h.prefix)) this.#checkPair(g, h, where);
+      for (const h of map.values()) if (containsPrefix(prefix, h.prefix)) this.#checkPair(b, g, h);
     }
   }
 
-  /** g's pending slices against every slice of h (a group with a nesting prefix). */
-  #checkPair(g: Group, h: Group, where: (i: number) => string): void {
-    const p = g.pending!;
-    const hp = h.pending ?? [];
+  /** g's new slices against every slice of h, a group whose prefix nests with g's. */
+  #checkPair(b: Batch, g: Group, h: Group): void {
     const hs = h.s;
-    if ((p.length / 3) * (hp.length / 3 + hs.length / 2) <= PAIRWISE_LIMIT) {
-      for (let a = 0; a < p.length; a += 3) {
-        const pa = p[a]!;
-        const ma = p[a + 1]!;
+    const end = h.n * 2;
+    if (g.pending * (h.pending + h.n) <= PAIRWISE_LIMIT) {
+      for (let a = g.head; a >= 0; a = b.next[a]!) {
+        const pa = b.ports[a]!;
+        const ma = b.meta[a]!;
         if (pa < 0) continue;
-        for (let b = 0; b < hs.length; b += 2) {
-          if (conflicts(pa, ma, hs[b]!, hs[b + 1]!)) this.#overlap({ group: g, ports: pa, meta: ma, index: p[a + 2]! }, { group: h, ports: hs[b]!, meta: hs[b + 1]!, index: -1 }, where);
+        for (let j = 0; j < end; j += 2) {
+          if (conflicts(pa, ma, hs[j]!, hs[j + 1]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: h, ports: hs[j]!, meta: hs[j + 1]!, index: -1 });
         }
-        for (let b = 0; b < hp.length; b += 3) {
-          if (hp[b]! < 0) continue;
-          if (conflicts(pa, ma, hp[b]!, hp[b + 1]!)) this.#overlap({ group: g, ports: pa, meta: ma, index: p[a + 2]! }, { group: h, ports: hp[b]!, meta: hp[b + 1]!, index: hp[b + 2]! }, where);
+        for (let c = h.head; c >= 0; c = b.next[c]!) {
+          const pc = b.ports[c]!;
+          if (pc >= 0 && conflicts(pa, ma, pc, b.meta[c]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: h, ports: pc, meta: b.meta[c]!, index: c });
         }
       }
       return;
     }
     // Conflicts inside g or inside h were ruled out by #checkWithin: any pair found crosses.
     const all: Side[] = [];
-    sides(g, false, true, all);
-    sides(h, true, true, all);
+    sides(g, b, false, all);
+    sides(h, b, true, all);
     const pair = sweep(all);
-    if (pair !== undefined) this.#overlap(pair[0], pair[1], where);
+    if (pair !== undefined) this.#overlap(b, pair[0], pair[1]);
   }
 
-  #overlap(a: Side, b: Side, where: (i: number) => string): never {
+  #overlap(b: Batch, x: Side, y: Side): never {
     // Name the new slice first; of two new ones, the later (the one that broke the table).
-    const [first, second] = b.index > a.index ? [b, a] : [a, b];
+    const [first, second] = y.index > x.index ? [y, x] : [x, y];
     const text = (s: Side) =>
-      `${formatSlice(s.group.prefix, protoOf(s.meta), fromOf(s.ports), toOf(s.ports))} of owner '${this.#names[ownerOf(s.meta)]}' (${s.index < 0 ? 'in the table' : where(s.index)})`;
+      `${formatSlice(s.group.prefix, protoOf(s.meta), fromOf(s.ports), toOf(s.ports))} of owner '${this.#names[ownerOf(s.meta)]}' (${s.index < 0 ? 'in the table' : b.where(s.index)})`;
     throw new SliceOverlapError(`Slice ${text(first)} overlaps slice ${text(second)}; slices of different owners must not cover the same packets`);
   }
 
-  /** Appends every pending slice (exact duplicates of one owner once) and files new groups. */
-  #commit(touched: Group[], created: Group[]): void {
+  /** Stores every new slice not marked a duplicate and files the new groups. */
+  #commit(b: Batch, touched: Group[], created: Group[]): void {
     for (const g of created) {
       const p = g.prefix;
       if (p.family === FAMILY_V4) (this.#v4[p.len] ??= new Map()).set(p.v4, g);
       else (this.#v6[p.len] ??= new Map()).set(p.v6, g);
     }
     for (const g of touched) {
-      const p = g.pending!;
-      const s = g.s;
-      // Groups checked by sorting still hold their duplicates: drop them through a set.
-      const seen = this.#unscanned.has(g) ? new Set<string>() : undefined;
-      if (seen !== undefined) for (let i = 0; i < s.length; i += 2) seen.add(`${s[i]}:${s[i + 1]}`);
-      for (let a = 0; a < p.length; a += 3) {
-        const ports = p[a]!;
-        const meta = p[a + 1]!;
-        if (ports < 0) continue;
-        if (seen !== undefined) {
-          const key = `${ports}:${meta}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-        }
-        s.push(ports, meta);
-        this.#uses[ownerOf(meta)]!++;
-        this.#size++;
+      const need = (g.n + g.pending) * 2;
+      if (need > g.s.length) {
+        // New groups get exactly their size; growing ones double, so appends stay amortized O(1).
+        const grown = new Float64Array(g.n === 0 ? need : Math.max(need, g.s.length * 2));
+        grown.set(g.s.subarray(0, g.n * 2));
+        g.s = grown;
       }
+      let at = g.n * 2;
+      for (let a = g.head; a >= 0; a = b.next[a]!) {
+        const ports = b.ports[a]!;
+        if (ports < 0) continue;
+        const meta = b.meta[a]!;
+        g.s[at++] = ports;
+        g.s[at++] = meta;
+        this.#uses[ownerOf(meta)]!++;
+      }
+      const added = at / 2 - g.n;
+      g.n += added;
+      this.#size += added;
     }
-    this.#unscanned.clear();
   }
 }
