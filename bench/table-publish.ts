@@ -34,13 +34,11 @@ function* slices() {
   }
 }
 
-const [, assignMs] = timed(() => table.assignMany(slices()));
+const input = [...slices()]; // built outside the timing: ip-num objects are not the table's cost
+const [, assignMs] = timed(() => table.assignMany(input));
 const host = { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: IPv4.fromString('10.1.0.1') };
 const nextHops = new Map(Array.from({ length: owners - 1 }, (_, i) => [`s${i + 1}`, '02:00:00:00:00:02'] as [string, string]));
-// 'self' owns one slice of every address: far more local rules than the XDP program holds, so
-// this host is made a pure forwarder for the benchmark.
-table.defineOwner('self', { kind: 'server', address: IPv4.fromString('10.1.0.99') });
-nextHops.set('self', '02:00:00:00:00:03');
+// 'self' owns the first slice of every address: the local rules fold into one /16 rule.
 const [compiled, compileMs] = timed(() => compileTable(table, host, { generation: 1n, nextHops }));
 const [view, buildMs] = timed(() => new (native().SliceView)(compiled.image));
 view.release();

@@ -6,6 +6,7 @@ import { ABI } from '../generated/abi.js';
 import { destinationOf, type Fail } from '../xdp/capture.js';
 import type { Destination } from './types.js';
 
+/** SU_FAMILY_IPV4 and SU_FAMILY_IPV6 (abi.h). */
 export const FAMILY_V4 = ABI.family.ipv4;
 export const FAMILY_V6 = ABI.family.ipv6;
 
@@ -24,6 +25,7 @@ export function parsePrefix(value: unknown, path: string, fail: Fail): Prefix {
   return { family: FAMILY_V6, len: d.prefixLength, v4: 0, v6: d.address };
 }
 
+/** Address bits of a family: 32 or 128. */
 export function bitsOf(family: number): number {
   return family === FAMILY_V4 ? 32 : 128;
 }
@@ -33,14 +35,10 @@ export function mask4(addr: number, len: number): number {
   return len === 0 ? 0 : (addr & (-1 << (32 - len))) >>> 0;
 }
 
+/** The first `len` bits of an IPv6 address. */
 export function mask6(addr: bigint, len: number): bigint {
   const shift = BigInt(128 - len);
   return (addr >> shift) << shift;
-}
-
-/** The prefix `p` shortened to `len` bits. */
-export function truncate(p: Prefix, len: number): Prefix {
-  return p.family === FAMILY_V4 ? { family: FAMILY_V4, len, v4: mask4(p.v4, len), v6: 0n } : { family: FAMILY_V6, len, v4: 0, v6: mask6(p.v6, len) };
 }
 
 /** Whether `outer` contains `inner` (or equals it). */
@@ -49,15 +47,7 @@ export function containsPrefix(outer: Prefix, inner: Prefix): boolean {
   return outer.family === FAMILY_V4 ? mask4(inner.v4, outer.len) === outer.v4 : mask6(inner.v6, outer.len) === outer.v6;
 }
 
-/** Whether one of two prefixes contains the other: only then can their slices overlap. */
-export function nests(a: Prefix, b: Prefix): boolean {
-  return a.len <= b.len ? containsPrefix(a, b) : containsPrefix(b, a);
-}
-
-export function samePrefix(a: Prefix, b: Prefix): boolean {
-  return a.family === b.family && a.len === b.len && a.v4 === b.v4 && a.v6 === b.v6;
-}
-
+/** Dotted quad of a uint32. */
 export function formatV4(addr: number): string {
   return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
 }

@@ -7,7 +7,7 @@ import { IPv4, IPv6, type IPv4CidrRange, type IPv6CidrRange } from 'ip-num';
 
 import { invalid, OwnerUnreachableError, SliceOverlapError, TableLimitError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
-import { FAMILY_V4, FAMILY_V6, formatPrefix, parsePrefix, writeAddress, type Prefix } from './address.js';
+import { FAMILY_V4, FAMILY_V6, formatPrefix, formatV4, formatV6, parsePrefix, writeAddress, type Prefix } from './address.js';
 import { captureRules, encodeRules, localRules, type Rule } from './local-view.js';
 import { parseMac } from './owner.js';
 import { ownerOf, protoOf, type Group } from './slice.js';
@@ -154,7 +154,7 @@ function ownerRecord(name: string, spec: OwnerSpec, host: Host, nextHops: Readon
   const v4 = address instanceof IPv4;
   if (v4 ? host.ipv4 === undefined : host.ipv6 === undefined) {
     throw new OwnerUnreachableError(
-      `Owner '${name}' is reached in GUE at ${address.toString()}, an IPv${v4 ? 4 : 6} address, ` +
+      `Owner '${name}' is reached in GUE at ${v4 ? formatV4(Number(address.getValue())) : formatV6(address.getValue())}, an IPv${v4 ? 4 : 6} address, ` +
         `but the host has no IPv${v4 ? 4 : 6} address to send from (host.ipv${v4 ? 4 : 6} is not set)`,
     );
   }
@@ -224,6 +224,7 @@ function sortRun(ports: Float64Array, owners: Int32Array, n: number, packed: Flo
 export function compileTable(table: SliceTable, host: HostSpec, options: CompileOptions): CompiledTable {
   if (!(table instanceof SliceTable)) invalid('table', 'a SliceTable', table);
   const state = tableState(table);
+  const data = state.data;
   const h = checkHost(host);
   const opts = checkOptions(options, state.specs);
   const little = endianness() === 'LE';
@@ -256,8 +257,8 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   for (const g of groups) {
     let tcp = 0;
     let udp = 0;
-    for (let i = 1; i < g.n * 2; i += 2) {
-      const bits = protoOf(g.s[i]!);
+    for (let i = g.at + 1; i < g.at + g.n * 2; i += 2) {
+      const bits = protoOf(data[i]!);
       tcp += bits & 1;
       udp += bits >> 1;
     }
@@ -301,10 +302,10 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
       // Ports (from * 65536 + to) and owner image index of the key's slices, sorted by ports.
       let n = 0;
       let sorted = true;
-      for (let i = 0; i < g.n * 2; i += 2) {
-        const meta = g.s[i + 1]!;
+      for (let i = g.at; i < g.at + g.n * 2; i += 2) {
+        const meta = data[i + 1]!;
         if ((meta & bit) === 0) continue;
-        const ports = g.s[i]!;
+        const ports = data[i]!;
         if (n > 0 && ports < scratchPorts[n - 1]!) sorted = false;
         scratchPorts[n] = ports;
         scratchOwners[n] = imageOwner[ownerOf(meta)]!;
@@ -371,14 +372,14 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   state.names.forEach((name, id) => {
     if (name !== undefined && state.specs.get(name)!.kind === 'local') isLocal[id] = 1;
   });
-  const local = localRules(groups, isLocal);
+  const local = localRules(groups, data, isLocal);
   const gue: Rule[] = [];
   if (h.guePort !== 0) {
     const udp = ABI.protocol.udp;
     if (h.ipv4) gue.push({ family: FAMILY_V4, len: 32, addr: Number(h.ipv4.getValue()), protocols: udp, from: h.guePort, to: h.guePort });
     if (h.ipv6) gue.push({ family: FAMILY_V6, len: 128, addr: h.ipv6.getValue(), protocols: udp, from: h.guePort, to: h.guePort });
   }
-  const capture = captureRules(groups, gue);
+  const capture = captureRules(groups, data, gue);
 
   return {
     image,

@@ -11,7 +11,8 @@ import type { Destination, TableDiff } from './types.js';
 function keyed(state: TableState, g: Group | undefined): Map<number, string> {
   const out = new Map<number, string>();
   if (g === undefined) return out;
-  for (let i = 0; i < g.n * 2; i += 2) out.set(g.s[i]! * 4 + protoOf(g.s[i + 1]!), state.names[ownerOf(g.s[i + 1]!)]!);
+  const d = state.data;
+  for (let i = g.at; i < g.at + g.n * 2; i += 2) out.set(d[i]! * 4 + protoOf(d[i + 1]!), state.names[ownerOf(d[i + 1]!)]!);
   return out;
 }
 

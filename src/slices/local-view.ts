@@ -19,53 +19,44 @@ export interface Rule {
   to: number;
 }
 
-interface Ops<K> {
-  mask(addr: K, len: number): K;
-  /** The other half of the parent of a /len. */
-  sibling(addr: K, len: number): K;
+/** The half of the parent of a /len that `addr` is not in. */
+function sibling(r: Rule): number | bigint {
+  return r.family === FAMILY_V4 ? ((r.addr as number) ^ (2 ** (32 - r.len))) >>> 0 : (r.addr as bigint) ^ (1n << BigInt(128 - r.len));
 }
 
-const OPS4: Ops<number> = { mask: mask4, sibling: (a, len) => (a ^ (2 ** (32 - len))) >>> 0 };
-const OPS6: Ops<bigint> = { mask: mask6, sibling: (a, len) => a ^ (1n << BigInt(128 - len)) };
-
-const byAddress = (x: { addr: number | bigint; len: number }, y: { addr: number | bigint; len: number }) =>
-  x.addr < y.addr ? -1 : x.addr > y.addr ? 1 : x.len - y.len;
+function inside(outer: Rule, r: Rule): boolean {
+  if (outer.len > r.len) return false;
+  return r.family === FAMILY_V4 ? mask4(r.addr as number, outer.len) === outer.addr : mask6(r.addr as bigint, outer.len) === outer.addr;
+}
 
 /**
- * The fewest prefixes covering exactly the union of `rules` (one family; the rules are changed
- * in place): prefixes inside another are folded into it, and two halves present together
- * become their parent. `merge` combines the rules of folded prefixes. Over prefixes sorted by
- * address one stack does it in one pass: a new prefix is either inside the top one or after it,
- * and a completed upper half always lands right above its lower half.
+ * Folds rules of one family, pushed in address order (a prefix before the prefixes inside it),
+ * into the fewest prefixes covering exactly their union: a prefix inside the top of the stack is
+ * merged into it; two halves of one parent, which always end up next to each other on top,
+ * become the parent. `merge` combines the rules of folded prefixes.
  */
-function collapse<K extends number | bigint>(rules: Rule[], ops: Ops<K>, merge: (into: Rule, from: Rule) => void): Rule[] {
-  let sorted = true;
-  for (let i = 1; i < rules.length && sorted; i++) sorted = byAddress(rules[i - 1]!, rules[i]!) <= 0;
-  if (!sorted) rules.sort(byAddress);
-  const stack: Rule[] = [];
-  for (const r of rules) {
+class Folder {
+  readonly stack: Rule[] = [];
+
+  constructor(private readonly merge: (into: Rule, from: Rule) => void) {}
+
+  push(r: Rule): void {
+    const stack = this.stack;
     const top = stack[stack.length - 1];
-    if (top !== undefined && top.len <= r.len && ops.mask(r.addr as K, top.len) === top.addr) {
-      merge(top, r);
-      continue;
+    if (top !== undefined && inside(top, r)) {
+      this.merge(top, r);
+      return;
     }
     stack.push(r);
     while (stack.length >= 2) {
       const upper = stack[stack.length - 1]!;
       const lower = stack[stack.length - 2]!;
-      if (lower.len !== upper.len || lower.len === 0 || ops.sibling(lower.addr as K, lower.len) !== upper.addr) break;
+      if (lower.len !== upper.len || lower.len === 0 || sibling(lower) !== upper.addr) break;
       stack.pop();
-      merge(lower, upper);
+      this.merge(lower, upper);
       lower.len -= 1; // the lower half's address is already its parent's
     }
   }
-  return stack;
-}
-
-function collapseFamily(rules: Rule[], merge: (into: Rule, from: Rule) => void): Rule[] {
-  const v4 = rules.filter((r) => r.family === FAMILY_V4);
-  const v6 = rules.filter((r) => r.family !== FAMILY_V4);
-  return [...(v4.length > 0 ? collapse(v4, OPS4, merge) : []), ...(v6.length > 0 ? collapse(v6, OPS6, merge) : [])];
 }
 
 const addrOf = (g: Group): number | bigint => (g.prefix.family === FAMILY_V4 ? g.prefix.v4 : g.prefix.v6);
@@ -74,18 +65,20 @@ const addrOf = (g: Group): number | bigint => (g.prefix.family === FAMILY_V4 ? g
  * The slices of local owners as rules: per prefix and exact protocol set, ranges that touch or
  * overlap merged; then prefixes with identical protocols and ports folded into their parents
  * (a /16 in which this host owns ports 2048-4095 of every address is one rule, not 65536).
+ * `groups` in sortedGroups() order; `isLocal[ownerId]` is 1 for local owners.
  */
-export function localRules(groups: readonly Group[], isLocal: Uint8Array): Rule[] {
-  // Class: protocol bits * 2^32 + from * 65536 + to; only rules of one class fold together.
-  const perClass = new Map<number, Rule[]>();
+export function localRules(groups: readonly Group[], data: Float64Array, isLocal: Uint8Array): Rule[] {
+  // Class: family, protocol bits, ports; only rules of one class fold together.
+  const folders = new Map<number, Folder>();
+  const keep = () => undefined;
   let slices = 0;
   const runs: number[][] = [[], [], [], []]; // ports of local slices, by protocol bits
   for (const g of groups) {
     let found = 0;
-    for (let i = 0; i < g.n * 2; i += 2) {
-      const meta = g.s[i + 1]!;
+    for (let i = g.at; i < g.at + g.n * 2; i += 2) {
+      const meta = data[i + 1]!;
       if (isLocal[ownerOf(meta)] !== 1) continue;
-      runs[protoOf(meta)]!.push(g.s[i]!);
+      runs[protoOf(meta)]!.push(data[i]!);
       found++;
     }
     if (found === 0) continue;
@@ -102,10 +95,10 @@ export function localRules(groups: readonly Group[], isLocal: Uint8Array): Rule[
           to = Math.max(to, toOf(next));
           continue;
         }
-        const key = bits * 2 ** 32 + from * 65536 + to;
-        let rules = perClass.get(key);
-        if (rules === undefined) perClass.set(key, (rules = []));
-        rules.push({ family: g.prefix.family, len: g.prefix.len, addr: addrOf(g), protocols: bits, from, to });
+        const key = (g.prefix.family * 4 + bits) * 2 ** 32 + from * 65536 + to;
+        let folder = folders.get(key);
+        if (folder === undefined) folders.set(key, (folder = new Folder(keep)));
+        folder.push({ family: g.prefix.family, len: g.prefix.len, addr: addrOf(g), protocols: bits, from, to });
         if (next !== undefined) {
           from = fromOf(next);
           to = toOf(next);
@@ -115,8 +108,8 @@ export function localRules(groups: readonly Group[], isLocal: Uint8Array): Rule[
     }
   }
   const out: Rule[] = [];
-  for (const rules of perClass.values()) out.push(...collapseFamily(rules, () => undefined));
-  out.sort((x, y) => x.family - y.family || byAddress(x, y) || x.protocols - y.protocols || x.from - y.from);
+  for (const folder of folders.values()) out.push(...folder.stack);
+  out.sort((x, y) => x.family - y.family || (x.addr < y.addr ? -1 : x.addr > y.addr ? 1 : 0) || x.len - y.len || x.protocols - y.protocols || x.from - y.from);
   if (out.length > ABI.table.localRulesMax) {
     throw new TableLimitError(
       `This host owns ${slices} local slice${slices === 1 ? '' : 's'}, which take ${out.length} XDP rules after merging ` +
@@ -128,29 +121,33 @@ export function localRules(groups: readonly Group[], isLocal: Uint8Array): Rule[
 
 /**
  * The capture rules: every managed prefix with the union of its slices' protocols and the span
- * of their ports, folded into the fewest prefixes; then UDP `guePort` on each host address.
+ * of their ports, folded into the fewest prefixes; then `gue` (UDP guePort on each host address).
+ * `groups` in sortedGroups() order, IPv4 before IPv6.
  */
-export function captureRules(groups: readonly Group[], gue: readonly Rule[]): Rule[] {
-  const managed: Rule[] = groups.map((g) => {
-    let protocols = 0;
-    let from = 65535;
-    let to = 0;
-    for (let i = 0; i < g.n * 2; i += 2) {
-      protocols |= protoOf(g.s[i + 1]!);
-      from = Math.min(from, fromOf(g.s[i]!));
-      to = Math.max(to, toOf(g.s[i]!));
-    }
-    return { family: g.prefix.family, len: g.prefix.len, addr: addrOf(g), protocols, from, to };
-  });
-  const merged = collapseFamily(managed, (into, other) => {
+export function captureRules(groups: readonly Group[], data: Float64Array, gue: readonly Rule[]): Rule[] {
+  const merge = (into: Rule, other: Rule) => {
     into.protocols |= other.protocols;
     into.from = Math.min(into.from, other.from);
     into.to = Math.max(into.to, other.to);
-  });
-  const out = [...merged, ...gue];
+  };
+  const v4 = new Folder(merge);
+  const v6 = new Folder(merge);
+  for (const g of groups) {
+    let protocols = 0;
+    let from = 65535;
+    let to = 0;
+    for (let i = g.at; i < g.at + g.n * 2; i += 2) {
+      protocols |= protoOf(data[i + 1]!);
+      from = Math.min(from, fromOf(data[i]!));
+      to = Math.max(to, toOf(data[i]!));
+    }
+    (g.prefix.family === FAMILY_V4 ? v4 : v6).push({ family: g.prefix.family, len: g.prefix.len, addr: addrOf(g), protocols, from, to });
+  }
+  const managed = [...v4.stack, ...v6.stack];
+  const out = [...managed, ...gue];
   if (out.length > ABI.limits.captureRulesMax) {
     throw new TableLimitError(
-      `The table needs ${out.length} capture rules (${merged.length} for managed prefixes after merging siblings, ${gue.length} for GUE), ` +
+      `The table needs ${out.length} capture rules (${managed.length} for managed prefixes after merging siblings, ${gue.length} for GUE), ` +
         `more than the ${ABI.limits.captureRulesMax} the XDP program holds (SU_CAPTURE_RULES_MAX)`,
     );
   }

@@ -5,17 +5,16 @@ import { isPort, portRange, protocolBits, type Fail } from '../xdp/capture.js';
 import { formatPrefix, parsePrefix, type Prefix } from './address.js';
 import type { PortRange, Protocol } from './types.js';
 
-/** Both protocols, as SU_PROTO_* bits (abi.h): TCP 1, UDP 2. */
-export const BOTH = 3;
-
 /**
- * All slices of one destination prefix. `s` holds two numbers per slice, `n` slices in all:
- * `ports` = from * 65536 + to (so numeric order is port order) and `meta` = owner id * 4 +
- * protocol bits. A typed array per prefix keeps a million slices at 16 bytes each, no objects.
+ * All slices of one destination prefix: two numbers per slice in the table's arena, `ports` =
+ * from * 65536 + to (so numeric order is port order) and `meta` = owner id * 4 + protocol bits.
+ * One typed array for the whole table keeps a million slices at 16 bytes each, with no array
+ * or buffer per prefix; a group owns `cap` slices of room from number `at` on and uses `n`.
  */
 export interface Group {
   readonly prefix: Prefix;
-  s: Float64Array;
+  at: number;
+  cap: number;
   n: number;
   /** Only while a change is checked: its first and last slice in the batch (-1: none), and how many. */
   head: number;
@@ -23,12 +22,19 @@ export interface Group {
   pending: number;
 }
 
-const EMPTY = new Float64Array(0);
-
+/** An empty group, with no room yet. */
 export function newGroup(prefix: Prefix): Group {
-  return { prefix, s: EMPTY, n: 0, head: -1, tail: -1, pending: 0 };
+  return { prefix, at: 0, cap: 0, n: 0, head: -1, tail: -1, pending: 0 };
 }
 
+/** The table's slices: groups' places in `data`, `used` numbers handed out, `holes` of them abandoned. */
+export interface Arena {
+  data: Float64Array;
+  used: number;
+  holes: number;
+}
+
+/** Unpacking a slice's two numbers (see Group). */
 export const fromOf = (ports: number): number => ports >>> 16;
 export const toOf = (ports: number): number => ports & 0xffff;
 export const ownerOf = (meta: number): number => meta >>> 2;
@@ -39,8 +45,9 @@ export const sliceFail: Fail = (path, expected, received) => {
   throw new InvalidSliceError(`Expected ${expected} for ${path} but received ${describe(received)}`);
 };
 
+/** The protocol list of a bit set, TCP first. */
 export function protocolNames(bits: number): Protocol[] {
-  return bits === BOTH ? ['tcp', 'udp'] : bits === 1 ? ['tcp'] : ['udp'];
+  return bits === 3 ? ['tcp', 'udp'] : bits === 1 ? ['tcp'] : ['udp'];
 }
 
 /** "198.51.100.7 tcp+udp ports 2048-4095", "192.0.2.0/24 udp port 53". */
@@ -49,9 +56,9 @@ export function formatSlice(prefix: Prefix, bits: number, from: number, to: numb
   return `${formatPrefix(prefix)} ${protocolNames(bits).join('+')} ${ports}`;
 }
 
-/** Protocol bits, with a fast path for the absent list and for the list seen last. */
+/** Protocol bits (SU_PROTO_*), with a fast path for an absent or one-protocol list. */
 export function parseProtocols(value: unknown, path: string): number {
-  if (value === undefined) return BOTH;
+  if (value === undefined) return 3; // both: SU_PROTO_TCP | SU_PROTO_UDP
   if (Array.isArray(value) && value.length === 1) {
     if (value[0] === 'tcp') return 1;
     if (value[0] === 'udp') return 2;
@@ -81,6 +88,7 @@ export interface Selector {
   ports: number;
 }
 
+/** Checks a move()/release() selector; InvalidSliceError like a slice. */
 export function parseSelector(value: unknown, path: string): Selector {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) sliceFail(path, 'a slice selector { destination, protocols?, ports }', value);
   const v = value as Record<string, unknown>;

@@ -8,7 +8,7 @@ import { containsPrefix, FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDest
 import { checkOwnerName, normalizeOwner } from './owner.js';
 import {
   formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
-  type Group, type Selector,
+  type Arena, type Group, type Selector,
 } from './slice.js';
 import type { OwnerSpec, Protocol, SliceEntry, SliceSelector, SliceSpec } from './types.js';
 
@@ -24,6 +24,8 @@ export interface TableState {
   readonly specs: ReadonlyMap<string, OwnerSpec>;
   /** Slices per owner id. */
   readonly uses: readonly number[];
+  /** The arena's numbers: group g's slices are data[g.at] to data[g.at + 2 * g.n - 1]. */
+  readonly data: Float64Array;
 }
 
 let stateOf: (table: SliceTable) => TableState;
@@ -33,13 +35,17 @@ export function tableState(table: SliceTable): TableState {
   return stateOf(table);
 }
 
-/** Every group of one family in a fixed order, shorter prefixes first, then by address: equal
- * tables give equal images whatever order their slices were assigned in. */
+/**
+ * Every group of one family in a fixed order, by address and then prefix length (so a prefix
+ * comes right before the prefixes inside it): equal tables give equal images whatever order
+ * their slices were assigned in, and local-view.ts folds prefixes in one pass.
+ */
 export function sortedGroups(state: TableState, family: number): Group[] {
   const out: Group[] = [];
   if (family === FAMILY_V4) {
-    for (const map of state.v4) {
-      if (map === undefined) continue;
+    const lens = state.v4.flatMap((map, len) => (map !== undefined && map.size > 0 ? [len] : []));
+    if (lens.length === 1) {
+      const map = state.v4[lens[0]!]!;
       // Groups usually arrive in address order; sort only when they did not.
       let last = -1;
       let sorted = true;
@@ -50,22 +56,21 @@ export function sortedGroups(state: TableState, family: number): Group[] {
         }
         last = key;
       }
-      if (sorted) {
-        for (const g of map.values()) out.push(g);
-        continue;
-      }
-      // A Float64Array sorts numerically and natively: much faster than Array#sort with a comparator.
-      const keys = Float64Array.from(map.keys()).sort();
-      for (const key of keys) out.push(map.get(key)!);
+      if (sorted) return [...map.values()];
     }
-  } else {
-    for (const map of state.v6) {
-      if (map === undefined) continue;
-      const keys = [...map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      for (const key of keys) out.push(map.get(key)!);
-    }
+    // address * 64 + length (below 2^38): a Float64Array sorts it numerically and natively,
+    // much faster than Array#sort with a comparator.
+    let count = 0;
+    for (const len of lens) count += state.v4[len]!.size;
+    const keys = new Float64Array(count);
+    let i = 0;
+    for (const len of lens) for (const addr of state.v4[len]!.keys()) keys[i++] = addr * 64 + len;
+    keys.sort();
+    for (const key of keys) out.push(state.v4[key % 64]!.get(Math.floor(key / 64))!);
+    return out;
   }
-  return out;
+  for (const map of state.v6) if (map !== undefined) for (const g of map.values()) out.push(g);
+  return out.sort((a, b) => (a.prefix.v6 < b.prefix.v6 ? -1 : a.prefix.v6 > b.prefix.v6 ? 1 : a.prefix.len - b.prefix.len));
 }
 
 /** Pairs of new x all slices above this count are checked by sorting, not pairwise. */
@@ -85,12 +90,14 @@ interface Batch {
   ports: Float64Array;
   meta: Float64Array;
   next: Int32Array;
-  /** Where slice i came from, for messages: "slices[3]", "slice", "selector, moved to 'b'". */
+  /** Where slice i came from, for messages: "slices[3]", "being assigned", "selector, moved to 'b'". */
   where: (i: number) => string;
+  /** Group keys of one family and length, sorted, for finding nested prefixes (family * 256 + length). */
+  sorted: Map<number, Float64Array | bigint[]>;
 }
 
 function newBatch(size: number, where: (i: number) => string): Batch {
-  return { ports: new Float64Array(size), meta: new Float64Array(size), next: new Int32Array(size).fill(-1), where };
+  return { ports: new Float64Array(size), meta: new Float64Array(size), next: new Int32Array(size).fill(-1), where, sorted: new Map() };
 }
 
 function link(b: Batch, g: Group, i: number, touched: Group[]): void {
@@ -112,8 +119,8 @@ interface Side {
   index: number;
 }
 
-function sides(g: Group, b: Batch, existing: boolean, out: Side[]): void {
-  if (existing) for (let i = 0; i < g.n * 2; i += 2) out.push({ group: g, ports: g.s[i]!, meta: g.s[i + 1]!, index: -1 });
+function sides(g: Group, d: Float64Array, b: Batch, existing: boolean, out: Side[]): void {
+  if (existing) for (let i = g.at; i < g.at + g.n * 2; i += 2) out.push({ group: g, ports: d[i]!, meta: d[i + 1]!, index: -1 });
   for (let i = g.head; i >= 0; i = b.next[i]!) if (b.ports[i]! >= 0) out.push({ group: g, ports: b.ports[i]!, meta: b.meta[i]!, index: i });
 }
 
@@ -135,18 +142,15 @@ function sweep(all: Side[]): [Side, Side] | undefined {
   return undefined;
 }
 
-/** Keeps the slices of `g` for which `keep(offset)` holds. */
-function filterGroup(g: Group, keep: (offset: number) => boolean): void {
-  const out = new Float64Array(g.n * 2);
-  let n = 0;
-  for (let i = 0; i < g.n * 2; i += 2) {
+/** Keeps, in place, the slices of `g` at whose offset (into the arena) `keep` holds. */
+function filterGroup(g: Group, d: Float64Array, keep: (offset: number) => boolean): void {
+  let to = g.at;
+  for (let i = g.at; i < g.at + g.n * 2; i += 2) {
     if (!keep(i)) continue;
-    out[n * 2] = g.s[i]!;
-    out[n * 2 + 1] = g.s[i + 1]!;
-    n++;
+    d[to++] = d[i]!;
+    d[to++] = d[i + 1]!;
   }
-  g.s = out;
-  g.n = n;
+  g.n = (to - g.at) / 2;
 }
 
 /**
@@ -155,6 +159,8 @@ function filterGroup(g: Group, keep: (offset: number) => boolean): void {
  * slices of one owner may. Every change is checked whole and applied whole, or not at all.
  */
 export class SliceTable {
+  // Built for a million slices: prefixes in per-length maps (IPv4 keyed by a uint32 number),
+  // each prefix's slices as number pairs in one table-wide Float64Array, the arena (slice.ts).
   #v4: V4Maps = new Array<Map<number, Group> | undefined>(33).fill(undefined);
   #v6: V6Maps = new Array<Map<bigint, Group> | undefined>(129).fill(undefined);
   #names: (string | undefined)[] = [];
@@ -162,9 +168,10 @@ export class SliceTable {
   #specs = new Map<string, OwnerSpec>();
   #uses: number[] = [];
   #size = 0;
+  #arena: Arena = { data: new Float64Array(0), used: 0, holes: 0 };
 
   static {
-    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses });
+    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data });
   }
 
   /** Defines owner `name`, or replaces its definition (its slices follow the new one). */
@@ -182,6 +189,7 @@ export class SliceTable {
 
   /** Removes owner `name`; refused while slices still belong to it. */
   removeOwner(name: string): this {
+    if (typeof name !== 'string') invalid('name', 'an owner name', name);
     const id = this.#ownerId(name, 'name');
     const uses = this.#uses[id]!;
     if (uses > 0) invalid('name', `an owner no slice belongs to (${uses} slice${uses === 1 ? ' belongs' : 's belong'} to it: move or release them first)`, name);
@@ -217,27 +225,34 @@ export class SliceTable {
     const sel = parseSelector(selector, 'selector');
     const id = this.#ownerId(newOwner, 'newOwner');
     const { g, offsets: matched } = this.#match(sel);
-    const saved = { s: g.s, n: g.n };
+    const d = this.#arena.data;
+    const saved = d.slice(g.at, g.at + g.n * 2);
+    const savedN = g.n;
     const b = newBatch(matched.length, () => `selector, moved to '${newOwner}'`);
     const touched: Group[] = [];
+    const oldOwners = matched.map((offset) => ownerOf(d[offset + 1]!));
     matched.forEach((offset, i) => {
-      b.ports[i] = g.s[offset]!;
-      b.meta[i] = id * 4 + protoOf(g.s[offset + 1]!);
+      b.ports[i] = d[offset]!;
+      b.meta[i] = id * 4 + protoOf(d[offset + 1]!);
       link(b, g, i, touched);
     });
     const gone = new Set(matched);
-    filterGroup(g, (offset) => !gone.has(offset));
+    filterGroup(g, d, (offset) => !gone.has(offset));
     try {
-      this.#check(b, touched, [], []);
-      for (const offset of matched) {
-        this.#uses[ownerOf(saved.s[offset + 1]!)]!--;
+      this.#check(b, touched);
+    } catch (error) {
+      d.set(saved, g.at);
+      g.n = savedN;
+      g.head = g.tail = -1;
+      g.pending = 0;
+      throw error;
+    }
+    try {
+      for (const owner of oldOwners) {
+        this.#uses[owner]!--;
         this.#size--;
       }
-      this.#commit(b, touched, []);
-    } catch (error) {
-      g.s = saved.s;
-      g.n = saved.n;
-      throw error;
+      this.#commit(b, touched);
     } finally {
       g.head = g.tail = -1;
       g.pending = 0;
@@ -249,13 +264,17 @@ export class SliceTable {
   release(selector: SliceSelector): this {
     const sel = parseSelector(selector, 'selector');
     const { g, offsets } = this.#match(sel);
+    const d = this.#arena.data;
     const gone = new Set(offsets);
     for (const offset of gone) {
-      this.#uses[ownerOf(g.s[offset + 1]!)]!--;
+      this.#uses[ownerOf(d[offset + 1]!)]!--;
       this.#size--;
     }
-    filterGroup(g, (offset) => !gone.has(offset));
-    if (g.n === 0) this.#remove(g.prefix);
+    filterGroup(g, d, (offset) => !gone.has(offset));
+    if (g.n === 0) {
+      this.#remove(g.prefix);
+      this.#arena.holes += g.cap * 2;
+    }
     return this;
   }
 
@@ -274,24 +293,26 @@ export class SliceTable {
     for (let len = v4 ? 32 : 128; len >= 0; len--) {
       const g = v4 ? this.#v4[len]?.get(mask4(addr4, len)) : this.#v6[len]?.get(mask6(addr6, len));
       if (g === undefined) continue;
-      for (let i = 0; i < g.n * 2; i += 2) {
-        const ports = g.s[i]!;
-        const meta = g.s[i + 1]!;
+      const d = this.#arena.data;
+      for (let i = g.at; i < g.at + g.n * 2; i += 2) {
+        const ports = d[i]!;
+        const meta = d[i + 1]!;
         if ((meta & bit) !== 0 && fromOf(ports) <= port && port <= toOf(ports)) return this.#names[ownerOf(meta)];
       }
     }
     return undefined;
   }
 
-  /** Every slice with its owner: IPv4 then IPv6, shorter prefixes first, by address. */
+  /** Every slice with its owner: IPv4 then IPv6, by address, a prefix before the prefixes inside it. */
   *slices(): IterableIterator<SliceEntry> {
     const state = stateOf(this);
     for (const family of [FAMILY_V4, FAMILY_V6]) {
       for (const g of sortedGroups(state, family)) {
         const destination = toDestination(g.prefix);
-        for (let i = 0; i < g.n * 2; i += 2) {
-          const ports = g.s[i]!;
-          const meta = g.s[i + 1]!;
+        for (let i = g.at; i < g.at + g.n * 2; i += 2) {
+          const d = this.#arena.data;
+          const ports = d[i]!;
+          const meta = d[i + 1]!;
           yield { destination, protocols: protocolNames(protoOf(meta)), ports: { from: fromOf(ports), to: toOf(ports) }, owner: this.#names[ownerOf(meta)]! };
         }
       }
@@ -314,7 +335,7 @@ export class SliceTable {
     const copy = <K>(m: Map<K, Group> | undefined) => {
       if (m === undefined) return undefined;
       const out = new Map<K, Group>();
-      for (const [k, g] of m) out.set(k, { ...newGroup(g.prefix), s: g.s.slice(0, g.n * 2), n: g.n });
+      for (const [k, g] of m) out.set(k, { ...newGroup(g.prefix), at: g.at, cap: g.cap, n: g.n });
       return out;
     };
     t.#v4 = this.#v4.map(copy);
@@ -324,6 +345,7 @@ export class SliceTable {
     t.#specs = new Map(this.#specs);
     t.#uses = this.#uses.slice();
     t.#size = this.#size;
+    t.#arena = { data: this.#arena.data.slice(0, this.#arena.used), used: this.#arena.used, holes: this.#arena.holes };
     return t;
   }
 
@@ -345,13 +367,14 @@ export class SliceTable {
     else this.#v6[p.len]?.delete(p.v6);
   }
 
-  /** The group of `sel` and the offsets into its `s` of the slices `sel` picks; throws InvalidSliceError when none. */
+  /** The group of `sel` and the arena offsets of the slices `sel` picks; throws InvalidSliceError when none. */
   #match(sel: Selector): { g: Group; offsets: number[] } {
     const g = this.#find(sel.prefix);
     const offsets: number[] = [];
     if (g !== undefined) {
-      for (let i = 0; i < g.n * 2; i += 2) {
-        if (g.s[i] === sel.ports && (sel.bits === undefined || protoOf(g.s[i + 1]!) === sel.bits)) offsets.push(i);
+      const d = this.#arena.data;
+      for (let i = g.at; i < g.at + g.n * 2; i += 2) {
+        if (d[i] === sel.ports && (sel.bits === undefined || protoOf(d[i + 1]!) === sel.bits)) offsets.push(i);
       }
     }
     if (g === undefined || offsets.length === 0) {
@@ -366,9 +389,7 @@ export class SliceTable {
   #assign(input: Iterable<unknown>, single: boolean): void {
     const at = (i: number) => (single ? 'slice' : `slices[${i}]`);
     const list = Array.isArray(input) ? input : [...input];
-    const b = newBatch(list.length, at);
-    const staged4: V4Maps = [];
-    const staged6: V6Maps = [];
+    const b = newBatch(list.length, single ? () => 'being assigned' : at);
     const touched: Group[] = [];
     const created: Group[] = [];
     const ids = this.#ids;
@@ -393,14 +414,12 @@ export class SliceTable {
           const p = parsePrefix(dest, `${at(i)}.destination`, sliceFail);
           group = this.#find(p);
           if (group === undefined) {
-            if (p.family === FAMILY_V4) group = (staged4[p.len] ??= new Map()).get(p.v4);
-            else group = (staged6[p.len] ??= new Map()).get(p.v6);
-            if (group === undefined) {
-              group = newGroup(p);
-              if (p.family === FAMILY_V4) staged4[p.len]!.set(p.v4, group);
-              else staged6[p.len]!.set(p.v6, group);
-              created.push(group);
-            }
+            // Filed right away, empty, so that later slices and the checks find it; taken out
+            // again if the change fails.
+            group = newGroup(p);
+            if (p.family === FAMILY_V4) (this.#v4[p.len] ??= new Map()).set(p.v4, group);
+            else (this.#v6[p.len] ??= new Map()).set(p.v6, group);
+            created.push(group);
           }
           lastDest = dest;
         }
@@ -421,9 +440,11 @@ export class SliceTable {
         b.meta[i] = id * 4 + bits;
         link(b, group, i, touched);
       }
-      this.#check(b, touched, staged4, staged6);
-      this.#commit(b, touched, created);
+      this.#check(b, touched);
+      this.#commit(b, touched);
+      created.length = 0;
     } finally {
+      for (const g of created) this.#remove(g.prefix);
       for (const g of touched) {
         g.head = g.tail = -1;
         g.pending = 0;
@@ -432,18 +453,18 @@ export class SliceTable {
   }
 
   /** Throws SliceOverlapError if a slice of batch `b` overlaps a slice (new or not) of another owner. */
-  #check(b: Batch, touched: Group[], staged4: V4Maps, staged6: V6Maps): void {
+  #check(b: Batch, touched: Group[]): void {
     for (const g of touched) this.#checkWithin(b, g);
     const lens4: number[] = [];
     const lens6: number[] = [];
-    for (let len = 0; len <= 32; len++) if (this.#v4[len]?.size || staged4[len]?.size) lens4.push(len);
-    for (let len = 0; len <= 128; len++) if (this.#v6[len]?.size || staged6[len]?.size) lens6.push(len);
+    for (let len = 0; len <= 32; len++) if (this.#v4[len]?.size) lens4.push(len);
+    for (let len = 0; len <= 128; len++) if (this.#v6[len]?.size) lens6.push(len);
     for (const g of touched) {
       const v4 = g.prefix.family === FAMILY_V4;
       for (const len of v4 ? lens4 : lens6) {
         if (len === g.prefix.len) continue;
-        if (v4) this.#checkNesting(b, g, len, this.#v4[len], staged4[len], mask4);
-        else this.#checkNesting(b, g, len, this.#v6[len], staged6[len], mask6);
+        if (v4) this.#checkNesting(b, g, len, this.#v4[len]!, mask4);
+        else this.#checkNesting(b, g, len, this.#v6[len]!, mask6);
       }
     }
   }
@@ -453,14 +474,27 @@ export class SliceTable {
    * that they are stored once. Small groups pairwise; big ones by sorting.
    */
   #checkWithin(b: Batch, g: Group): void {
-    const s = g.s;
-    const end = g.n * 2;
+    const s = this.#arena.data;
+    const end = g.at + g.n * 2;
+    // The common case, an address split into port slices in order: every slice starts after the
+    // one before it ends, so none overlaps another and none repeats. One pass proves it.
+    let reach = -1;
+    let ascending = true;
+    for (let j = g.at; j < end && ascending; j += 2) {
+      ascending = fromOf(s[j]!) > reach;
+      reach = toOf(s[j]!);
+    }
+    for (let a = g.head; a >= 0 && ascending; a = b.next[a]!) {
+      ascending = fromOf(b.ports[a]!) > reach;
+      reach = toOf(b.ports[a]!);
+    }
+    if (ascending) return;
     if (g.pending * (g.pending + g.n) <= PAIRWISE_LIMIT) {
       for (let a = g.head; a >= 0; a = b.next[a]!) {
         const pa = b.ports[a]!;
         const ma = b.meta[a]!;
         let duplicate = false;
-        for (let j = 0; j < end; j += 2) {
+        for (let j = g.at; j < end; j += 2) {
           if (conflicts(pa, ma, s[j]!, s[j + 1]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: g, ports: s[j]!, meta: s[j + 1]!, index: -1 });
           if (pa === s[j] && ma === s[j + 1]) duplicate = true;
         }
@@ -475,12 +509,12 @@ export class SliceTable {
       return;
     }
     const all: Side[] = [];
-    sides(g, b, true, all);
+    sides(g, s, b, true, all);
     const pair = sweep(all);
     if (pair !== undefined) this.#overlap(b, pair[0], pair[1]);
     // Duplicates through a set of what is there, in input order (the first copy stays).
     const seen = new Set<string>();
-    for (let j = 0; j < end; j += 2) seen.add(`${s[j]}:${s[j + 1]}`);
+    for (let j = g.at; j < end; j += 2) seen.add(`${s[j]}:${s[j + 1]}`);
     for (let a = g.head; a >= 0; a = b.next[a]!) {
       const key = `${b.ports[a]}:${b.meta[a]}`;
       if (seen.has(key)) b.ports[a] = -1;
@@ -493,47 +527,63 @@ export class SliceTable {
     b: Batch,
     g: Group,
     len: number,
-    table: Map<K, Group> | undefined,
-    staged: Map<K, Group> | undefined,
+    table: Map<K, Group>,
     mask: (addr: K, len: number) => K,
   ): void {
     const prefix = g.prefix;
     const addr = (prefix.family === FAMILY_V4 ? prefix.v4 : prefix.v6) as K;
     if (len < prefix.len) {
       const key = mask(addr, len);
-      const h = table?.get(key) ?? staged?.get(key);
+      const h = table.get(key);
       if (h !== undefined) this.#checkPair(b, g, h);
       return;
     }
-    // Longer prefixes inside g's: look each candidate up when there are fewer candidates than
-    // groups of that length, otherwise walk the groups.
+    // Longer prefixes inside g's. Few candidates or few groups: look each candidate up, or walk
+    // the groups. Otherwise search the length's keys, sorted once per change: a bulk change
+    // would else cost (its prefixes) x (groups of that length).
     const span = len - prefix.len;
-    const count = (table?.size ?? 0) + (staged?.size ?? 0);
-    if (span < 24 && 2 ** span <= count) {
-      const bits = prefix.family === FAMILY_V4 ? 32 : 128;
+    const count = table.size;
+    const bits = prefix.family === FAMILY_V4 ? 32 : 128;
+    if (span <= 6 && 2 ** span <= count) {
       for (let k = 0; k < 2 ** span; k++) {
         const key = (prefix.family === FAMILY_V4 ? (addr as number) + k * 2 ** (bits - len) : (addr as bigint) + (BigInt(k) << BigInt(bits - len))) as K;
-        const h = table?.get(key) ?? staged?.get(key);
+        const h = table.get(key);
         if (h !== undefined) this.#checkPair(b, g, h);
       }
       return;
     }
-    for (const map of [table, staged]) {
-      if (map === undefined) continue;
-      for (const h of map.values()) if (containsPrefix(prefix, h.prefix)) this.#checkPair(b, g, h);
+    if (count <= 64) {
+      for (const h of table.values()) if (containsPrefix(prefix, h.prefix)) this.#checkPair(b, g, h);
+      return;
     }
+    const cacheKey = prefix.family * 256 + len;
+    let keys = b.sorted.get(cacheKey) as K[] | Float64Array | undefined;
+    if (keys === undefined) {
+      keys = prefix.family === FAMILY_V4 ? Float64Array.from(table.keys() as Iterable<number>).sort() : [...table.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      b.sorted.set(cacheKey, keys as Float64Array | bigint[]);
+    }
+    // Keys from addr (inclusive) to the end of g's prefix (exclusive).
+    const end = (prefix.family === FAMILY_V4 ? (addr as number) + 2 ** (32 - prefix.len) : (addr as bigint) + (1n << BigInt(128 - prefix.len))) as K;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((keys[mid] as K) < addr) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < keys.length && (keys[i] as K) < end; i++) this.#checkPair(b, g, table.get(keys[i] as K)!);
   }
 
   /** g's new slices against every slice of h, a group whose prefix nests with g's. */
   #checkPair(b: Batch, g: Group, h: Group): void {
-    const hs = h.s;
-    const end = h.n * 2;
+    const hs = this.#arena.data;
+    const end = h.at + h.n * 2;
     if (g.pending * (h.pending + h.n) <= PAIRWISE_LIMIT) {
       for (let a = g.head; a >= 0; a = b.next[a]!) {
         const pa = b.ports[a]!;
         const ma = b.meta[a]!;
         if (pa < 0) continue;
-        for (let j = 0; j < end; j += 2) {
+        for (let j = h.at; j < end; j += 2) {
           if (conflicts(pa, ma, hs[j]!, hs[j + 1]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: h, ports: hs[j]!, meta: hs[j + 1]!, index: -1 });
         }
         for (let c = h.head; c >= 0; c = b.next[c]!) {
@@ -545,8 +595,8 @@ export class SliceTable {
     }
     // Conflicts inside g or inside h were ruled out by #checkWithin: any pair found crosses.
     const all: Side[] = [];
-    sides(g, b, false, all);
-    sides(h, b, true, all);
+    sides(g, hs, b, false, all);
+    sides(h, hs, b, true, all);
     const pair = sweep(all);
     if (pair !== undefined) this.#overlap(b, pair[0], pair[1]);
   }
@@ -559,33 +609,63 @@ export class SliceTable {
     throw new SliceOverlapError(`Slice ${text(first)} overlaps slice ${text(second)}; slices of different owners must not cover the same packets`);
   }
 
-  /** Stores every new slice not marked a duplicate and files the new groups. */
-  #commit(b: Batch, touched: Group[], created: Group[]): void {
-    for (const g of created) {
-      const p = g.prefix;
-      if (p.family === FAMILY_V4) (this.#v4[p.len] ??= new Map()).set(p.v4, g);
-      else (this.#v6[p.len] ??= new Map()).set(p.v6, g);
-    }
+  /** Stores every new slice not marked a duplicate. */
+  #commit(b: Batch, touched: Group[]): void {
+    this.#makeRoom(touched);
+    const d = this.#arena.data;
     for (const g of touched) {
-      const need = (g.n + g.pending) * 2;
-      if (need > g.s.length) {
-        // New groups get exactly their size; growing ones double, so appends stay amortized O(1).
-        const grown = new Float64Array(g.n === 0 ? need : Math.max(need, g.s.length * 2));
-        grown.set(g.s.subarray(0, g.n * 2));
-        g.s = grown;
-      }
-      let at = g.n * 2;
+      let at = g.at + g.n * 2;
       for (let a = g.head; a >= 0; a = b.next[a]!) {
         const ports = b.ports[a]!;
         if (ports < 0) continue;
         const meta = b.meta[a]!;
-        g.s[at++] = ports;
-        g.s[at++] = meta;
+        d[at++] = ports;
+        d[at++] = meta;
         this.#uses[ownerOf(meta)]!++;
       }
-      const added = at / 2 - g.n;
+      const added = (at - g.at) / 2 - g.n;
       g.n += added;
       this.#size += added;
+    }
+  }
+
+  /**
+   * Gives every touched group room for its pending slices. A group that outgrows its place moves
+   * to the arena's end (new groups with exactly their size, growing ones doubling, so appends
+   * stay amortized O(1)); the arena itself doubles, dropping abandoned places when it does.
+   */
+  #makeRoom(touched: Group[]): void {
+    const arena = this.#arena;
+    const newCap = (g: Group) => (g.n === 0 ? g.n + g.pending : Math.max(g.n + g.pending, g.cap * 2));
+    let extra = 0;
+    for (const g of touched) if (g.n + g.pending > g.cap) extra += newCap(g) * 2;
+    if (arena.used + extra > arena.data.length) {
+      const live = arena.used - arena.holes;
+      // Twice what is live, so that growing stays amortized; a first big assign gets its size.
+      const data = new Float64Array(Math.max(live + extra, 2 * live, 1024));
+      let used = 0;
+      for (const maps of [this.#v4, this.#v6] as (Map<unknown, Group> | undefined)[][]) {
+        for (const map of maps) {
+          if (map === undefined) continue;
+          for (const g of map.values()) {
+            data.set(arena.data.subarray(g.at, g.at + g.n * 2), used);
+            g.at = used;
+            g.cap = g.n;
+            used += g.n * 2;
+          }
+        }
+      }
+      this.#arena = { data, used, holes: 0 };
+    }
+    const a = this.#arena;
+    for (const g of touched) {
+      if (g.n + g.pending <= g.cap) continue;
+      const cap = newCap(g);
+      a.data.copyWithin(a.used, g.at, g.at + g.n * 2);
+      a.holes += g.cap * 2;
+      g.at = a.used;
+      g.cap = cap;
+      a.used += cap * 2;
     }
   }
 }

@@ -1,0 +1,449 @@
+// compileTable: the table image (table.h layout, decoded here field by field through the
+// generated ABI offsets), host settings, the XDP local view and capture rules, limits, errors.
+import { endianness } from 'node:os';
+
+import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
+import { describe, expect, it } from 'vitest';
+
+import {
+  InvalidOptionError, OwnerUnreachableError, TableLimitError, type SoftunicastError,
+} from '../../src/errors.js';
+import { ABI } from '../../src/generated/abi.js';
+import { native } from '../../src/native.js';
+import { compileTable, type HostSpec } from '../../src/slices/compile.js';
+import { splitPorts } from '../../src/slices/split.js';
+import { SliceTable } from '../../src/slices/table.js';
+import type { SliceSpec } from '../../src/slices/types.js';
+
+const v4 = (text: string) => IPv4.fromString(text);
+const v6 = (text: string) => IPv6.fromString(text);
+const cidr4 = (text: string) => IPv4CidrRange.fromCidr(text);
+const cidr6 = (text: string) => IPv6CidrRange.fromCidr(text);
+const LE = endianness() === 'LE';
+
+function thrown(fn: () => unknown, cls: new (...args: never[]) => SoftunicastError, code: string): SoftunicastError {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(cls);
+  expect((error as SoftunicastError).code).toBe(code);
+  return error as SoftunicastError;
+}
+
+/** The native fast path's own check of an image (native/core/view.c): throws InvalidTableError. */
+function nativeGeneration(image: Uint8Array): bigint {
+  const view = new (native().SliceView)(image);
+  const generation = view.generation();
+  view.release();
+  return generation;
+}
+
+// ---- A decoder for the image, written from table.h through ABI offsets -----------------------
+
+const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+const mac = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
+
+function address(family: number, bytes: Uint8Array): string {
+  if (family === ABI.family.ipv4) return [...bytes.subarray(0, 4)].join('.') + (bytes.subarray(4).some((b) => b !== 0) ? '!' : '');
+  if (family === ABI.family.ipv6) return hex(bytes);
+  return bytes.every((b) => b === 0) ? '' : `junk ${hex(bytes)}`;
+}
+
+function decodeHost(bytes: Uint8Array) {
+  const f = ABI.host.fields;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, ABI.host.size);
+  return {
+    mac: mac(bytes.subarray(f.mac.offset, f.mac.offset + 6)),
+    mtu: view.getUint16(f.mtu.offset, LE),
+    guePort: view.getUint16(f.gue_port.offset, LE),
+    flags: view.getUint8(f.flags.offset),
+    seed: view.getUint32(f.flow_hash_seed.offset, LE),
+    ipv4: [...bytes.subarray(f.ipv4.offset, f.ipv4.offset + 4)].join('.'),
+    ipv6: hex(bytes.subarray(f.ipv6.offset, f.ipv6.offset + 16)),
+  };
+}
+
+function decodeRules(bytes: Uint8Array): string[] {
+  const { size, fields: f } = ABI.captureRule;
+  expect(bytes.length % size).toBe(0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out: string[] = [];
+  for (let at = 0; at < bytes.length; at += size) {
+    const family = bytes[at + f.family.offset]!;
+    const protocols = bytes[at + f.protocols.offset]!;
+    const names = [protocols & ABI.protocol.tcp ? 'tcp' : '', protocols & ABI.protocol.udp ? 'udp' : ''].filter(Boolean).join('+');
+    const addr = address(family, bytes.subarray(at + f.addr.offset, at + f.addr.offset + 16));
+    out.push(`${addr}/${bytes[at + f.prefix_len.offset]} ${names} ${view.getUint16(at + f.port_first.offset, LE)}-${view.getUint16(at + f.port_last.offset, LE)}`);
+  }
+  return out;
+}
+
+function decodeImage(image: Uint8Array) {
+  const view = new DataView(image.buffer, image.byteOffset, image.length);
+  const h = ABI.tableHeader.fields;
+  const header = {
+    magic: view.getUint32(h.magic.offset, LE),
+    abiVersion: view.getUint32(h.abi_version.offset, LE),
+    generation: view.getBigUint64(h.generation.offset, LE),
+    trustedCount: view.getUint32(h.trusted_count.offset, LE),
+    ownerCount: view.getUint32(h.owner_count.offset, LE),
+    keyCount: view.getUint32(h.key_count.offset, LE),
+    rangeCount: view.getUint32(h.range_count.offset, LE),
+    host: decodeHost(image.subarray(h.host.offset, h.host.offset + ABI.host.size)),
+  };
+  let at = ABI.tableHeader.size;
+  const trusted: string[] = [];
+  for (let i = 0; i < header.trustedCount; i++, at += ABI.prefix.size) {
+    const f = ABI.prefix.fields;
+    const family = image[at + f.family.offset]!;
+    trusted.push(`${address(family, image.subarray(at + f.addr.offset, at + f.addr.offset + 16))}/${image[at + f.prefix_len.offset]}`);
+  }
+  const owners = [];
+  for (let i = 0; i < header.ownerCount; i++, at += ABI.owner.size) {
+    const f = ABI.owner.fields;
+    owners.push({
+      kind: image[at + f.kind.offset],
+      encap: image[at + f.encap.offset],
+      family: image[at + f.family.offset],
+      flags: image[at + f.flags.offset],
+      guePort: view.getUint16(at + f.gue_port.offset, LE),
+      nextHop: mac(image.subarray(at + f.next_hop_mac.offset, at + f.next_hop_mac.offset + 6)),
+      endpoint: address(image[at + f.family.offset]!, image.subarray(at + f.endpoint.offset, at + f.endpoint.offset + 16)),
+    });
+  }
+  const keys = [];
+  for (let i = 0; i < header.keyCount; i++, at += ABI.sliceKey.size) {
+    const f = ABI.sliceKey.fields;
+    const family = image[at + f.family.offset]!;
+    keys.push({
+      prefix: `${address(family, image.subarray(at + f.addr.offset, at + f.addr.offset + 16))}/${image[at + f.prefix_len.offset]}`,
+      protocol: image[at + f.protocol.offset],
+      first: view.getUint32(at + f.range_first.offset, LE),
+      count: view.getUint32(at + f.range_count.offset, LE),
+    });
+  }
+  const ranges: string[] = [];
+  for (let i = 0; i < header.rangeCount; i++, at += ABI.portRange.size) {
+    const f = ABI.portRange.fields;
+    ranges.push(`${view.getUint16(at + f.first.offset, LE)}-${view.getUint16(at + f.last.offset, LE)}@${view.getUint32(at + f.owner.offset, LE)}`);
+  }
+  expect(at).toBe(image.length);
+  return { header, trusted, owners, keys, ranges };
+}
+
+/** Each key with its ranges: "192.0.2.1/32 tcp: 2048-4095@0 4096-8191@1". */
+function keyListing(image: ReturnType<typeof decodeImage>): string[] {
+  return image.keys.map((k) => `${k.prefix} ${k.protocol === 6 ? 'tcp' : k.protocol === 17 ? 'udp' : k.protocol}: ${image.ranges.slice(k.first, k.first + k.count).join(' ')}`);
+}
+
+// ---- A small table --------------------------------------------------------------------------
+
+const HOST: HostSpec = {
+  mac: '02:00:00:00:00:01',
+  mtu: 1500,
+  ipv4: v4('10.0.0.1'),
+  ipv6: v6('2001:db8:ffff::1'),
+  guePort: 6080,
+  flowHashSeed: 0x12345678,
+  trustedPeers: [cidr4('10.0.0.0/24'), v6('2001:db8:ffff::2')],
+};
+
+function small(): SliceTable {
+  return new SliceTable()
+    .defineOwner('me', { kind: 'local' })
+    .defineOwner('unused', { kind: 'datacenter', endpoint: v4('203.0.113.50') })
+    .defineOwner('web2', { kind: 'server', address: v4('10.0.0.2'), guePort: 7000 })
+    .defineOwner('web3', { kind: 'server', address: v4('10.0.0.3'), encap: 'l2', mac: '02:00:00:00:00:03' })
+    .defineOwner('dc2', { kind: 'datacenter', endpoint: v6('2001:db8:eeee::1'), encap: 'gue1' })
+    .assignMany([
+      { destination: v4('192.0.2.1'), ports: { from: 6144, to: 8191 }, owner: 'web2' },
+      { destination: v4('192.0.2.1'), ports: { from: 2048, to: 4095 }, owner: 'me' },
+      { destination: v4('192.0.2.1'), ports: { from: 4096, to: 6143 }, owner: 'web2' },
+      { destination: v4('192.0.2.1'), protocols: ['udp'], ports: { from: 8192, to: 10239 }, owner: 'web3' },
+      { destination: cidr4('198.51.100.0/24'), protocols: ['tcp'], ports: 443, owner: 'dc2' },
+      { destination: cidr6('2001:db8:1::/48'), protocols: ['tcp'], ports: 80, owner: 'dc2' },
+    ]);
+}
+
+describe('compileTable: the image', () => {
+  it('writes header, host, trusted peers, owners, keys and ranges as table.h lays them out', () => {
+    const compiled = compileTable(small(), HOST, { generation: 0x1_0000_0002n, nextHops: new Map([['web2', '02:00:00:00:00:fe']]) });
+    const image = decodeImage(compiled.image);
+    expect(image.header).toEqual({
+      magic: ABI.table.magic,
+      abiVersion: ABI.abiVersion,
+      generation: 0x1_0000_0002n,
+      trustedCount: 2,
+      ownerCount: 4,
+      keyCount: 4,
+      rangeCount: 7,
+      host: {
+        mac: '02:00:00:00:00:01',
+        mtu: 1500,
+        guePort: 6080,
+        flags: ABI.table.hostFlags.ipv4 | ABI.table.hostFlags.ipv6,
+        seed: 0x12345678,
+        ipv4: '10.0.0.1',
+        ipv6: '20010db8ffff00000000000000000001',
+      },
+    });
+    expect(compiled.image.length).toBe(
+      ABI.tableHeader.size + 2 * ABI.prefix.size + 4 * ABI.owner.size + 4 * ABI.sliceKey.size + 7 * ABI.portRange.size,
+    );
+    expect(compiled.image.subarray(0, 4)).toEqual(new TextEncoder().encode(LE ? 'SUTB' : 'BTUS'));
+    expect(image.trusted).toEqual(['10.0.0.0/24', '20010db8ffff00000000000000000002/128']);
+
+    // Owners with slices, in definition order ('unused' has none), each once.
+    expect([...compiled.ownerIndex]).toEqual([['me', 0], ['web2', 1], ['web3', 2], ['dc2', 3]]);
+    const { ownerKinds: K, encaps: E, ownerFlags: F } = ABI.table;
+    expect(image.owners).toEqual([
+      { kind: K.LOCAL, encap: 0, family: 0, flags: 0, guePort: 0, nextHop: '00:00:00:00:00:00', endpoint: '' },
+      { kind: K.SERVER, encap: E.GUE0, family: 4, flags: F.nextHopKnown, guePort: 7000, nextHop: '02:00:00:00:00:fe', endpoint: '10.0.0.2' },
+      { kind: K.SERVER, encap: E.L2, family: 0, flags: F.nextHopKnown, guePort: 0, nextHop: '02:00:00:00:00:03', endpoint: '' },
+      { kind: K.DATACENTER, encap: E.GUE1, family: 6, flags: 0, guePort: 6080, nextHop: '00:00:00:00:00:00', endpoint: '20010db8eeee00000000000000000001' },
+    ]);
+
+    // One key per prefix and protocol, by address; ranges sorted, same-owner neighbours merged.
+    expect(keyListing(image)).toEqual([
+      '192.0.2.1/32 tcp: 2048-4095@0 4096-8191@1',
+      '192.0.2.1/32 udp: 2048-4095@0 4096-8191@1 8192-10239@2',
+      '198.51.100.0/24 tcp: 443-443@3',
+      '20010db8000100000000000000000000/48 tcp: 80-80@3',
+    ]);
+    expect(image.keys.map((k) => [k.first, k.count])).toEqual([[0, 2], [2, 3], [5, 1], [6, 1]]);
+    expect(compiled.stats).toEqual({ slices: 6, owners: 4, keys: 4, ranges: 7, trustedPeers: 2, localRules: 1, captureRules: 5, bytes: compiled.image.length });
+    expect(compiled.generation).toBe(0x1_0000_0002n);
+    expect(decodeHost(compiled.host)).toEqual(image.header.host);
+    expect(compiled.trusted).toEqual(compiled.image.subarray(ABI.tableHeader.size, ABI.tableHeader.size + 2 * ABI.prefix.size));
+    expect(nativeGeneration(compiled.image)).toBe(0x1_0000_0002n);
+  });
+});
+
+describe('compileTable: owners', () => {
+  it('shares one record between identical owners and leaves owners without slices out', () => {
+    const t = new SliceTable()
+      .defineOwner('me', { kind: 'local' })
+      .defineOwner('me-too', { kind: 'local' })
+      .defineOwner('idle', { kind: 'local' })
+      .assignMany([
+        { destination: v4('192.0.2.1'), ports: { from: 100, to: 199 }, owner: 'me' },
+        { destination: v4('192.0.2.1'), ports: { from: 200, to: 299 }, owner: 'me-too' },
+      ]);
+    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n });
+    expect([...compiled.ownerIndex]).toEqual([['me', 0], ['me-too', 0]]);
+    const image = decodeImage(compiled.image);
+    expect(image.owners).toHaveLength(1);
+    // One owner after sharing: the two ranges are one.
+    expect(keyListing(image)).toEqual(['192.0.2.1/32 tcp: 100-299@0', '192.0.2.1/32 udp: 100-299@0']);
+  });
+
+  it('leaves the next hop of a GUE owner unknown when nextHops lacks it', () => {
+    const t = new SliceTable().defineOwner('web2', { kind: 'server', address: v4('10.0.0.2') }).assign({ destination: v4('192.0.2.1'), ports: 1, owner: 'web2' });
+    const image = decodeImage(compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 1n }).image);
+    expect(image.owners[0]).toMatchObject({ flags: 0, nextHop: '00:00:00:00:00:00', guePort: 6080, encap: ABI.table.encaps.GUE0 });
+  });
+
+  it('refuses a GUE owner whose family the host has no address of', () => {
+    const t = small();
+    const noV6 = thrown(() => compileTable(t, { ...HOST, ipv6: undefined } as HostSpec, { generation: 1n }), OwnerUnreachableError, 'ERR_OWNER_UNREACHABLE');
+    expect(noV6.message).toBe(
+      "Owner 'dc2' is reached in GUE at 2001:db8:eeee::1, an IPv6 address, but the host has no IPv6 address to send from (host.ipv6 is not set)",
+    );
+    const { ipv4: _, ...v6only } = HOST;
+    const noV4 = thrown(() => compileTable(t, v6only, { generation: 1n }), OwnerUnreachableError, 'ERR_OWNER_UNREACHABLE');
+    expect(noV4.message).toBe(
+      "Owner 'web2' is reached in GUE at 10.0.0.2, an IPv4 address, but the host has no IPv4 address to send from (host.ipv4 is not set)",
+    );
+    // An L2 owner needs no host address; owners without slices are not checked.
+    const l2 = new SliceTable()
+      .defineOwner('web3', { kind: 'server', address: v6('2001:db8::3'), encap: 'l2', mac: '02:00:00:00:00:03' })
+      .defineOwner('far', { kind: 'datacenter', endpoint: v6('2001:db8::9') })
+      .assign({ destination: v4('192.0.2.1'), ports: 1, owner: 'web3' });
+    expect(compileTable(l2, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n }).stats.owners).toBe(1);
+  });
+});
+
+describe('compileTable: host and options', () => {
+  const t = new SliceTable().defineOwner('me', { kind: 'local' }).assign({ destination: v4('192.0.2.1'), ports: 1, owner: 'me' });
+  it.each([
+    [{ ...HOST, mac: '02:00:00:00:00:1' }, {}, "Expected a MAC address such as '02:00:00:00:00:01' for host.mac but received '02:00:00:00:00:1'"],
+    [{ ...HOST, mtu: 67 }, {}, 'Expected an MTU from 68 to 65535 for host.mtu but received 67'],
+    [{ ...HOST, mtu: 1500.5 }, {}, 'Expected an MTU from 68 to 65535 for host.mtu but received 1500.5'],
+    [{ ...HOST, ipv4: '10.0.0.1' }, {}, "Expected an ip-num IPv4 address for host.ipv4 but received '10.0.0.1'"],
+    [{ ...HOST, ipv6: v4('10.0.0.1') }, {}, 'Expected an ip-num IPv6 address for host.ipv6 but received an instance of IPv4'],
+    [{ ...HOST, guePort: 65536 }, {}, 'Expected a UDP port from 0 (no decapsulation) to 65535 for host.guePort but received 65536'],
+    [{ ...HOST, flowHashSeed: -1 }, {}, 'Expected an integer from 0 to 4294967295 for host.flowHashSeed but received -1'],
+    [{ ...HOST, trustedPeers: [cidr4('10.0.0.1/24')] }, {}, "Expected a prefix without host bits set (10.0.0.0/24) for host.trustedPeers[0] but received '10.0.0.1/24'"],
+    [{ ...HOST, gateway: '02:00:00:00:00:02' }, {}, 'Expected no such option (known: mac, mtu, ipv4, ipv6, guePort, flowHashSeed, trustedPeers) for host.gateway'],
+    [HOST, { generation: 1 }, 'Expected a bigint from 0n to 2n ** 64n - 1n for options.generation but received 1'],
+    [HOST, { generation: 2n ** 64n }, 'Expected a bigint from 0n to 2n ** 64n - 1n for options.generation but received 18446744073709551616n'],
+    [HOST, { generation: 1n, nextHops: { me: '02:00:00:00:00:02' } }, 'Expected a Map from owner name to MAC address for options.nextHops but received an object'],
+    [HOST, { generation: 1n, nextHops: new Map([['nobody', '02:00:00:00:00:02']]) }, "Expected owner names of the table (known: me) for options.nextHops but received 'nobody'"],
+    [HOST, { generation: 1n, nextHops: new Map([['me', 'gateway']]) }, "for options.nextHops.get('me') but received 'gateway'"],
+  ])('rejects bad settings %#', (host, options, message) => {
+    const error = thrown(() => compileTable(t, host as HostSpec, { generation: 1n, ...options } as never), InvalidOptionError, 'ERR_INVALID_OPTION');
+    expect(error.message).toContain(message);
+  });
+
+  it('turns decapsulation off with guePort 0 and defaults seed and port', () => {
+    const off = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 9000, ipv4: v4('10.0.0.1'), guePort: 0 }, { generation: 0n });
+    expect(decodeHost(off.host)).toMatchObject({ guePort: 0, mtu: 9000, flags: ABI.table.hostFlags.ipv4, seed: 0, ipv6: '0'.repeat(32) });
+    expect(decodeRules(off.captureRules)).toEqual(['192.0.2.1/32 tcp+udp 1-1']);
+    const defaults = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 0n });
+    expect(decodeHost(defaults.host)).toMatchObject({ guePort: 6080, flags: 0 });
+    expect(defaults.trusted.length).toBe(0);
+  });
+
+  it('refuses more trusted peers than the XDP program holds', () => {
+    const peers = Array.from({ length: 65 }, (_, i) => IPv4.fromNumber(0x0a000000 + i));
+    const error = thrown(() => compileTable(t, { ...HOST, trustedPeers: peers }, { generation: 1n }), TableLimitError, 'ERR_TABLE_LIMIT');
+    expect(error.message).toBe('host.trustedPeers has 65 entries, more than the 64 the XDP program holds (SU_TRUSTED_PEERS_MAX)');
+    expect(compileTable(t, { ...HOST, trustedPeers: peers.slice(0, 64) }, { generation: 1n }).stats.trustedPeers).toBe(64);
+  });
+});
+
+describe('compileTable: local view and capture rules', () => {
+  it('lists the local slices and what to capture, with GUE on the host addresses', () => {
+    const compiled = compileTable(small(), HOST, { generation: 1n });
+    expect(decodeRules(compiled.localRules)).toEqual(['192.0.2.1/32 tcp+udp 2048-4095']);
+    expect(decodeRules(compiled.captureRules)).toEqual([
+      '192.0.2.1/32 tcp+udp 2048-10239',
+      '198.51.100.0/24 tcp 443-443',
+      '20010db8000100000000000000000000/48 tcp 80-80',
+      '10.0.0.1/32 udp 6080-6080',
+      '20010db8ffff00000000000000000001/128 udp 6080-6080',
+    ]);
+  });
+
+  it('merges touching local ranges and folds sibling prefixes with equal ports', () => {
+    const t = new SliceTable().defineOwner('me', { kind: 'local' }).defineOwner('web2', { kind: 'server', address: v4('10.0.0.2') });
+    const specs: SliceSpec[] = [];
+    for (let i = 0; i < 256; i++) {
+      const destination = IPv4.fromNumber(0xc0000200 + i);
+      specs.push({ destination, ports: { from: 2048, to: 3071 }, owner: 'me' });
+      specs.push({ destination, ports: { from: 3072, to: 4095 }, owner: 'me' });
+      specs.push({ destination, ports: { from: 4096, to: 6143 }, owner: 'web2' });
+    }
+    specs.push({ destination: v4('192.0.3.1'), protocols: ['tcp'], ports: 80, owner: 'me' });
+    specs.push({ destination: v4('192.0.3.1'), protocols: ['tcp'], ports: { from: 81, to: 90 }, owner: 'me' });
+    specs.push({ destination: v4('192.0.3.1'), protocols: ['udp'], ports: 80, owner: 'me' });
+    specs.push({ destination: v6('2001:db8::'), ports: 7, owner: 'me' });
+    specs.push({ destination: v6('2001:db8::1'), ports: 7, owner: 'me' });
+    t.assignMany(specs);
+    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 1n });
+    expect(decodeRules(compiled.localRules)).toEqual([
+      '192.0.2.0/24 tcp+udp 2048-4095',
+      '192.0.3.1/32 tcp 80-90',
+      '192.0.3.1/32 udp 80-80',
+      '20010db8000000000000000000000000/127 tcp+udp 7-7',
+    ]);
+    expect(decodeRules(compiled.captureRules)).toEqual([
+      '192.0.2.0/24 tcp+udp 2048-6143',
+      '192.0.3.1/32 tcp+udp 80-90',
+      '20010db8000000000000000000000000/127 tcp+udp 7-7',
+      '10.0.0.1/32 udp 6080-6080',
+    ]);
+  });
+
+  it('folds a prefix and what lies inside it, and only whole halves', () => {
+    const t = new SliceTable().defineOwner('web2', { kind: 'server', address: v4('10.0.0.2') });
+    const specs: SliceSpec[] = [{ destination: cidr4('198.51.100.0/24'), protocols: ['udp'], ports: 53, owner: 'web2' }];
+    specs.push({ destination: v4('198.51.100.7'), protocols: ['tcp'], ports: 853, owner: 'web2' });
+    for (let i = 0; i < 255; i++) specs.push({ destination: IPv4.fromNumber(0xcb007100 + i), ports: 1000, owner: 'web2' }); // 203.0.113.0-254
+    t.assignMany(specs);
+    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1'), guePort: 0 }, { generation: 1n });
+    expect(decodeRules(compiled.captureRules)).toEqual([
+      '198.51.100.0/24 tcp+udp 53-853',
+      '203.0.113.0/25 tcp+udp 1000-1000',
+      '203.0.113.128/26 tcp+udp 1000-1000',
+      '203.0.113.192/27 tcp+udp 1000-1000',
+      '203.0.113.224/28 tcp+udp 1000-1000',
+      '203.0.113.240/29 tcp+udp 1000-1000',
+      '203.0.113.248/30 tcp+udp 1000-1000',
+      '203.0.113.252/31 tcp+udp 1000-1000',
+      '203.0.113.254/32 tcp+udp 1000-1000',
+    ]);
+    expect(compiled.localRules.length).toBe(0);
+  });
+
+  it('refuses more local slices than the XDP program checks, saying how many', () => {
+    const t = new SliceTable().defineOwner('me', { kind: 'local' });
+    // Different ports per address: nothing folds.
+    t.assignMany(Array.from({ length: 65 }, (_, i) => ({ destination: IPv4.fromNumber(0xc0000200 + i), ports: 1000 + i, owner: 'me' })));
+    const error = thrown(() => compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n }), TableLimitError, 'ERR_TABLE_LIMIT');
+    expect(error.message).toBe(
+      'This host owns 65 local slices, which take 65 XDP rules after merging adjacent ranges and sibling prefixes, ' +
+        'more than the 64 the XDP program checks (SU_LOCAL_RULES_MAX)',
+    );
+    t.release({ destination: IPv4.fromNumber(0xc0000200 + 64), ports: 1064 });
+    expect(compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n }).stats.localRules).toBe(64);
+  });
+
+  it('refuses more capture rules than the XDP program holds', () => {
+    const t = new SliceTable().defineOwner('dc2', { kind: 'datacenter', endpoint: v4('203.0.113.9') });
+    // Every other address: no two are halves of one parent.
+    t.assignMany(Array.from({ length: 63 }, (_, i) => ({ destination: IPv4.fromNumber(0xc0000200 + 2 * i), ports: 80, owner: 'dc2' })));
+    const host = { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1'), ipv6: v6('2001:db8::1') };
+    const error = thrown(() => compileTable(t, host, { generation: 1n }), TableLimitError, 'ERR_TABLE_LIMIT');
+    expect(error.message).toBe(
+      'The table needs 65 capture rules (63 for managed prefixes after merging siblings, 2 for GUE), more than the 64 the XDP program holds (SU_CAPTURE_RULES_MAX)',
+    );
+    expect(compileTable(t, { ...host, guePort: 0 }, { generation: 1n }).stats.captureRules).toBe(63);
+  });
+});
+
+describe('compileTable: a /16 in 16 port slices per address (1,048,576 slices)', () => {
+  it('builds with assignMany and compiles to the expected keys and ranges', () => {
+    const names = ['me', ...Array.from({ length: 15 }, (_, i) => `web${i + 1}`)];
+    const t = new SliceTable().defineOwner('me', { kind: 'local' });
+    names.slice(1).forEach((name, i) => t.defineOwner(name, { kind: 'server', address: IPv4.fromNumber(0x0a000002 + i) }));
+    const ports = splitPorts({ sliceSize: 4096, reserveLowest: false });
+    // This host owns the lowest slice of every address; the servers' slices rotate by address
+    // so that neighbouring keys differ.
+    const owner = (s: number, a: number) => (s === 0 ? 'me' : names[1 + ((s - 1 + a) % 15)]!);
+    const specs: SliceSpec[] = [];
+    for (let a = 0; a < 65536; a++) {
+      const destination = IPv4.fromNumber(0xc6120000 + a); // 198.18.0.0/16
+      for (let s = 0; s < 16; s++) specs.push({ destination, ports: ports[s]!, owner: owner(s, a) });
+    }
+    t.assignMany(specs);
+    expect(t.size).toBe(1_048_576);
+    expect(t.lookup(v4('198.18.1.2'), 'udp', 5000)).toBe(owner(1, 258));
+    expect(t.lookup(v4('198.18.1.2'), 'tcp', 4095)).toBe('me');
+
+    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 9n });
+    expect(compiled.stats).toMatchObject({ slices: 1_048_576, owners: 16, keys: 131_072, ranges: 2_097_152, localRules: 1, captureRules: 2 });
+    // 65,536 local slices, one per address, fold into one rule for the XDP program.
+    expect(decodeRules(compiled.localRules)).toEqual(['198.18.0.0/16 tcp+udp 0-4095']);
+    expect(decodeRules(compiled.captureRules)).toEqual(['198.18.0.0/16 tcp+udp 0-65535', '10.0.0.1/32 udp 6080-6080']);
+
+    expect(nativeGeneration(compiled.image)).toBe(9n);
+    // Check a few keys and ranges straight from the bytes.
+    const view = new DataView(compiled.image.buffer, compiled.image.byteOffset, compiled.image.length);
+    const keysAt = ABI.tableHeader.size + 16 * ABI.owner.size;
+    const rangesAt = keysAt + 131_072 * ABI.sliceKey.size;
+    const K = ABI.sliceKey.fields;
+    const R = ABI.portRange.fields;
+    for (const a of [0, 1, 4660, 65535]) {
+      for (const [p, protocol] of [[0, 6], [1, 17]] as const) {
+        const k = keysAt + (2 * a + p) * ABI.sliceKey.size;
+        expect(compiled.image[k + K.family.offset]).toBe(4);
+        expect(compiled.image[k + K.prefix_len.offset]).toBe(32);
+        expect(compiled.image[k + K.protocol.offset]).toBe(protocol);
+        expect([...compiled.image.subarray(k + K.addr.offset, k + K.addr.offset + 16)]).toEqual([198, 18, a >> 8, a & 255, ...Array(12).fill(0)]);
+        const first = view.getUint32(k + K.range_first.offset, LE);
+        expect(first).toBe((2 * a + p) * 16);
+        expect(view.getUint32(k + K.range_count.offset, LE)).toBe(16);
+        for (const s of [0, 7, 15]) {
+          const r = rangesAt + (first + s) * ABI.portRange.size;
+          expect(view.getUint16(r + R.first.offset, LE)).toBe(s * 4096);
+          expect(view.getUint16(r + R.last.offset, LE)).toBe(s * 4096 + 4095);
+          expect(view.getUint32(r + R.owner.offset, LE)).toBe(compiled.ownerIndex.get(owner(s, a)));
+        }
+      }
+    }
+  });
+});
