@@ -14,7 +14,8 @@ export function interfaceFacts(ifname: string): InterfaceFacts {
   try {
     return {
       mac: readFileSync(`${dir}/address`, 'utf8').trim(),
-      mtu: Number(readFileSync(`${dir}/mtu`, 'utf8').trim()),
+      // lo has 65536: no IP packet is longer than 65535 anyway (and struct su_host holds a u16).
+      mtu: Math.min(Number(readFileSync(`${dir}/mtu`, 'utf8').trim()), 65535),
     };
   } catch {
     throw new InterfaceNotFoundError(`Expected an interface named '${ifname}' in this network namespace but there is none`);

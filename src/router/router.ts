@@ -103,7 +103,10 @@ export class Router {
   static async open(options: RouterOptions): Promise<Router> {
     const o = checkObject(options, 'options', ROUTER_KEYS);
     const h = checkObject(o.host, 'options.host', HOST_KEYS);
-    const portOptions = checkObject(o.port, 'options.port', Object.keys(o.port ?? {}).filter((k) => k !== 'capture'));
+    if (typeof o.port !== 'object' || o.port === null || Array.isArray(o.port)) invalid('options.port', 'an object of XdpPort options', o.port);
+    const portOptions = o.port as Record<string, unknown>;
+    // The table decides what the XDP program captures.
+    if ('capture' in portOptions) invalid('options.port.capture', 'no capture rules (the router derives them from the table)', portOptions.capture);
     if (!(o.table instanceof SliceTable)) invalid('options.table', 'a SliceTable', o.table);
     const refreshMs = o.neighbourRefreshMs ?? 1000;
     if (typeof refreshMs !== 'number' || !Number.isInteger(refreshMs) || refreshMs < 0) {

@@ -1,0 +1,61 @@
+// Router.open refuses bad options and bad tables before it touches any interface: these run
+// without root, against interfaces that exist everywhere (lo) or nowhere.
+import { IPv4, IPv6 } from 'ip-num';
+import { describe, expect, it } from 'vitest';
+
+import { InterfaceNotFoundError, InvalidOptionError, OwnerUnreachableError, Router, SliceTable } from '../../src/index.js';
+
+function table(): SliceTable {
+  return new SliceTable()
+    .defineOwner('me', { kind: 'local' })
+    .defineOwner('dc', { kind: 'datacenter', endpoint: IPv6.fromString('2001:db8:b::1') })
+    .assign({ destination: IPv4.fromString('192.0.2.1'), ports: { from: 2048, to: 4095 }, owner: 'me' })
+    .assign({ destination: IPv4.fromString('192.0.2.1'), ports: { from: 4096, to: 6143 }, owner: 'dc' });
+}
+
+const host = { ipv4: IPv4.fromString('10.1.0.1'), ipv6: IPv6.fromString('2001:db8:a::1') };
+
+describe('Router.open validation', () => {
+  it('refuses options that are not an object', async () => {
+    await expect(Router.open(null as never)).rejects.toThrow(new InvalidOptionError('Expected an object for options but received null'));
+  });
+
+  it('refuses unknown keys, naming the known ones', async () => {
+    await expect(Router.open({ port: { interface: 'lo' }, host, table: table(), tabel: 1 } as never)).rejects.toThrow(
+      "Expected no such option (known: port, host, table, neighbourRefreshMs) for options.tabel but received 1",
+    );
+    await expect(Router.open({ port: { interface: 'lo' }, host: { ...host, ip: 1 }, table: table() } as never)).rejects.toThrow(
+      'Expected no such option (known: ipv4, ipv6, guePort, trustedPeers, flowHashSeed) for options.host.ip but received 1',
+    );
+  });
+
+  it('refuses capture rules: the table decides what is captured', async () => {
+    await expect(Router.open({ port: { interface: 'lo', capture: [] }, host, table: table() } as never)).rejects.toThrow(
+      'Expected no capture rules (the router derives them from the table) for options.port.capture but received an array of 0',
+    );
+  });
+
+  it('refuses a table that is not a SliceTable', async () => {
+    await expect(Router.open({ port: { interface: 'lo' }, host, table: {} } as never)).rejects.toThrow(
+      'Expected a SliceTable for options.table but received an object',
+    );
+  });
+
+  it('refuses a negative refresh interval', async () => {
+    await expect(Router.open({ port: { interface: 'lo' }, host, table: table(), neighbourRefreshMs: -1 })).rejects.toThrow(
+      'Expected a whole number of milliseconds, 0 or more for options.neighbourRefreshMs but received -1',
+    );
+  });
+
+  it('names a missing interface', async () => {
+    const error = await Router.open({ port: { interface: 'nosuch0' }, host, table: table() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InterfaceNotFoundError);
+    expect((error as Error).message).toBe("Expected an interface named 'nosuch0' in this network namespace but there is none");
+  });
+
+  it('refuses an owner this host cannot send to before attaching anything', async () => {
+    const error = await Router.open({ port: { interface: 'lo' }, host: { ipv4: host.ipv4 }, table: table() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OwnerUnreachableError);
+    expect((error as Error).message).toMatch(/dc.*2001:db8:b::1.*ipv6/);
+  });
+});
