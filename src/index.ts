@@ -23,3 +23,11 @@ export {
 export {
   Router, type RouterOptions, type RouterHostOptions, type RouterCounters, type RouteFates, type Explanation,
 } from './router/router.js';
+export { parseConfig, loadConfig, formatOf, type ConfigFormat } from './config/source.js';
+export { validateConfig } from './config/validate.js';
+export { tableFor, routerOptionsFor } from './config/view.js';
+export { describeTable, formatTable, rowJson, type TableRow, type OwnerKind } from './config/describe.js';
+export type {
+  Config, GueConfig, DatacenterConfig, ServerConfig, ServerInterface, EgressConfig, EgressSlice, StatsConfig,
+  HostAddresses, TrustedPeer,
+} from './config/types.js';

@@ -53,6 +53,8 @@ export interface RouterCounters {
   queues: (QueueCounters & { fates: RouteFates })[];
   /** Owners the fast path cannot send to yet, and why. */
   unresolvedOwners: Record<string, string>;
+  /** Replaced tables still waiting for a worker to finish a batch that may read them. */
+  retiredTables: number;
 }
 
 export interface Explanation {
@@ -234,7 +236,8 @@ export class Router {
     for (const q of queues) for (const key of Object.keys(fates) as (keyof RouteFates)[]) fates[key] += q.fates[key];
     const unresolvedOwners: Record<string, string> = {};
     for (const [owner, hop] of this.#nextHops) if (hop.problem !== undefined) unresolvedOwners[owner] = hop.problem;
-    return { generation: this.#native.generation(), fates, program: port.program, queues, unresolvedOwners };
+    const retiredTables = this.#native.reclaim();
+    return { generation: this.#native.generation(), fates, program: port.program, queues, unresolvedOwners, retiredTables };
   }
 
   /** An open router keeps the process alive; unref() lets it exit. */

@@ -1,0 +1,98 @@
+// Public types of a validated configuration file: what parseConfig/loadConfig return and what
+// tableFor, routerOptionsFor and describeTable read. Every address is an ip-num value.
+import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
+
+import type { DatacenterEncap, Destination, PortRange, Protocol, ServerEncap } from '../slices/types.js';
+import type { XdpPortOptions } from '../xdp/options.js';
+
+/** A host's unicast addresses; at least one is set. */
+export interface HostAddresses {
+  readonly ipv4?: IPv4;
+  readonly ipv6?: IPv6;
+}
+
+/** Where GUE is accepted from: an address or a prefix. */
+export type TrustedPeer = IPv4 | IPv6 | IPv4CidrRange | IPv6CidrRange;
+
+/** The file's `gue` section with defaults filled in. */
+export interface GueConfig {
+  /** Default GUE port of every peer. 6080 unless set. */
+  readonly port: number;
+  /** Default encapsulation of every peer. 'gue0' unless set. */
+  readonly encap: DatacenterEncap;
+  /**
+   * Sources every router accepts GUE from: the file's list, or, when it has none, the address
+   * each server sends GUE from (its address of the family it shares with its peers).
+   */
+  readonly trustedPeers: readonly TrustedPeer[];
+  /** Whether trustedPeers was derived from the servers rather than written in the file. */
+  readonly trustedPeersDerived: boolean;
+}
+
+/** A data centre. */
+export interface DatacenterConfig {
+  readonly name: string;
+  /** The backbone endpoint other data centres send GUE to; only optional with one data centre. */
+  readonly endpoint: HostAddresses | undefined;
+  /** How other data centres encapsulate towards it. */
+  readonly encap: DatacenterEncap;
+  /** The UDP port its endpoint receives GUE on; its servers' too unless they set another. */
+  readonly guePort: number;
+  /** Its servers' names, in file order. */
+  readonly servers: readonly string[];
+}
+
+/** Port options of a server's router: XdpPortOptions without capture (the table decides it). */
+export type ServerInterface = Omit<XdpPortOptions, 'capture'>;
+
+/** A server: an owner of slices, and a router when it has an interface. */
+export interface ServerConfig extends HostAddresses {
+  readonly name: string;
+  readonly datacenter: string;
+  /** How servers of its own data centre reach it. */
+  readonly encap: ServerEncap;
+  /** Its MAC address (lower case), for encap 'l2' only. */
+  readonly mac?: string;
+  /** The UDP port it receives GUE on. */
+  readonly guePort: number;
+  /** Where its router runs; a server without one owns slices but runs no router. */
+  readonly interface?: ServerInterface;
+}
+
+/** One slice of an egress entry, its owner a server's name. */
+export interface EgressSlice {
+  readonly ports: PortRange;
+  readonly protocols: readonly Protocol[];
+  readonly owner: string;
+}
+
+/** A shared address or prefix and its slices. */
+export interface EgressConfig {
+  readonly destination: Destination;
+  /** The entry's protocols (a slice may narrow them). */
+  readonly protocols: readonly Protocol[];
+  /** Free-form labels (country, product, ...), carried into describeTable(). */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly slices: readonly EgressSlice[];
+}
+
+/** The file's `stats` section with defaults filled in. */
+export interface StatsConfig {
+  /** Seconds between stats lines. 5 unless set. */
+  readonly intervalSeconds: number;
+  /** Where to serve Prometheus text: a loopback address and port. Off unless set. */
+  readonly prometheus?: { readonly address: IPv4 | IPv6; readonly port: number };
+}
+
+/** A whole deployment, validated: every router reads the same one and picks its own view. */
+export interface Config {
+  /** The file name given to parseConfig/loadConfig, for messages. */
+  readonly source: string | undefined;
+  readonly gue: GueConfig;
+  /** Data centres by name, in file order. */
+  readonly datacenters: ReadonlyMap<string, DatacenterConfig>;
+  /** Servers of every data centre by name (names are unique across the file), in file order. */
+  readonly servers: ReadonlyMap<string, ServerConfig>;
+  readonly egress: readonly EgressConfig[];
+  readonly stats: StatsConfig;
+}

@@ -1,0 +1,100 @@
+// One router's view of the deployment: itself local, servers of its data centre as server owners,
+// other data centres as datacenter owners. tableFor and routerOptionsFor; describe.ts reads viewOf.
+import { invalid, OwnerUnreachableError } from '../errors.js';
+import type { RouterOptions } from '../router/router.js';
+import { SliceTable } from '../slices/table.js';
+import type { OwnerSpec, SliceSpec } from '../slices/types.js';
+import { fail } from './path.js';
+import { familyTo } from './reach.js';
+import type { Config, ServerConfig } from './types.js';
+import { isConfig } from './validate.js';
+
+/** Owners of one host's table and, for every server, the owner its slices belong to there. */
+export interface View {
+  readonly server: ServerConfig;
+  /** Owner name -> spec: the host itself, its data centre's other servers, the other data centres. */
+  readonly owners: ReadonlyMap<string, OwnerSpec>;
+  /** Server name -> owner name in this view: the server itself in this data centre, else its data centre. */
+  readonly ownerOf: ReadonlyMap<string, string>;
+}
+
+function serverOf(config: Config, host: string): ServerConfig {
+  if (!isConfig(config)) invalid('config', 'a Config from parseConfig(), loadConfig() or validateConfig()', config);
+  const server = typeof host === 'string' ? config.servers.get(host) : undefined;
+  if (server === undefined) {
+    const known = [...config.servers.keys()];
+    invalid('host', `the name of a server of the configuration (${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''})`, host);
+  }
+  return server;
+}
+
+function unreachable(from: ServerConfig, to: string): never {
+  // validateConfig checks every pair; reaching this means a Config changed after validation.
+  throw new OwnerUnreachableError(`Server ${from.name} shares no address family with ${to}`);
+}
+
+/** The owners and owner names of `host`'s view. */
+export function viewOf(config: Config, host: string): View {
+  const server = serverOf(config, host);
+  const owners = new Map<string, OwnerSpec>();
+  const ownerOf = new Map<string, string>();
+  for (const dc of config.datacenters.values()) {
+    if (dc.name === server.datacenter) {
+      for (const name of dc.servers) {
+        const peer = config.servers.get(name)!;
+        ownerOf.set(name, name);
+        if (peer === server) {
+          owners.set(name, { kind: 'local' });
+        } else if (peer.encap === 'l2') {
+          owners.set(name, { kind: 'server', address: (peer.ipv4 ?? peer.ipv6)!, encap: 'l2', mac: peer.mac! });
+        } else {
+          const family = familyTo(server, peer) ?? unreachable(server, `server ${name}`);
+          owners.set(name, { kind: 'server', address: peer[family]!, encap: peer.encap, guePort: peer.guePort });
+        }
+      }
+      continue;
+    }
+    const endpoint = dc.endpoint!;
+    const family = familyTo(server, endpoint) ?? unreachable(server, `data centre ${dc.name}`);
+    owners.set(dc.name, { kind: 'datacenter', endpoint: endpoint[family]!, encap: dc.encap, guePort: dc.guePort });
+    for (const name of dc.servers) ownerOf.set(name, dc.name);
+  }
+  return { server, owners, ownerOf };
+}
+
+/**
+ * The slice table of the router on server `host`: every egress slice, owned by `host` itself
+ * (local), by a server of its data centre, or by the data centre of the server that owns it.
+ */
+export function tableFor(config: Config, host: string): SliceTable {
+  const view = viewOf(config, host);
+  const table = new SliceTable();
+  for (const [name, spec] of view.owners) table.defineOwner(name, spec);
+  const specs: SliceSpec[] = [];
+  for (const e of config.egress) {
+    for (const s of e.slices) specs.push({ destination: e.destination, protocols: s.protocols, ports: s.ports, owner: view.ownerOf.get(s.owner)! });
+  }
+  return table.assignMany(specs);
+}
+
+/**
+ * Everything Router.open() needs on server `host`: its interface settings, its addresses, the
+ * GUE port it receives on, the trusted peers and its table. Throws InvalidOptionError when the
+ * server has no interface (it owns slices but runs no router).
+ */
+export function routerOptionsFor(config: Config, host: string): RouterOptions {
+  const server = serverOf(config, host);
+  if (server.interface === undefined) {
+    fail(['datacenters', server.datacenter, 'servers', server.name, 'interface'], 'the interface the router of this server runs on', undefined);
+  }
+  return {
+    port: { ...server.interface },
+    host: {
+      ...(server.ipv4 !== undefined && { ipv4: server.ipv4 }),
+      ...(server.ipv6 !== undefined && { ipv6: server.ipv6 }),
+      guePort: server.guePort,
+      trustedPeers: config.gue.trustedPeers,
+    },
+    table: tableFor(config, host),
+  };
+}
