@@ -809,6 +809,33 @@ export async function createVethPair(opts: VethPairOptions = {}): Promise<VethPa
 }
 
 // ---------------------------------------------------------------------------------------------
+// Bare namespaces, for topologies built by hand (test/netns/topology.ts)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Makes namespace `<prefix>-<suffix>` with lo up and returns its name. It is registered before it
+ * exists, so teardownRun() (or the exit hook) deletes it whatever happens next; links, bridges
+ * and addresses made inside it go with it.
+ */
+export async function createNamespace(suffix: string): Promise<string> {
+  staleSwept ??= sweepStale().catch((err: unknown) => {
+    staleSwept = undefined;
+    throw err;
+  });
+  await staleSwept;
+  const ns = runName(suffix);
+  registerNamespace(ns);
+  await ip(null, ['netns', 'add', ns], `creating namespace ${ns}`);
+  await ip(ns, ['link', 'set', 'dev', 'lo', 'up'], `bringing lo up in namespace ${ns}`);
+  return ns;
+}
+
+/** Deletes namespaces made by createNamespace, stopping what runs in them first. Idempotent. */
+export function destroyNamespaces(names: readonly string[]): Promise<void> {
+  return deleteNamespaces(names);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Long-running programs in a namespace
 // ---------------------------------------------------------------------------------------------
 
