@@ -1,0 +1,216 @@
+// Live reload of the router's configuration file, on SIGHUP and when the file changes: read,
+// validate, build the table, publish it atomically; a bad file leaves the running table alone.
+// One reload at a time. Used by main.ts; test/unit/router-cli.test.ts drives it with a fake router.
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { basename, dirname } from 'node:path';
+
+import {
+  diffTables, formatOf, parseConfig, routerOptionsFor, SyscallError,
+  type Config, type RouterOptions, type SliceTable, type TableDiff,
+} from '../../src/index.js';
+import { count } from './check.js';
+
+/** What the reloader needs of a Router. */
+export interface Publisher {
+  readonly table: SliceTable;
+  publish(table: SliceTable): Promise<{ generation: bigint }>;
+  counters(): { generation: bigint };
+}
+
+export interface Loaded {
+  text: string;
+  config: Config;
+}
+
+/** The file's text; throws SyscallError as loadConfig() does when it cannot be read. */
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    // errno positive, as the library's SyscallErrors carry it.
+    const errno = e.code !== undefined ? (constants.errno as Record<string, number>)[e.code] : undefined;
+    throw new SyscallError(`Could not read the configuration file ${path}: ${e.message}`, errno, e.syscall ?? 'open');
+  }
+}
+
+/**
+ * Reads and validates the file (loadConfig(), keeping the text it read); throws the library's
+ * errors, which name the path in the file, the bad value and what was expected.
+ */
+export async function readConfig(path: string): Promise<Loaded> {
+  const format = formatOf(path);
+  const text = await readText(path);
+  return { text, config: parseConfig(text, format, path) };
+}
+
+/** "1 slice added, 0 removed, 2 moved" (or "no slice changed") and the owners defined anew, if any. */
+export function diffText(d: TableDiff): string {
+  const changed = d.added.length + d.removed.length + d.moved.length;
+  let text = changed === 0 ? 'no slice changed' : `${count(d.added.length, 'slice')} added, ${d.removed.length} removed, ${d.moved.length} moved`;
+  if (d.ownersChanged.length > 0) text += `; owners changed: ${d.ownersChanged.join(', ')}`;
+  return text;
+}
+
+/**
+ * The settings a Router takes at open() only, as text per setting: a reload that changes them
+ * publishes the new table but says that these wait for a restart.
+ */
+function openSettings(o: RouterOptions): Record<string, string> {
+  const h = o.host;
+  return {
+    interface: JSON.stringify(o.port),
+    addresses: `${h.ipv4?.toString() ?? '-'} ${h.ipv6?.toString() ?? '-'}`,
+    'GUE port': String(h.guePort),
+    'trusted peers': (h.trustedPeers ?? []).map((p) => ('toCidrString' in p ? p.toCidrString() : p.toString())).join(' '),
+  };
+}
+
+export interface ReloaderOptions {
+  /** The configuration file, as given on the command line. */
+  path: string;
+  host: string;
+  router: Publisher;
+  /** What the running table was built from: the text read and the options the router opened with. */
+  loaded: Loaded;
+  opened: RouterOptions;
+  log: (line: string) => void;
+  /** Called with every configuration published, for settings main.ts applies itself (stats). */
+  onConfig?: (config: Config) => void;
+  /** Milliseconds the file must stay quiet before a change is read (editors write in steps). */
+  debounceMs?: number;
+}
+
+interface Request {
+  reason: string;
+  /** Reload even if the text is what was read last (SIGHUP); a file event only on a change. */
+  force: boolean;
+}
+
+export class Reloader {
+  readonly #o: ReloaderOptions;
+  readonly #settings: Record<string, string>;
+  #lastText: string;
+  #pending: Request | undefined;
+  #busy = false;
+  #done: Promise<void> = Promise.resolve();
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: ReloaderOptions) {
+    this.#o = options;
+    this.#lastText = options.loaded.text;
+    this.#settings = openSettings(options.opened);
+  }
+
+  /**
+   * Asks for a reload. Requests that arrive while one runs are merged into one more run after
+   * it (forced if any was). Resolves once no reload is running or waiting.
+   */
+  trigger(reason: string, force: boolean): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#pending === undefined) this.#pending = { reason, force };
+    else if (force && !this.#pending.force) this.#pending = { reason, force };
+    if (this.#busy) return this.#done;
+    this.#busy = true;
+    this.#done = (async () => {
+      try {
+        // No await between the last check of #pending and #busy = false: a request cannot slip
+        // in between and be left waiting.
+        while (this.#pending !== undefined && !this.#closed) {
+          const request = this.#pending;
+          this.#pending = undefined;
+          await this.#reload(request);
+        }
+      } finally {
+        this.#busy = false;
+      }
+    })();
+    return this.#done;
+  }
+
+  /**
+   * Watches the file's directory, not the file: editors that save by writing a new file and
+   * renaming it over the old one (vim, most config managers) replace the inode a file watch
+   * would follow, and a file deleted and written anew would end it. Every event of the
+   * directory counts; the text decides whether anything changed.
+   */
+  watch(): void {
+    if (this.#closed || this.#watcher !== undefined) return;
+    const name = basename(this.#o.path);
+    this.#watcher = watch(dirname(this.#o.path), { persistent: false }, (_event, filename) => {
+      if (filename !== null && filename !== name && !String(filename).startsWith('..')) {
+        // Another file of the directory, unless it is a '..data'-style symlink swap
+        // (Kubernetes ConfigMaps) that changes what our name points to.
+        return;
+      }
+      this.#changed();
+    });
+    this.#watcher.on('error', (error) => {
+      this.#o.log(`watching ${dirname(this.#o.path)} failed, reloading on SIGHUP only: ${error.message}`);
+      this.#watcher?.close();
+    });
+  }
+
+  #changed(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      // setImmediate runs after the event loop's poll phase: a SIGHUP that arrived together
+      // with the last file event is handled first, reads the same text, and this finds nothing
+      // new instead of reporting the change a second time under another reason.
+      setImmediate(() => void this.trigger('file changed', false));
+    }, this.#o.debounceMs ?? 200);
+    this.#timer.unref();
+  }
+
+  /** Stops watching and refuses new requests; resolves when a running reload has finished. */
+  close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#watcher?.close();
+    return this.#done;
+  }
+
+  async #reload({ reason, force }: Request): Promise<void> {
+    const { log, router } = this.#o;
+    const start = performance.now();
+    let config: Config;
+    let options: RouterOptions;
+    try {
+      const text = await readText(this.#o.path);
+      // A file event with the text read last (a touch, a save of the same bytes, a bad file
+      // already reported): nothing new to say.
+      if (!force && text === this.#lastText) return;
+      this.#lastText = text;
+      config = parseConfig(text, formatOf(this.#o.path), this.#o.path);
+      options = routerOptionsFor(config, this.#o.host);
+    } catch (error) {
+      log(`reload (${reason}) failed; generation ${this.#generation()} stays in use: ${(error as Error).message}`);
+      return;
+    }
+    const diff = diffTables(router.table, options.table);
+    const settings = openSettings(options);
+    const waiting = Object.keys(settings).filter((k) => settings[k] !== this.#settings[k]);
+    try {
+      log(`reload (${reason}): publishing ${count(options.table.size, 'slice')}`);
+      const { generation } = await router.publish(options.table);
+      log(`reloaded (${reason}): generation ${generation} in use; ${diffText(diff)} (${Math.round(performance.now() - start)} ms)`);
+    } catch (error) {
+      log(`reload (${reason}) failed; generation ${this.#generation()} stays in use: ${(error as Error).message}`);
+      return;
+    }
+    if (waiting.length > 0) log(`note: the file changes ${waiting.join(', ')}; that takes effect when the router restarts`);
+    this.#o.onConfig?.(config);
+  }
+
+  #generation(): string {
+    try {
+      return String(this.#o.router.counters().generation);
+    } catch {
+      return 'unknown';
+    }
+  }
+}

@@ -1,0 +1,274 @@
+// The soft-unicast-router binary in namespaces, as an operator runs it: two servers of one data
+// centre on one veth link share 192.0.2.1 by port slices; the router runs on srv while peer sends
+// UDP with sequence numbers to both slices. Reloads (SIGHUP with a good file, a bad file, a file
+// written without a signal) under traffic lose nothing; /metrics answers on loopback; SIGTERM
+// detaches. Run by vitest as root, after the build (dist/).
+//
+//   srv   eth0 10.7.0.1/24, lo 192.0.2.1/32        the router; UDP sockets on its slice's ports
+//    |    veth
+//   peer  eth0 10.7.0.2/24, route to 192.0.2.1 via srv
+//         sends to ports of both slices; counts the GUE the router sends back for its own slice
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import {
+  createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, xdpAttachments,
+  type SpawnedProcess,
+} from './harness.js';
+
+const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
+const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
+const TOOLS = ['ip', 'ethtool'];
+const SHARED = '192.0.2.1';
+const SRV4 = '10.7.0.1';
+const PEER4 = '10.7.0.2';
+/** Ports of srv's slice (10000-10999) and of peer's (20000-20999) that traffic goes to. */
+const SRV_PORTS = [10000, 10500];
+const PEER_PORTS = [20000, 20999];
+const METRICS = 9464;
+
+/** The deployment; `slice0` is srv's slice, `extra` more egress entries. */
+function configText(slice0 = '10000-10999', extra = ''): string {
+  return `# srv and peer share ${SHARED} by UDP port slices.
+version: 1
+datacenters:
+  dc1:
+    servers:
+      srv: { ipv4: ${SRV4}, interface: eth0 }
+      peer: { ipv4: ${PEER4} }
+egress:
+  - address: ${SHARED}
+    protocols: [udp]
+    slices:
+      - { ports: ${slice0}, owner: srv }
+      - { ports: 20000-20999, owner: peer }
+${extra}stats: { intervalSeconds: 5, prometheus: 127.0.0.1:${METRICS} }
+`;
+}
+const WITH_192_0_2_2 = '  - { address: 192.0.2.2, slices: { size: 4096, owners: [srv, peer] } }\n';
+const WITH_192_0_2_3 = '  - { address: 192.0.2.3, slices: [{ ports: 4096-8191, owner: peer }] }\n';
+
+/** A JSON-lines agent (agents/router-binary-agent.mjs). */
+class Agent {
+  #next = 0;
+  constructor(readonly proc: SpawnedProcess) {}
+
+  static async start(ns: string, args: string[]): Promise<Agent> {
+    const proc = spawnIn(ns, process.execPath, [AGENT, ...args], { stdin: 'pipe' });
+    proc.child.stdin!.on('error', () => undefined); // EPIPE after an early exit: waitForLine says why
+    await proc.waitForLine(/"event":"ready"/, 20_000);
+    return new Agent(proc);
+  }
+
+  async run(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, any>> {
+    const id = `c${this.#next++}`;
+    this.proc.child.stdin!.write(`${JSON.stringify({ ...args, cmd, id })}\n`);
+    const answer = JSON.parse(await this.proc.waitForLine(`"id":"${id}"`, 20_000)) as Record<string, any>;
+    if (answer.event === 'error') throw new Error(`${cmd}: ${answer.message}`);
+    return answer;
+  }
+}
+
+interface StatsLine {
+  generation: number;
+  final?: true;
+  pps: Record<string, number>;
+  drops: Record<string, number>;
+  totals: { fates: Record<string, number>; program: Record<string, number> };
+}
+
+let srv: string;
+let peer: string;
+let dir: string;
+let configPath: string;
+let sink: Agent;
+let sender: Agent;
+let router: SpawnedProcess;
+
+beforeAll(async () => {
+  requireNetnsPrivileges(TOOLS);
+  dir = mkdtempSync(join(tmpdir(), 'su-router-binary-'));
+  configPath = join(dir, 'router.yaml');
+  writeFileSync(configPath, configText());
+  srv = await createNamespace('srv');
+  peer = await createNamespace('peer');
+  // Both ends named eth0, each made directly in its namespace.
+  await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peer]);
+  for (const [ns, address] of [[srv, SRV4], [peer, PEER4]] as const) {
+    await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);
+    await mustExecIn(ns, 'ip', ['link', 'set', 'dev', 'eth0', 'up']);
+  }
+  // The shared address on srv's lo, so its kernel accepts what the XDP program passes (DESIGN.md).
+  await mustExecIn(srv, 'ip', ['addr', 'add', `${SHARED}/32`, 'dev', 'lo']);
+  await mustExecIn(peer, 'ip', ['route', 'add', `${SHARED}/32`, 'via', SRV4]);
+  // veth hands locally sent packets on with a partial checksum; the router copies those bytes
+  // into GUE as they are. Checksums in software on the sender, as a physical NIC would deliver them.
+  await mustExecIn(peer, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
+  sink = await Agent.start(srv, ['sink', SHARED, ...SRV_PORTS.map(String)]);
+  sender = await Agent.start(peer, ['peer']);
+}, 60_000);
+afterAll(async () => {
+  await teardownRun();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => requireNetnsPrivileges(TOOLS));
+
+const stderrLines = () => router.stderr.split('\n');
+/** The first stderr line of the router matching `re` (stderr is where its log goes). */
+async function logLine(re: RegExp, timeoutMs = 15_000): Promise<string> {
+  return await waitFor(() => stderrLines().find((l) => re.test(l)), { what: `the router to log a line matching ${re}; its stderr:\n${router.stderr}`, timeoutMs });
+}
+/** The first --json stats line printed from now on that `accept`s (every one by default). */
+async function nextStats(accept: (s: StatsLine) => boolean = () => true, what = 'a stats line'): Promise<StatsLine> {
+  const from = router.stdoutLines.length;
+  return await waitFor(
+    () => router.stdoutLines.slice(from).map((l) => JSON.parse(l) as StatsLine).find(accept),
+    { what: `${what} from the router; its stderr:\n${router.stderr}`, timeoutMs: 15_000, intervalMs: 20 },
+  );
+}
+const statsOf = (generation: number) => nextStats((s) => s.generation === generation, `a stats line of generation ${generation}`);
+/** Distinct datagrams srv's sockets received, and peer received back in GUE, by port. */
+async function received(): Promise<{ local: Record<string, number>; gue: Record<string, number>; sent: Record<string, number> }> {
+  const [s, p] = await Promise.all([sink.run('report'), sender.run('report')]);
+  return { local: s.received, gue: p.gue, sent: p.sent };
+}
+const total = (counts: Record<string, number>, ports: number[]) => ports.reduce((sum, p) => sum + (counts[p] ?? 0), 0);
+const quoted = (re: string) => re.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+describe('soft-unicast-router on srv', () => {
+  it('starts: progress on stderr, attached to eth0, a JSON stats line per interval on stdout', async () => {
+    router = spawnIn(srv, process.execPath, [MAIN, '--config', configPath, '--host', 'srv', '--json', '--stats-interval', '0.2']);
+    await logLine(/ ready in /, 30_000);
+    const progress = stderrLines().filter((l) => l !== '');
+    expect(progress.map((l) => l.replace(/\d+ ms/g, 'N ms'))).toEqual([
+      `soft-unicast-router: loading ${configPath}`,
+      'soft-unicast-router: loaded in N ms: 1 data centre, 2 servers, 1 egress entry',
+      'soft-unicast-router: compiling the table of srv',
+      'soft-unicast-router: compiled in N ms: 2 slices, 2 owners, 1 key, 2 ranges, 1 local rule, 2 capture rules, 2 trusted peers, 220 bytes',
+      `soft-unicast-router: serving Prometheus text at http://127.0.0.1:${METRICS}/metrics`,
+      'soft-unicast-router: attaching to eth0',
+      'soft-unicast-router: publishing generation 1: 2 slices',
+      'soft-unicast-router: ready in N ms (attached and published in N ms): generation 1 on eth0, queues 0',
+    ]);
+    expect((await xdpAttachments(srv, 'eth0')).map((a) => a.name)).toEqual(['su_steer']);
+    const first = await statsOf(1);
+    expect(Object.keys(first.pps)).toEqual(['rx', 'local', 'forwarded', 'encapsulated', 'passed', 'dropped']);
+  });
+
+  it('exits 1 with the reason when it cannot start, leaving the running router alone', async () => {
+    const program = await xdpAttachments(srv, 'eth0');
+    // The Prometheus port is taken (by the running router): refused before touching eth0.
+    const second = spawnIn(srv, process.execPath, [MAIN, '--config', configPath, '--host', 'srv']);
+    expect(await second.exited).toEqual({ code: 1, signal: null });
+    expect(second.stderr.split('\n').slice(-2)).toEqual([
+      `soft-unicast-router: Could not serve Prometheus text at 127.0.0.1:${METRICS}: listen EADDRINUSE: address already in use 127.0.0.1:${METRICS}`,
+      '',
+    ]);
+    expect(second.stderr).not.toContain('attaching');
+    expect(await xdpAttachments(srv, 'eth0')).toEqual(program);
+    // An interface the namespace does not have.
+    const elsewhere = join(dir, 'eth9.yaml');
+    writeFileSync(elsewhere, configText().replace('interface: eth0', 'interface: eth9'));
+    const third = spawnIn(srv, process.execPath, [MAIN, '--config', elsewhere, '--host', 'srv', '--prometheus', String(METRICS + 1)]);
+    expect(await third.exited).toEqual({ code: 1, signal: null });
+    expect(third.stderr.split('\n').slice(-4)).toEqual([
+      'soft-unicast-router: attaching to eth9',
+      'soft-unicast-router: publishing generation 1: 2 slices',
+      "soft-unicast-router: Expected an interface named 'eth9' in this network namespace but there is none",
+      '',
+    ]);
+    expect(third.stdoutLines).toEqual([]);
+  });
+
+  it('passes srv\'s slice to its sockets and sends peer\'s slice back to peer in GUE', async () => {
+    await sender.run('start', { target: SHARED, ports: [...SRV_PORTS, ...PEER_PORTS], intervalMs: 2 });
+    await waitFor(async () => {
+      const r = await received();
+      return SRV_PORTS.every((p) => (r.local[p] ?? 0) > 100) && PEER_PORTS.every((p) => (r.gue[p] ?? 0) > 100);
+    }, { what: 'datagrams on both slices', timeoutMs: 20_000, intervalMs: 100 });
+    const s = await statsOf(1);
+    expect(s.totals.program.passLocal).toBeGreaterThan(0);
+    expect(s.totals.fates.forwardServerGue).toBeGreaterThan(0);
+  });
+
+  it('reloads a good file on SIGHUP: the next generation, and what changed', async () => {
+    writeFileSync(configPath, configText('10000-10999', WITH_192_0_2_2));
+    router.child.kill('SIGHUP');
+    await logLine(/^soft-unicast-router: reloaded \(SIGHUP\): generation 2 in use; 2 slices added, 0 removed, 0 moved \(\d+ ms\)$/);
+    expect(stderrLines()).toContain('soft-unicast-router: reload (SIGHUP): publishing 4 slices');
+    await statsOf(2);
+  });
+
+  it('keeps generation 2 when the new file is bad, says why, and traffic keeps flowing', async () => {
+    writeFileSync(configPath, configText('10000-99999', WITH_192_0_2_2));
+    router.child.kill('SIGHUP');
+    await logLine(new RegExp(`^soft-unicast-router: reload \\(SIGHUP\\) failed; generation 2 stays in use: ${quoted(
+      `Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999' (${configPath}:12:18)`,
+    )}$`));
+    const before = await received();
+    // A stats line printed after the failure: still generation 2.
+    expect((await nextStats()).generation).toBe(2);
+    await waitFor(async () => {
+      const r = await received();
+      return total(r.local, SRV_PORTS) > total(before.local, SRV_PORTS) + 100 && total(r.gue, PEER_PORTS) > total(before.gue, PEER_PORTS) + 100;
+    }, { what: 'traffic on both slices after the bad file', timeoutMs: 20_000, intervalMs: 100 });
+  });
+
+  it('reloads when the file is written, without a signal', async () => {
+    writeFileSync(configPath, configText('10000-10999', WITH_192_0_2_2 + WITH_192_0_2_3));
+    await logLine(/^soft-unicast-router: reloaded \(file changed\): generation 3 in use; 1 slice added, 0 removed, 0 moved \(\d+ ms\)$/);
+    await statsOf(3);
+  });
+
+  it('lost not one datagram through three reloads, on either slice; the counters agree', async () => {
+    const { sent } = await sender.run('stop');
+    let last = await received();
+    try {
+      await waitFor(async () => {
+        last = await received();
+        return SRV_PORTS.every((p) => last.local[p] === sent[p]) && PEER_PORTS.every((p) => last.gue[p] === sent[p]);
+      }, { what: 'every datagram sent to arrive', timeoutMs: 10_000, intervalMs: 100 });
+    } finally {
+      expect({ local: last.local, gue: last.gue }).toEqual({
+        local: Object.fromEntries(SRV_PORTS.map((p) => [p, sent[p]])),
+        gue: Object.fromEntries(PEER_PORTS.map((p) => [p, sent[p]])),
+      });
+    }
+    // The XDP program passed every datagram of srv's slice to the kernel, the fast path sent
+    // every one of peer's in GUE, and nothing was dropped.
+    const s = await nextStats((line) => line.totals.fates.forwardServerGue === total(sent, PEER_PORTS), 'stats counting every datagram');
+    expect(s.totals.program.passLocal).toBe(total(sent, SRV_PORTS));
+    expect(Object.entries(s.totals.fates).filter(([k, v]) => k.startsWith('drop') && v !== 0)).toEqual([]);
+  });
+
+  it('serves the counters as Prometheus text on loopback inside srv', async () => {
+    const { sent } = await sender.run('report');
+    const fetchScript = `fetch('http://127.0.0.1:${METRICS}/metrics').then(async (r) => { process.stdout.write(r.status + ' ' + r.headers.get('content-type') + '\\n' + await r.text()); })`;
+    const r = await execIn(srv, process.execPath, ['-e', fetchScript]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('200 text/plain; version=0.0.4; charset=utf-8');
+    expect(lines).toContain('softunicast_table_generation 3');
+    expect(lines).toContain(`softunicast_route_packets_total{fate="forward_server_gue"} ${total(sent, PEER_PORTS)}`);
+    expect(lines).toContain('softunicast_route_packets_total{fate="drop_no_owner"} 0');
+    expect(lines).toContain(`softunicast_xdp_packets_total{counter="pass_local"} ${total(sent, SRV_PORTS)}`);
+    expect(lines).toContain('# HELP softunicast_queue_rx_packets_total Per RX queue: packets taken from the RX ring');
+    expect(lines).toContain(`softunicast_queue_rx_packets_total{queue="0"} ${total(sent, PEER_PORTS)}`);
+    // Loopback only: srv's other addresses do not answer.
+    const outside = await execIn(srv, process.execPath, ['-e', `fetch('http://${SRV4}:${METRICS}/metrics').then(() => process.exit(0), (e) => { console.log(e.cause?.code); process.exit(3); })`]);
+    expect({ code: outside.code, why: outside.stdout.trim() }).toEqual({ code: 3, why: 'ECONNREFUSED' });
+  });
+
+  it('detaches on SIGTERM: a final stats line, exit 0, no XDP program left on eth0', async () => {
+    const exit = await router.kill('SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+    const final = JSON.parse(router.stdoutLines.at(-1)!) as StatsLine;
+    expect(final).toMatchObject({ final: true, generation: 3 });
+    expect(stderrLines().at(-2)).toBe('soft-unicast-router: SIGTERM: detached from eth0, exiting');
+    expect(await xdpAttachments(srv, 'eth0')).toEqual([]);
+  });
+});
