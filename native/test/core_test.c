@@ -11,19 +11,7 @@
 
 #include "softunicast/core.h"
 
-static int failed, passed;
-
-#define CHECK(cond, ...)                                   \
-	do {                                               \
-		if (cond) {                                \
-			passed++;                          \
-			printf("ok - " __VA_ARGS__);       \
-		} else {                                   \
-			failed++;                          \
-			printf("not ok - " __VA_ARGS__);   \
-		}                                          \
-		printf("\n");                              \
-	} while (0)
+#include "tap.h"
 
 static const char *fate_names[] = {
 #define SU_X(name, doc) #name,

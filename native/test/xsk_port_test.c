@@ -18,19 +18,7 @@
 
 #include "softunicast/xsk_port.h"
 
-static int failed, passed;
-
-#define CHECK(cond, ...)                                   \
-	do {                                               \
-		if (cond) {                                \
-			passed++;                          \
-			printf("ok - " __VA_ARGS__);       \
-		} else {                                   \
-			failed++;                          \
-			printf("not ok - " __VA_ARGS__);   \
-		}                                          \
-		printf("\n");                              \
-	} while (0)
+#include "tap.h"
 
 #define FRAMES 2000
 #define BURST 50

@@ -2,11 +2,11 @@
 // generated ABI offsets), host settings, the XDP local view and capture rules, limits, errors.
 import { endianness } from 'node:os';
 
-import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
+import { IPv4, IPv6 } from 'ip-num';
 import { describe, expect, it } from 'vitest';
 
 import {
-  InvalidOptionError, OwnerUnreachableError, TableLimitError, type SoftunicastError,
+  InvalidOptionError, OwnerUnreachableError, TableLimitError,
 } from '../../src/errors.js';
 import { ABI } from '../../src/generated/abi.js';
 import { native } from '../../src/native.js';
@@ -14,24 +14,10 @@ import { compileTable, type HostSpec } from '../../src/slices/compile.js';
 import { splitPorts } from '../../src/slices/split.js';
 import { SliceTable } from '../../src/slices/table.js';
 import type { SliceSpec } from '../../src/slices/types.js';
+import { cidr4, cidr6, thrown, v4, v6 } from './helpers.js';
 
-const v4 = (text: string) => IPv4.fromString(text);
-const v6 = (text: string) => IPv6.fromString(text);
-const cidr4 = (text: string) => IPv4CidrRange.fromCidr(text);
-const cidr6 = (text: string) => IPv6CidrRange.fromCidr(text);
 const LE = endianness() === 'LE';
 
-function thrown(fn: () => unknown, cls: new (...args: never[]) => SoftunicastError, code: string): SoftunicastError {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(cls);
-  expect((error as SoftunicastError).code).toBe(code);
-  return error as SoftunicastError;
-}
 
 /** The native fast path's own check of an image (native/core/view.c): throws InvalidTableError. */
 function nativeGeneration(image: Uint8Array): bigint {

@@ -4,30 +4,15 @@ import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 import { describe, expect, it } from 'vitest';
 
 import {
-  InvalidOptionError, InvalidSliceError, SliceOverlapError, UnknownOwnerError, type SoftunicastError,
+  InvalidOptionError, InvalidSliceError, SliceOverlapError, UnknownOwnerError,
 } from '../../src/errors.js';
 import { diffTables } from '../../src/slices/diff.js';
 import { splitPorts } from '../../src/slices/split.js';
 import { SliceTable } from '../../src/slices/table.js';
 import type { SliceSpec } from '../../src/slices/types.js';
+import { cidr4, cidr6, thrown, v4, v6 } from './helpers.js';
 
-const v4 = (text: string) => IPv4.fromString(text);
-const v6 = (text: string) => IPv6.fromString(text);
-const cidr4 = (text: string) => IPv4CidrRange.fromCidr(text);
-const cidr6 = (text: string) => IPv6CidrRange.fromCidr(text);
 
-/** The error `fn` throws, checked for class and code. */
-function thrown(fn: () => unknown, cls: new (...args: never[]) => SoftunicastError, code: string): SoftunicastError {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(cls);
-  expect((error as SoftunicastError).code).toBe(code);
-  return error as SoftunicastError;
-}
 
 function table(): SliceTable {
   return new SliceTable()
