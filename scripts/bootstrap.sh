@@ -15,9 +15,9 @@ fi
 # clang/llvm: BPF objects; libxdp/libbpf: AF_XDP and program loading; cmake/ninja/pkg-config: the
 # addon; iproute2, iputils-ping, util-linux (setpriv), python3 (raw frame sender): namespace tests;
 # valgrind: native tests; tshark: decodes GUE captured on the backbone; ethtool: turns off veth
-# checksum offload in test namespaces.
+# checksum offload in test namespaces; curl: the demo's unmodified client (--local-port).
 packages=(clang llvm libxdp-dev libbpf-dev libelf-dev zlib1g-dev pkg-config cmake ninja-build g++
-          iproute2 iputils-ping util-linux valgrind python3 tshark ethtool)
+          iproute2 iputils-ping util-linux valgrind python3 tshark ethtool curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

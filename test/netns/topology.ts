@@ -1,298 +1,29 @@
-// The soft-unicast world of test/netns/soft-unicast.test.ts: an "Internet" host, two data centres
-// whose servers share one IPv4 and one IPv6 address, and the views each server's Router gets.
+// The soft-unicast world of test/netns/soft-unicast.test.ts: the world itself is the demo's
+// (examples/soft-unicast-demo/world.ts, re-exported here); this file adds what only the test needs:
+// the views each server's Router gets through agents/router-agent.mjs, and packet captures.
 //
-// What it builds (namespaces `<run prefix>-<name>`: inet, rA, rB, a1, a2, a3, b1, b2; every link
-// is made inside them, so teardownRun() removes everything, also after a step failed half-way):
-//
-//                          inet   203.0.113.10, 2001:db8:ff::10 on lo: HTTP :80, UDP echo :7
-//                         /    \   routes 192.0.2.1 via rA and 2001:db8:100::1 via rB (anycast)
-//      198.51.100.0/30   /      \   198.51.100.4/30
-//    2001:db8:f:a::/64  /        \  2001:db8:f:b::/64          MTU 1500 (links "inet" in rA, rB)
-//                      rA ------ rB   backbone "bb": 10.0.0.0/24, 2001:db8:e::/64, MTU 1600
-//     br0 10.1.0.254   |          |   br0 10.2.0.254            bridges, MTU 1600; their ports
-//     2001:db8:a::fe   |          |   2001:db8:b::fe            are named after the servers
-//                  +---+---+    +-+--+
-//                  a1  a2  a3   b1   b2    eth0: 10.1.0.N/24, 2001:db8:a::N/64 in A,
-//                                                10.2.0.N/24, 2001:db8:b::N/64 in B;
-//                                          lo: the shared 192.0.2.1/32 and 2001:db8:100::1/128
-//
-// rA routes 192.0.2.1 to a1 only, rB routes 2001:db8:100::1 to b1 only; 10.1.0.0/24 and
-// 10.2.0.0/24 (2001:db8:a::/64, 2001:db8:b::/64) reach each other over the backbone.
-//
-// Anycast with replies landing wrong, on purpose: whatever server opened a connection from the
-// shared IPv4 address, inet's reply enters A and lands at a1; from the shared IPv6 address, it
-// enters B and lands at b1. a1 (b1) is each data centre's entry server: its Router forwards
-// replies for the slices of its neighbours (GUE or L2 over br0) and those of the other data
-// centre (GUE over the backbone to that centre's entry server, which unwraps and steers again).
-// Servers send with plain kernel routing, from the shared address and a port of their slice.
 // Each server's view (tableFor): itself 'local'; its neighbours 'server' owners (A: GUE variant
 // 0; B: L2 rewrite for IPv4 slices, GUE variant 1 for IPv6 ones); the other data centre one
 // 'datacenter' owner per family, whose endpoint is that centre's entry server (GUE variant 1).
-//
-// Offloads: veth hands on packets whose TCP/UDP checksum is only a partial (pseudo-header) sum
-// and marks the skb CHECKSUM_PARTIAL; XDP sees those bytes as they are, and the fast path copies
-// them into GUE or onto another link, where the receiver then finds a wrong checksum. So inet and
-// the routers compute checksums in software (`ethtool -K tx off`): every packet a server's XDP
-// program sees from outside carries a complete checksum, as it would from a physical NIC.
-// MTU: GUE adds 28 (variant 1 over IPv4) to 52 bytes (variant 0 over IPv6), so the data-centre
-// links and the backbone carry 1600 while inet keeps 1500: every packet inet sends fits once
-// wrapped.
+// (The demo's configuration file says the same with one owner per server; see its main.ts.)
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import type { PortRange } from '../../src/index.js';
+import { spawnIn, waitFor, type SpawnedProcess } from './harness.js';
 import {
-  createNamespace, destroyNamespaces, mustExec, mustExecIn, ping, spawnIn, waitFor, type SpawnedProcess,
-} from './harness.js';
+  DATACENTRES, GUE_PORT, OTHER, sharedOf, TRUSTED_PEERS, type DcName, type Family, type PortRange, type World,
+} from '../../examples/soft-unicast-demo/world.js';
 
-export const SHARED4 = '192.0.2.1';
-export const SHARED6 = '2001:db8:100::1';
-export const INET4 = '203.0.113.10';
-export const INET6 = '2001:db8:ff::10';
-export const HTTP_PORT = 80;
-export const UDP_ECHO_PORT = 7;
-export const GUE_PORT = 6080;
-/** GUE is accepted from these (generous, but this world holds nothing else). */
-export const TRUSTED_PEERS = ['10.0.0.0/8', '2001:db8::/32'];
-/** MTU of the data-centre segments and the backbone: room for GUE around a 1500-byte packet. */
-export const DC_MTU = 1600;
+export * from '../../examples/soft-unicast-demo/world.js';
+export { Agent, type AgentAnswer } from '../../examples/netns/agent.js';
 
-export type { PortRange };
-export type DcName = 'A' | 'B';
-export type Family = 'v4' | 'v6';
-
-interface DcPlan {
-  servers: readonly string[];
-  /** Servers get `${net4}.N` and `${net6}N`, N = position + 1; the router takes .254 / ::fe. */
-  net4: string;
-  net6: string;
-  /** The server the other data centre sends GUE to, and where anycast replies land. */
-  entry: string;
-  /** How this centre's entry server reaches its neighbours, per family of the slice. */
-  encap: Record<Family, 'gue0' | 'gue1' | 'l2'>;
-}
-
-/** A: GUE variant 0 between servers; B: plain L2 rewrite for IPv4, GUE variant 1 for IPv6. */
-export const DATACENTRES: Record<DcName, DcPlan> = {
-  A: { servers: ['a1', 'a2', 'a3'], net4: '10.1.0', net6: '2001:db8:a::', entry: 'a1', encap: { v4: 'gue0', v6: 'gue0' } },
-  B: { servers: ['b1', 'b2'], net4: '10.2.0', net6: '2001:db8:b::', entry: 'b1', encap: { v4: 'l2', v6: 'gue1' } },
+/** How a data centre's entry server reaches its neighbours, per family of the slice. */
+const VIEW_ENCAP: Record<DcName, Record<Family, 'gue0' | 'gue1' | 'l2'>> = {
+  A: { v4: 'gue0', v6: 'gue0' },
+  B: { v4: 'l2', v6: 'gue1' },
 };
 
-export interface ServerNode {
-  name: string;
-  dc: DcName;
-  ns: string;
-  /** Always 'eth0': the one link into the data centre's bridge. */
-  ifname: string;
-  ipv4: string;
-  ipv6: string;
-  mac: string;
-}
-
-export interface RouterNode {
-  name: 'rA' | 'rB';
-  ns: string;
-  /** Interface names inside the router's namespace. */
-  inetLink: string;
-  backbone: string;
-  bridge: string;
-  /** The bridge port towards server `name` (veth, named after the server). */
-  port(server: string): string;
-}
-
-export interface World {
-  inet: { ns: string; links: Record<DcName, string> };
-  routers: Record<DcName, RouterNode>;
-  servers: ServerNode[];
-  server(name: string): ServerNode;
-  destroy(): Promise<void>;
-}
-
-const ROUTER_V4 = (dc: DcName): string => `${DATACENTRES[dc].net4}.254`;
-const ROUTER_V6 = (dc: DcName): string => `${DATACENTRES[dc].net6}fe`;
-// The point-to-point links: inet is .1/.5 (::1), the router .2/.6 (::2).
-const INET_LINK: Record<DcName, { inet4: string; router4: string; inet6: string; router6: string }> = {
-  A: { inet4: '198.51.100.1', router4: '198.51.100.2', inet6: '2001:db8:f:a::1', router6: '2001:db8:f:a::2' },
-  B: { inet4: '198.51.100.5', router4: '198.51.100.6', inet6: '2001:db8:f:b::1', router6: '2001:db8:f:b::2' },
-};
-const BACKBONE: Record<DcName, { v4: string; v6: string }> = {
-  A: { v4: '10.0.0.1', v6: '2001:db8:e::1' },
-  B: { v4: '10.0.0.2', v6: '2001:db8:e::2' },
-};
-const OTHER: Record<DcName, DcName> = { A: 'B', B: 'A' };
-
-/** `ip -n NS -batch -`: one process for many commands; iproute2 names the failing line. */
-async function ipBatch(ns: string, lines: readonly string[], what: string): Promise<void> {
-  await mustExec('ip', ['-n', ns, '-batch', '-'], { input: `${lines.join('\n')}\n`, what });
-}
-
-async function sysctl(ns: string, settings: Record<string, string | number>, what: string): Promise<void> {
-  await mustExecIn(ns, 'sysctl', ['-qw', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)], { what });
-}
-
-/** A veth pair with each end created directly in its namespace (nothing ever sits in the root one). */
-async function veth(nsA: string, ifA: string, nsB: string, ifB: string, mtu: number): Promise<void> {
-  await mustExec(
-    'ip',
-    ['link', 'add', 'name', ifA, 'mtu', String(mtu), 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'mtu', String(mtu), 'netns', nsB],
-    { what: `creating veth ${nsA}/${ifA} <-> ${nsB}/${ifB}` },
-  );
-}
-
-async function checksumsInSoftware(ns: string, ifnames: readonly string[]): Promise<void> {
-  // See the header: complete checksums on every packet XDP may copy elsewhere.
-  for (const dev of ifnames) await mustExecIn(ns, 'ethtool', ['-K', dev, 'tx', 'off'], { what: `turning tx checksum offload off on ${dev} in ${ns}` });
-}
-
-async function macOf(ns: string, ifname: string): Promise<string> {
-  const { stdout } = await mustExecIn(ns, 'ip', ['-j', 'link', 'show', 'dev', ifname]);
-  const [link] = JSON.parse(stdout) as { address: string }[];
-  if (link === undefined) throw new Error(`no link ${ifname} in ${ns}`);
-  return link.address.toLowerCase();
-}
-
-// Every namespace: no duplicate address detection (nothing can own an address twice here, and
-// a tentative address cannot be used for a second), no reverse-path filter (replies come back
-// by another way than requests go out, which is the point of this world).
-const COMMON_SYSCTLS = {
-  'net.ipv6.conf.all.accept_dad': 0,
-  'net.ipv6.conf.default.accept_dad': 0,
-  'net.ipv4.conf.all.rp_filter': 0,
-  'net.ipv4.conf.default.rp_filter': 0,
-};
-
-/**
- * Builds the world in the diagram above and primes every neighbour entry the servers' Routers
- * will need (the Router resolves next hops from the kernel's tables). On failure everything
- * made so far is deleted before the error is rethrown.
- */
-export async function buildWorld(): Promise<World> {
-  const made: string[] = [];
-  const namespace = async (suffix: string): Promise<string> => {
-    const ns = await createNamespace(suffix);
-    made.push(ns);
-    await sysctl(ns, COMMON_SYSCTLS, `base settings of ${ns}`);
-    return ns;
-  };
-  try {
-    const inetNs = await namespace('inet');
-    const routers = {} as Record<DcName, RouterNode>;
-    for (const dc of ['A', 'B'] as const) {
-      const ns = await namespace(`r${dc}`);
-      routers[dc] = { name: `r${dc}`, ns, inetLink: 'inet', backbone: 'bb', bridge: 'br0', port: (server) => server };
-    }
-    const servers: ServerNode[] = [];
-    for (const dc of ['A', 'B'] as const) {
-      const plan = DATACENTRES[dc];
-      for (const [i, name] of plan.servers.entries()) {
-        servers.push({ name, dc, ns: await namespace(name), ifname: 'eth0', ipv4: `${plan.net4}.${i + 1}`, ipv6: `${plan.net6}${i + 1}`, mac: '' });
-      }
-    }
-
-    // ---- inet -------------------------------------------------------------------------------
-    const inetLinks: Record<DcName, string> = { A: 'rA', B: 'rB' };
-    for (const dc of ['A', 'B'] as const) await veth(inetNs, inetLinks[dc], routers[dc].ns, routers[dc].inetLink, 1500);
-    await ipBatch(inetNs, [
-      `addr add ${INET4}/32 dev lo`,
-      `addr add ${INET6}/128 dev lo nodad`,
-      ...(['A', 'B'] as const).flatMap((dc) => [
-        `addr add ${INET_LINK[dc].inet4}/30 dev ${inetLinks[dc]}`,
-        `addr add ${INET_LINK[dc].inet6}/64 dev ${inetLinks[dc]} nodad`,
-        `link set dev ${inetLinks[dc]} up`,
-      ]),
-      // Anycast as the Internet sees it: IPv4 enters A, IPv6 enters B, wherever it came from.
-      `route add ${SHARED4}/32 via ${INET_LINK.A.router4}`,
-      `route add ${SHARED6}/128 via ${INET_LINK.B.router6}`,
-    ], 'configuring inet');
-    await checksumsInSoftware(inetNs, [inetLinks.A, inetLinks.B]);
-
-    // ---- routers, bridges, servers ----------------------------------------------------------
-    await veth(routers.A.ns, routers.A.backbone, routers.B.ns, routers.B.backbone, DC_MTU);
-    for (const dc of ['A', 'B'] as const) {
-      const r = routers[dc];
-      const plan = DATACENTRES[dc];
-      const other = OTHER[dc];
-      const dcServers = servers.filter((s) => s.dc === dc);
-      for (const s of dcServers) await veth(s.ns, s.ifname, r.ns, r.port(s.name), DC_MTU);
-      const entry = dcServers.find((s) => s.name === plan.entry)!;
-      await sysctl(r.ns, { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 }, `forwarding on ${r.ns}`);
-      await ipBatch(r.ns, [
-        // STP off (the default) lets ports forward at once instead of after 30 s of learning.
-        `link add name ${r.bridge} mtu ${DC_MTU} type bridge stp_state 0`,
-        ...dcServers.flatMap((s) => [`link set dev ${r.port(s.name)} master ${r.bridge}`, `link set dev ${r.port(s.name)} up`]),
-        `link set dev ${r.bridge} up`,
-        `addr add ${ROUTER_V4(dc)}/24 dev ${r.bridge}`,
-        `addr add ${ROUTER_V6(dc)}/64 dev ${r.bridge} nodad`,
-        `addr add ${INET_LINK[dc].router4}/30 dev ${r.inetLink}`,
-        `addr add ${INET_LINK[dc].router6}/64 dev ${r.inetLink} nodad`,
-        `link set dev ${r.inetLink} up`,
-        `addr add ${BACKBONE[dc].v4}/24 dev ${r.backbone}`,
-        `addr add ${BACKBONE[dc].v6}/64 dev ${r.backbone} nodad`,
-        `link set dev ${r.backbone} up`,
-        `route add ${INET4}/32 via ${INET_LINK[dc].inet4}`,
-        `route add ${INET6}/128 via ${INET_LINK[dc].inet6}`,
-        `route add ${DATACENTRES[other].net4}.0/24 via ${BACKBONE[other].v4}`,
-        `route add ${DATACENTRES[other].net6}/64 via ${BACKBONE[other].v6}`,
-        // The one route of the shared address inside the centre: its entry server.
-        dc === 'A' ? `route add ${SHARED4}/32 via ${entry.ipv4}` : `route add ${SHARED6}/128 via ${entry.ipv6}`,
-      ], `configuring ${r.ns}`);
-      await checksumsInSoftware(r.ns, [r.inetLink, r.backbone, r.bridge, ...dcServers.map((s) => r.port(s.name))]);
-
-      for (const s of dcServers) {
-        // The namespace's ephemeral range must hold the slices (the kernel only narrows it per socket).
-        await sysctl(s.ns, { 'net.ipv4.ip_local_port_range': '1024 65535' }, `port range of ${s.ns}`);
-        await ipBatch(s.ns, [
-          // The shared addresses, on every server: the kernel must accept what XDP passes.
-          `addr add ${SHARED4}/32 dev lo`,
-          `addr add ${SHARED6}/128 dev lo nodad`,
-          `addr add ${s.ipv4}/24 dev ${s.ifname}`,
-          `addr add ${s.ipv6}/64 dev ${s.ifname} nodad`,
-          `link set dev ${s.ifname} up`,
-          `route add default via ${ROUTER_V4(dc)}`,
-          `route add default via ${ROUTER_V6(dc)}`,
-        ], `configuring ${s.ns}`);
-        s.mac = await macOf(s.ns, s.ifname);
-      }
-    }
-
-    const world: World = {
-      inet: { ns: inetNs, links: inetLinks },
-      routers,
-      servers,
-      server(name) {
-        const s = servers.find((x) => x.name === name);
-        if (s === undefined) throw new Error(`no server ${name} in this world`);
-        return s;
-      },
-      destroy: () => destroyNamespaces(made),
-    };
-    await primeNeighbours(world);
-    return world;
-  } catch (err) {
-    await destroyNamespaces(made).catch(() => undefined);
-    throw err;
-  }
-}
-
-/**
- * Pings, from every server, its router and the other servers of its data centre over both
- * families: the kernel then holds the neighbour entries the Routers resolve next hops from, and
- * the first forwarded packet does not wait for ARP or ND. Throws naming the first silent pair.
- */
-export async function primeNeighbours(world: World): Promise<void> {
-  await Promise.all(
-    world.servers.map(async (s) => {
-      const targets = [
-        ROUTER_V4(s.dc),
-        ROUTER_V6(s.dc),
-        ...world.servers.filter((o) => o.dc === s.dc && o !== s).flatMap((o) => [o.ipv4, o.ipv6]),
-      ];
-      for (const t of targets) {
-        if (!(await ping(s.ns, t, { count: 1 }))) throw new Error(`priming neighbours: ${s.name} (${s.ns}) gets no answer from ${t}`);
-      }
-    }),
-  );
-}
+export const ROUTER_AGENT = fileURLToPath(new URL('./agents/router-agent.mjs', import.meta.url));
 
 // ---- Slices and the Routers' views ------------------------------------------------------------
 
@@ -312,8 +43,6 @@ export interface RouterHostSpec {
   guePort: number;
   trustedPeers: string[];
 }
-
-export const sharedOf = (family: Family): string => (family === 'v4' ? SHARED4 : SHARED6);
 
 /**
  * The name `viewer` gives the owner of `server`'s slices of the shared address of `family`:
@@ -335,7 +64,7 @@ function ownersOf(world: World, viewer: string): TableSpec['owners'] {
   for (const family of ['v4', 'v6'] as const) {
     for (const s of world.servers) {
       if (s === v || s.dc !== v.dc) continue;
-      const encap = DATACENTRES[v.dc].encap[family];
+      const encap = VIEW_ENCAP[v.dc][family];
       owners[`${s.name}.${family}`] =
         encap === 'l2'
           ? { kind: 'server', address: family === 'v4' ? s.ipv4 : s.ipv6, encap, mac: s.mac }
@@ -437,66 +166,4 @@ export function ipPacketOf(frame: Buffer): Buffer | undefined {
   if (type === 0x0800 && ip.length >= 20) return ip.subarray(0, ip.readUInt16BE(2));
   if (type === 0x86dd && ip.length >= 40) return ip.subarray(0, 40 + ip.readUInt16BE(4));
   return undefined;
-}
-
-// ---- Agents ---------------------------------------------------------------------------------------
-
-const agentPath = (name: string): string => fileURLToPath(new URL(`./agents/${name}`, import.meta.url));
-export const ROUTER_AGENT = agentPath('router-agent.mjs');
-export const SLICE_CLIENT = agentPath('slice-client.mjs');
-export const INET_SERVER = agentPath('inet-server.mjs');
-
-export interface AgentAnswer {
-  event: string;
-  id?: string;
-  error?: { name: string; code?: string; message: string };
-  [key: string]: unknown;
-}
-
-/**
- * A node script in a namespace that takes JSON-line commands with an id on stdin and answers each
- * with a JSON line repeating the id (router-agent.mjs, slice-client.mjs).
- */
-export class Agent {
-  private next = 0;
-  private constructor(
-    readonly name: string,
-    readonly proc: SpawnedProcess,
-  ) {}
-
-  /** Starts `script` in `ns` and resolves with the agent and its first line ('ready' or 'error'). */
-  static async start(name: string, ns: string, script: string, config?: unknown): Promise<{ agent: Agent; first: AgentAnswer }> {
-    const args = config === undefined ? [script] : [script, JSON.stringify(config)];
-    const proc = spawnIn(ns, 'node', args, { stdin: 'pipe' });
-    // EPIPE after an early exit adds nothing: waitForLine reports the exit with stderr.
-    proc.child.stdin!.on('error', () => undefined);
-    const first = JSON.parse(await proc.waitForLine(/"event":"(ready|error)"/, 30_000)) as AgentAnswer;
-    return { agent: new Agent(name, proc), first };
-  }
-
-  /** Starts it and insists on 'ready'. */
-  static async ready(name: string, ns: string, script: string, config?: unknown): Promise<{ agent: Agent; first: AgentAnswer }> {
-    const started = await Agent.start(name, ns, script, config);
-    if (started.first.event !== 'ready') {
-      await started.agent.proc.stop();
-      throw new Error(`${name}: ${script} failed to start: ${JSON.stringify(started.first)}\n${started.agent.proc.stderr}`);
-    }
-    return started;
-  }
-
-  /** Sends a command and resolves with its answer (which may carry `error`). */
-  async run(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<AgentAnswer> {
-    const id = `${this.name}-${this.next++}`;
-    this.proc.child.stdin!.write(`${JSON.stringify({ ...args, cmd, id })}\n`);
-    return JSON.parse(await this.proc.waitForLine(`"id":"${id}"`, timeoutMs)) as AgentAnswer;
-  }
-
-  /** Like run(), but rejects with the agent's error. */
-  async must(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<AgentAnswer> {
-    const answer = await this.run(cmd, args, timeoutMs);
-    if (answer.event === 'error' || answer.error !== undefined) {
-      throw new Error(`${this.name}: ${cmd} failed: ${JSON.stringify(answer.error ?? answer)}`);
-    }
-    return answer;
-  }
 }

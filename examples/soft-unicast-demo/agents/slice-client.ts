@@ -1,8 +1,8 @@
-// A server's applications in test/netns/soft-unicast.test.ts: HTTP downloads and UDP
-// request/response streams from the server's slice of the shared address (connectFromSlice,
-// udpFromSlice), driven by JSON lines on stdin; every answer carries the command's id.
-// Imports the built package (dist/), as a user would.
-//   {"cmd":"get", id, source, host, port, from, to, path, count}
+// A server's applications in the soft-unicast world (demo and test/netns/soft-unicast.test.ts):
+// HTTP downloads and UDP request/response streams from the server's slice of the shared address
+// (connectFromSlice, udpFromSlice), driven by JSON lines on stdin; every answer carries the
+// command's id. Runs compiled, importing the built library as a user would.
+//   {"cmd":"get", id, source, host, port, from, to, path, count, timeoutMs?}
 //       `count` concurrent GETs, each on its own connection from the slice
 //       -> { results: [{ status, length, sha256, local: {address, port} }] }
 //   {"cmd":"udp-start", id, source, host, port, from, to, intervalMs}
@@ -14,17 +14,47 @@
 //       stops sending, waits until every reply is in or graceMs passes
 //       -> { sent, received: sorted distinct sequence numbers of replies, duplicates }
 import { createHash } from 'node:crypto';
+import type * as dgram from 'node:dgram';
 import * as http from 'node:http';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
 import { IPv4, IPv6 } from 'ip-num';
 
-import { connectFromSlice, udpFromSlice } from '../../../dist/src/index.js';
+import { connectFromSlice, udpFromSlice, type EgressOptions } from '../../../src/index.js';
 
-const say = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
-const address = (text) => (text.includes(':') ? IPv6.fromString(text) : IPv4.fromString(text));
-const errorOf = (e) => ({ name: e.name, code: e.code, errno: e.errno, syscall: e.syscall, message: e.message });
-const egress = (c) => ({
+interface Command {
+  cmd: string;
+  id: string;
+  [key: string]: unknown;
+}
+
+interface EgressCommand extends Command {
+  source: string;
+  host: string;
+  port: number;
+  from: number;
+  to: number;
+  timeoutMs?: number;
+}
+
+interface GetCommand extends EgressCommand {
+  path: string;
+  count: number;
+}
+
+interface Local {
+  address: string | undefined;
+  port: number | undefined;
+}
+
+const say = (event: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
+const address = (text: string): IPv4 | IPv6 => (text.includes(':') ? IPv6.fromString(text) : IPv4.fromString(text));
+const errorOf = (e: unknown) => {
+  const x = e as Error & { code?: string; errno?: number; syscall?: string };
+  return { name: x.name, code: x.code, errno: x.errno, syscall: x.syscall, message: x.message };
+};
+const egress = (c: EgressCommand): EgressOptions => ({
   source: address(c.source),
   ports: { from: c.from, to: c.to },
   host: address(c.host),
@@ -33,9 +63,9 @@ const egress = (c) => ({
 });
 
 /** One GET over a connection from the slice; http's createConnection may hand the socket over later. */
-function getOnce(c) {
+function getOnce(c: GetCommand): Promise<{ status: number | undefined; length: number; sha256: string; local: Local | undefined }> {
   return new Promise((resolve, reject) => {
-    let local;
+    let local: Local | undefined;
     const req = http.request({
       host: c.host,
       port: c.port,
@@ -44,11 +74,11 @@ function getOnce(c) {
       // connection and ignores createConnection.
       createConnection: (_options, done) => {
         connectFromSlice(egress(c)).then(
-          (socket) => {
+          (socket: Socket) => {
             local = { address: socket.localAddress, port: socket.localPort };
             done(null, socket);
           },
-          (error) => done(error),
+          (error: Error) => done(error, undefined as unknown as Socket),
         );
         return undefined;
       },
@@ -57,7 +87,7 @@ function getOnce(c) {
     req.on('response', (res) => {
       const hash = createHash('sha256');
       let length = 0;
-      res.on('data', (chunk) => {
+      res.on('data', (chunk: Buffer) => {
         hash.update(chunk);
         length += chunk.length;
       });
@@ -68,17 +98,26 @@ function getOnce(c) {
   });
 }
 
-async function get(c) {
+async function get(c: GetCommand): Promise<Record<string, unknown>> {
   const results = await Promise.all(Array.from({ length: c.count }, () => getOnce(c)));
   return { results };
 }
 
-const streams = new Map();
+interface Stream {
+  socket: dgram.Socket;
+  next: number;
+  received: Set<number>;
+  duplicates: number;
+  timer: NodeJS.Timeout | undefined;
+  onReply: (() => void) | undefined;
+}
+
+const streams = new Map<string, Stream>();
 const REQUEST_BYTES = 64;
 
-async function udpStart(c) {
+async function udpStart(c: EgressCommand & { intervalMs: number }): Promise<Record<string, unknown>> {
   const socket = await udpFromSlice(egress(c));
-  const stream = { socket, next: 0, received: new Set(), duplicates: 0, timer: undefined, onReply: undefined };
+  const stream: Stream = { socket, next: 0, received: new Set(), duplicates: 0, timer: undefined, onReply: undefined };
   socket.on('message', (msg) => {
     if (msg.length !== REQUEST_BYTES) return;
     const seq = msg.readUInt32BE(0);
@@ -95,16 +134,16 @@ async function udpStart(c) {
   return { local: socket.address() };
 }
 
-function stream(target) {
+function stream(target: string): Stream {
   const s = streams.get(target);
   if (s === undefined) throw new Error(`no UDP stream ${target}`);
   return s;
 }
 
-async function udpStop(c) {
+async function udpStop(c: Command & { target: string; graceMs: number }): Promise<Record<string, unknown>> {
   const s = stream(c.target);
   clearInterval(s.timer);
-  await new Promise((resolve) => {
+  await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, c.graceMs);
     s.onReply = () => {
       if (s.received.size >= s.next) {
@@ -119,19 +158,24 @@ async function udpStop(c) {
   return { sent: s.next, received: [...s.received].sort((a, b) => a - b), duplicates: s.duplicates };
 }
 
-const handlers = {
+// The command's fields come from the driving process; each handler reads its own.
+const handlers: Record<string, (c: never) => Promise<Record<string, unknown>>> = {
   get,
   'udp-start': udpStart,
-  'udp-status': async (c) => ({ next: stream(c.target).next, replies: stream(c.target).received.size }),
+  'udp-status': async (c: Command & { target: string }) => ({ next: stream(c.target).next, replies: stream(c.target).received.size }),
   'udp-stop': udpStop,
 };
 
-createInterface({ input: process.stdin }).on('line', async (line) => {
-  const c = JSON.parse(line);
-  try {
-    say({ event: c.cmd, id: c.id, ...(await handlers[c.cmd](c)) });
-  } catch (e) {
-    say({ event: c.cmd, id: c.id, error: errorOf(e) });
-  }
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const c = JSON.parse(line) as Command;
+  void (async () => {
+    try {
+      const handler = handlers[c.cmd];
+      if (handler === undefined) throw new Error(`unknown command ${c.cmd}`);
+      say({ event: c.cmd, id: c.id, ...(await handler(c as never)) });
+    } catch (e) {
+      say({ event: c.cmd, id: c.id, error: errorOf(e) });
+    }
+  })();
 });
 say({ event: 'ready' });
