@@ -18,6 +18,7 @@
 
 #include "softunicast/xsk_port.h"
 
+#include "mac_swap.h"
 #include "tap.h"
 
 #define FRAMES 2000
@@ -30,17 +31,8 @@ static uint32_t bounced; /* written by the worker, read after it joined or via a
 /* The C fast path's shape: a handler on the worker thread turns packets around in place. */
 static void bounce(void *ctx, struct su_queue *q, struct su_desc *descs, uint32_t n)
 {
-	uint8_t *umem = ctx;
-
 	(void)q;
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t *p = umem + descs[i].addr, mac[6];
-
-		memcpy(mac, p, 6);
-		memcpy(p, p + 6, 6);
-		memcpy(p + 6, mac, 6);
-		descs[i].action = SU_ACTION_TRANSMIT;
-	}
+	su_swap_macs_and_transmit(ctx, descs, n);
 	__atomic_add_fetch(&bounced, n, __ATOMIC_RELAXED);
 }
 

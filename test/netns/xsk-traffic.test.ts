@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { udp4Frame } from './frames.js';
+import { udp4Frame } from '../../examples/netns/frames.js';
 import {
   createVethPair, execIn, ping, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, xdpProgramId,
   type VethPair,

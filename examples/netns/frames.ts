@@ -1,5 +1,5 @@
-// Builds Ethernet/IPv4/UDP frames with correct checksums for the namespace tests (the frames a
-// TypeScript program would transmit through a queue).
+// Builds Ethernet/IPv4/UDP frames with correct checksums for the namespace tests and the
+// benchmarks (the frames a TypeScript program would transmit through a queue).
 function checksum(bytes: Uint8Array): number {
   let sum = 0;
   for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i]! << 8) | (bytes[i + 1] ?? 0);

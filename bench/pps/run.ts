@@ -1,0 +1,188 @@
+// Packets per second on a veth pair: a generator + counting sink in one namespace (pps_gen), the
+// device under test in the other, every configuration measured in turn in each round, medians
+// over rounds, each figure also a ratio to the bare AF_XDP bounce of the same round. Used by
+// bench/run.ts; alone: node dist/bench/pps/run.js [--full] [--seconds S] [--rounds N]
+// [--threaded] [--only a,b]. Needs root. Reports; never asserts. Namespaces are removed whatever
+// happens (examples/netns/harness.ts).
+import { join } from 'node:path';
+
+import { createVethPair, requireNetnsPrivileges, teardownRun, type VethPair } from '../../examples/netns/harness.js';
+import { benchBuild, nativeBuild } from '../paths.js';
+import { Agent, delta, flatten, pinNapi, vethStats } from './agents.js';
+import {
+  DUT_CPU, dutCommand, frameHex, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Scenario,
+} from './configs.js';
+import { knobTable, mainTable } from './report.js';
+
+const WARMUP_SECONDS = 0.3;
+
+/** What one measurement saw, per second. */
+export interface Sample {
+  offered: number;
+  forwarded: number;
+  gue: number;
+  toKernel: number;
+  drops: Map<string, number>;
+}
+
+export interface PpsRow {
+  config: Config;
+  scenario: Scenario;
+  samples: Sample[];
+  /** forwarded / forwarded of the default bounce with the same frame size, per round. */
+  ratios: number[];
+}
+
+/** Counters that name a packet dropped, and what the table calls them. */
+const DROP_COUNTERS: [RegExp, (m: RegExpExecArray) => string][] = [
+  [/^a\.tx_queue_\d+_xdp_xmit_errors$/, () => 'veth_to_dut_full'],
+  [/^b\.rx_queue_\d+_xdp_tx_errors$/, () => 'dut_xdp_tx_errors'],
+  [/^a\.rx_queue_\d+_drops$/, () => 'veth_to_sink_full'],
+  [/^kernel\.rx_dropped$/, () => 'xsk_fill_empty'],
+  [/^kernel\.rx_ring_full$/, () => 'xsk_rx_ring_full'],
+  [/^kernel\.tx_invalid_descs$/, () => 'xsk_tx_invalid'],
+  [/^queue\.(tx_dropped_kicks|rx_dropped_no_handler)$/, (m) => m[1]!],
+  [/^fates\.(drop_\w+)$/, (m) => m[1]!],
+  [/^fwd\.(drop_\w+)$/, (m) => m[1]!],
+  [/^js\.(no_owner|not_ipv4|local)$/, (m) => `js_${m[1]!}`],
+];
+
+async function snapshot(pair: VethPair, dut: Agent): Promise<Map<string, number>> {
+  const [stats, a, b] = await Promise.all([dut.ask('stats'), vethStats(pair.a.ns, pair.a.ifname), vethStats(pair.b.ns, pair.b.ifname)]);
+  const flat = flatten(stats);
+  for (const [k, v] of a) flat.set(`a.${k}`, v);
+  for (const [k, v] of b) flat.set(`b.${k}`, v);
+  return flat;
+}
+
+async function measure(pair: VethPair, gen: Agent, dut: Agent, s: Scenario, seconds: number): Promise<Sample> {
+  const before = await snapshot(pair, dut);
+  const run = await gen.ask(`run ${seconds} ${frameHex(pair, s)}`);
+  const d = delta(before, await snapshot(pair, dut));
+  const secs = run.seconds as number;
+  const drops = new Map<string, number>();
+  for (const [key, value] of d) {
+    for (const [re, name] of DROP_COUNTERS) {
+      const m = re.exec(key);
+      if (m && value > 0) drops.set(name(m), (drops.get(name(m)) ?? 0) + value / secs);
+    }
+  }
+  // veth counts a failed redirect into the socket as an RX drop too: only what the socket's own
+  // counters do not explain is a drop of another kind.
+  const sum = (re: RegExp): number => [...d].filter(([k]) => re.test(k)).reduce((t, [, v]) => t + v, 0);
+  const other = sum(/^b\.rx_queue_\d+_drops$/) - sum(/^kernel\.(rx_dropped|rx_ring_full)$/);
+  if (other > 0) drops.set('dut_rx_other', other / secs);
+  return {
+    offered: (run.sent as number) / secs,
+    forwarded: (run.sink_packets as number) / secs,
+    gue: (run.sink_gue as number) / secs,
+    toKernel: ((d.get('steer.pass_local') ?? 0) + (d.get('fwd.pass_local') ?? 0)) / secs,
+    drops,
+  };
+}
+
+/** Where the kernel's work for each veth end runs. 'softirq': the kernel's default, NAPI runs
+ * on the core that sent to the end (the DUT's XDP program and the copy into the socket on the
+ * generator's core, which slows the generator down instead of filling a ring; the sink, and veth
+ * turning each transmitted skb back into an XDP frame, on the DUT's core when AF_XDP transmits).
+ * 'threaded': each end's NAPI is a thread pinned to its owner's core, so that the DUT has exactly
+ * one core for everything; AF_XDP then forwards about half as much here (thread hand-offs). */
+export type Placement = 'softirq' | 'threaded';
+
+export interface PpsOptions {
+  seconds: number;
+  rounds: number;
+  full: boolean;
+  placement: Placement;
+  /** Only configurations whose name starts with one of these (all when empty). */
+  only: readonly string[];
+  log: (line: string) => void;
+}
+
+export interface PpsResult {
+  rows: PpsRow[];
+  knobRows: PpsRow[];
+  mode: string;
+}
+
+export async function runPps(opts: PpsOptions): Promise<PpsResult> {
+  requireNetnsPrivileges(['ip', 'ethtool', 'taskset']);
+  const wanted = (c: Config): boolean => opts.only.length === 0 || opts.only.some((o) => c.name.startsWith(o));
+  const configs = mainConfigs().filter(wanted);
+  const knobs = knobConfigs(opts.full).filter(wanted);
+  const all = [...configs, ...knobs];
+  const rows = new Map<string, PpsRow>();
+  const rowOf = (c: Config, s: Scenario): PpsRow => {
+    const key = `${c.name}/${s.verdict}/${s.frame}`;
+    let r = rows.get(key);
+    if (!r) rows.set(key, (r = { config: c, scenario: s, samples: [], ratios: [] }));
+    return r;
+  };
+  let mode = '';
+  try {
+    // MTU 1600 on both ends: a 1500-byte packet still fits once wrapped in GUE (36 bytes).
+    const pair = await createVethPair({ mtu: 1600 });
+    const files = writeTableFiles(pair, join(benchBuild, 'pps'));
+    const bpf = (name: string): string => join(nativeBuild, 'bpf', `${name}.bpf.o`);
+    const { agent: gen } = await Agent.start(pair.a.ns, join(nativeBuild, 'pps_gen'), [pair.a.ifname, bpf('pps_gen'), bpf('pps_sink'), String(GEN_CPU)]);
+    // The sink's XDP program is attached now, so the generator's end has a NAPI to pin.
+    let napiThreads = opts.placement === 'threaded' ? (await pinNapi(pair.a.ns, pair.a.ifname, GEN_CPU)).length : 0;
+    for (let round = 0; round < opts.rounds; round++) {
+      const bounce = new Map<number, number>();
+      for (const c of all) {
+        opts.log(`round ${round + 1}/${opts.rounds}: ${c.name}`);
+        const [command, args] = dutCommand(pair, files, c);
+        const { agent: dut, ready } = await Agent.start(pair.b.ns, command, args);
+        try {
+          // Each device attaches its own program, and the end's NAPI comes anew with it.
+          if (opts.placement === 'threaded') napiThreads += (await pinNapi(pair.b.ns, pair.b.ifname, DUT_CPU)).length;
+          if (mode === '' && typeof ready.tx_budget === 'string' && Object.keys(c.knobs).length === 0) mode = `tx budget ${ready.tx_budget}`;
+          // Unmeasured: the first packets fault in the UMEM and fill the rings.
+          await gen.ask(`run ${WARMUP_SECONDS} ${frameHex(pair, c.scenarios[0]!)}`);
+          // Rotated each round, so that no scenario is always the first or last a device sees.
+          const order = c.scenarios.map((_, i) => c.scenarios[(i + round) % c.scenarios.length]!);
+          for (const s of order) {
+            const sample = await measure(pair, gen, dut, s, opts.seconds);
+            const row = rowOf(c, s);
+            row.samples.push(sample);
+            if (c.name === 'bounce') bounce.set(s.frame, sample.forwarded);
+            const base = bounce.get(s.frame);
+            if (base !== undefined) row.ratios.push(sample.forwarded / base);
+          }
+        } finally {
+          await dut.stop();
+        }
+      }
+    }
+    await gen.stop();
+    mode = `AF_XDP copy mode, driver XDP on veth${mode === '' ? '' : `, ${mode}`}; generator and sink on CPU ${GEN_CPU}, device under test on CPU ${DUT_CPU}, ` +
+      {
+        softirq: 'veth NAPI in softirq (kernel default)',
+        threaded: `veth NAPI of both ends threaded and pinned (${napiThreads} threads pinned)`,
+      }[opts.placement];
+  } finally {
+    await teardownRun();
+  }
+  const list = [...rows.values()];
+  return {
+    rows: list.filter((r) => configs.includes(r.config)),
+    knobRows: list.filter((r) => knobs.includes(r.config)),
+    mode,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string, fallback: number): number => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  };
+  const result = await runPps({
+    seconds: arg('--seconds', 1),
+    rounds: arg('--rounds', 5),
+    full: process.argv.includes('--full'),
+    placement: process.argv.includes('--threaded') ? 'threaded' : 'softirq',
+    only: process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : [],
+    log: (l) => console.error(l),
+  });
+  console.log(`${result.mode}\n\n${mainTable(result)}\n\n${knobTable(result)}`);
+}

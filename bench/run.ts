@@ -1,0 +1,142 @@
+// `npm run bench`: every benchmark in one run, printed as markdown tables (and kept in
+// build/bench/last-run.md for bench/RESULTS.md): the C core's ns and instructions per packet, the
+// JS-visible cost of explain(), table publication, and packets per second on veth against the
+// bare AF_XDP bounce and the in-kernel reference. Flags: --full (whole knob sweep), --rounds N,
+// --seconds S (per pps measurement), --threaded (veth NAPI placement), --only a,b (pps configs),
+// --no-micro, --no-pps. Needs root for pps. Reports; never asserts.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+
+import { TABLE_SIZES, imagePath } from './images.js';
+import { runExplainBench } from './micro.bench.js';
+import { microTable, profile, runMicro, type MicroRow } from './micro.js';
+import { benchBuild, root } from './paths.js';
+import { knobTable, mainTable, summarize } from './pps/report.js';
+import { runPps, type PpsResult } from './pps/run.js';
+import { markdownTable, percent } from './report.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(name);
+const value = (name: string, fallback: number): number => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback);
+const log = (line: string): void => console.error(`[bench] ${line}`);
+
+/** Ticks of the whole machine from /proc/stat: total and stolen by the hypervisor. */
+function cpuTicks(): { total: number; steal: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+}
+
+const out: string[] = [];
+const emit = (text: string): void => {
+  out.push(text);
+  console.log(text);
+};
+
+const started = new Date();
+const ticks0 = cpuTicks();
+const load0 = loadavg()[0]!;
+emit(`# softunicast benchmarks, ${started.toISOString()}`);
+emit(`\nMachine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, Node ${process.version}. ` +
+  `Command: \`npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\`.`);
+
+let micro: MicroRow[] = [];
+if (!flag('--no-micro')) {
+  micro = runMicro({ runs: 5, callgrind: true, log });
+  emit('\n## C core, in-memory frames (native/bench/core_bench.c)\n');
+  emit('ns: median ns/packet of 5 runs of 1M packets over 1024 distinct destinations (lookup_hot: 16, lookup_wide: 262,144). ' +
+    'Ir: instructions/packet under callgrind, (Ir with 10,000 packets - Ir with 0) / 10,000.\n');
+  const rows = microTable(micro);
+  emit(markdownTable(rows, Object.keys(rows[0] ?? {})));
+  log('callgrind profile of route_datacenter ...');
+  emit('\nWhere the instructions of route_datacenter go (1,000,000 slices, per packet, self cost):\n');
+  emit('```\n' + profile(imagePath(benchBuild, 1_000_000), 'route_datacenter', 64) + '\n```');
+
+  log('explain() through N-API (tinybench) ...');
+  const explain = await runExplainBench();
+  emit('\n## SliceView.explain from JavaScript (tinybench, 64-byte frames)\n');
+  emit(markdownTable(explain.map((r) => ({ slices: r.slices, verdict: r.verdict, fate: r.fate, 'ns/call': r.ns.toFixed(0) })), ['slices', 'verdict', 'fate', 'ns/call']));
+
+  log('table publication (bench/table-publish.ts) ...');
+  const publish = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'table-publish.js')], { encoding: 'utf8' });
+  emit('\n## Publishing a 1,048,576-slice table (bench/table-publish.ts)\n');
+  emit('```\n' + (publish.stdout || publish.stderr).trim() + '\n```');
+}
+
+const rounds = value('--rounds', 5);
+const seconds = value('--seconds', 1);
+let pps: PpsResult | undefined;
+if (!flag('--no-pps')) {
+  pps = await runPps({
+    seconds,
+    rounds,
+    full: flag('--full'),
+    placement: flag('--threaded') ? 'threaded' : 'softirq',
+    only: argv.includes('--only') ? argv[argv.indexOf('--only') + 1]!.split(',') : [],
+    log,
+  }).catch((error: unknown) => {
+    // Reported, not thrown: the micro figures above stay worth having.
+    emit(`\npps not measured: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  });
+}
+if (pps) {
+  emit('\n## Packets per second on a veth pair (bench/pps/)\n');
+  emit(`${pps.mode}. Medians of ${rounds} rounds of ${seconds} s per row, ` +
+    'every configuration measured in turn in each round; "vs (1)": median over rounds of forwarded / forwarded of the bounce in the same round.\n');
+  emit(mainTable(pps));
+  emit(`\nKnobs, one at a time (${flag('--full') ? 'full sweep' : 'reduced sweep; --full for all'}):\n`);
+  emit(knobTable(pps));
+}
+
+emit('\n## Targets (issue 5)\n');
+emit(markdownTable(targets(micro, pps), ['target', 'measured', 'met']));
+
+const ticks1 = cpuTicks();
+const steal = (ticks1.steal - ticks0.steal) / Math.max(1, ticks1.total - ticks0.total);
+emit(`\nConditions: load average ${load0.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end; ` +
+  `${percent(steal)} of CPU time stolen by the hypervisor during the run; ${Math.round((Date.now() - started.getTime()) / 1000)} s in all.`);
+
+mkdirSync(benchBuild, { recursive: true });
+writeFileSync(join(benchBuild, 'last-run.md'), `${out.join('\n')}\n`);
+log(`written to ${join(benchBuild, 'last-run.md')}`);
+
+function targets(rows: MicroRow[], result: PpsResult | undefined): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  const ir = (phase: string, n: number): number | undefined => rows.find((r) => r.phase === phase && r.frame === 64)?.ir.get(n);
+  const ns = (phase: string, n: number): number | undefined => rows.find((r) => r.phase === phase && r.frame === 64)?.ns.get(n);
+  const [small, , large] = TABLE_SIZES;
+  if (result) {
+    const fast = result.rows.filter((r) => r.config.kind === 'router' && r.scenario.verdict !== 'local');
+    const ratios = fast.map((r) => `${r.scenario.verdict} ${r.scenario.frame === 64 ? 64 : 1500} B ${percent(summarize(r).ratio)}`);
+    const worst = Math.min(...fast.map((r) => summarize(r).ratio));
+    out.push({ target: 'full fast path >= 90% of the bare bounce', measured: ratios.join(', '), met: worst >= 0.9 ? 'yes' : `no (worst ${percent(worst)})` });
+    const ts = result.rows.filter((r) => r.config.kind === 'ts-job');
+    out.push({ target: 'TypeScript ring path reported beside C', measured: ts.map((r) => `${r.scenario.frame === 64 ? 64 : 1500} B ${percent(summarize(r).ratio)} of the bounce`).join(', '), met: 'reported' });
+  }
+  if (rows.length > 0) {
+    const flat = (f: (p: string, n: number) => number | undefined, phase: string): string => {
+      const a = f(phase, small!);
+      const b = f(phase, large!);
+      return a && b ? `${a.toFixed(0)} -> ${b.toFixed(0)} (${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(0)}%)` : '';
+    };
+    const within = (phase: string, f: typeof ir): boolean => {
+      const a = f(phase, small!);
+      const b = f(phase, large!);
+      return a !== undefined && b !== undefined && Math.abs(b - a) / a <= 0.1;
+    };
+    out.push({
+      target: 'lookup flat from 10 to 1,000,000 slices (within 10%)',
+      measured: `Ir ${flat(ir, 'lookup')}; ns over 16 destinations ${flat(ns, 'lookup_hot')}, 1024 ${flat(ns, 'lookup')}, 262,144 ${flat(ns, 'lookup_wide')}`,
+      met: `instructions ${within('lookup', ir) ? 'yes' : 'no'}; time ${['lookup_hot', 'lookup', 'lookup_wide'].map((p) => (within(p, ns) ? 'yes' : 'no')).join('/')}`,
+    });
+    const full = ['route_server', 'route_datacenter'].map((p) => ir(p, large!) ?? NaN);
+    out.push({
+      target: 'parse + lookup + encapsulate < 200 instructions/packet',
+      measured: `route_server ${full[0]!.toFixed(0)}, route_datacenter ${full[1]!.toFixed(0)} (1M slices); parse ${ir('parse', large!)?.toFixed(0)}, lookup ${ir('lookup', large!)?.toFixed(0)}, encap ${ir('encap', large!)?.toFixed(0)}`,
+      met: Math.max(...full) < 200 ? 'yes' : `no (${(Math.max(...full) / 200).toFixed(1)}x)`,
+    });
+  }
+  return out;
+}

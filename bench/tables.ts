@@ -1,0 +1,52 @@
+// The slice tables the benchmarks run on, built through the public SliceTable and compiled by
+// compileTable (the one compiler): used by bench/images.ts (micro) and bench/pps/run.ts (pps).
+import { IPv4 } from 'ip-num';
+
+import { compileTable, type CompiledTable, type HostSpec } from '../src/slices/compile.js';
+import { SliceTable } from '../src/slices/table.js';
+
+/** Slices per address: 16 of 4096 ports each, as Cloudflare hands them out (FACTS.md). */
+export const SLICES_PER_ADDRESS = 16;
+export const PORTS_PER_SLICE = 65536 / SLICES_PER_ADDRESS;
+/** The shared addresses start here (RFC 6598 space: never routed to this machine). */
+export const FIRST_ADDRESS = '100.64.0.0';
+const SERVERS = 30;
+const DATACENTERS = 4;
+
+/** Which owner kind slice `s` of an address has: the first is this host's (so that the local
+ * rules fold into a few prefixes, under the XDP program's 64), then servers and data centres
+ * alternate. The pps bench picks its destinations with the same rule. */
+export function kindOfSlice(s: number): 'local' | 'server' | 'datacenter' {
+  if (s === 0) return 'local';
+  return s % 2 === 1 ? 'server' : 'datacenter';
+}
+
+/** A table of `slices` slices over ceil(slices / 16) consecutive addresses from FIRST_ADDRESS;
+ * servers sit at 10.1.0.N and data centres' endpoints at 10.2.N.1, all reached in GUE variant 0. */
+export function benchTable(slices: number): SliceTable {
+  const table = new SliceTable().defineOwner('self', { kind: 'local' });
+  for (let i = 0; i < SERVERS; i++) table.defineOwner(`srv${i}`, { kind: 'server', address: IPv4.fromString(`10.1.0.${i + 2}`) });
+  for (let i = 0; i < DATACENTERS; i++) table.defineOwner(`dc${i}`, { kind: 'datacenter', endpoint: IPv4.fromString(`10.2.${i}.1`) });
+  const base = IPv4.fromString(FIRST_ADDRESS).getValue();
+  const input = [];
+  for (let n = 0; n < slices; n++) {
+    const a = Math.floor(n / SLICES_PER_ADDRESS);
+    const s = n % SLICES_PER_ADDRESS;
+    const kind = kindOfSlice(s);
+    const owner = kind === 'local' ? 'self' : kind === 'server' ? `srv${(a + s) % SERVERS}` : `dc${(a + s) % DATACENTERS}`;
+    input.push({ destination: new IPv4(base + BigInt(a)), ports: { from: s * PORTS_PER_SLICE, to: (s + 1) * PORTS_PER_SLICE - 1 }, owner });
+  }
+  return table.assignMany(input);
+}
+
+/** Compiles `table` for a host with `host.mac`, sending every GUE owner's packets to `nextHopMac`. */
+export function compileBenchTable(table: SliceTable, host: HostSpec, nextHopMac: string): CompiledTable {
+  const nextHops = new Map<string, string>();
+  for (const [name, spec] of table.owners()) if (spec.kind !== 'local') nextHops.set(name, nextHopMac);
+  return compileTable(table, host, { generation: 1n, nextHops });
+}
+
+/** The host every bench table is compiled for, apart from its MAC address. */
+export function benchHost(mac: string): HostSpec {
+  return { mac, mtu: 1600, ipv4: IPv4.fromString('10.0.0.1'), guePort: 6080, flowHashSeed: 0x5eed };
+}

@@ -1,0 +1,319 @@
+/* Micro benchmark of the fast path's core (native/core) on in-memory frames: parse, lookup, GUE
+ * encapsulation and whole su_core_route verdicts. Driven by bench/micro.ts, which also runs the
+ * `count` mode under callgrind for instructions per packet. Reports; never asserts.
+ *
+ *   core_bench time IMAGE [RUNS] [PACKETS]       one JSON line per phase and frame size: the
+ *                                                median ns/packet of RUNS runs of PACKETS each
+ *   core_bench count IMAGE PHASE SIZE BUILD RUN  builds BUILD frames, handles RUN (0..BUILD) once
+ *                                                each: Ir(RUN = BUILD) - Ir(RUN = 0) is the
+ *                                                phase's own cost, setup excluded */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/gue.h"
+#include "../core/parse.h"
+#include "probes.h"
+
+/* Frames sit in 2048-byte chunks with the worker's headroom in front, as in a UMEM. */
+#define FRAME_STRIDE 2048
+#define HEADROOM 256
+#define SMALL_FRAME 64
+#define LARGE_FRAME 1514 /* a 1500-byte IP packet */
+
+struct pool {
+	const struct bench_image *img;
+	uint8_t *buf;
+	size_t stride; /* FRAME_STRIDE, or 0 where one scratch frame serves (lookup) */
+	uint32_t count;
+	uint32_t *len;
+	uint8_t (*eth)[SU_ETH_HLEN]; /* restored after phases that write over it */
+	struct bench_probe *probes;
+	struct su_ip *ip;              /* parsed once, for `encap` */
+	const struct su_owner **owner; /* looked up once, for `encap` */
+};
+
+static uint8_t *frame_at(const struct pool *p, uint32_t i)
+{
+	return p->buf + (size_t)i * p->stride + HEADROOM;
+}
+
+/* Each phase handles frames [from, from + n) of the pool and returns something derived from
+ * every result, so that the compiler cannot drop the work. */
+typedef uint64_t (*phase_fn)(const struct pool *p, uint32_t from, uint32_t n);
+
+static uint64_t run_parse(const struct pool *p, uint32_t from, uint32_t n)
+{
+	uint64_t acc = 0;
+
+	for (uint32_t i = from; i < from + n; i++) {
+		struct su_ip ip;
+		uint32_t l2;
+
+		acc += su_parse_frame(frame_at(p, i), p->len[i], &l2, &ip) + ip.dport;
+	}
+	return acc;
+}
+
+static uint64_t run_lookup(const struct pool *p, uint32_t from, uint32_t n)
+{
+	uint64_t acc = 0;
+
+	for (uint32_t i = from; i < from + n; i++) {
+		const struct bench_probe *q = &p->probes[i];
+
+		acc += (uintptr_t)su_view_lookup(p->img->view, q->family, q->addr, q->protocol, q->port);
+	}
+	return acc;
+}
+
+static uint64_t run_encap(const struct pool *p, uint32_t from, uint32_t n)
+{
+	const struct su_host *host = su_view_host(p->img->view);
+	uint64_t acc = 0;
+
+	for (uint32_t i = from; i < from + n; i++) {
+		uint8_t *ip = frame_at(p, i) + SU_ETH_HLEN;
+		uint8_t *frame = ip - su_gue_encap_len(p->owner[i]);
+
+		su_gue_encap(host, p->owner[i], &p->ip[i], frame);
+		acc += frame[SU_ETH_HLEN + 10]; /* the outer IPv4 checksum */
+	}
+	return acc;
+}
+
+static uint64_t run_route(const struct pool *p, uint32_t from, uint32_t n)
+{
+	uint64_t acc = 0;
+
+	for (uint32_t i = from; i < from + n; i++) {
+		uint8_t *data = frame_at(p, i);
+		uint32_t len = p->len[i];
+
+		acc += su_core_route(p->img->view, &data, &len, HEADROOM) + len;
+	}
+	return acc;
+}
+
+struct phase {
+	const char *name;
+	uint8_t kind;  /* owner kind of the destinations */
+	uint32_t pool; /* distinct frames in `time` mode */
+	bool sized;    /* also with 1514-byte frames (else 64 only) */
+	bool mutates;  /* writes over the Ethernet header: restore between passes */
+	bool frames;   /* reads frames (lookup reads only the probes) */
+	phase_fn fn;
+};
+
+/* The lookup at three working sets: lookup_hot's 16 destinations stay in L1 and the TLB,
+ * lookup's 1024 in L2 (but touch more pages than the TLB maps), lookup_wide's 262,144 spread
+ * over more lines than L2 holds (4 MiB here): the cost of a table that does not stay cached. */
+static const struct phase phases[] = {
+	{ "parse", SU_OWNER_SERVER, 1024, false, false, true, run_parse },
+	{ "lookup_hot", SU_OWNER_SERVER, 16, false, false, false, run_lookup },
+	{ "lookup", SU_OWNER_SERVER, 1024, false, false, false, run_lookup },
+	{ "lookup_wide", SU_OWNER_SERVER, 262144, false, false, false, run_lookup },
+	{ "encap", SU_OWNER_SERVER, 1024, true, true, true, run_encap },
+	{ "route_local", SU_OWNER_LOCAL, 1024, false, false, true, run_route },
+	{ "route_server", SU_OWNER_SERVER, 1024, true, true, true, run_route },
+	{ "route_datacenter", SU_OWNER_DATACENTER, 1024, true, true, true, run_route },
+};
+
+static void pool_free(struct pool *p)
+{
+	free(p->buf);
+	free(p->len);
+	free(p->eth);
+	free(p->probes);
+	free(p->ip);
+	free(p->owner);
+}
+
+static int pool_build(struct pool *p, const struct bench_image *img, const struct phase *ph,
+		      uint32_t count, uint32_t frame_len)
+{
+	memset(p, 0, sizeof(*p));
+	p->img = img;
+	p->count = count;
+	p->stride = ph->frames ? FRAME_STRIDE : 0;
+	p->buf = aligned_alloc(4096, ph->frames ? (size_t)count * FRAME_STRIDE : FRAME_STRIDE);
+	p->len = calloc(count, sizeof(*p->len));
+	p->eth = calloc(count, sizeof(*p->eth));
+	p->probes = calloc(count, sizeof(*p->probes));
+	p->ip = calloc(count, sizeof(*p->ip));
+	p->owner = calloc(count, sizeof(*p->owner));
+	if (!p->buf || !p->len || !p->eth || !p->probes || !p->ip || !p->owner)
+		return -ENOMEM;
+	if (bench_probes_pick(img, ph->kind, count, 0x5eed + count, p->probes))
+		return -ENOENT;
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *mac = su_view_host(img->view)->mac;
+		uint32_t l2;
+
+		p->len[i] = bench_frame_build(&p->probes[i], mac, frame_len, frame_at(p, i));
+		memcpy(p->eth[i], frame_at(p, i), SU_ETH_HLEN);
+		if (su_parse_frame(frame_at(p, i), p->len[i], &l2, &p->ip[i]) != SU_PARSE_OK)
+			return -EINVAL;
+		p->owner[i] = su_view_lookup(img->view, p->probes[i].family, p->probes[i].addr,
+					     p->probes[i].protocol, p->probes[i].port);
+		if (!p->owner[i] || p->owner[i]->kind != ph->kind)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void pool_restore(const struct pool *p)
+{
+	for (uint32_t i = 0; i < p->count; i++)
+		memcpy(frame_at(p, i), p->eth[i], SU_ETH_HLEN);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One run: whole passes over the pool until `packets` are done; only the passes are timed. */
+static double time_run(const struct pool *p, const struct phase *ph, uint64_t packets,
+		       uint64_t *sink)
+{
+	double spent = 0;
+	uint64_t done = 0;
+
+	while (done < packets) {
+		double t0 = now_ns();
+
+		*sink += ph->fn(p, 0, p->count);
+		spent += now_ns() - t0;
+		done += p->count;
+		if (ph->mutates)
+			pool_restore(p);
+	}
+	return spent / (double)done;
+}
+
+#define MAX_RUNS 31
+
+static int time_phase(const struct bench_image *img, const struct phase *ph, uint32_t frame_len,
+		      uint32_t runs, uint64_t packets)
+{
+	double ns[MAX_RUNS];
+	uint64_t sink = 0;
+	struct pool p;
+	int ret = pool_build(&p, img, ph, ph->pool, frame_len);
+
+	if (ret) {
+		fprintf(stderr, "%s: could not build frames: %s\n", ph->name, strerror(-ret));
+		pool_free(&p);
+		return ret;
+	}
+	time_run(&p, ph, p.count, &sink); /* warm the caches and the branch predictors */
+	for (uint32_t r = 0; r < runs; r++)
+		ns[r] = time_run(&p, ph, packets, &sink);
+	printf("{\"phase\":\"%s\",\"frame\":%u,\"pool\":%u,\"ns\":[", ph->name, frame_len, p.count);
+	for (uint32_t r = 0; r < runs; r++)
+		printf("%s%.2f", r ? "," : "", ns[r]);
+	qsort(ns, runs, sizeof(ns[0]), compare_double);
+	printf("],\"median_ns\":%.2f,\"sink\":%llu}\n", ns[runs / 2], (unsigned long long)(sink & 1));
+	fflush(stdout);
+	pool_free(&p);
+	return 0;
+}
+
+static const struct phase *find_phase(const char *name)
+{
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+		if (!strcmp(phases[i].name, name))
+			return &phases[i];
+	return NULL;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: core_bench time IMAGE [RUNS] [PACKETS]\n"
+			"       core_bench count IMAGE PHASE SIZE BUILD RUN\n"
+			"phases:");
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+		fprintf(stderr, " %s", phases[i].name);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+static int cmd_time(const struct bench_image *img, int argc, char **argv)
+{
+	uint32_t runs = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 5;
+	uint64_t packets = argc > 4 ? strtoull(argv[4], NULL, 10) : 1000000;
+
+	if (runs < 1 || runs > MAX_RUNS || packets < 1)
+		return usage();
+	printf("{\"keys\":%u,\"ranges\":%u}\n", img->header->key_count, img->header->range_count);
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+		if (time_phase(img, &phases[i], SMALL_FRAME, runs, packets) ||
+		    (phases[i].sized && time_phase(img, &phases[i], LARGE_FRAME, runs, packets)))
+			return 1;
+	}
+	return 0;
+}
+
+static int cmd_count(const struct bench_image *img, int argc, char **argv)
+{
+	const struct phase *ph = argc == 7 ? find_phase(argv[3]) : NULL;
+	uint32_t size, build, run;
+	struct pool p;
+	int ret;
+
+	if (!ph)
+		return usage();
+	size = (uint32_t)strtoul(argv[4], NULL, 10);
+	build = (uint32_t)strtoul(argv[5], NULL, 10);
+	run = (uint32_t)strtoul(argv[6], NULL, 10);
+	if (size < SMALL_FRAME || size > FRAME_STRIDE - HEADROOM || build < 1 || run > build)
+		return usage();
+	ret = pool_build(&p, img, ph, build, size);
+	if (!ret) {
+		/* Each frame once: no restore pass is counted. */
+		uint64_t sink = ph->fn(&p, 0, run);
+
+		printf("{\"phase\":\"%s\",\"frame\":%u,\"packets\":%u,\"sink\":%llu}\n", ph->name,
+		       size, run, (unsigned long long)(sink & 1));
+	} else {
+		fprintf(stderr, "%s: could not build frames: %s\n", ph->name, strerror(-ret));
+	}
+	pool_free(&p);
+	return ret ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_image img;
+	int ret;
+
+	if (argc < 3)
+		return usage();
+	ret = bench_image_load(argv[2], &img);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", argv[2], strerror(-ret));
+		return 1;
+	}
+	if (!strcmp(argv[1], "time"))
+		ret = cmd_time(&img, argc, argv);
+	else if (!strcmp(argv[1], "count"))
+		ret = cmd_count(&img, argc, argv);
+	else
+		ret = usage();
+	bench_image_free(&img);
+	return ret;
+}
