@@ -16,14 +16,25 @@ struct {
 	__type(value, __u32);
 } su_xsks SEC(".maps");
 
-/* Key: u32 rule index. Value: struct su_capture_rule; the list ends at the first family 0.
- * Writer: the addon, all slots at once from TypeScript's validated rules. Reader: su_steer. */
+/* The capture rules, in two banks like the local view below (and for the same reason: a table
+ * published under traffic must never show a packet half of the old rules and half of the new).
+ * Key: u32 bank * SU_CAPTURE_RULES_MAX + index. Value: struct su_capture_rule; a bank's list ends
+ * at its first family 0. Writer: the addon (su_port_set_capture). Reader: su_steer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SU_CAPTURE_RULES_MAX);
+	__uint(max_entries, 2 * SU_CAPTURE_RULES_MAX);
 	__type(key, __u32);
 	__type(value, struct su_capture_rule);
 } su_capture_rules SEC(".maps");
+
+/* Key: u32 0. Value: u32 the live capture bank, 0 or 1 (0 at load). Writer: the addon, after
+ * the bank it names is complete. Reader: su_steer, once per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} su_capture_bank SEC(".maps");
 
 /* ---- The local view: what this host owns, so that its packets never leave the kernel ---------
  * Two banks of everything a packet reads, and a bank index: the writer fills the bank no packet

@@ -64,12 +64,16 @@ __noinline int su_trusted(const struct su_pkt *pkt, __u32 bank)
 			       SU_TRUSTED_PEERS_MAX, pkt);
 }
 
-/* Whether a capture rule matches the packet. */
+/* Whether a capture rule of the live capture bank matches the packet. */
 __noinline int su_captured(const struct su_pkt *pkt)
 {
+	__u32 zero = 0;
+	const __u32 *live = bpf_map_lookup_elem(&su_capture_bank, &zero);
+
 	if (!pkt)
 		return 0;
-	return su_rules_match(&su_capture_rules, 0, SU_CAPTURE_RULES_MAX, pkt);
+	return su_rules_match(&su_capture_rules, (live ? *live & 1 : 0) * SU_CAPTURE_RULES_MAX,
+			      SU_CAPTURE_RULES_MAX, pkt);
 }
 
 /* The offset of the inner IP header of a GUE datagram we can decapsulate, its headers parsed

@@ -41,7 +41,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # Ninja rebuilds only what changed; an up-to-date tree costs well under a second.
-npx --no-install cmake-js build --directory native --out build/native --silent >/tmp/softunicast-build.log 2>&1 || {
+npx --no-install cmake-js build --directory native --out build/native >/tmp/softunicast-build.log 2>&1 || {
   cat /tmp/softunicast-build.log >&2
   echo "[bootstrap] the native build failed (log above)" >&2
   exit 1

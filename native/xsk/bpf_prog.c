@@ -102,32 +102,7 @@ void su_prog_detach(struct su_port *port)
 	port->bpf_obj = NULL;
 }
 
-int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rules, uint32_t n,
-			struct su_error *err)
-{
-	if (port->closed)
-		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
-				    port->cfg.ifname);
-	if (n > SU_CAPTURE_RULES_MAX)
-		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
-				    "Expected at most %d capture rules but received %u",
-				    SU_CAPTURE_RULES_MAX, n);
-	/* Slot by slot: a packet racing the update may match a mix of old and new rules. Capture
-	 * rules are set up before traffic is expected; tables that change under load are swapped
-	 * whole (the slice tables). */
-	for (uint32_t i = 0; i < SU_CAPTURE_RULES_MAX; i++) {
-		struct su_capture_rule empty = { 0 };
-		const struct su_capture_rule *r = i < n ? &rules[i] : &empty;
-		int ret = bpf_map_update_elem(port->capture_map_fd, &i, r, BPF_ANY);
-
-		if (ret)
-			return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
-					    "Could not write capture rule %u", i);
-	}
-	return 0;
-}
-
-/* ---- The local view (bpf/maps.h) ----------------------------------------------------------- */
+/* ---- Banked maps: capture rules and the local view (bpf/maps.h) --------------------------- */
 
 /* Writes slots bank * max .. bank * max + max - 1 of an ARRAY map: the n values, then zeros. */
 static int write_bank(int fd, const char *what, uint32_t bank, uint32_t max, const void *values,
@@ -144,10 +119,70 @@ static int write_bank(int fd, const char *what, uint32_t bank, uint32_t max, con
 
 		if (ret)
 			return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
-					    "Could not write %s %u of the XDP program's local view",
-					    what, i);
+					    "Could not write %s %u of an XDP program map", what,
+					    i);
 	}
 	return 0;
+}
+
+/* The bank (0 or 1) that `bank_fd`'s slot 0 does not name: the one no packet reads. */
+static int idle_bank(int bank_fd, const char *what, uint32_t *next, struct su_error *err)
+{
+	uint32_t zero = 0, live;
+	int ret = bpf_map_lookup_elem(bank_fd, &zero, &live);
+
+	if (ret)
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_lookup_elem",
+				    "Could not read the XDP program's live %s bank", what);
+	*next = (live & 1) ^ 1;
+	return 0;
+}
+
+/* Makes bank `next` live, then waits until no run of the program that could have read the old
+ * bank index is still going (the grace period behind `su_grace`, bpf/maps.h; about 10 ms here,
+ * measured with strace). After it returns the old bank is free to be filled again. */
+static int switch_bank(struct bpf_object *obj, const char *path, int bank_fd, uint32_t next,
+		       const char *what, struct su_error *err)
+{
+	uint32_t zero = 0;
+	int grace_fd, token_fd, ret;
+
+	if ((ret = find_map_fd(obj, path, "su_grace", &grace_fd, err)) ||
+	    (ret = find_map_fd(obj, path, "su_grace_token", &token_fd, err)))
+		return ret;
+	if ((ret = bpf_map_update_elem(bank_fd, &zero, &next, BPF_ANY)))
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+				    "Could not switch the XDP program to its new %s", what);
+	if ((ret = bpf_map_update_elem(grace_fd, &zero, &token_fd, BPF_ANY)))
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+				    "The new %s is live, but waiting for packets still on the old "
+				    "one failed", what);
+	return 0;
+}
+
+int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rules, uint32_t n,
+			struct su_error *err)
+{
+	const char *path = port->cfg.bpf_object_path;
+	uint32_t next = 0;
+	int bank_fd, ret;
+
+	if (port->closed)
+		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
+				    port->cfg.ifname);
+	if (n > SU_CAPTURE_RULES_MAX)
+		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+				    "Expected at most %d capture rules but received %u",
+				    SU_CAPTURE_RULES_MAX, n);
+	/* As for the local view: fill the idle bank whole, flip, wait out the packets that may
+	 * still read the old one. A packet matches either every old rule or every new one, so a
+	 * slice covered by both is never missed while the Router publishes under traffic. */
+	if ((ret = find_map_fd(port->bpf_obj, path, "su_capture_bank", &bank_fd, err)) ||
+	    (ret = idle_bank(bank_fd, "capture rule", &next, err)) ||
+	    (ret = write_bank(port->capture_map_fd, "capture rule", next, SU_CAPTURE_RULES_MAX,
+			      rules, n, sizeof(*rules), err)))
+		return ret;
+	return switch_bank(port->bpf_obj, path, bank_fd, next, "capture rules", err);
 }
 
 /* Each entry's first byte is its family (struct su_capture_rule, struct su_prefix). */
@@ -174,8 +209,8 @@ int su_prog_set_local_view(struct bpf_object *obj, const char *path, const struc
 			   const struct su_capture_rule *rules, uint32_t n_rules,
 			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err)
 {
-	int bank_fd, host_fd, trusted_fd, rules_fd, grace_fd, token_fd, ret;
-	uint32_t zero = 0, live, next;
+	int bank_fd, host_fd, trusted_fd, rules_fd, ret;
+	uint32_t next = 0;
 
 	if (n_rules > SU_LOCAL_RULES_MAX)
 		return su_error_set(err, "ERR_TABLE_LIMIT", 0, NULL,
@@ -192,14 +227,8 @@ int su_prog_set_local_view(struct bpf_object *obj, const char *path, const struc
 	    (ret = find_map_fd(obj, path, "su_host", &host_fd, err)) ||
 	    (ret = find_map_fd(obj, path, "su_trusted_peers", &trusted_fd, err)) ||
 	    (ret = find_map_fd(obj, path, "su_local_rules", &rules_fd, err)) ||
-	    (ret = find_map_fd(obj, path, "su_grace", &grace_fd, err)) ||
-	    (ret = find_map_fd(obj, path, "su_grace_token", &token_fd, err)))
+	    (ret = idle_bank(bank_fd, "local view", &next, err)))
 		return ret;
-	ret = bpf_map_lookup_elem(bank_fd, &zero, &live);
-	if (ret)
-		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_lookup_elem",
-				    "Could not read the XDP program's live bank");
-	next = (live & 1) ^ 1;
 
 	/* The order is what keeps every packet on one whole view: su_steer reads the bank index
 	 * once, then only that bank.
@@ -207,10 +236,9 @@ int su_prog_set_local_view(struct bpf_object *obj, const char *path, const struc
 	 *    must not leave old rules behind). No packet reads it: see 3.
 	 * 2. Flip the index with one u32 store. Packets that start after it read the new bank;
 	 *    packets already running finish on the old one, which nobody changes.
-	 * 3. Wait out those packets (the grace period behind `su_grace`, bpf/maps.h; about 10 ms
-	 *    here, measured with strace). Then the old bank is free for the next call to fill,
-	 *    and the caller knows that no packet uses the old view any more when this returns
-	 *    (the Router swaps the fast path's table after).
+	 * 3. Wait out those packets (switch_bank). Then the old bank is free for the next call to
+	 *    fill, and the caller knows that no packet uses the old view any more when this
+	 *    returns (the Router swaps the fast path's table after).
 	 * A failure before step 2 leaves the live view as it was. One caller at a time. */
 	if ((ret = bpf_map_update_elem(host_fd, &next, host, BPF_ANY)))
 		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
@@ -220,14 +248,7 @@ int su_prog_set_local_view(struct bpf_object *obj, const char *path, const struc
 	    (ret = write_bank(rules_fd, "local rule", next, SU_LOCAL_RULES_MAX, rules, n_rules,
 			      sizeof(*rules), err)))
 		return ret;
-	if ((ret = bpf_map_update_elem(bank_fd, &zero, &next, BPF_ANY)))
-		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
-				    "Could not switch the XDP program to its new local view");
-	if ((ret = bpf_map_update_elem(grace_fd, &zero, &token_fd, BPF_ANY)))
-		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
-				    "The new local view is live, but waiting for packets still on "
-				    "the old one failed");
-	return 0;
+	return switch_bank(obj, path, bank_fd, next, "local view", err);
 }
 
 int su_port_set_local_view(struct su_port *port, const struct su_host *host,

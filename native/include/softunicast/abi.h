@@ -20,9 +20,11 @@
 #define SU_CAPTURE_RULES_MAX 64
 
 /* ---- Capture rules: which packets the XDP program hands to the AF_XDP sockets --------------
- * Map `su_capture_rules` (BPF_MAP_TYPE_ARRAY, key: u32 index, value: struct su_capture_rule).
- * Writer: the addon, from TypeScript's validated rules, all slots at once, unused ones zeroed.
- * Reader: bpf/steer.bpf.c, in index order, stopping at the first slot with family 0.
+ * Map `su_capture_rules` (BPF_MAP_TYPE_ARRAY, key: u32 bank * SU_CAPTURE_RULES_MAX + index,
+ * value: struct su_capture_rule), two banks; map `su_capture_bank` (key 0) names the live one.
+ * Writer: the addon, from TypeScript's validated rules: every slot of the other bank (unused
+ * ones zeroed), then the bank index (bpf/maps.h). Reader: bpf/steer.bpf.c, in index order,
+ * stopping at the first slot with family 0.
  * A packet matches a rule when its destination lies in addr/prefix_len, its L4 protocol is in
  * `protocols` and its destination port lies in [port_first, port_last]. */
 #define SU_FAMILY_NONE 0 /* unused slot: ends the rule list */
