@@ -36,14 +36,6 @@ export class Agent {
   }
 }
 
-/** `ethtool -S IFNAME` in `ns` as numbers ("rx_queue_0_xdp_packets" -> n). */
-export async function vethStats(ns: string, ifname: string): Promise<Map<string, number>> {
-  const r = await execIn(ns, 'ethtool', ['-S', ifname], { throwOnError: true });
-  const out = new Map<string, number>();
-  for (const m of r.stdout.matchAll(/^\s*(\w+): (\d+)$/gm)) out.set(m[1]!, Number(m[2]));
-  return out;
-}
-
 /** Every number in a nested counters object, flattened to "group.name" -> value. */
 export function flatten(value: unknown, prefix = '', out = new Map<string, number>()): Map<string, number> {
   if (typeof value === 'number') out.set(prefix, value);

@@ -6,9 +6,9 @@
 // happens (examples/netns/harness.ts).
 import { join } from 'node:path';
 
-import { createVethPair, requireNetnsPrivileges, teardownRun, type VethPair } from '../../examples/netns/harness.js';
+import { createVethPair, requireNetnsPrivileges, teardownRun, vethStats, type VethPair } from '../../examples/netns/harness.js';
 import { benchBuild, nativeBuild } from '../paths.js';
-import { Agent, delta, flatten, pinNapi, vethStats } from './agents.js';
+import { Agent, delta, flatten, pinNapi } from './agents.js';
 import {
   DUT_CPU, dutCommand, frameHex, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Scenario,
 } from './configs.js';

@@ -21,11 +21,16 @@ export class Agent {
     readonly proc: SpawnedProcess,
   ) {}
 
-  /** Starts `script` in `ns` and resolves with the agent and its first line ('ready' or 'error'). */
+  /** Starts `script` in `ns` with `config` as its one argument (JSON), and resolves with the agent
+   * and its first line ('ready' or 'error'). */
   static async start(name: string, ns: string, script: string, config?: unknown): Promise<{ agent: Agent; first: AgentAnswer }> {
-    const args = config === undefined ? [script] : [script, JSON.stringify(config)];
+    return await Agent.startWithArgs(name, ns, script, config === undefined ? [] : [JSON.stringify(config)]);
+  }
+
+  /** Like start(), for scripts that take plain command-line arguments. */
+  static async startWithArgs(name: string, ns: string, script: string, args: readonly string[]): Promise<{ agent: Agent; first: AgentAnswer }> {
     // This very node: `node` on PATH may be another version, or missing under sudo.
-    const proc = spawnIn(ns, process.execPath, args, { stdin: 'pipe' });
+    const proc = spawnIn(ns, process.execPath, [script, ...args], { stdin: 'pipe' });
     // EPIPE after an early exit adds nothing: waitForLine reports the exit with stderr.
     proc.child.stdin!.on('error', () => undefined);
     const first = JSON.parse(await proc.waitForLine(/"event":"(ready|error)"/, 30_000)) as AgentAnswer;
@@ -34,7 +39,15 @@ export class Agent {
 
   /** Starts it and insists on 'ready'. */
   static async ready(name: string, ns: string, script: string, config?: unknown): Promise<{ agent: Agent; first: AgentAnswer }> {
-    const started = await Agent.start(name, ns, script, config);
+    return await Agent.insistReady(name, script, await Agent.start(name, ns, script, config));
+  }
+
+  /** startWithArgs(), insisting on 'ready'. */
+  static async readyWithArgs(name: string, ns: string, script: string, args: readonly string[]): Promise<{ agent: Agent; first: AgentAnswer }> {
+    return await Agent.insistReady(name, script, await Agent.startWithArgs(name, ns, script, args));
+  }
+
+  private static async insistReady(name: string, script: string, started: { agent: Agent; first: AgentAnswer }): Promise<{ agent: Agent; first: AgentAnswer }> {
     if (started.first.event !== 'ready') {
       await started.agent.proc.stop();
       throw new Error(`${name}: ${script} failed to start: ${JSON.stringify(started.first)}\n${started.agent.proc.stderr}`);

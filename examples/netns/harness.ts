@@ -1136,6 +1136,23 @@ export async function xdpAttachments(ns: string, ifname: string): Promise<XdpAtt
   return out;
 }
 
+/** `ethtool -S IFNAME` in `ns` as numbers ("rx_queue_0_xdp_packets" -> n): veth's per-queue
+ * XDP counters, where a full ring between the two ends shows. */
+export async function vethStats(ns: string, ifname: string): Promise<Map<string, number>> {
+  const r = await execIn(ns, 'ethtool', ['-S', ifname], { throwOnError: true });
+  const out = new Map<string, number>();
+  for (const m of r.stdout.matchAll(/^\s*(\w+): (\d+)$/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+/** The packets `ifname` in `ns` dropped, from `ip -s -j link`: on veth a sender's TX drops are
+ * packets its peer's ring had no room for. */
+export async function linkDrops(ns: string, ifname: string): Promise<{ rx: number; tx: number }> {
+  const r = await execIn(ns, 'ip', ['-s', '-j', 'link', 'show', 'dev', ifname], { throwOnError: true });
+  const [link] = JSON.parse(r.stdout) as { stats64: { rx: { dropped: number }; tx: { dropped: number } } }[];
+  return { rx: link!.stats64.rx.dropped, tx: link!.stats64.tx.dropped };
+}
+
 async function readLinkDetailed(ns: string, ifname: string): Promise<Record<string, unknown>> {
   const what = `reading XDP state of ${ifname} in namespace ${ns}`;
   const list = asArray(await ipJson(ns, ['-d', 'link', 'show', 'dev', ifname], what), what);

@@ -9,6 +9,7 @@ import { ClosedError, invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, type NativeRouter, type NativeSliceView } from '../native.js';
 import { compileTable, type CompiledTable, type HostSpec } from '../slices/compile.js';
+import { unionOfEncodedRules } from '../slices/local-view.js';
 import { SliceTable } from '../slices/table.js';
 import { named, type QueueCounters, type SteerCounters } from '../xdp/counters.js';
 import type { XdpPortOptions } from '../xdp/options.js';
@@ -84,6 +85,8 @@ export class Router {
   #compiled: CompiledTable | undefined;
   #explainView: NativeSliceView | undefined;
   #nextHops = new Map<string, NextHop>();
+  /** The last answer for each owner address (see #resolve). */
+  readonly #resolved = new Map<string, NextHop>();
   #generation = 0n;
   #closed = false;
   #lastCapture: Uint8Array | undefined;
@@ -166,7 +169,7 @@ export class Router {
 
   async #apply(table: SliceTable): Promise<{ generation: bigint }> {
     if (this.#closed) throw new ClosedError('The router is closed');
-    const hops = await this.#resolve(table);
+    const hops = await this.#resolve(table, false);
     if (this.#closed) throw new ClosedError('The router is closed');
     const generation = this.#generation + 1n;
     const nextHops = new Map<string, string>();
@@ -175,11 +178,18 @@ export class Router {
     const view = new (native().SliceView)(compiled.image);
     const internals = XdpPort.internals(this.#port);
 
-    // The local view first: a slice that becomes ours is passed to the kernel from now on, and
-    // one that leaves us reaches the fast path, which already knows... or is told next. Only
-    // packets of slices changing owner can meet the short window between the two swaps.
-    this.#port.setLocalView(compiled);
+    // Slices that change hands between this host and another meet no gap: the XDP program
+    // first passes to the kernel what either table calls ours (a slice arriving is ours from
+    // now on; one leaving stays ours until the fast path knows its new owner), then the fast
+    // path takes the new table, then the XDP program narrows to the new local slices. Each
+    // step waits until no packet still uses the view before it. When the two sets of local
+    // rules together exceed the XDP program's limit, the new view goes first and packets of
+    // slices leaving this host can meet the short window before the fast path's swap (each
+    // one counted in drop_local). Slices that keep their owner never see either.
+    const both = this.#compiled === undefined ? undefined : unionOfEncodedRules(this.#compiled.localRules, compiled.localRules);
+    this.#port.setLocalView(both === undefined ? compiled : { ...compiled, localRules: both });
     this.#native.publish(view);
+    if (both !== undefined && !sameBytes(both, compiled.localRules)) this.#port.setLocalView(compiled);
     if (this.#lastCapture === undefined || !sameBytes(this.#lastCapture, compiled.captureRules)) {
       internals.native.setCapture(compiled.captureRules);
       this.#lastCapture = compiled.captureRules;
@@ -194,13 +204,20 @@ export class Router {
     return { generation };
   }
 
-  async #resolve(table: SliceTable): Promise<Map<string, NextHop>> {
+  /** Next hops of `table`'s owners. With `fresh` false, an address resolved to a MAC address
+   * since the last refresh is taken from there: asking the kernel costs two processes per owner,
+   * which would bound how fast tables can follow each other; the refresh timer keeps those
+   * answers at most one period old. */
+  async #resolve(table: SliceTable, fresh: boolean): Promise<Map<string, NextHop>> {
     const hops = new Map<string, NextHop>();
     await Promise.all(
       [...table.owners()].map(async ([name, owner]) => {
         if (owner.kind === 'local' || (owner.kind === 'server' && owner.encap === 'l2')) return;
-        const address = owner.kind === 'server' ? owner.address : owner.endpoint;
-        hops.set(name, await resolveNextHop(address.toString(), this.#port.interface));
+        const address = (owner.kind === 'server' ? owner.address : owner.endpoint).toString();
+        const known = fresh || this.#refreshTimer === undefined ? undefined : this.#resolved.get(address);
+        const hop = known?.mac !== undefined ? known : await resolveNextHop(address, this.#port.interface);
+        this.#resolved.set(address, hop);
+        hops.set(name, hop);
       }),
     );
     return hops;
@@ -208,7 +225,7 @@ export class Router {
 
   async #refresh(): Promise<void> {
     if (this.#closed) return;
-    const hops = await this.#resolve(this.#table);
+    const hops = await this.#resolve(this.#table, true);
     const changed = [...hops].some(([owner, hop]) => this.#nextHops.get(owner)?.mac !== hop.mac);
     if (changed && !this.#closed) await this.publish(this.#table).catch(() => undefined);
   }

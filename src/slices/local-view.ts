@@ -171,3 +171,28 @@ export function encodeRules(rules: readonly Rule[]): Uint8Array {
   });
   return bytes;
 }
+
+/**
+ * Encoded local rules (encodeRules) of `a` and of `b` together, each rule once: the XDP program
+ * passes a packet that matches any rule, so this passes what either view calls local. Undefined
+ * when they do not fit in SU_LOCAL_RULES_MAX.
+ */
+export function unionOfEncodedRules(a: Uint8Array, b: Uint8Array): Uint8Array | undefined {
+  const { size } = ABI.captureRule;
+  const seen = new Set<string>();
+  const parts: Uint8Array[] = [];
+  for (const list of [a, b]) {
+    for (let at = 0; at + size <= list.length; at += size) {
+      const rule = list.subarray(at, at + size);
+      const key = Buffer.from(rule).toString('hex');
+      if (!seen.has(key)) {
+        seen.add(key);
+        parts.push(rule);
+      }
+    }
+  }
+  if (parts.length > ABI.table.localRulesMax) return undefined;
+  const out = new Uint8Array(parts.length * size);
+  parts.forEach((rule, i) => out.set(rule, i * size));
+  return out;
+}

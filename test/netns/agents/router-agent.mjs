@@ -4,9 +4,12 @@
 //   where TableSpec (test/netns/topology.ts) = { owners: { name: spec with addresses as text },
 //   slices: [{ destination, protocols, ports, owner }] }.
 // Commands: {"cmd":"publish","table":TableSpec} | {"cmd":"move","moves":[{destination,protocols,ports,owner}]}
-//           | {"cmd":"counters"} | {"cmd":"close"}, each with an "id" that its answer
+//           | {"cmd":"churn",...} (see commands.churn) | {"cmd":"counters"} | {"cmd":"close"},
+//           each with an "id" that its answer
 //           {"event": cmd, "id", ...} (or {"event":"error", "id", ...}) repeats.
 import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
@@ -35,13 +38,17 @@ function buildTable(spec) {
   return table;
 }
 
+// churn measures memory after a full collection; agents start without --expose-gc.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc');
+
 let router;
 try {
   router = await Router.open({
     port: { interface: config.interface, queues: 'all', attach: 'driver' },
     host: {
       ipv4: address(config.host.ipv4),
-      ipv6: address(config.host.ipv6),
+      ...(config.host.ipv6 !== undefined && { ipv6: address(config.host.ipv6) }),
       guePort: config.host.guePort,
       trustedPeers: config.host.trustedPeers.map(destination),
     },
@@ -62,6 +69,32 @@ const commands = {
     const table = router.table;
     for (const m of moves) table.move({ destination: destination(m.destination), protocols: m.protocols, ports: m.ports }, m.owner);
     return await router.publish(table);
+  },
+  // Publishes `count` tables, in turn from `tables` (TableSpecs), except that every `bigEvery`-th
+  // is the first of them plus `bigSlices` more slices (16 per address from 100.64.0.0, owner
+  // `bigOwner`): the updates-under-load test. Answers with the RSS after a collection at each
+  // count of `sampleAt` and the number of tables not yet freed at the end.
+  async churn({ tables, count, bigEvery, bigSlices, bigOwner, sampleAt }) {
+    const built = tables.map(buildTable);
+    const big = buildTable(tables[0]);
+    const base = IPv4.fromString('100.64.0.0').getValue();
+    const extra = [];
+    for (let n = 0; n < bigSlices; n++) {
+      extra.push({ destination: new IPv4(base + BigInt(n >> 4)), ports: { from: (n & 15) * 4096, to: (n & 15) * 4096 + 4095 }, owner: bigOwner });
+    }
+    big.assignMany(extra);
+    const rss = {};
+    const settle = () => new Promise((r) => setTimeout(r, 200));
+    for (let i = 1; i <= count; i++) {
+      await router.publish(i % bigEvery === 0 ? big : built[i % built.length]);
+      if (sampleAt.includes(i)) {
+        await settle(); // the router frees retired tables 50 ms after a publish
+        collectGarbage();
+        rss[i] = process.memoryUsage().rss;
+      }
+    }
+    await settle();
+    return { rss, retiredTables: router.counters().retiredTables, generation: router.counters().generation };
   },
   async counters() {
     return { counters: router.counters() };

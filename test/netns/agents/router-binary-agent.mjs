@@ -1,5 +1,6 @@
-// UDP traffic with sequence numbers for test/netns/router-binary.test.ts, driven by JSON lines on
-// stdin, answering in JSON lines on stdout ({"event": cmd, "id", ...}).
+// UDP traffic with sequence numbers for test/netns/router-binary.test.ts and
+// updates-under-load.test.ts, driven by JSON lines on stdin, answering in JSON lines on stdout
+// ({"event": cmd, "id", ...}).
 //   sink ADDRESS PORT...  (on the router's server) counts the datagrams that reach each port.
 //   peer                  (on the other server) sends datagrams to the shared address, and
 //                         counts those the router sends back to it in GUE (UDP port 6080), by
@@ -73,17 +74,19 @@ if (role === 'sink') {
   const sender = createSocket('udp4');
   const sent = new Map();
   let timer;
-  // Every intervalMs, one datagram to each port: a steady stream per slice.
-  commands.start = ({ target, ports, intervalMs }) => {
+  // Every intervalMs, `burst` datagrams (default 1) to each port: a steady stream per slice.
+  commands.start = ({ target, ports, intervalMs, burst = 1 }) => {
     clearInterval(timer);
     for (const p of ports) if (!sent.has(p)) sent.set(p, 0);
     timer = setInterval(() => {
-      for (const p of ports) {
-        const buf = Buffer.alloc(PAYLOAD);
-        const seq = sent.get(p);
-        buf.writeUInt32BE(seq, 0);
-        sent.set(p, seq + 1);
-        sender.send(buf, p, target);
+      for (let b = 0; b < burst; b++) {
+        for (const p of ports) {
+          const buf = Buffer.alloc(PAYLOAD);
+          const seq = sent.get(p);
+          buf.writeUInt32BE(seq, 0);
+          sent.set(p, seq + 1);
+          sender.send(buf, p, target);
+        }
       }
     }, intervalMs);
     return {};
