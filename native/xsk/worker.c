@@ -136,9 +136,21 @@ static bool drain_submissions(struct su_queue *q)
 	return progress;
 }
 
+/* Frames the worker keeps in the reserve for allocate() once a caller has used it: a few batches,
+ * but never more than half the queue's frames, so that the fill ring always has the other half
+ * (open() guarantees at least two batches per queue). */
+static uint32_t reserve_target(const struct su_queue *q)
+{
+	const struct su_port_config *c = &q->port->cfg;
+	uint32_t half = c->frame_count / c->queue_count / 2;
+	uint32_t batches = SU_RESERVE_BATCHES * c->batch_size;
+
+	return batches < half ? batches : half;
+}
+
 static void stock_reserve(struct su_queue *q)
 {
-	uint32_t target = SU_RESERVE_BATCHES * q->port->cfg.batch_size;
+	uint32_t target = reserve_target(q);
 	uint32_t have, want;
 	struct su_desc d = { 0 };
 
@@ -160,10 +172,14 @@ static bool refill_fill_ring(struct su_queue *q)
 	struct su_frame_stack *s = &q->free_frames;
 	uint32_t idx, room, n;
 
-	/* Once a caller allocates, keep the reserve's share out of the fill ring, or a fill ring
-	 * as large as the queue's frames would take them all and allocation would starve. */
-	uint32_t keep = __atomic_load_n(&q->reserve_wanted, __ATOMIC_RELAXED)
-				? SU_RESERVE_BATCHES * q->port->cfg.batch_size
+	/* Once a caller allocates, keep what the reserve still lacks out of the fill ring, or a
+	 * fill ring as large as the queue's frames would take them all and allocation would
+	 * starve. Only the shortfall: frames already in the reserve are not in the free stack, and
+	 * holding back a whole reserve's worth again would leave a small UMEM's fill ring empty
+	 * for good (xsk-exhaustion.test.ts). */
+	uint32_t target = reserve_target(q), have = su_spsc_count(&q->reserve);
+	uint32_t keep = __atomic_load_n(&q->reserve_wanted, __ATOMIC_RELAXED) && have < target
+				? target - have
 				: 0;
 	uint32_t spare = s->count > keep ? s->count - keep : 0;
 

@@ -2,10 +2,14 @@
 // send it commands, wait for its answers.
 import { fileURLToPath } from 'node:url';
 
-import { spawnIn, type SpawnedProcess } from './harness.js';
+import { spawnIn, type SpawnedProcess, type VethPair } from './harness.js';
 
 export const AGENT = fileURLToPath(new URL('./agents/port-agent.mjs', import.meta.url));
 export const RAW_SENDER = fileURLToPath(new URL('./agents/raw-sender.py', import.meta.url));
+/** The UDP port on a's IPv4 address that captureConfig() captures. */
+export const CAPTURED_PORT = 9000;
+/** The TCP port captureConfig() echoes on. */
+export const TCP_PORT = 8080;
 
 export interface AgentConfig {
   open: Record<string, unknown>;
@@ -55,4 +59,32 @@ export class PortAgent {
     await agent.proc.exited;
     return first;
   }
+}
+
+/** An agent on a that captures UDP to CAPTURED_PORT, watches that port with a kernel socket
+ * and echoes TCP on TCP_PORT (8080). */
+export function captureConfig(pair: VethPair, extra: Record<string, unknown> = {}) {
+  return {
+    open: {
+      interface: pair.a.ifname,
+      capture: [{ destination: pair.a.ipv4, protocols: ['udp'], ports: CAPTURED_PORT }],
+    },
+    udpWatch: CAPTURED_PORT,
+    tcpEcho: TCP_PORT,
+    ...extra,
+  };
+}
+
+/** Starts raw-sender.py in b: `count` numbered UDP frames to a's captured port, at most
+ * `window` ahead of the counts written to its stdin. */
+export function startRawSender(pair: VethPair, count: number, window: number, file: string) {
+  const sender = spawnIn(
+    pair.b.ns,
+    'python3',
+    [RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), String(count), String(window), file],
+    { stdin: 'pipe' },
+  );
+  // Counts forwarded after the sender finished hit a closed pipe (EPIPE): it needs no more.
+  sender.child.stdin!.on('error', () => undefined);
+  return sender;
 }

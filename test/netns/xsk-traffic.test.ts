@@ -13,11 +13,9 @@ import {
   createVethPair, execIn, ping, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, xdpProgramId,
   type VethPair,
 } from './harness.js';
-import { PortAgent, RAW_SENDER } from './port-agent.js';
+import { CAPTURED_PORT, captureConfig, PortAgent, startRawSender, TCP_PORT } from './port-agent.js';
 
 const PACKETS = 100_000;
-const CAPTURED_PORT = 9000;
-const TCP_PORT = 8080;
 
 let dir: string;
 beforeAll(() => {
@@ -39,32 +37,6 @@ function frames(path: string): Buffer[] {
     at += 2 + len;
   }
   return out;
-}
-
-function captureConfig(pair: VethPair, extra: Record<string, unknown> = {}) {
-  return {
-    open: {
-      interface: pair.a.ifname,
-      capture: [{ destination: pair.a.ipv4, protocols: ['udp'], ports: CAPTURED_PORT }],
-    },
-    udpWatch: CAPTURED_PORT,
-    tcpEcho: TCP_PORT,
-    ...extra,
-  };
-}
-
-/** Starts raw-sender.py in b: `count` numbered UDP frames to a's captured port, at most
- * `window` ahead of the counts written to its stdin. */
-function startRawSender(pair: VethPair, count: number, window: number, file: string) {
-  const sender = spawnIn(
-    pair.b.ns,
-    'python3',
-    [RAW_SENDER, pair.b.ifname, pair.a.mac, pair.b.mac, pair.b.ipv4, pair.a.ipv4, String(CAPTURED_PORT), String(count), String(window), file],
-    { stdin: 'pipe' },
-  );
-  // Counts forwarded after the sender finished hit a closed pipe (EPIPE): it needs no more.
-  sender.child.stdin!.on('error', () => undefined);
-  return sender;
 }
 
 async function tcpEcho(ns: string, address: string, text: string): Promise<string> {

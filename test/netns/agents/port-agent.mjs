@@ -77,6 +77,8 @@ if (config.tcpEcho) {
 
 say({ event: 'ready', pid: process.pid, mode: port.mode, queues: port.queues.map((q) => q.id) });
 
+const held = [];
+let hoarding;
 const commands = {
   async send({ packets }) {
     const frames = packets.map((hex) => Buffer.from(hex, 'hex'));
@@ -90,6 +92,30 @@ const commands = {
   },
   async counters() {
     return { counters: port.counters(), kernelUdp };
+  },
+  // A caller that takes every free frame it can, every millisecond, and keeps them: the UMEM
+  // runs dry and the fill ring empties (xsk-exhaustion.test.ts).
+  async hoard() {
+    hoarding = setInterval(() => {
+      for (const queue of port.queues) {
+        for (let tx = queue.allocate(64); tx.length > 0; tx = queue.allocate(64)) held.push(tx);
+      }
+    }, 1);
+    return {};
+  },
+  // Gives every hoarded frame back unsent (length 0 recycles a frame).
+  async release() {
+    clearInterval(hoarding);
+    let frames = 0;
+    for (const tx of held) {
+      frames += tx.length;
+      tx.send();
+    }
+    held.length = 0;
+    return { released: frames };
+  },
+  async held() {
+    return { frames: held.reduce((n, tx) => n + tx.length, 0) };
   },
   async close() {
     if (record) await new Promise((r) => record.end(r));
