@@ -1,5 +1,6 @@
 /* Bounded packet parsing for the XDP program (bpf/steer.bpf.c, bpf/gue.h): Ethernet, up to two
- * VLAN tags, IPv4 or IPv6 with extension headers, then the TCP or UDP destination port. */
+ * VLAN tags, IPv4 or IPv6 with extension headers, then the TCP or UDP destination port, or for an
+ * ICMP error the source port of the packet it quotes. As native/core/parse.c. */
 #ifndef SU_BPF_PARSE_H
 #define SU_BPF_PARSE_H
 
@@ -45,11 +46,21 @@ struct su_frag6_hdr {
 /* Facts about a packet's headers that make it unfit to be unwrapped as GUE (bpf/gue.h). */
 #define SU_PKT_FRAGMENT (1u << 0) /* the first fragment of a larger packet */
 #define SU_PKT_ROUTED (1u << 1)   /* IPv6 routing header: the final destination is elsewhere */
+#define SU_PKT_ICMP_ERROR (1u << 2) /* an ICMP error: proto and dport are the quoted packet's */
+
+/* ICMP error types that quote the packet they are about (RFC 792, RFC 4443 2.4 and 3). */
+#define SU_ICMP_DEST_UNREACH 3
+#define SU_ICMP_TIME_EXCEEDED 11
+#define SU_ICMP_PARAMETER_PROBLEM 12
+#define SU_ICMPV6_ERROR_FIRST 1 /* destination unreachable, packet too big, time exceeded, */
+#define SU_ICMPV6_ERROR_LAST 4  /* parameter problem */
+#define SU_ICMP_HLEN 8
 
 struct su_pkt {
 	__u8 family;    /* SU_FAMILY_IPV4 or SU_FAMILY_IPV6 */
 	__u8 proto;     /* SU_PROTO_TCP or SU_PROTO_UDP: a bit, to test against a rule's set */
-	__u16 dport;    /* host byte order, like the rules' port ranges */
+	__u16 dport;    /* host byte order, like the rules' port ranges; for an ICMP error the
+			 * quoted packet's source port, which is ours */
 	__u8 daddr[16]; /* network byte order; IPv4 in the first 4 bytes, the rest zero */
 	__u8 saddr[16]; /* likewise */
 	/* Offsets from the frame's first byte, as numbers: a packet pointer loses its verified
@@ -128,9 +139,65 @@ static __always_inline void *su_parse_ipv6(struct ipv6hdr *ip6, void *data_end,
 	return cur;
 }
 
+/* An ICMP error about a packet this address sent: the quoted packet's source must be the error's
+ * destination (our shared address), and its source port is what picks the slice, exactly as the
+ * destination port of a reply would. Katran and GLB steer errors by the same reversed tuple
+ * (FACTS.md "ICMP and fragments"). Reads the ICMP header, the quoted IP header and the quoted
+ * ports (RFC 792 guarantees 8 bytes of them); quoted IPv6 extension headers are not walked. */
+static __always_inline int su_parse_icmp_error(void *cur, void *data_end, struct su_pkt *pkt)
+{
+	__u8 *icmp = cur;
+	__u8 *quoted = icmp + SU_ICMP_HLEN;
+	__u8 protocol;
+	__u16 *ports;
+
+	if ((void *)quoted > data_end)
+		return -1;
+	if (pkt->family == SU_FAMILY_IPV4) {
+		struct iphdr *ip = (struct iphdr *)quoted;
+
+		if (icmp[0] != SU_ICMP_DEST_UNREACH && icmp[0] != SU_ICMP_TIME_EXCEEDED &&
+		    icmp[0] != SU_ICMP_PARAMETER_PROBLEM)
+			return -1;
+		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5 ||
+		    ip->saddr != *(const __u32 *)pkt->daddr ||
+		    ip->frag_off & bpf_htons(SU_IP4_FRAG_OFFSET))
+			return -1;
+		protocol = ip->protocol;
+		ports = (void *)ip + ip->ihl * 4;
+	} else {
+		struct ipv6hdr *ip6 = (struct ipv6hdr *)quoted;
+		const __u32 *src, *own = (const __u32 *)pkt->daddr;
+
+		if (icmp[0] < SU_ICMPV6_ERROR_FIRST || icmp[0] > SU_ICMPV6_ERROR_LAST)
+			return -1;
+		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+			return -1;
+		src = (const __u32 *)&ip6->saddr;
+		if ((src[0] ^ own[0]) | (src[1] ^ own[1]) | (src[2] ^ own[2]) | (src[3] ^ own[3]))
+			return -1;
+		protocol = ip6->nexthdr;
+		ports = (void *)(ip6 + 1);
+	}
+	if ((void *)(ports + 2) > data_end)
+		return -1;
+	if (protocol == IPPROTO_TCP)
+		pkt->proto = SU_PROTO_TCP;
+	else if (protocol == IPPROTO_UDP)
+		pkt->proto = SU_PROTO_UDP;
+	else
+		return -1;
+	pkt->dport = bpf_ntohs(ports[0]);
+	pkt->flags |= SU_PKT_ICMP_ERROR;
+	return 0;
+}
+
 static __always_inline int su_parse_l4(void *cur, void *data_end, __u8 l4proto,
 				       struct su_pkt *pkt)
 {
+	if ((l4proto == IPPROTO_ICMP && pkt->family == SU_FAMILY_IPV4) ||
+	    (l4proto == IPPROTO_ICMPV6 && pkt->family == SU_FAMILY_IPV6))
+		return su_parse_icmp_error(cur, data_end, pkt);
 	if (l4proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = cur;
 
@@ -153,7 +220,8 @@ static __always_inline int su_parse_l4(void *cur, void *data_end, __u8 l4proto,
 }
 
 /* Returns 0 and fills *pkt when the frame is IPv4 or IPv6 with a whole TCP or UDP header (the
- * fixed part: all we read is the port); -1 for anything else. */
+ * fixed part: all we read is the port) or an ICMP error quoting TCP or UDP from the destination
+ * address; -1 for anything else. */
 static __always_inline int su_parse(void *data, void *data_end, struct su_pkt *pkt)
 {
 	struct ethhdr *eth = data;

@@ -27,7 +27,8 @@ static __always_inline int su_gue_for_us(const struct su_pkt *pkt, const struct 
 {
 	const __u32 *dst = (const __u32 *)pkt->daddr;
 
-	if (pkt->proto != SU_PROTO_UDP || host->gue_port == 0 || pkt->dport != host->gue_port)
+	if (pkt->proto != SU_PROTO_UDP || host->gue_port == 0 || pkt->dport != host->gue_port ||
+	    pkt->flags & SU_PKT_ICMP_ERROR)
 		return 0;
 	if (pkt->family == SU_FAMILY_IPV4)
 		return (host->flags & SU_HOST_HAS_IPV4) && dst[0] == *(const __u32 *)host->ipv4;

@@ -17,7 +17,8 @@
 //                                                10.2.0.N/24, 2001:db8:b::N/64 in B;
 //                                          lo: the shared 192.0.2.1/32 and 2001:db8:100::1/128
 //
-// rA routes 192.0.2.1 to a1 only, rB routes 2001:db8:100::1 to b1 only; 10.1.0.0/24 and
+// rA routes 192.0.2.1 to a1 only, rB routes 2001:db8:100::1 to b1 only (and each the other
+// family's shared address over the backbone to the other); 10.1.0.0/24 and
 // 10.2.0.0/24 (2001:db8:a::/64, 2001:db8:b::/64) reach each other over the backbone.
 //
 // Anycast with replies landing wrong, on purpose: whatever server opened a connection from the
@@ -228,8 +229,11 @@ export async function buildWorld(): Promise<World> {
         `route add ${INET6}/128 via ${INET_LINK[dc].inet6}`,
         `route add ${DATACENTRES[other].net4}.0/24 via ${BACKBONE[other].v4}`,
         `route add ${DATACENTRES[other].net6}/64 via ${BACKBONE[other].v6}`,
-        // The one route of the shared address inside the centre: its entry server.
+        // The one route of the shared address inside the centre: its entry server. The other
+        // family's shared address is the other centre's, over the backbone (only ICMP errors
+        // the router itself sends go there: inet, a host, forwards nothing).
         dc === ANYCAST_ENTRY.v4 ? `route add ${SHARED4}/32 via ${entry.ipv4}` : `route add ${SHARED6}/128 via ${entry.ipv6}`,
+        dc === ANYCAST_ENTRY.v4 ? `route add ${SHARED6}/128 via ${BACKBONE[other].v6}` : `route add ${SHARED4}/32 via ${BACKBONE[other].v4}`,
       ], `configuring ${r.ns}`);
       await checksumsInSoftware(r.ns, [r.inetLink, r.backbone, r.bridge, ...dcServers.map((s) => r.port(s.name))]);
 

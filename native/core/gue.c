@@ -23,7 +23,8 @@ static inline void put16(uint8_t *p, uint16_t v)
 
 int su_gue_for_us(const struct su_host *host, const struct su_ip *outer)
 {
-	if (outer->protocol != IPPROTO_UDP || host->gue_port == 0 || outer->dport != host->gue_port)
+	if (outer->protocol != IPPROTO_UDP || host->gue_port == 0 || outer->dport != host->gue_port ||
+	    outer->icmp_error)
 		return 0;
 	if (outer->family == SU_FAMILY_IPV4)
 		return (host->flags & SU_HOST_HAS_IPV4) && memcmp(outer->daddr, host->ipv4, 4) == 0;

@@ -3,6 +3,7 @@
 #include "parse.h"
 
 #include <netinet/in.h>
+#include <string.h>
 
 #define SU_ETH_P_IPV4 0x0800
 #define SU_ETH_P_IPV6 0x86dd
@@ -21,10 +22,69 @@ static inline uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* ICMP error types that quote the packet they are about (RFC 792; RFC 4443 2.4 and 3). */
+#define SU_ICMP_DEST_UNREACH 3
+#define SU_ICMP_TIME_EXCEEDED 11
+#define SU_ICMP_PARAMETER_PROBLEM 12
+#define SU_ICMPV6_ERROR_FIRST 1 /* destination unreachable, packet too big, time exceeded, */
+#define SU_ICMPV6_ERROR_LAST 4  /* parameter problem */
+#define SU_ICMP_HLEN 8
+
+static int is_icmp_error(uint8_t family, uint8_t type)
+{
+	if (family == SU_FAMILY_IPV4)
+		return type == SU_ICMP_DEST_UNREACH || type == SU_ICMP_TIME_EXCEEDED ||
+		       type == SU_ICMP_PARAMETER_PROBLEM;
+	return type >= SU_ICMPV6_ERROR_FIRST && type <= SU_ICMPV6_ERROR_LAST;
+}
+
+/* An ICMP error about a packet this address sent, in [icmp, icmp + len): the quoted packet's
+ * source must be the error's destination (our shared address), and its source port picks the
+ * slice exactly as a reply's destination port would; Katran and GLB steer errors by the same
+ * reversed tuple (FACTS.md "ICMP and fragments"). RFC 792 guarantees the quoted IP header and 8
+ * bytes after it; we read 4. Quoted IPv6 extension headers are not walked (as bpf/parse.h). */
+static enum su_route_counter parse_icmp_error(const uint8_t *icmp, uint32_t len, struct su_ip *out)
+{
+	const uint8_t *q = icmp + SU_ICMP_HLEN;
+	uint32_t avail, hlen;
+	uint8_t protocol;
+
+	if (len < SU_ICMP_HLEN || !is_icmp_error(out->family, icmp[0]))
+		return SU_ROUTE_drop_malformed;
+	avail = len - SU_ICMP_HLEN;
+	if (out->family == SU_FAMILY_IPV4) {
+		if (avail < SU_IPV4_HLEN || q[0] >> 4 != 4 || memcmp(q + 12, out->daddr, 4) != 0)
+			return SU_ROUTE_drop_malformed;
+		hlen = (uint32_t)(q[0] & 0x0f) * 4;
+		/* A quoted non-first fragment carries no ports. */
+		if (hlen < SU_IPV4_HLEN || (get16(q + 6) & SU_IPV4_OFFSET))
+			return SU_ROUTE_drop_malformed;
+		protocol = q[9];
+	} else {
+		if (avail < SU_IPV6_HLEN || q[0] >> 4 != 6 || memcmp(q + 8, out->daddr, 16) != 0)
+			return SU_ROUTE_drop_malformed;
+		hlen = SU_IPV6_HLEN;
+		protocol = q[6];
+	}
+	if (avail < hlen + 4 || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP))
+		return SU_ROUTE_drop_malformed;
+	out->protocol = protocol;
+	out->l4 = icmp;
+	out->l4_len = len;
+	out->sport = get16(q + hlen + 2);
+	out->dport = get16(q + hlen);
+	out->icmp_error = 1;
+	return SU_PARSE_OK;
+}
+
 /* The ports, from a transport header that must lie wholly in [l4, l4 + len). */
 static enum su_route_counter parse_l4(const uint8_t *l4, uint32_t len, uint8_t protocol,
 				      struct su_ip *out)
 {
+	out->icmp_error = 0;
+	if ((protocol == IPPROTO_ICMP && out->family == SU_FAMILY_IPV4) ||
+	    (protocol == IPPROTO_ICMPV6 && out->family == SU_FAMILY_IPV6))
+		return parse_icmp_error(l4, len, out);
 	if (protocol == IPPROTO_TCP) {
 		if (len < SU_TCP_HLEN)
 			return SU_ROUTE_drop_malformed;

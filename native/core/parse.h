@@ -1,5 +1,5 @@
 /* Packet parsing of the fast path: Ethernet with up to two VLAN tags, IPv4 or IPv6 with
- * extension headers, then the TCP or UDP ports. Bounded loops and explicit length checks only:
+ * extension headers, then the TCP or UDP ports, or those an ICMP error quotes. Bounded loops and explicit length checks only:
  * every header is checked to lie inside the frame and inside the IP datagram before it is read.
  * Used by route.c and gue.c. */
 #ifndef SU_CORE_PARSE_H
@@ -36,12 +36,17 @@ struct su_ip {
 	uint16_t dport;
 	uint8_t family;       /* SU_FAMILY_IPV4 or SU_FAMILY_IPV6 */
 	uint8_t protocol;     /* IPPROTO_TCP or IPPROTO_UDP */
+	/* An ICMP error about a packet this address sent: `protocol`, `sport` and `dport` are the
+	 * quoted packet's, reversed (dport is its source port: ours, the one that picks the
+	 * slice); `l4` is the ICMP header. */
+	uint8_t icmp_error;
 };
 
 /* Parses the IP datagram at `p`, of which `avail` bytes are present (anything after the
  * datagram's own length is padding), expecting IP version `family`. SU_PARSE_OK, or the fate:
  * drop_fragment for any IPv4 fragment or IPv6 fragment header other than an atomic fragment,
- * drop_malformed for anything truncated, inconsistent or neither TCP nor UDP. */
+ * drop_malformed for anything truncated, inconsistent, or neither TCP, UDP nor an ICMP error
+ * quoting one of them from this datagram's destination. */
 enum su_route_counter su_parse_ip(const uint8_t *p, uint32_t avail, uint8_t family,
 				  struct su_ip *out);
 

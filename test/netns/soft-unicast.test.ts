@@ -2,8 +2,8 @@
 // 2001:db8:100::1 by port slices, an Internet host, and a Router on every server
 // (test/netns/topology.ts draws the world). Downloads from every server's slice arrive intact
 // although every reply lands at the wrong server first; the backbone carries inet's packets in
-// GUE byte for byte; a slice moves under traffic without losing a packet of the slices that stay.
-// Run by vitest as root.
+// GUE byte for byte; a slice moves under traffic without losing a packet of the slices that stay;
+// ICMP errors find the server whose packet they quote (path MTU discovery). Run by vitest as root.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -362,4 +362,37 @@ describe('a Router on every server', () => {
     expect(BigInt(after.a1!.generation)).toBeGreaterThan(BigInt(before.generation));
     expectNoDrops(after);
   });
+
+  it('ICMP errors reach the server whose packet they quote: path MTU discovery works from every slice, also across data centres', async () => {
+    // Uploads from a3 and b2 leave through their own centre's router, whose link to inet now
+    // carries 1280 bytes; the routers answer each 1500-byte DF packet with "fragmentation
+    // needed" / "packet too big" to the shared address, which lands at an entry server: a1
+    // (IPv4, reached by rB over the backbone) or b1 (IPv6, from rA likewise). Only if the
+    // error is steered on to the sender does its kernel lower the path MTU; otherwise the
+    // upload stalls (a black hole: without the steering this test times out).
+    const inetLinks = (['A', 'B'] as const).map((dc) => world.routers[dc]);
+    const setMtu = (mtu: number) => Promise.all(inetLinks.map((r) => execIn(r.ns, 'ip', ['link', 'set', 'dev', r.inetLink, 'mtu', String(mtu)], { throwOnError: true })));
+    await setMtu(1280);
+    try {
+      // Not a2: its slice went to a3 in the test before.
+      const runs = (['a3', 'b2'] as const).flatMap((server) => FAMILIES.map((family) => ({ server, family })));
+      const answers = await Promise.all(runs.map(({ server, family }) =>
+        clients.get(server)!.run('put', { source: sharedOf(family), host: inetOf(family), port: HTTP_PORT, ...sliceOf(server), size: 300_000, timeoutMs: 5_000, deadlineMs: 20_000 }, 30_000)));
+      const all = await allCounters();
+      runs.forEach(({ server, family }, i) => {
+        const a = answers[i]!;
+        expect({ server, family, error: a.error, status: a.status, received: a.answer }, `counters: ${JSON.stringify(all)}`).toEqual({
+          server, family, error: undefined, status: 200, received: { bytes: 300_000, sha256: a.sent },
+        });
+      });
+      // Each sender's kernel learnt the smaller path MTU from the error it was sent on.
+      for (const { server, family } of runs) {
+        const route = await execIn(world.server(server).ns, 'ip', [family === 'v4' ? '-4' : '-6', 'route', 'get', inetOf(family)], { throwOnError: true });
+        expect(route.stdout, `${server}'s route to ${inetOf(family)}`).toMatch(/mtu 1280/);
+      }
+    } finally {
+      await setMtu(1500);
+    }
+    expectNoDrops(await allCounters());
+  }, 90_000);
 });

@@ -2,7 +2,8 @@
 // ordinary node HTTP server and a UDP echo on the addresses given, knowing nothing of soft-unicast.
 // argv[2]: { addresses: [text], httpPort, udpPort, blobs: [sizes in bytes] }; JSON lines on stdout.
 // GET /blob/<size> answers `size` deterministic bytes (one of `blobs`); the ready line gives each
-// blob's SHA-256, which clients compare with what they received.
+// blob's SHA-256, which clients compare with what they received. POST /upload answers the
+// length and SHA-256 of the body it received, as JSON.
 import { createHash } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as http from 'node:http';
@@ -29,7 +30,25 @@ function blob(size: number): Buffer {
 const blobs = new Map(config.blobs.map((size) => [size, blob(size)]));
 const hashes = Object.fromEntries([...blobs].map(([size, b]) => [size, createHash('sha256').update(b).digest('hex')]));
 
+/** Reads an upload whole and answers what arrived. */
+function upload(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  req.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+  });
+  req.on('end', () => {
+    const answer = JSON.stringify({ bytes, sha256: hash.digest('hex') });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
+  });
+}
+
 const serve: http.RequestListener = (req, res) => {
+  if (req.method === 'POST' && req.url === '/upload') {
+    upload(req, res);
+    return;
+  }
   const body = blobs.get(Number(/^\/blob\/(\d+)$/.exec(req.url ?? '')?.[1]));
   if (body === undefined) {
     res.writeHead(404).end();

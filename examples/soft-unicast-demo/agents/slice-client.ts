@@ -1,10 +1,15 @@
 // A server's applications in the soft-unicast world (demo and test/netns/soft-unicast.test.ts):
-// HTTP downloads and UDP request/response streams from the server's slice of the shared address
+// HTTP downloads and uploads and UDP request/response streams from the server's slice of the shared address
 // (connectFromSlice, udpFromSlice), driven by JSON lines on stdin; every answer carries the
 // command's id. Runs compiled, importing the built library as a user would.
 //   {"cmd":"get", id, source, host, port, from, to, path, count, timeoutMs?}
 //       `count` concurrent GETs, each on its own connection from the slice
 //       -> { results: [{ status, length, sha256, local: {address, port} }] }
+//   {"cmd":"put", id, source, host, port, from, to, size, deadlineMs, timeoutMs?}
+//       one POST /upload of `size` deterministic bytes from the slice, given up (an error)
+//       after deadlineMs
+//       -> { status, sent: sha256 of what was sent, answer: { bytes, sha256 } as the server
+//          received it, local }
 //   {"cmd":"udp-start", id, source, host, port, from, to, intervalMs}
 //       a connected UDP socket from the slice sends request n (n = 0, 1, ...) every intervalMs;
 //       the peer echoes it -> { local }
@@ -62,14 +67,25 @@ const egress = (c: EgressCommand): EgressOptions => ({
   ...(c.timeoutMs !== undefined && { timeoutMs: c.timeoutMs }),
 });
 
-/** One GET over a connection from the slice; http's createConnection may hand the socket over later. */
-function getOnce(c: GetCommand): Promise<{ status: number | undefined; length: number; sha256: string; local: Local | undefined }> {
+interface Exchange {
+  status: number | undefined;
+  length: number;
+  sha256: string;
+  body: Buffer;
+  local: Local | undefined;
+}
+
+/** One HTTP request over a connection from the slice (http's createConnection may hand the
+ * socket over later); `upload`, when given, is the request body. */
+function requestOnce(c: EgressCommand, method: string, path: string, upload?: Buffer, deadlineMs?: number): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     let local: Local | undefined;
     const req = http.request({
       host: c.host,
       port: c.port,
-      path: c.path,
+      path,
+      method,
+      ...(upload !== undefined && { headers: { 'content-length': upload.length } }),
       // No `agent` at all: `agent: false` would make a fresh Agent, which opens its own
       // connection and ignores createConnection.
       createConnection: (_options, done) => {
@@ -84,18 +100,43 @@ function getOnce(c: GetCommand): Promise<{ status: number | undefined; length: n
       },
     });
     req.on('error', reject);
+    if (deadlineMs !== undefined) {
+      const timer = setTimeout(() => req.destroy(new Error(`${method} ${path} unfinished after ${deadlineMs} ms`)), deadlineMs);
+      req.on('close', () => clearTimeout(timer));
+    }
     req.on('response', (res) => {
       const hash = createHash('sha256');
+      const chunks: Buffer[] = [];
       let length = 0;
       res.on('data', (chunk: Buffer) => {
         hash.update(chunk);
         length += chunk.length;
+        // Only uploads keep the (small) answer; a download is hashed as it streams.
+        if (upload !== undefined) chunks.push(chunk);
       });
       res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode, length, sha256: hash.digest('hex'), local }));
+      res.on('end', () => resolve({ status: res.statusCode, length, sha256: hash.digest('hex'), body: Buffer.concat(chunks), local }));
     });
-    req.end();
+    req.end(upload);
   });
+}
+
+const getOnce = async (c: GetCommand) => {
+  const { status, length, sha256, local } = await requestOnce(c, 'GET', c.path);
+  return { status, length, sha256, local };
+};
+
+/** `size` deterministic bytes, different from the server's blobs. */
+function uploadBody(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  for (let i = 0, at = 0; at < size; i++, at += 32) createHash('sha256').update(`softunicast upload ${i}`).digest().copy(out, at);
+  return out;
+}
+
+async function put(c: EgressCommand & { size: number; deadlineMs: number }): Promise<Record<string, unknown>> {
+  const body = uploadBody(c.size);
+  const { status, body: answer, local } = await requestOnce(c, 'POST', '/upload', body, c.deadlineMs);
+  return { status, sent: createHash('sha256').update(body).digest('hex'), answer: JSON.parse(answer.toString('utf8')) as unknown, local };
 }
 
 async function get(c: GetCommand): Promise<Record<string, unknown>> {
@@ -161,6 +202,7 @@ async function udpStop(c: Command & { target: string; graceMs: number }): Promis
 // The command's fields come from the driving process; each handler reads its own.
 const handlers: Record<string, (c: never) => Promise<Record<string, unknown>>> = {
   get,
+  put,
   'udp-start': udpStart,
   'udp-status': async (c: Command & { target: string }) => ({ next: stream(c.target).next, replies: stream(c.target).received.size }),
   'udp-stop': udpStop,
