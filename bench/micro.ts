@@ -2,7 +2,7 @@
 // instructions/packet from the same binary under callgrind (`count`, with and without packets).
 // Used by bench/run.ts; alone: node dist/bench/micro.js. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { imagePath, TABLE_SIZES, writeImages } from './images.js';
@@ -90,10 +90,9 @@ export interface MicroOptions {
 
 export function runMicro(opts: MicroOptions): MicroRow[] {
   mkdirSync(benchBuild, { recursive: true });
-  if (!TABLE_SIZES.every((n) => existsSync(imagePath(benchBuild, n)))) {
-    opts.log('writing table images (compileTable) ...');
-    writeImages(benchBuild);
-  }
+  // Always anew: images from an older build may not match this one's table layout (ABI).
+  opts.log('writing table images (compileTable) ...');
+  writeImages(benchBuild);
   const rows = new Map<string, MicroRow>();
   const row = (phase: string, frame: number): MicroRow => {
     const key = `${phase}/${frame}`;

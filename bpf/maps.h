@@ -98,6 +98,38 @@ struct {
 	__array(values, struct su_grace_token_map);
 } su_grace SEC(".maps");
 
+/* ---- Fragments: later pieces follow their first ---------------------------------------------
+ * Only a datagram's first fragment has ports; the program records what it did with it, keyed as
+ * a reassembly queue is (RFC 791 3.2, RFC 8200 4.5), and later pieces do the same. LRU-bounded,
+ * and entries older than SU_FRAG_TTL_NS count as absent. Writer and reader: su_steer. */
+#define SU_FRAG_ENTRIES 16384
+#define SU_FRAG_TTL_NS (30ull * 1000 * 1000 * 1000) /* net.ipv4.ipfrag_time */
+#define SU_FRAG_LOCAL 1     /* passed to the kernel: a local slice */
+#define SU_FRAG_CAPTURED 2  /* handed to the fast path, which keeps its own table */
+#define SU_FRAG_UNMANAGED 3 /* passed to the kernel: no capture rule */
+
+struct su_frag_key {
+	__u8 family;
+	__u8 proto; /* SU_PROTO_* */
+	__u16 pad;
+	__u32 id;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct su_frag_verdict {
+	__u64 seen_ns; /* bpf_ktime_get_ns() of the first fragment */
+	__u32 verdict; /* SU_FRAG_* */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SU_FRAG_ENTRIES);
+	__type(key, struct su_frag_key);
+	__type(value, struct su_frag_verdict);
+} su_frags SEC(".maps");
+
 /* Key: u32 enum su_steer_counter. Value: u64 per CPU.
  * Writer: su_steer. Reader: the addon, summed over CPUs. */
 struct {

@@ -47,6 +47,7 @@ struct su_frag6_hdr {
 #define SU_PKT_FRAGMENT (1u << 0) /* the first fragment of a larger packet */
 #define SU_PKT_ROUTED (1u << 1)   /* IPv6 routing header: the final destination is elsewhere */
 #define SU_PKT_ICMP_ERROR (1u << 2) /* an ICMP error: proto and dport are the quoted packet's */
+#define SU_PKT_LATER_FRAGMENT (1u << 3) /* a later piece: no ports (dport 0), frag_id set */
 
 /* ICMP error types that quote the packet they are about (RFC 792, RFC 4443 2.4 and 3). */
 #define SU_ICMP_DEST_UNREACH 3
@@ -70,6 +71,7 @@ struct su_pkt {
 	__u16 l4_off;
 	__u8 flags; /* SU_PKT_* */
 	__u8 pad0[3];
+	__u32 frag_id; /* of a fragment (first or later): IPv4 identification, IPv6 fragment id */
 };
 
 /* Each step returns the start of the next header, or NULL when the packet is not one we parse.
@@ -81,11 +83,12 @@ static __always_inline void *su_parse_ipv4(struct iphdr *ip, void *data_end, str
 {
 	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
 		return NULL;
-	/* Only the first fragment carries the L4 header. */
+	/* Only the first fragment carries the L4 header; later ones follow it (su_parse). */
 	if (ip->frag_off & bpf_htons(SU_IP4_FRAG_OFFSET))
-		return NULL;
-	if (ip->frag_off & bpf_htons(SU_IP4_MORE_FRAGMENTS))
+		pkt->flags |= SU_PKT_LATER_FRAGMENT;
+	else if (ip->frag_off & bpf_htons(SU_IP4_MORE_FRAGMENTS))
 		pkt->flags |= SU_PKT_FRAGMENT;
+	pkt->frag_id = bpf_ntohs(ip->id);
 	pkt->family = SU_FAMILY_IPV4;
 	__builtin_memcpy(pkt->daddr, &ip->daddr, sizeof(ip->daddr));
 	__builtin_memcpy(pkt->saddr, &ip->saddr, sizeof(ip->saddr));
@@ -123,13 +126,20 @@ static __always_inline void *su_parse_ipv6(struct ipv6hdr *ip6, void *data_end,
 		} else if (next == IPPROTO_FRAGMENT) {
 			struct su_frag6_hdr *frag = cur;
 
-			if ((void *)(frag + 1) > data_end ||
-			    frag->frag_off & bpf_htons(SU_IP6_FRAG_OFFSET))
+			if ((void *)(frag + 1) > data_end)
 				return NULL;
-			pkt->flags |= SU_PKT_FRAGMENT;
+			pkt->frag_id = bpf_ntohl(frag->identification);
 			next = frag->nexthdr;
 			cur = frag + 1;
 			total += sizeof(*frag);
+			/* After a later piece's fragment header comes payload, not headers. An
+			 * atomic fragment (M clear, RFC 6946) counts as a first one: one branch less
+			 * for the verifier, and remembering it costs nothing. */
+			if (frag->frag_off & bpf_htons(SU_IP6_FRAG_OFFSET)) {
+				pkt->flags |= SU_PKT_LATER_FRAGMENT;
+				break;
+			}
+			pkt->flags |= SU_PKT_FRAGMENT;
 		} else {
 			break;
 		}
@@ -195,6 +205,16 @@ static __always_inline int su_parse_icmp_error(void *cur, void *data_end, struct
 static __always_inline int su_parse_l4(void *cur, void *data_end, __u8 l4proto,
 				       struct su_pkt *pkt)
 {
+	/* A later fragment has no transport header: its protocol, and the first piece's ports. */
+	if (pkt->flags & SU_PKT_LATER_FRAGMENT) {
+		if (l4proto == IPPROTO_TCP)
+			pkt->proto = SU_PROTO_TCP;
+		else if (l4proto == IPPROTO_UDP)
+			pkt->proto = SU_PROTO_UDP;
+		else
+			return -1;
+		return 0;
+	}
 	if ((l4proto == IPPROTO_ICMP && pkt->family == SU_FAMILY_IPV4) ||
 	    (l4proto == IPPROTO_ICMPV6 && pkt->family == SU_FAMILY_IPV6))
 		return su_parse_icmp_error(cur, data_end, pkt);
@@ -220,8 +240,9 @@ static __always_inline int su_parse_l4(void *cur, void *data_end, __u8 l4proto,
 }
 
 /* Returns 0 and fills *pkt when the frame is IPv4 or IPv6 with a whole TCP or UDP header (the
- * fixed part: all we read is the port) or an ICMP error quoting TCP or UDP from the destination
- * address; -1 for anything else. */
+ * fixed part: all we read is the port), an ICMP error quoting TCP or UDP from the destination
+ * address, or a later fragment of TCP or UDP (SU_PKT_LATER_FRAGMENT, dport 0); -1 for anything
+ * else. */
 static __always_inline int su_parse(void *data, void *data_end, struct su_pkt *pkt)
 {
 	struct ethhdr *eth = data;

@@ -90,11 +90,75 @@ __noinline int su_gue_inner(struct xdp_md *ctx, const struct su_pkt *outer, stru
 	return (int)off;
 }
 
-SEC("xdp")
-int su_steer(struct xdp_md *ctx)
+static __always_inline void su_frag_key_of(const struct su_pkt *pkt, struct su_frag_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->family = pkt->family;
+	key->proto = pkt->proto;
+	key->id = pkt->frag_id;
+	__builtin_memcpy(key->saddr, pkt->saddr, sizeof(key->saddr));
+	__builtin_memcpy(key->daddr, pkt->daddr, sizeof(key->daddr));
+}
+
+/* What was done with the first fragment of `pkt`'s datagram (SU_FRAG_*), or 0: never seen, or
+ * longer ago than a reassembly queue would wait. */
+__noinline __u32 su_frag_verdict(const struct su_pkt *pkt)
+{
+	const struct su_frag_verdict *v;
+	struct su_frag_key key;
+
+	if (!pkt)
+		return 0;
+	su_frag_key_of(pkt, &key);
+	v = bpf_map_lookup_elem(&su_frags, &key);
+	if (!v || bpf_ktime_get_ns() - v->seen_ns > SU_FRAG_TTL_NS)
+		return 0;
+	return v->verdict;
+}
+
+/* Records `verdict` for the later pieces when `pkt` is a first fragment. */
+__noinline int su_frag_record(const struct su_pkt *pkt, __u32 verdict)
+{
+	struct su_frag_verdict v = { 0 };
+	struct su_frag_key key;
+
+	if (!pkt || !(pkt->flags & SU_PKT_FRAGMENT))
+		return 0;
+	su_frag_key_of(pkt, &key);
+	v.seen_ns = bpf_ktime_get_ns();
+	v.verdict = verdict;
+	return bpf_map_update_elem(&su_frags, &key, &v, BPF_ANY);
+}
+
+/* Hands the packet to the queue's AF_XDP socket, counted as `counter`. bpf_redirect_map falls
+ * back to the flags' action by itself when the slot is empty; the lookup is there to count that
+ * case. A socket closed between the two still falls back to XDP_PASS, counted as redirected: a
+ * rare, harmless miscount. */
+static __always_inline int su_redirect(__u32 queue, __u32 counter)
+{
+	if (!bpf_map_lookup_elem(&su_xsks, &queue)) {
+		su_count(SU_STEER_pass_no_socket);
+		return XDP_PASS;
+	}
+	su_count(counter);
+	return bpf_redirect_map(&su_xsks, queue, XDP_PASS);
+}
+
+/* The frame's headers into *pkt (su_parse). A function of its own so that the verifier walks
+ * the parser's many paths once, not once for every path through su_steer after it. */
+__noinline int su_parse_frame(struct xdp_md *ctx, struct su_pkt *pkt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+
+	if (!pkt)
+		return -1;
+	return su_parse(data, data_end, pkt);
+}
+
+SEC("xdp")
+int su_steer(struct xdp_md *ctx)
+{
 	/* A helper's key must be on the stack (or in a map), not in the context. */
 	__u32 queue = ctx->rx_queue_index;
 	__u32 zero = 0;
@@ -102,9 +166,27 @@ int su_steer(struct xdp_md *ctx)
 	int inner_off;
 
 	su_count(SU_STEER_packets);
-	if (su_parse(data, data_end, &pkt) < 0) {
+	if (su_parse_frame(ctx, &pkt) < 0) {
 		su_count(SU_STEER_pass_unparsed);
 		return XDP_PASS;
+	}
+
+	/* A later piece goes where its datagram's first went; one whose first was not seen goes
+	 * to the kernel (as every fragment did before: it may still reassemble it) and is counted. */
+	if (pkt.flags & SU_PKT_LATER_FRAGMENT) {
+		switch (su_frag_verdict(&pkt)) {
+		case SU_FRAG_LOCAL:
+			su_count(SU_STEER_pass_fragment_local);
+			return XDP_PASS;
+		case SU_FRAG_CAPTURED:
+			return su_redirect(queue, SU_STEER_redirected_fragment);
+		case SU_FRAG_UNMANAGED:
+			su_count(SU_STEER_pass_unmanaged);
+			return XDP_PASS;
+		default:
+			su_count(SU_STEER_pass_fragment_unplaced);
+			return XDP_PASS;
+		}
 	}
 
 	/* The bank index is read once: every later lookup of this packet uses the same view. */
@@ -113,32 +195,31 @@ int su_steer(struct xdp_md *ctx)
 	const struct su_host *host = bpf_map_lookup_elem(&su_host, &bank);
 
 	/* GUE for us: unwrapped here only when everything checks out and the inner packet is for a
-	 * local slice. Otherwise it is not a local packet of its own either; it goes to the capture
-	 * rules, so that the fast path decides about it and counts why. */
+	 * local slice (or a later piece of a datagram whose first was). Otherwise it is not a local
+	 * packet of its own either; it goes to the capture rules, so that the fast path decides
+	 * about it and counts why. */
 	if (host && su_gue_for_us(&pkt, host)) {
 		/* Cheapest refusals first; the checksums read the whole datagram. */
 		if (su_trusted(&pkt, bank) && (inner_off = su_gue_inner(ctx, &pkt, &inner)) >= 0 &&
-		    su_local(&inner, bank) && su_gue_checksums_ok(ctx, &pkt) &&
+		    ((inner.flags & SU_PKT_LATER_FRAGMENT) ? su_frag_verdict(&inner) == SU_FRAG_LOCAL :
+							       su_local(&inner, bank)) &&
+		    su_gue_checksums_ok(ctx, &pkt) &&
 		    su_gue_decap(ctx, (__u32)inner_off, inner.family) == 0) {
+			su_frag_record(&inner, SU_FRAG_LOCAL);
 			su_count(SU_STEER_decap_local);
 			return XDP_PASS;
 		}
 	} else if (su_local(&pkt, bank)) {
+		su_frag_record(&pkt, SU_FRAG_LOCAL);
 		su_count(SU_STEER_pass_local);
 		return XDP_PASS;
 	}
 
 	if (!su_captured(&pkt)) {
+		su_frag_record(&pkt, SU_FRAG_UNMANAGED);
 		su_count(SU_STEER_pass_unmanaged);
 		return XDP_PASS;
 	}
-	/* bpf_redirect_map falls back to the flags' action by itself when the slot is empty; the
-	 * lookup is there to count that case. A socket closed between the two still falls back to
-	 * XDP_PASS, counted as redirected: a rare, harmless miscount. */
-	if (!bpf_map_lookup_elem(&su_xsks, &queue)) {
-		su_count(SU_STEER_pass_no_socket);
-		return XDP_PASS;
-	}
-	su_count(SU_STEER_redirected);
-	return bpf_redirect_map(&su_xsks, queue, XDP_PASS);
+	su_frag_record(&pkt, SU_FRAG_CAPTURED);
+	return su_redirect(queue, SU_STEER_redirected);
 }

@@ -15,9 +15,11 @@ fi
 # clang/llvm: BPF objects; libxdp/libbpf: AF_XDP and program loading; cmake/ninja/pkg-config: the
 # addon; iproute2, iputils-ping, util-linux (setpriv), python3 (raw frame sender): namespace tests;
 # valgrind: native tests; tshark: decodes GUE captured on the backbone; ethtool: turns off veth
-# checksum offload in test namespaces; curl: the demo's unmodified client (--local-port).
+# checksum offload in test namespaces; curl: the demo's unmodified client (--local-port);
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for native/fuzz (clang only recommends
+# it, and recommends are not installed here).
 packages=(clang llvm libxdp-dev libbpf-dev libelf-dev zlib1g-dev pkg-config cmake ninja-build g++
-          iproute2 iputils-ping util-linux valgrind python3 tshark ethtool curl)
+          iproute2 iputils-ping util-linux valgrind python3 tshark ethtool curl libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 /* Seeded integer hashes of the fast path: the GUE source port's flow entropy
- * (draft-ietf-intarea-gue-09 5.11.2) and the slice index of view.c. Header-only, multiplies and
+ * (draft-ietf-intarea-gue-09 5.11.2) and the fragment table of frags.c (the slice index of
+ * view.h has a cheaper one of its own). Header-only, multiplies and
  * shifts on 64-bit words, nothing a BPF program could not do. */
 #ifndef SU_CORE_FLOW_HASH_H
 #define SU_CORE_FLOW_HASH_H
@@ -44,15 +45,17 @@ static inline uint64_t su_hash_finish(uint64_t h)
 	return h ^ (h >> 31);
 }
 
-/* The flow hash behind the GUE source port: the same 5-tuple always gives the same value for one
- * seed (so a flow keeps one outer source port and its packets one ECMP path), different flows
- * spread. Addresses are 4 or 16 bytes in network order, ports in host order. */
-static inline uint32_t su_flow_hash(uint32_t seed, uint8_t family, const uint8_t *saddr,
-				    const uint8_t *daddr, uint8_t protocol, uint16_t sport,
-				    uint16_t dport)
+/* The flow hash's state after its first word (seed, family, protocol): the same for every packet
+ * of a family and protocol, so the fast path works it out once per table (view.c). */
+static inline uint64_t su_flow_hash_start(uint32_t seed, uint8_t family, uint8_t protocol)
 {
-	uint64_t h = su_hash_step(seed, (uint64_t)family << 8 | protocol);
+	return su_hash_step(seed, (uint64_t)family << 8 | protocol);
+}
 
+/* The rest of su_flow_hash, from a su_flow_hash_start state. */
+static inline uint32_t su_flow_hash_from(uint64_t h, uint8_t family, const uint8_t *saddr,
+					 const uint8_t *daddr, uint16_t sport, uint16_t dport)
+{
 	if (family == 4) {
 		h = su_hash_step(h, (uint64_t)su_load32(saddr) << 32 | su_load32(daddr));
 	} else {
@@ -63,6 +66,17 @@ static inline uint32_t su_flow_hash(uint32_t seed, uint8_t family, const uint8_t
 	}
 	h = su_hash_step(h, (uint64_t)sport << 16 | dport);
 	return (uint32_t)su_hash_finish(h);
+}
+
+/* The flow hash behind the GUE source port: the same 5-tuple always gives the same value for one
+ * seed (so a flow keeps one outer source port and its packets one ECMP path), different flows
+ * spread. Addresses are 4 or 16 bytes in network order, ports in host order. */
+static inline uint32_t su_flow_hash(uint32_t seed, uint8_t family, const uint8_t *saddr,
+				    const uint8_t *daddr, uint8_t protocol, uint16_t sport,
+				    uint16_t dport)
+{
+	return su_flow_hash_from(su_flow_hash_start(seed, family, protocol), family, saddr, daddr,
+				 sport, dport);
 }
 
 #endif /* SU_CORE_FLOW_HASH_H */

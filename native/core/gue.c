@@ -3,6 +3,7 @@
 #include "gue.h"
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "checksum.h"
@@ -19,16 +20,6 @@ static inline void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
-}
-
-int su_gue_for_us(const struct su_host *host, const struct su_ip *outer)
-{
-	if (outer->protocol != IPPROTO_UDP || host->gue_port == 0 || outer->dport != host->gue_port ||
-	    outer->icmp_error)
-		return 0;
-	if (outer->family == SU_FAMILY_IPV4)
-		return (host->flags & SU_HOST_HAS_IPV4) && memcmp(outer->daddr, host->ipv4, 4) == 0;
-	return (host->flags & SU_HOST_HAS_IPV6) && memcmp(outer->daddr, host->ipv6, 16) == 0;
 }
 
 /* The IP family a Proto field or first nibble names, or SU_FAMILY_NONE. */
@@ -109,57 +100,71 @@ uint32_t su_gue_encap_len(const struct su_owner *owner)
 	       SU_UDP_HLEN + (owner->encap == SU_ENCAP_GUE0 ? SU_GUE_V0_HEADER_LEN : 0);
 }
 
-void su_gue_encap(const struct su_host *host, const struct su_owner *owner,
-		  const struct su_ip *inner, uint8_t *frame)
+void su_gue_prepare(const struct su_host *host, const struct su_owner *owner,
+		    struct su_view_owner *f)
 {
-	uint32_t gue_len = owner->encap == SU_ENCAP_GUE0 ? SU_GUE_V0_HEADER_LEN : 0;
-	uint32_t udp_len = SU_UDP_HLEN + gue_len + inner->ip_len;
-	uint8_t *ip = frame + SU_ETH_HLEN, *udp;
-	/* Flow entropy in the source port (draft 5.11.2): one flow, one port, one ECMP path. */
-	uint16_t sport = (uint16_t)(SU_GUE_SOURCE_PORT_MIN +
-				    (su_flow_hash(host->flow_hash_seed, inner->family, inner->saddr,
-						  inner->daddr, inner->protocol, inner->sport,
-						  inner->dport) &
-				     SU_GUE_SOURCE_PORT_MASK));
+	uint8_t *hdr = f->hdr[0], *ip = hdr + SU_ETH_HLEN, *udp;
+	uint32_t sum = 0;
 
-	memcpy(frame, owner->next_hop_mac, 6);
-	memcpy(frame + 6, host->mac, 6);
+	f->hdr_len = (uint8_t)su_gue_encap_len(owner);
+	f->udp_extra = SU_UDP_HLEN + (owner->encap == SU_ENCAP_GUE0 ? SU_GUE_V0_HEADER_LEN : 0);
+
+	memcpy(hdr, owner->next_hop_mac, 6);
+	memcpy(hdr + 6, host->mac, 6);
 	if (owner->family == SU_FAMILY_IPV4) {
-		put16(frame + 12, 0x0800);
+		put16(hdr + 12, 0x0800);
 		ip[0] = 0x45; /* version 4, IHL 5: no options */
-		ip[1] = 0;    /* DSCP/ECN */
-		put16(ip + 2, (uint16_t)(SU_IPV4_HLEN + udp_len));
+		ip[1] = 0;    /* DSCP/ECN; total length (2-3) and checksum (10-11) per packet */
 		put16(ip + 4, 0); /* identification: unused, as DF forbids fragmenting (RFC 6864 4.1) */
 		put16(ip + 6, SU_IPV4_DF);
 		ip[8] = SU_GUE_OUTER_TTL;
 		ip[9] = IPPROTO_UDP;
 		memcpy(ip + 12, host->ipv4, 4);
 		memcpy(ip + 16, owner->endpoint, 4);
-		su_ipv4_set_checksum(ip, SU_IPV4_HLEN);
+		/* The header's sum with the length of the outer headers, folded (RFC 1071): never
+		 * zero (0x4500). Each packet adds its datagram's length. */
+		for (int i = 0; i < SU_IPV4_HLEN; i += 2)
+			sum += get16(ip + i);
+		sum += SU_IPV4_HLEN + f->udp_extra;
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		f->csum = sum;
+		f->ipv4 = 1;
 		udp = ip + SU_IPV4_HLEN;
 	} else {
-		put16(frame + 12, 0x86dd);
+		const uint8_t next_header[8] = { 0, 0, 0, 0, 0, 0, 0, IPPROTO_UDP };
+
+		put16(hdr + 12, 0x86dd);
 		ip[0] = 0x60; /* version 6, traffic class 0, flow label 0 */
-		ip[1] = ip[2] = ip[3] = 0;
-		put16(ip + 4, (uint16_t)udp_len);
+		ip[1] = ip[2] = ip[3] = 0; /* payload length (4-5) per packet */
 		ip[6] = IPPROTO_UDP;
 		ip[7] = SU_GUE_OUTER_TTL;
 		memcpy(ip + 8, host->ipv6, 16);
 		memcpy(ip + 24, owner->endpoint, 16);
+		/* The UDP checksum's pseudo-header (RFC 8200 8.1) but for the length. */
+		f->csum = su_csum_add(su_csum_add(su_csum_add(0, ip + 8, 16), ip + 24, 16),
+				      next_header, sizeof(next_header));
+		f->ipv4 = 0;
 		udp = ip + SU_IPV6_HLEN;
 	}
-	put16(udp, sport);
+	/* Source port, length (and over IPv6 the checksum) per packet; zero over IPv4: allowed
+	 * and skipped by the receiver (draft 5.8). */
 	put16(udp + 2, owner->gue_port);
-	put16(udp + 4, (uint16_t)udp_len);
-	put16(udp + 6, 0); /* zero over IPv4: allowed and skipped by the receiver (draft 5.8) */
-	if (gue_len) {
-		/* Variant 0, C = 0, Hlen = 0, Proto = the inner IP version's protocol, no flags. */
-		udp[8] = 0;
-		udp[9] = inner->family == SU_FAMILY_IPV4 ? SU_GUE_PROTO_IPV4 : SU_GUE_PROTO_IPV6;
-		udp[10] = udp[11] = 0;
+	/* The same for an inner IPv6 datagram, but for variant 0's header: C = 0, Hlen = 0, no
+	 * flags, Proto the inner family's protocol. */
+	memcpy(f->hdr[1], hdr, sizeof(f->hdr[1]));
+	if (owner->encap == SU_ENCAP_GUE0) {
+		udp[9] = SU_GUE_PROTO_IPV4;
+		f->hdr[1][udp - hdr + 9] = SU_GUE_PROTO_IPV6;
 	}
-	/* Over IPv6 a zero checksum is not allowed by default (RFC 8200 8.1, draft 5.8); it covers
-	 * the inner packet, which already lies right behind the headers. */
-	if (owner->family == SU_FAMILY_IPV6)
-		su_udp6_set_checksum(udp, udp_len, host->ipv6, owner->endpoint);
+}
+
+void su_gue_encap(const struct su_host *host, const struct su_owner *owner,
+		  const struct su_ip *inner, uint8_t *frame)
+{
+	/* su_view_host hands out the view's own copy of the host settings. */
+	const struct su_view *view = (const struct su_view *)((const char *)host -
+							      offsetof(struct su_view, header_copy.host));
+
+	su_gue_write(su_view_fwd(view, owner), inner, su_gue_source_port(view, inner), frame);
 }

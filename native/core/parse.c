@@ -82,6 +82,17 @@ static enum su_route_counter parse_l4(const uint8_t *l4, uint32_t len, uint8_t p
 				      struct su_ip *out)
 {
 	out->icmp_error = 0;
+	if (out->fragment == SU_FRAGMENT_LATER) {
+		/* No transport header here: the ports are in the first fragment. */
+		if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+			return SU_ROUTE_drop_malformed;
+		out->protocol = protocol;
+		out->l4 = l4;
+		out->l4_len = len;
+		out->sport = 0;
+		out->dport = 0;
+		return SU_PARSE_OK;
+	}
 	if ((protocol == IPPROTO_ICMP && out->family == SU_FAMILY_IPV4) ||
 	    (protocol == IPPROTO_ICMPV6 && out->family == SU_FAMILY_IPV6))
 		return parse_icmp_error(l4, len, out);
@@ -115,8 +126,9 @@ static enum su_route_counter parse_ipv4(const uint8_t *p, uint32_t avail, struct
 	if (ihl < SU_IPV4_HLEN || total < ihl || total > avail)
 		return SU_ROUTE_drop_malformed;
 	frag = get16(p + 6);
-	if (frag & (SU_IPV4_MF | SU_IPV4_OFFSET))
-		return SU_ROUTE_drop_fragment;
+	out->fragment = !(frag & (SU_IPV4_MF | SU_IPV4_OFFSET)) ? SU_FRAGMENT_NONE :
+			(frag & SU_IPV4_OFFSET) ? SU_FRAGMENT_LATER : SU_FRAGMENT_FIRST;
+	out->frag_id = get16(p + 4);
 	out->family = SU_FAMILY_IPV4;
 	out->ip = p;
 	out->ip_len = total;
@@ -137,6 +149,8 @@ static enum su_route_counter parse_ipv6(const uint8_t *p, uint32_t avail, struct
 	if (total == SU_IPV6_HLEN || total > avail)
 		return SU_ROUTE_drop_malformed;
 	out->family = SU_FAMILY_IPV6;
+	out->fragment = SU_FRAGMENT_NONE;
+	out->frag_id = 0;
 	out->ip = p;
 	out->ip_len = total;
 	out->saddr = p + 8;
@@ -162,10 +176,16 @@ static enum su_route_counter parse_ipv6(const uint8_t *p, uint32_t avail, struct
 			/* An atomic fragment (offset 0, M clear) is a whole packet that a fragment
 			 * header happens to precede, to be processed as unfragmented (RFC 6946 4);
 			 * anything else is a piece of a larger one. */
-			if (frag & (SU_IPV6_FRAG_OFFSET | SU_IPV6_FRAG_M))
-				return SU_ROUTE_drop_fragment;
+			if (frag & SU_IPV6_FRAG_OFFSET)
+				out->fragment = SU_FRAGMENT_LATER;
+			else if (frag & SU_IPV6_FRAG_M)
+				out->fragment = SU_FRAGMENT_FIRST;
+			out->frag_id = (uint32_t)get16(p + off + 4) << 16 | get16(p + off + 6);
 			next = p[off];
 			off += 8;
+			/* What follows a later piece's fragment header is payload, not headers. */
+			if (out->fragment == SU_FRAGMENT_LATER)
+				break;
 		} else {
 			break;
 		}
@@ -187,6 +207,16 @@ enum su_route_counter su_parse_ip(const uint8_t *p, uint32_t avail, uint8_t fami
 
 enum su_route_counter su_parse_frame(const uint8_t *frame, uint32_t len, uint32_t *l2_len,
 				     struct su_ip *out)
+{
+	if (su_parse_ipv4_fast(frame, len, out) || su_parse_ipv6_fast(frame, len, out)) {
+		*l2_len = SU_ETH_HLEN;
+		return SU_PARSE_OK;
+	}
+	return su_parse_frame_full(frame, len, l2_len, out);
+}
+
+enum su_route_counter su_parse_frame_full(const uint8_t *frame, uint32_t len, uint32_t *l2_len,
+					  struct su_ip *out)
 {
 	uint32_t off = SU_ETH_HLEN;
 	uint16_t type;

@@ -3,105 +3,165 @@
  * bounded by header counts, so that it could later become an in-kernel express lane (DESIGN.md). */
 #include <string.h>
 
+#include "frags.h"
 #include "gue.h"
 #include "parse.h"
 #include "view.h"
 
-/* Sends `pkt` (the received packet, or the inner one of an unwrapped GUE packet) to `owner`, a
- * server or data centre. */
-static enum su_route_counter forward(const struct su_host *host, const struct su_owner *owner,
-				     const struct su_ip *pkt, int decapsulated, uint8_t **data,
-				     uint32_t *len, uint32_t headroom)
+/* Sends `pkt` (the received packet, or the inner one of an unwrapped GUE packet) to the owner
+ * of forwarding record `f`, whose `fate` (f->fate or f->fate_decapsulated) says how, or why not
+ * whatever the packet (local slices, loops, owners this host cannot reach). */
+static __always_inline enum su_route_counter
+forward(const struct su_view *view, const struct su_view_owner *f, enum su_route_counter fate,
+	const struct su_ip *pkt, int decapsulated, uint8_t **data, uint32_t *len, uint32_t headroom)
 {
 	/* Where the IP datagram starts in the buffer: everything before it may be overwritten. */
 	uint32_t ip_off = (uint32_t)(pkt->ip - *data);
-	uint32_t hdr_len;
 	uint8_t *frame;
 
-	if (!(owner->flags & SU_OWNER_NEXT_HOP_KNOWN))
-		return SU_ROUTE_drop_no_neighbour;
+	if (!SU_ROUTE_TRANSMITS(fate))
+		return fate;
+	/* Never truncate, never fragment: the IP packet, outer headers included, must fit the
+	 * interface (VLAN tags and padding are not part of it). */
+	if (pkt->ip_len > f->max_ip_len)
+		return SU_ROUTE_drop_too_big;
 
-	if (owner->encap == SU_ENCAP_L2) {
-		/* The MTU counts the IP packet: VLAN tags and padding are not part of it. */
-		if (pkt->ip_len > host->mtu)
-			return SU_ROUTE_drop_too_big;
+	if (fate == SU_ROUTE_forward_server_l2) {
 		if (!decapsulated) {
 			/* Only the addresses change: tags, payload and padding stay as received. */
-			memcpy(*data, owner->next_hop_mac, 6);
-			memcpy(*data + 6, host->mac, 6);
-			return SU_ROUTE_forward_server_l2;
+			memcpy(*data, f->hdr[0], 12);
+			return fate;
 		}
 		/* A fresh untagged header over the end of the outer ones (at least Ethernet, IP and
 		 * UDP lie before the inner packet, so no headroom is needed). */
 		frame = *data + ip_off - SU_ETH_HLEN;
-		memcpy(frame, owner->next_hop_mac, 6);
-		memcpy(frame + 6, host->mac, 6);
+		memcpy(frame, f->hdr[0], 12);
 		frame[12] = pkt->family == SU_FAMILY_IPV4 ? 0x08 : 0x86;
 		frame[13] = pkt->family == SU_FAMILY_IPV4 ? 0x00 : 0xdd;
 		*data = frame;
 		*len = SU_ETH_HLEN + pkt->ip_len;
-		return SU_ROUTE_forward_server_l2;
+		return fate;
 	}
 
-	if (owner->family == SU_FAMILY_IPV4 ? !(host->flags & SU_HOST_HAS_IPV4) :
-					      !(host->flags & SU_HOST_HAS_IPV6))
-		return SU_ROUTE_drop_no_source;
-	hdr_len = su_gue_encap_len(owner);
-	/* Never truncate, never fragment: the outer IP packet must fit the interface. */
-	if (hdr_len - SU_ETH_HLEN + pkt->ip_len > host->mtu)
-		return SU_ROUTE_drop_too_big;
 	/* The worker guarantees at least 256 bytes of headroom (SU_CORE_MAX_GROWTH is 66), so
 	 * this only happens to a caller that gave less; the packet could not grow, which is what
 	 * drop_too_big says. */
-	if (ip_off + headroom < hdr_len)
+	if (ip_off + headroom < f->hdr_len)
 		return SU_ROUTE_drop_too_big;
 	/* The headers end where the inner datagram starts: it is kept byte for byte, without
 	 * any Ethernet padding that followed it. */
-	frame = *data + ip_off - hdr_len;
-	su_gue_encap(host, owner, pkt, frame);
+	frame = *data + ip_off - f->hdr_len;
+	su_gue_write(f, pkt, su_gue_source_port(view, pkt), frame);
 	*data = frame;
-	*len = hdr_len + pkt->ip_len;
-	return owner->kind == SU_OWNER_SERVER ? SU_ROUTE_forward_server_gue :
-						SU_ROUTE_encap_datacenter;
+	*len = f->hdr_len + pkt->ip_len;
+	return fate;
+}
+
+/* The owner of `pkt`: by its ports, or for a later fragment by its first (`*miss` says which
+ * fate a miss has). A first fragment's owner is remembered for the pieces after it. */
+static __always_inline const struct su_view_owner *
+owner_of(const struct su_view *view, struct su_frag_table *frags, const struct su_ip *pkt,
+	 enum su_route_counter *miss)
+{
+	const struct su_view_owner *f;
+
+	if (pkt->fragment == SU_FRAGMENT_LATER) {
+		const struct su_owner *owner = frags ? su_frag_owner(frags, view, pkt) : NULL;
+
+		*miss = SU_ROUTE_drop_fragment;
+		return owner ? su_view_fwd(view, owner) : NULL;
+	}
+	*miss = SU_ROUTE_drop_no_owner;
+	f = su_view_find(view, pkt->family, pkt->daddr, pkt->protocol, pkt->dport);
+	if (f && frags && pkt->fragment == SU_FRAGMENT_FIRST)
+		su_frag_remember(frags, view, pkt, f->owner);
+	return f;
+}
+
+/* GUE from a peer, `outer` (for which su_gue_for_us holds): unwrapped and steered again, inside
+ * this data centre only. Apart from the common path, which it would only crowd. */
+static __attribute__((noinline)) enum su_route_counter
+route_decapsulated(const struct su_view *view, struct su_frag_table *frags,
+		   const struct su_ip *outer, uint8_t **data, uint32_t *len, uint32_t headroom)
+{
+	const struct su_view_owner *f;
+	enum su_route_counter fate, miss;
+	struct su_ip inner;
+
+	/* A piece of a GUE datagram: we do not reassemble, and one piece cannot be unwrapped. */
+	if (outer->fragment != SU_FRAGMENT_NONE)
+		return SU_ROUTE_drop_fragment;
+	fate = su_gue_decap(view, outer, &inner);
+	if (fate != SU_PARSE_OK)
+		return fate;
+	f = owner_of(view, frags, &inner, &miss);
+	if (!f)
+		return miss;
+	/* Local slices arriving in GUE are the XDP program's to unwrap and pass (drop_local); a
+	 * data centre sends only what belongs here (drop_loop). */
+	return forward(view, f, f->fate_decapsulated, &inner, 1, data, len, headroom);
+}
+
+/* A parsed packet, `outer`, steered. */
+static __always_inline enum su_route_counter
+route_ip(const struct su_view *view, struct su_frag_table *frags, const struct su_ip *outer,
+	 uint8_t **data, uint32_t *len, uint32_t headroom)
+{
+	const struct su_view_owner *f;
+	enum su_route_counter miss;
+
+	if (su_gue_for_us(&view->header->host, outer)) {
+		/* A copy, so that `outer` itself can live in registers. */
+		struct su_ip copy = *outer;
+
+		return route_decapsulated(view, frags, &copy, data, len, headroom);
+	}
+	f = owner_of(view, frags, outer, &miss);
+	if (!f)
+		return miss;
+	return forward(view, f, f->fate, outer, 0, data, len, headroom);
+}
+
+/* Frames the inline parsers leave to the full one. */
+static __attribute__((noinline)) enum su_route_counter
+route_other(const struct su_view *view, struct su_frag_table *frags, uint8_t **data,
+	    uint32_t *len, uint32_t headroom)
+{
+	enum su_route_counter fate;
+	struct su_ip outer;
+	uint32_t l2_len;
+
+	fate = su_parse_frame_full(*data, *len, &l2_len, &outer);
+	if (fate != SU_PARSE_OK)
+		return fate;
+	return route_ip(view, frags, &outer, data, len, headroom);
+}
+
+/* The common frames each get their own copy of route_ip, in which the compiler knows the
+ * family and that the packet is whole: the rest of the fast path shrinks to what they need. */
+static __always_inline enum su_route_counter
+route(const struct su_view *view, struct su_frag_table *frags, uint8_t **data, uint32_t *len,
+      uint32_t headroom)
+{
+	struct su_ip outer;
+
+	if (!view)
+		return SU_ROUTE_drop_no_table;
+	if (su_parse_ipv4_fast(*data, *len, &outer))
+		return route_ip(view, frags, &outer, data, len, headroom);
+	if (su_parse_ipv6_fast(*data, *len, &outer))
+		return route_ip(view, frags, &outer, data, len, headroom);
+	return route_other(view, frags, data, len, headroom);
+}
+
+enum su_route_counter su_core_route_frags(const struct su_view *view, struct su_frag_table *frags,
+					  uint8_t **data, uint32_t *len, uint32_t headroom)
+{
+	return route(view, frags, data, len, headroom);
 }
 
 enum su_route_counter su_core_route(const struct su_view *view, uint8_t **data, uint32_t *len,
 				    uint32_t headroom)
 {
-	const struct su_host *host;
-	const struct su_owner *owner;
-	struct su_ip outer, inner;
-	enum su_route_counter fate;
-	uint32_t l2_len;
-
-	if (!view)
-		return SU_ROUTE_drop_no_table;
-	fate = su_parse_frame(*data, *len, &l2_len, &outer);
-	if (fate != SU_PARSE_OK)
-		return fate;
-	host = su_view_host(view);
-
-	if (su_gue_for_us(host, &outer)) {
-		fate = su_gue_decap(view, &outer, &inner);
-		if (fate != SU_PARSE_OK)
-			return fate;
-		owner = su_view_lookup(view, inner.family, inner.daddr, inner.protocol, inner.dport);
-		if (!owner)
-			return SU_ROUTE_drop_no_owner;
-		/* Local slices arriving in GUE are the XDP program's to unwrap and pass. */
-		if (owner->kind == SU_OWNER_LOCAL)
-			return SU_ROUTE_drop_local;
-		/* A data centre sends only what belongs here: sending it on to yet another data
-		 * centre could loop between two with disagreeing tables. */
-		if (owner->kind == SU_OWNER_DATACENTER)
-			return SU_ROUTE_drop_loop;
-		return forward(host, owner, &inner, 1, data, len, headroom);
-	}
-
-	owner = su_view_lookup(view, outer.family, outer.daddr, outer.protocol, outer.dport);
-	if (!owner)
-		return SU_ROUTE_drop_no_owner;
-	if (owner->kind == SU_OWNER_LOCAL)
-		return SU_ROUTE_drop_local;
-	return forward(host, owner, &outer, 0, data, len, headroom);
+	return route(view, NULL, data, len, headroom);
 }

@@ -1,6 +1,7 @@
 /* su_view: checks a table image from TypeScript (src/slices/compile.ts) field by field, copies
- * it, and indexes its slice keys for lookup (softunicast/core.h). The image is untrusted input:
- * nothing in it is used before it has been checked. */
+ * it, indexes its slice keys for lookup and works out how to forward to each owner
+ * (softunicast/core.h, view.h). The image is untrusted input: nothing in it is used before it
+ * has been checked. */
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "flow_hash.h"
+#include "gue.h"
 #include "view.h"
 
 #define SU_KNOWN_HOST_FLAGS (SU_HOST_HAS_IPV4 | SU_HOST_HAS_IPV6)
@@ -143,10 +145,10 @@ static int check_owner(uint32_t index, const struct su_owner *o, struct su_error
 
 /* A key's run of port ranges: inside the range section, each range the right way round, sorted
  * by first port without overlap (so lookup can binary-search), owners that exist. */
-static int check_ranges(const struct su_view *v, uint32_t index, struct su_error *err)
+static int check_ranges(const struct su_view *v, uint32_t index, const struct su_slice_key *k,
+			struct su_error *err)
 {
 	const struct su_table_header *h = v->header;
-	const struct su_slice_key *k = &v->keys[index];
 	const struct su_port_range *r;
 	char key_text[96];
 
@@ -179,22 +181,22 @@ static int check_ranges(const struct su_view *v, uint32_t index, struct su_error
 	return 0;
 }
 
-/* The index key: family, prefix length and protocol in one word, then the 16 address bytes as
- * two words loaded in machine order (w0: bytes 0-7, w1: bytes 8-15). */
-static uint64_t key_hash(uint8_t family, uint8_t prefix_len, uint8_t protocol, uint64_t w0,
-			 uint64_t w1)
+/* A key's first word as the lookup compares it (view.h): family, prefix length, protocol, zero. */
+static uint32_t key_meta(uint8_t family, uint8_t prefix_len, uint8_t protocol)
 {
-	uint64_t h = su_hash_step(0x736f6674756e6963ULL, /* "softunic": any fixed start */
-				  (uint64_t)family << 16 | (uint64_t)prefix_len << 8 | protocol);
+	const uint8_t bytes[4] = { family, prefix_len, protocol, 0 };
 
-	return su_hash_finish(su_hash_step(su_hash_step(h, w0), w1));
+	return su_load32(bytes);
 }
 
-static int same_key(const struct su_slice_key *k, uint8_t family, uint8_t prefix_len,
-		    uint8_t protocol, uint64_t w0, uint64_t w1)
+/* The index hash of key `k` (view.h), as a lookup for its address computes it. */
+static uint64_t key_hash(const struct su_slice_key *k)
 {
-	return k->family == family && k->prefix_len == prefix_len && k->protocol == protocol &&
-	       su_load64(k->addr) == w0 && su_load64(k->addr + 8) == w1;
+	uint32_t meta = key_meta(k->family, k->prefix_len, k->protocol);
+
+	if (k->family == SU_FAMILY_IPV4)
+		return su_view_hash4(su_load32(k->addr), meta);
+	return su_view_hash6(su_load64(k->addr), su_load64(k->addr + 8), meta);
 }
 
 /* The mask of the first `bits` (0..64) bits of a word in memory order, as a machine-order word. */
@@ -207,43 +209,94 @@ static uint64_t word_mask(int bits)
 	return htobe64(~0ULL << (64 - bits));
 }
 
-/* Checks every key and inserts it into the index. */
-static int index_keys(struct su_view *v, struct su_error *err)
+/* What a lookup at prefix length `len` of `family` needs (view.h). */
+static void add_len(struct su_view_len *l, uint8_t family, uint8_t len)
+{
+	l->mask[0] = word_mask(len);
+	l->mask[1] = word_mask(len - 64);
+	if (family == SU_FAMILY_IPV4) {
+		/* An IPv4 address is loaded as one 32-bit word: its mask is the first 4 bytes'. */
+		uint8_t bytes[8];
+
+		memcpy(bytes, &l->mask[0], sizeof(bytes));
+		l->mask[0] = su_load32(bytes);
+	}
+	l->meta = key_meta(family, len, 0);
+}
+
+static int same_key(const struct su_view_key *a, const struct su_view_key *b)
+{
+	return a->meta == b->meta && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+/* Key `k`'s lookup form (view.h), from the checked image key `src`. */
+static void fill_key(const struct su_view *v, const struct su_slice_key *src,
+		     struct su_view_key *k)
+{
+	const struct su_port_range *r = &v->ranges[src->range_first];
+	uint32_t width = (uint32_t)(r[0].last - r[0].first) + 1;
+
+	k->meta = key_meta(src->family, src->prefix_len, src->protocol);
+	k->range_first = src->range_first;
+	k->range_count = src->range_count;
+	k->base = r[0].first;
+	k->shift = (uint8_t)__builtin_ctz(width);
+	k->even = 1;
+	for (uint32_t i = 0; i < src->range_count && k->even; i++)
+		k->even = r[i].first == k->base + (i << k->shift) &&
+			  r[i].last == k->base + ((i + 1) << k->shift) - 1;
+	memcpy(k->addr, src->addr, sizeof(k->addr));
+}
+
+/* Checks every key of the image's key section `src` (the caller's buffer, which may change
+ * under us: each key is read once, into a local copy, and only the copy is used) and inserts
+ * it into the index. */
+static int index_keys(struct su_view *v, const uint8_t *src, struct su_error *err)
 {
 	uint32_t count = v->header->key_count;
 	uint8_t seen4[SU_VIEW_IPV4_LENS] = { 0 }, seen6[SU_VIEW_IPV6_LENS] = { 0 };
 	uint64_t capacity = 16;
+	uint32_t shift = 60;
 	char key_text[96];
 	int ret;
 
-	while (capacity < 2 * (uint64_t)count)
+	while (capacity < 2 * (uint64_t)count) {
 		capacity *= 2;
+		shift--;
+	}
 	v->slots = calloc(capacity, sizeof(*v->slots));
 	if (!v->slots)
 		return su_error_set(err, "ERR_INVALID_TABLE", ENOMEM, NULL,
 				    "Could not allocate the index of %u slice keys", count);
 	v->slot_mask = capacity - 1;
+	v->slot_shift = shift;
+	/* Whole cache lines, two keys each. */
+	v->keys = aligned_alloc(64, ((size_t)count * sizeof(*v->keys) + 63) / 64 * 64 + 64);
+	if (!v->keys)
+		return su_error_set(err, "ERR_INVALID_TABLE", ENOMEM, NULL,
+				    "Could not allocate %u slice keys", count);
 
 	for (uint32_t i = 0; i < count; i++) {
-		const struct su_slice_key *k = &v->keys[i];
+		struct su_slice_key copy, *k = &copy;
 		uint64_t h, slot;
 		uint32_t tag, probe;
 
+		memcpy(&copy, src + (size_t)i * sizeof(copy), sizeof(copy));
 		ret = check_prefix("key", i, k->family, k->prefix_len, k->addr, err);
 		if (ret)
 			return ret;
 		if (k->protocol != IPPROTO_TCP && k->protocol != IPPROTO_UDP)
 			return bad(err, "key %u (%s) has protocol %u, expected 6 (TCP) or 17 (UDP)", i,
 				   describe_key(key_text, sizeof(key_text), k), k->protocol);
-		ret = check_ranges(v, i, err);
+		ret = check_ranges(v, i, k, err);
 		if (ret)
 			return ret;
+		fill_key(v, k, &v->keys[i]);
 
-		h = key_hash(k->family, k->prefix_len, k->protocol, su_load64(k->addr),
-			     su_load64(k->addr + 8));
+		h = key_hash(k);
 		tag = (uint32_t)(h >> 32);
 		/* Load stays at most one half: every probe sequence ends at an empty slot. */
-		for (slot = h & v->slot_mask, probe = 1;; slot = (slot + 1) & v->slot_mask, probe++) {
+		for (slot = h >> shift, probe = 1;; slot = (slot + 1) & v->slot_mask, probe++) {
 			struct su_view_slot *s = &v->slots[slot];
 
 			if (!s->key) {
@@ -251,9 +304,7 @@ static int index_keys(struct su_view *v, struct su_error *err)
 				s->key = i + 1;
 				break;
 			}
-			if (s->tag == tag &&
-			    same_key(&v->keys[s->key - 1], k->family, k->prefix_len, k->protocol,
-				     su_load64(k->addr), su_load64(k->addr + 8)))
+			if (s->tag == tag && same_key(&v->keys[s->key - 1], &v->keys[i]))
 				return bad(err, "key %u (%s) repeats key %u", i,
 					   describe_key(key_text, sizeof(key_text), k), s->key - 1);
 		}
@@ -267,15 +318,73 @@ static int index_keys(struct su_view *v, struct su_error *err)
 
 	for (int len = 32; len >= 0; len--)
 		if (seen4[len])
-			v->ipv4_lens[v->ipv4_len_count++] = (uint8_t)len;
+			add_len(&v->ipv4_lens[v->ipv4_len_count++], SU_FAMILY_IPV4, (uint8_t)len);
 	for (int len = 128; len >= 0; len--)
 		if (seen6[len])
-			v->ipv6_lens[v->ipv6_len_count++] = (uint8_t)len;
+			add_len(&v->ipv6_lens[v->ipv6_len_count++], SU_FAMILY_IPV6, (uint8_t)len);
 	return 0;
 }
 
-/* The header, and that the image is exactly as long as its counts say. */
-static int check_header(const void *image, size_t size, struct su_error *err)
+/* What route.c's forward() decides about `o` whatever the packet, in its order: an owner this
+ * host cannot send to is dropped before the packet's size is looked at. */
+static uint8_t fate_of(const struct su_host *host, const struct su_owner *o, int decapsulated)
+{
+	if (o->kind == SU_OWNER_LOCAL)
+		return SU_ROUTE_drop_local;
+	/* A data centre sends only what belongs here: sending it on to yet another data centre
+	 * could loop between two with disagreeing tables. */
+	if (decapsulated && o->kind == SU_OWNER_DATACENTER)
+		return SU_ROUTE_drop_loop;
+	if (!(o->flags & SU_OWNER_NEXT_HOP_KNOWN))
+		return SU_ROUTE_drop_no_neighbour;
+	if (o->encap == SU_ENCAP_L2)
+		return SU_ROUTE_forward_server_l2;
+	if (o->family == SU_FAMILY_IPV4 ? !(host->flags & SU_HOST_HAS_IPV4) :
+					  !(host->flags & SU_HOST_HAS_IPV6))
+		return SU_ROUTE_drop_no_source;
+	return o->kind == SU_OWNER_SERVER ? SU_ROUTE_forward_server_gue : SU_ROUTE_encap_datacenter;
+}
+
+/* Each owner's forwarding record (view.h), from the checked owners and host. */
+static int prepare_owners(struct su_view *v, struct su_error *err)
+{
+	const struct su_host *host = &v->header->host;
+	uint32_t count = v->header->owner_count;
+
+	v->fwd = calloc(count ? count : 1, sizeof(*v->fwd));
+	if (!v->fwd)
+		return su_error_set(err, "ERR_INVALID_TABLE", ENOMEM, NULL,
+				    "Could not allocate forwarding for %u owners", count);
+	for (uint32_t i = 0; i < count; i++) {
+		const struct su_owner *o = &v->owners[i];
+		struct su_view_owner *f = &v->fwd[i];
+
+		f->owner = o;
+		f->fate = fate_of(host, o, 0);
+		f->fate_decapsulated = fate_of(host, o, 1);
+		if (f->fate == SU_ROUTE_forward_server_l2) {
+			/* The MTU counts the IP packet: VLAN tags and padding are not part of it. */
+			f->max_ip_len = host->mtu;
+			memcpy(f->hdr[0], o->next_hop_mac, 6);
+			memcpy(f->hdr[0] + 6, host->mac, 6);
+		} else if (SU_ROUTE_TRANSMITS(f->fate)) {
+			su_gue_prepare(host, o, f);
+			/* Never truncate, never fragment: the outer IP packet must fit the MTU. */
+			f->max_ip_len = host->mtu + SU_ETH_HLEN > f->hdr_len ?
+						host->mtu + SU_ETH_HLEN - f->hdr_len : 0;
+		}
+	}
+	for (int ipv6 = 0; ipv6 < 2; ipv6++)
+		for (int udp = 0; udp < 2; udp++)
+			v->flow_start[ipv6][udp] = su_flow_hash_start(
+				host->flow_hash_seed, ipv6 ? SU_FAMILY_IPV6 : SU_FAMILY_IPV4,
+				udp ? IPPROTO_UDP : IPPROTO_TCP);
+	return 0;
+}
+
+/* The header (a copy, into `h`), and that the image is exactly as long as its counts say. */
+static int check_header(const void *image, size_t size, struct su_table_header *out,
+			struct su_error *err)
 {
 	struct su_table_header h;
 	uint64_t expected;
@@ -283,6 +392,7 @@ static int check_header(const void *image, size_t size, struct su_error *err)
 	if (size < sizeof(h))
 		return bad(err, "%zu bytes, shorter than the %zu-byte header", size, sizeof(h));
 	memcpy(&h, image, sizeof(h));
+	*out = h;
 	if (h.magic != SU_TABLE_MAGIC)
 		return bad(err, "magic 0x%08x, expected 0x%08x (\"SUTB\")", h.magic, SU_TABLE_MAGIC);
 	if (h.abi_version != SU_ABI_VERSION)
@@ -306,32 +416,40 @@ static int check_header(const void *image, size_t size, struct su_error *err)
 
 int su_view_build(const void *image, size_t size, struct su_view **out, struct su_error *err)
 {
+	struct su_table_header h;
+	size_t head, keys;
 	struct su_view *v;
 	uint8_t *copy;
 	int ret;
 
-	ret = check_header(image, size, err);
+	ret = check_header(image, size, &h, err);
 	if (ret)
 		return ret;
+	/* Sizes from the checked header: they add up to `size`. */
+	head = sizeof(h) + (size_t)h.trusted_count * sizeof(struct su_prefix) +
+	       (size_t)h.owner_count * sizeof(struct su_owner);
+	keys = (size_t)h.key_count * sizeof(struct su_slice_key);
 
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return su_error_set(err, "ERR_INVALID_TABLE", ENOMEM, NULL,
 				    "Could not allocate the table view");
-	copy = malloc(size);
+	copy = malloc(size - keys);
 	if (!copy) {
 		ret = su_error_set(err, "ERR_INVALID_TABLE", ENOMEM, NULL,
 				   "Could not allocate %zu bytes for the table image", size);
 		goto err_free;
 	}
-	/* Checked and used from our own copy: the caller's buffer may change under us. */
-	memcpy(copy, image, size);
+	/* Checked and used from our own copy: the caller's buffer may change under us. The keys
+	 * are read once each by index_keys, into the view's own form (view.h). */
+	memcpy(copy, image, head);
+	memcpy(copy + head, (const uint8_t *)image + head + keys, size - head - keys);
 	v->image = copy;
-	v->header = (const struct su_table_header *)copy;
-	v->trusted = (const struct su_prefix *)(v->header + 1);
-	v->owners = (const struct su_owner *)(v->trusted + v->header->trusted_count);
-	v->keys = (const struct su_slice_key *)(v->owners + v->header->owner_count);
-	v->ranges = (const struct su_port_range *)(v->keys + v->header->key_count);
+	v->header_copy = h;
+	v->header = &v->header_copy;
+	v->trusted = (const struct su_prefix *)(copy + sizeof(h));
+	v->owners = (const struct su_owner *)(v->trusted + h.trusted_count);
+	v->ranges = (const struct su_port_range *)(copy + head);
 
 	ret = check_host(&v->header->host, err);
 	if (ret)
@@ -348,7 +466,10 @@ int su_view_build(const void *image, size_t size, struct su_view **out, struct s
 		if (ret)
 			goto err_free;
 	}
-	ret = index_keys(v, err);
+	ret = prepare_owners(v, err);
+	if (ret)
+		goto err_free;
+	ret = index_keys(v, (const uint8_t *)image + head, err);
 	if (ret)
 		goto err_free;
 	*out = v;
@@ -364,6 +485,8 @@ void su_view_free(struct su_view *view)
 	if (!view)
 		return;
 	free(view->slots);
+	free(view->keys);
+	free(view->fwd);
 	free(view->image);
 	free(view);
 }
@@ -383,85 +506,18 @@ size_t su_view_memory(const struct su_view *view)
 	const struct su_table_header *h = view->header;
 
 	return sizeof(*view) + (view->slot_mask + 1) * sizeof(*view->slots) + sizeof(*h) +
+	       h->owner_count * sizeof(*view->fwd) +
 	       h->trusted_count * sizeof(struct su_prefix) + h->owner_count * sizeof(struct su_owner) +
-	       (size_t)h->key_count * sizeof(struct su_slice_key) +
+	       (size_t)h->key_count * sizeof(*view->keys) +
 	       (size_t)h->range_count * sizeof(struct su_port_range);
-}
-
-/* The owner of `port` among a key's ranges: the last range starting at or below the port, if it
- * reaches the port. At most 17 steps for 65536 ranges. */
-static const struct su_owner *find_range(const struct su_view *v, const struct su_slice_key *k,
-					 uint16_t port)
-{
-	const struct su_port_range *r = &v->ranges[k->range_first];
-	uint32_t lo = 0, hi = k->range_count; /* answer in [lo, hi) once a start <= port is known */
-
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (r[mid].first <= port)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (r[lo].first <= port && port <= r[lo].last)
-		return &v->owners[r[lo].owner];
-	return NULL;
 }
 
 const struct su_owner *su_view_lookup(const struct su_view *view, uint8_t family,
 				      const uint8_t *addr, uint8_t protocol, uint16_t port)
 {
-	const uint8_t *lens;
-	uint8_t count;
-	uint64_t a0, a1;
+	const struct su_view_owner *o = su_view_find(view, family, addr, protocol, port);
 
-	if (family == SU_FAMILY_IPV4) {
-		/* Stored as 16 bytes with the last 12 zero: load it the same way. */
-		uint8_t padded[8] = { 0 };
-
-		memcpy(padded, addr, 4);
-		a0 = su_load64(padded);
-		a1 = 0;
-		lens = view->ipv4_lens;
-		count = view->ipv4_len_count;
-	} else if (family == SU_FAMILY_IPV6) {
-		a0 = su_load64(addr);
-		a1 = su_load64(addr + 8);
-		lens = view->ipv6_lens;
-		count = view->ipv6_len_count;
-	} else {
-		return NULL;
-	}
-	/* Longest prefix first; the first key that has the port wins. TypeScript's validator
-	 * guarantees that overlapping slices share an owner, so which one does not matter. */
-	for (uint32_t i = 0; i < count; i++) {
-		uint8_t len = lens[i];
-		uint64_t w0 = a0 & word_mask(len), w1 = a1 & word_mask(len - 64);
-		uint64_t h = key_hash(family, len, protocol, w0, w1), slot = h & view->slot_mask;
-
-		/* Bounded by the longest probe any key needed: the BPF-friendly form of "until an
-		 * empty slot", which it also is. */
-		for (uint32_t probe = 0; probe < view->max_probe; probe++) {
-			const struct su_view_slot *s = &view->slots[slot];
-
-			if (!s->key)
-				break;
-			if (s->tag == (uint32_t)(h >> 32)) {
-				const struct su_slice_key *k = &view->keys[s->key - 1];
-
-				if (same_key(k, family, len, protocol, w0, w1)) {
-					const struct su_owner *o = find_range(view, k, port);
-
-					if (o)
-						return o;
-					break;
-				}
-			}
-			slot = (slot + 1) & view->slot_mask;
-		}
-	}
-	return NULL;
+	return o ? o->owner : NULL;
 }
 
 /* Whether `addr` (4 or 16 bytes) lies in `p`; a bit-exact prefix compare. */

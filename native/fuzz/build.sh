@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 out="${1:-build/fuzz}"
 mkdir -p "$out"
 # su_error_set lives with the AF_XDP layer; it needs nothing else from there.
-core=(native/core/view.c native/core/parse.c native/core/gue.c native/core/route.c native/xsk/error.c)
+core=(native/core/view.c native/core/parse.c native/core/gue.c native/core/route.c native/core/frags.c native/xsk/error.c)
 deps=("${core[@]}" native/core/*.h native/include/softunicast/*.h)
 for target in fuzz_route fuzz_view; do
   src="native/fuzz/$target.c"

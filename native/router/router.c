@@ -10,8 +10,14 @@
 struct su_route_queue {
 	struct su_router *router;
 	struct su_queue *queue;
+	/* Where this queue's fragmented datagrams went (their pieces share a queue: RSS hashes
+	 * fragments on the addresses alone). */
+	struct su_frag_table *frags;
 	uint64_t counters[SU_ROUTE_COUNTER_COUNT];
 };
+
+/* Fragmented datagrams in flight a queue keeps track of: 4096 entries, 256 KiB per queue. */
+#define SU_ROUTER_FRAG_ENTRIES 4096
 
 /* A table taken out of service, and where every worker was when that happened. */
 struct su_retired {
@@ -46,7 +52,7 @@ static void route_batch(void *ctx, struct su_queue *queue, struct su_desc *descs
 		/* Everything between the frame's start and the packet is ours to prepend into: the
 		 * kernel leaves XDP_PACKET_HEADROOM plus the configured headroom there. */
 		uint32_t headroom = (uint32_t)(d->addr & r->frame_mask);
-		enum su_route_counter fate = su_core_route(view, &data, &len, headroom);
+		enum su_route_counter fate = su_core_route_frags(view, rq->frags, &data, &len, headroom);
 
 		tally[fate]++;
 		if (SU_ROUTE_TRANSMITS(fate)) {
@@ -77,6 +83,14 @@ int su_router_create(struct su_port *port, struct su_router **out, struct su_err
 	r->umem = su_port_umem(port, &size);
 	r->frame_mask = su_port_config(port)->frame_size - 1;
 	r->queue_count = su_port_queue_count(port);
+	for (uint32_t i = 0; i < r->queue_count; i++) {
+		r->queues[i].frags = su_frag_table_new(SU_ROUTER_FRAG_ENTRIES);
+		if (!r->queues[i].frags) {
+			su_router_free(r);
+			return su_error_set(err, "ERR_SYSCALL", ENOMEM, "calloc",
+					    "Out of memory for the router's fragment tables");
+		}
+	}
 	for (uint32_t i = 0; i < r->queue_count; i++) {
 		r->queues[i].router = r;
 		r->queues[i].queue = su_port_queue(port, i);
@@ -160,5 +174,7 @@ void su_router_free(struct su_router *r)
 		free(ret);
 	}
 	su_view_free(r->current);
+	for (uint32_t i = 0; i < r->queue_count; i++)
+		su_frag_table_free(r->queues[i].frags);
 	free(r);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "softunicast/core.h"
+#include "../core/frags.h"
 
 #include "tap.h"
 
@@ -1283,8 +1284,8 @@ static void test_route_decap(const struct img *m, const struct su_view *v)
 		40000, 3500, 0);
 	put16(k.data + 14 + 20 + 8 + 4 + 6, 0x2000);
 	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_fragment, "GUE around a fragment: drop_fragment (%s)",
-	      fate_name(fate));
+	CHECK(fate == SU_ROUTE_forward_server_gue,
+	      "GUE around a first fragment: steered by its ports (%s)", fate_name(fate));
 	/* An inner packet longer than the UDP payload. */
 	pkt_gue(&k, 4, "203.0.113.9", v0_ipv4, 4, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP,
 		40000, 3500, 0);
@@ -1350,6 +1351,99 @@ static void test_round_trip(const struct su_view *v)
 	su_view_free(dv);
 }
 
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* A piece of a fragmented UDP datagram to 198.51.100.10:2000 (an L2 owner): IPv4 with `id` and
+ * the flags/offset word `frag`; a later piece (offset) carries payload where the ports were. */
+static void pkt_piece4(struct pkt *k, uint16_t id, uint16_t frag)
+{
+	pkt_plain(k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 1, 2000, 16);
+	put16(k->data + 14 + 4, id);
+	put16(k->data + 14 + 6, frag);
+}
+
+/* The same over IPv6: a fragment header with `id` and `frag`, then the UDP header or payload. */
+static void pkt_piece6(struct pkt *k, uint32_t id, uint16_t frag)
+{
+	uint32_t n;
+	uint8_t *e;
+
+	pkt_init(k);
+	n = put_eth(k->data, host_mac, peer_mac, 0x86dd);
+	put_ip(k->data + n, 6, "2001:db8:5::1", "2001:db8:100::10", 44, 8 + 8 + 16);
+	e = k->data + n + 40;
+	memset(e, 0, 8);
+	e[0] = IPPROTO_UDP;
+	put16(e + 2, frag);
+	put16(e + 4, (uint16_t)(id >> 16));
+	put16(e + 6, (uint16_t)id);
+	put_l4(e + 8, IPPROTO_UDP, 1, 2000, 16);
+	k->len = n + 40 + 8 + 8 + 16;
+}
+
+static enum su_route_counter route_frags(const struct su_view *v, struct su_frag_table *t,
+					 struct pkt *k)
+{
+	return su_core_route_frags(v, t, &k->data, &k->len, (uint32_t)(k->data - k->buf));
+}
+
+/* Later pieces follow their first through the fragment table; unseen or expired ones do not. */
+static void test_fragments(const struct su_view *v)
+{
+	/* In order, on one table: family, identification, flags/offset word (IPv4) or fragment
+	 * header word (IPv6), seconds to let pass first, and the fate. */
+	static const struct {
+		uint8_t family;
+		uint32_t id;
+		uint16_t frag;
+		uint32_t wait_s;
+		enum su_route_counter fate;
+		const char *what;
+	} steps[] = {
+		{ 4, 77, 0x2000, 0, SU_ROUTE_forward_server_l2, "IPv4 first piece: steered by its ports" },
+		{ 4, 77, 0x2003, 0, SU_ROUTE_forward_server_l2, "IPv4 later piece: follows its first" },
+		{ 4, 77, 0x0006, 0, SU_ROUTE_forward_server_l2, "IPv4 last piece (MF clear) too" },
+		{ 4, 78, 0x0003, 0, SU_ROUTE_drop_fragment, "a piece whose first was not seen: dropped" },
+		{ 4, 77, 0x0006, 31, SU_ROUTE_drop_fragment, "a piece 31 s later: expired, dropped" },
+		{ 6, 0x12345678, 0x0001, 0, SU_ROUTE_forward_server_l2, "IPv6 first piece: by its ports" },
+		{ 6, 0x12345678, 0x0010, 0, SU_ROUTE_forward_server_l2, "IPv6 later piece follows" },
+		{ 6, 0x12345679, 0x0010, 0, SU_ROUTE_drop_fragment, "IPv6 piece of another datagram" },
+	};
+	struct su_frag_table *t = su_frag_table_new_clock(8, fake_clock);
+	enum su_route_counter fate;
+	struct pkt k;
+
+	CHECK(su_frag_table_new(6) == NULL, "a fragment table needs a power of two of entries");
+	fake_now = 1000;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		fake_now += steps[i].wait_s * 1000000000ull;
+		if (steps[i].family == 4)
+			pkt_piece4(&k, (uint16_t)steps[i].id, steps[i].frag);
+		else
+			pkt_piece6(&k, steps[i].id, steps[i].frag);
+		fate = route_frags(v, t, &k);
+		/* Forwarded pieces go to the L2 owner's MAC address. */
+		CHECK(fate == steps[i].fate &&
+			      (fate != SU_ROUTE_forward_server_l2 || k.data[5] == 0x22),
+		      "%s (%s)", steps[i].what, fate_name(fate));
+	}
+	/* More datagrams than entries: the table stays bounded, the newest are kept. */
+	for (uint16_t id = 100; id < 140; id++) {
+		pkt_piece4(&k, id, 0x2000);
+		route_frags(v, t, &k);
+	}
+	pkt_piece4(&k, 139, 0x0003);
+	fate = route_frags(v, t, &k);
+	CHECK(fate == SU_ROUTE_forward_server_l2,
+	      "after 40 datagrams through 8 entries, the newest still followed (%s)", fate_name(fate));
+	su_frag_table_free(t);
+}
+
 static void test_route_parse(const struct su_view *v)
 {
 	struct pkt k;
@@ -1382,13 +1476,13 @@ static void test_route_parse(const struct su_view *v)
 	pkt_plain(&k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 1, 2000, 0);
 	put16(k.data + 14 + 6, 0x2000);
 	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_fragment, "IPv4 first fragment (MF): drop_fragment (%s)",
+	CHECK(fate == SU_ROUTE_forward_server_l2, "IPv4 first fragment (MF): steered by its ports (%s)",
 	      fate_name(fate));
 	pkt_plain(&k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 1, 2000, 0);
 	put16(k.data + 14 + 6, 0x0001);
 	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_fragment, "IPv4 later fragment (offset): drop_fragment (%s)",
-	      fate_name(fate));
+	CHECK(fate == SU_ROUTE_drop_fragment,
+	      "IPv4 later fragment (offset), no fragment table: drop_fragment (%s)", fate_name(fate));
 	pkt_plain(&k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 1, 2000, 0);
 	put16(k.data + 14 + 6, 0x4000);
 	fate = route(v, &k);
@@ -1417,11 +1511,11 @@ static void test_route_parse(const struct su_view *v)
 	for (int i = 0; i < 3; i++) {
 		static const uint16_t offsets[3] = { 0x0000, 0x0001, 0x0008 };
 		static const enum su_route_counter fates[3] = { SU_ROUTE_forward_server_l2,
-							       SU_ROUTE_drop_fragment,
+							       SU_ROUTE_forward_server_l2,
 							       SU_ROUTE_drop_fragment };
 		static const char *what[3] = { "atomic fragment: forwarded",
-					       "first fragment (M): drop_fragment",
-					       "later fragment (offset): drop_fragment" };
+					       "first fragment (M): steered by its ports",
+					       "later fragment (offset), no table: drop_fragment" };
 		uint8_t *e;
 
 		pkt_init(&k);
@@ -1647,6 +1741,7 @@ int main(void)
 		test_route_plain(&m, v);
 		test_route_decap(&m, v);
 		test_route_parse(v);
+		test_fragments(v);
 		test_round_trip(v);
 		test_mutations(&m, v);
 		su_view_free(v);

@@ -3,7 +3,7 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 3,
+  "abiVersion": 4,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
@@ -52,6 +52,21 @@ export const ABI = {
       "name": "redirected",
       "key": "redirected",
       "doc": "handed to the AF_XDP socket of the receiving queue"
+    },
+    {
+      "name": "pass_fragment_local",
+      "key": "passFragmentLocal",
+      "doc": "a later fragment of a datagram for a local slice: passed"
+    },
+    {
+      "name": "redirected_fragment",
+      "key": "redirectedFragment",
+      "doc": "a later fragment of a datagram the fast path steers: handed on"
+    },
+    {
+      "name": "pass_fragment_unplaced",
+      "key": "passFragmentUnplaced",
+      "doc": "a later fragment whose first fragment was not seen: passed"
     }
   ],
   "queueCounters": [
@@ -280,7 +295,7 @@ export const ABI = {
     {
       "name": "drop_fragment",
       "key": "dropFragment",
-      "doc": "dropped: an IP fragment, which carries no port to steer on"
+      "doc": "dropped: a later fragment whose first was not seen here, or GUE in pieces"
     },
     {
       "name": "drop_no_owner",

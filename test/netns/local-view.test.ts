@@ -148,6 +148,9 @@ describe('the local view on a veth (su_port_set_local_view, valgrind)', () => {
       pass_local: 2,
       decap_local: 5,
       redirected: 0,
+      pass_fragment_local: 0,
+      redirected_fragment: 0,
+      pass_fragment_unplaced: 0,
     });
   });
 

@@ -4,6 +4,7 @@
 // although every reply lands at the wrong server first; the backbone carries inet's packets in
 // GUE byte for byte; a slice moves under traffic without losing a packet of the slices that stay;
 // ICMP errors find the server whose packet they quote (path MTU discovery). Run by vitest as root.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { splitPorts } from '../../src/index.js';
-import { execIn, requireNetnsPrivileges, teardownRun, waitFor } from './harness.js';
+import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor } from './harness.js';
 import {
   Agent, CAPTURE_SETTLE_MS, DATACENTRES, GUE_PORT, HTTP_PORT, INET4, INET6, INET_SERVER, ROUTER_AGENT, SHARED4, SHARED6, SLICE_CLIENT, UDP_ECHO_PORT,
   buildWorld, hostFor, ipPacketOf, ownerName, readPcap, sharedOf, startCapture, tableFor,
@@ -395,4 +396,48 @@ describe('a Router on every server', () => {
     }
     expectNoDrops(await allCounters());
   }, 90_000);
+
+  it('fragmented UDP datagrams from the Internet are reassembled by the owner of their slice, in the same and the other data centre', async () => {
+    // 4,000-byte datagrams from inet leave in three pieces; only the first has the port. Each
+    // landing and forwarding server sends the later pieces where their first went (the XDP
+    // program's and the fast path's fragment tables); the owner's kernel reassembles them.
+    const PORT_OFFSET = 1234;
+    const flows = (['a3', 'b2'] as const).flatMap((server) => FAMILIES.map((family) => ({ server, family, port: sliceOf(server).from + PORT_OFFSET })));
+    const listeners = await Promise.all(flows.map(async ({ server, family, port }) => {
+      const l = spawnIn(world.server(server).ns, process.execPath, ['-e', `
+        const s = require('node:dgram').createSocket('${family === 'v4' ? 'udp4' : 'udp6'}');
+        s.on('message', (m) => console.log(m.length + ' ' + require('node:crypto').createHash('sha256').update(m).digest('hex')));
+        s.bind(${port}, '${sharedOf(family)}', () => console.log('listening'));`]);
+      await l.waitForLine('listening');
+      return l;
+    }));
+    const DATAGRAMS = 5;
+    const sender = await execIn(world.inet.ns, process.execPath, ['-e', `
+      const dgram = require('node:dgram');
+      const flows = ${JSON.stringify(flows.map(({ family, port }) => ({ family, port, host: sharedOf(family) })))};
+      (async () => {
+        for (const f of flows) {
+          const s = dgram.createSocket(f.family === 'v4' ? 'udp4' : 'udp6');
+          for (let i = 0; i < ${DATAGRAMS}; i++) {
+            await new Promise((r, j) => s.send(Buffer.alloc(4000, i + 1), f.port, f.host, (e) => (e ? j(e) : r())));
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          s.close();
+        }
+      })().catch((e) => { console.error(e); process.exit(1); });`], { timeoutMs: 20_000 });
+    expect(sender.code, sender.stderr).toBe(0);
+    const hash = (i: number) => createHash('sha256').update(Buffer.alloc(4000, i + 1)).digest('hex');
+    const expected = Array.from({ length: DATAGRAMS }, (_, i) => `4000 ${hash(i)}`);
+    for (const [i, l] of listeners.entries()) {
+      await waitFor(() => l.stdoutLines.length > DATAGRAMS, { what: `${DATAGRAMS} datagrams at ${flows[i]!.server} over ${flows[i]!.family}`, timeoutMs: 10_000 }).catch(() => undefined);
+      expect({ ...flows[i], received: l.stdoutLines.slice(1) }).toEqual({ ...flows[i], received: expected });
+      await l.stop();
+    }
+    const all = await allCounters();
+    // The entry servers sent later pieces on by their first (to the fast path: forwarded),
+    // and none was left unplaced or dropped on the way.
+    for (const s of ['a1', 'b1']) expect(all[s]!.program.redirectedFragment, `${s}: later pieces handed to the fast path`).toBeGreaterThan(0);
+    for (const s of SERVERS) expect(all[s]!.program.passFragmentUnplaced, `${s}: unplaced pieces`).toBe(0);
+    expectNoDrops(all);
+  });
 });

@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 /* Bumped on any change below; the addon refuses to run with TypeScript built for another value. */
-#define SU_ABI_VERSION 3
+#define SU_ABI_VERSION 4
 
 /* ---- Limits ------------------------------------------------------------------------------- */
 
@@ -54,7 +54,10 @@ struct su_capture_rule {
 	X(pass_no_socket, "passed to the kernel: captured, but no socket is bound on the queue") \
 	X(pass_local, "passed to the kernel: destination in a slice this host owns")             \
 	X(decap_local, "GUE from a trusted peer for a local slice: unwrapped and passed")        \
-	X(redirected, "handed to the AF_XDP socket of the receiving queue")
+	X(redirected, "handed to the AF_XDP socket of the receiving queue")                      \
+	X(pass_fragment_local, "a later fragment of a datagram for a local slice: passed")        \
+	X(redirected_fragment, "a later fragment of a datagram the fast path steers: handed on") \
+	X(pass_fragment_unplaced, "a later fragment whose first fragment was not seen: passed")
 
 enum su_steer_counter {
 #define SU_X(name, doc) SU_STEER_##name,
@@ -136,7 +139,7 @@ struct su_exchange_entry {
 	X(encap_datacenter, "sent in GUE to the backbone endpoint of the owning data centre")       \
 	X(drop_no_table, "dropped: no slice table published yet")                                   \
 	X(drop_malformed, "dropped: truncated or inconsistent headers")                             \
-	X(drop_fragment, "dropped: an IP fragment, which carries no port to steer on")              \
+	X(drop_fragment, "dropped: a later fragment whose first was not seen here, or GUE in pieces") \
 	X(drop_no_owner, "dropped: no slice covers the destination address, protocol and port")     \
 	X(drop_local, "dropped: a local slice reached the fast path (only while an update lands)")  \
 	X(drop_loop, "dropped: arrived in GUE but owned by another data centre")                    \

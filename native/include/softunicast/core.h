@@ -49,6 +49,20 @@ const struct su_owner *su_view_lookup(const struct su_view *view, uint8_t family
 enum su_route_counter su_core_route(const struct su_view *view, uint8_t **data, uint32_t *len,
 				    uint32_t headroom);
 
+/* Where the pieces of fragmented datagrams go: learnt from each first fragment (the only piece
+ * with ports), asked by the later ones, which follow it to the same owner. Bounded (`entries`,
+ * a power of two >= 2) and expiring (30 s, as a reassembly queue); one per worker thread, no
+ * locking. NULL when `entries` is not a power of two or memory is short. */
+struct su_frag_table;
+struct su_frag_table *su_frag_table_new(uint32_t entries);
+void su_frag_table_free(struct su_frag_table *table);
+
+/* su_core_route with a fragment table: first fragments are remembered in `frags`, later ones
+ * sent where their first went (drop_fragment when it was not seen, has expired, or the table
+ * changed since). su_core_route is this with no table: every later fragment is dropped. */
+enum su_route_counter su_core_route_frags(const struct su_view *view, struct su_frag_table *frags,
+					  uint8_t **data, uint32_t *len, uint32_t headroom);
+
 #ifdef __cplusplus
 }
 #endif
