@@ -1,12 +1,12 @@
 /* Seeded integer hashes of the fast path: the GUE source port's flow entropy
  * (draft-ietf-intarea-gue-09 5.11.2) and the fragment table of frags.c (the slice index of
  * view.h has a cheaper one of its own). Header-only, multiplies and
- * shifts on 64-bit words, nothing a BPF program could not do. */
+ * shifts on 64-bit words, nothing a BPF program could not do; no libc header, so that BPF objects
+ * can include it (softunicast/freestanding.h). */
 #ifndef SU_CORE_FLOW_HASH_H
 #define SU_CORE_FLOW_HASH_H
 
-#include <stdint.h>
-#include <string.h>
+#include "softunicast/freestanding.h"
 
 /* Words are loaded in the machine's byte order: hashes only have to agree within one machine
  * (the table image and the packets it steers never leave it). */
@@ -14,7 +14,7 @@ static inline uint64_t su_load64(const uint8_t *p)
 {
 	uint64_t w;
 
-	memcpy(&w, p, sizeof(w));
+	su_memcpy(&w, p, sizeof(w));
 	return w;
 }
 
@@ -22,7 +22,7 @@ static inline uint32_t su_load32(const uint8_t *p)
 {
 	uint32_t w;
 
-	memcpy(&w, p, sizeof(w));
+	su_memcpy(&w, p, sizeof(w));
 	return w;
 }
 
