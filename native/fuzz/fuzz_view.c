@@ -1,30 +1,223 @@
-/* libFuzzer target: su_view_build on arbitrary table images (untrusted input: the image format
- * is native/include/softunicast/table.h). It must refuse or accept cleanly, never read outside
- * the image; an accepted view must answer lookups and free without a leak (ASan, UBSan). Seeds
- * are real images (scripts/fuzz-seeds.ts), which the fuzzer mutates. */
+/* libFuzzer target: su_view_build on arbitrary table images (untrusted input, layout in
+ * softunicast/table.h), with ASan and UBSan (native/fuzz/build.sh). It must accept exactly the
+ * images that follow the rules (oracle.c checks them one by one) and refuse the rest with an
+ * ERR_INVALID_TABLE message. An accepted view must answer lookups as a scan of the image does,
+ * route packets to its owners as the reference model says (so that fuzzed hosts and owners,
+ * MTUs and all, reach the encapsulator), and free without a leak. Seeds are real images
+ * (native/fuzz/seeds.ts), which the fuzzer mutates. */
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "softunicast/core.h"
+#include "oracle.h"
+
+#define PROBE_KEYS 16   /* keys whose neighbourhood is looked up, spread over the table */
+#define PROBE_RANGES 4  /* ranges per key whose edges are looked up */
+#define ROUTE_KEYS 4    /* keys whose owners get packets */
+#define FRAME_MAX (SU_CORE_MAX_GROWTH + 9216)
+#define HEADROOM 256
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void ipv4_checksum(uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(ip + 10, ~sum & 0xffff);
+}
+
+/* An IP datagram of `ip_len` bytes (at least its headers) from `saddr` to `daddr`, carrying
+ * `protocol` (TCP, UDP with `dport`; UDP with a GUE payload of `inner_len` bytes already in
+ * place when `inner_len` is not 0). */
+static void ip_datagram(uint8_t *ip, uint8_t family, const uint8_t *saddr, const uint8_t *daddr,
+			uint8_t protocol, uint16_t sport, uint16_t dport, uint32_t ip_len)
+{
+	uint32_t hl = family == SU_FAMILY_IPV4 ? 20 : 40;
+	uint8_t *l4 = ip + hl;
+
+	memset(ip, 0, hl);
+	memset(l4, 0, protocol == IPPROTO_TCP ? 20 : 8);
+	if (family == SU_FAMILY_IPV4) {
+		ip[0] = 0x45;
+		put16(ip + 2, ip_len);
+		ip[8] = 64;
+		ip[9] = protocol;
+		memcpy(ip + 12, saddr, 4);
+		memcpy(ip + 16, daddr, 4);
+		ipv4_checksum(ip);
+	} else {
+		ip[0] = 0x60;
+		put16(ip + 4, ip_len - hl);
+		ip[6] = protocol;
+		ip[7] = 64;
+		memcpy(ip + 8, saddr, 16);
+		memcpy(ip + 24, daddr, 16);
+	}
+	put16(l4, sport);
+	put16(l4 + 2, dport);
+	if (protocol == IPPROTO_UDP)
+		put16(l4 + 4, ip_len - hl); /* checksum 0: none (GUE over IPv6 too, from a peer) */
+	else
+		l4[12] = 0x50;
+}
+
+static uint32_t ethernet(uint8_t *frame, const struct su_host *host, uint8_t family)
+{
+	static const uint8_t gateway[6] = { 0x02, 0, 0, 0, 0x01, 0xfe };
+
+	memcpy(frame, host->mac, 6);
+	memcpy(frame + 6, gateway, 6);
+	put16(frame + 12, family == SU_FAMILY_IPV4 ? 0x0800 : 0x86dd);
+	return 14;
+}
+
+/* Sends a `ip_len`-byte TCP or UDP datagram to (addr, protocol, port) through the view: as it
+ * is, and in GUE (both variants) from a trusted peer of each family the host can receive on. */
+static void route_to(const struct su_view *view, const struct fz_table *t, uint8_t family,
+		     const uint8_t *addr, uint8_t protocol, uint16_t port, uint32_t ip_len)
+{
+	static const uint8_t client[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x10 };
+	const struct su_host *host = su_view_host(view);
+	static uint8_t frame[FRAME_MAX];
+	struct fz_result r;
+	int done4 = 0, done6 = 0;
+	uint32_t l2;
+
+	if (ip_len < (family == SU_FAMILY_IPV4 ? 20u : 40u) + 20 || ip_len > 9000)
+		return;
+	l2 = ethernet(frame, host, family);
+	ip_datagram(frame + l2, family, client, addr, protocol, 40000, port, ip_len);
+	fz_route(view, t, NULL, NULL, frame, l2 + ip_len, HEADROOM, &r);
+	fz_result_free(&r);
+
+	for (uint32_t i = 0; i < t->h.trusted_count; i++) {
+		const struct su_prefix *peer = &t->trusted[i];
+		uint8_t outer = peer->family;
+		const uint8_t *self = outer == SU_FAMILY_IPV4 ? host->ipv4 : host->ipv6;
+		uint32_t ohl = outer == SU_FAMILY_IPV4 ? 20 : 40;
+
+		int *done = outer == SU_FAMILY_IPV4 ? &done4 : &done6;
+
+		/* One peer per family: the others only repeat the trust check. */
+		if (*done || !host->gue_port ||
+		    !(host->flags & (outer == SU_FAMILY_IPV4 ? SU_HOST_HAS_IPV4 : SU_HOST_HAS_IPV6)))
+			continue;
+		*done = 1;
+		for (int variant = 0; variant < 2; variant++) {
+			uint32_t gue = variant == 0 ? 4 : 0, inner_at = 14 + ohl + 8 + gue;
+
+			ethernet(frame, host, outer);
+			ip_datagram(frame + inner_at, family, client, addr, protocol, 40000, port,
+				    ip_len);
+			/* The peer's own prefix address: inside the prefix, as any host of it. */
+			ip_datagram(frame + 14, outer, peer->addr, self, IPPROTO_UDP, 51000,
+				    host->gue_port, ohl + 8 + gue + ip_len);
+			if (variant == 0) {
+				uint8_t *g = frame + 14 + ohl + 8;
+
+				g[0] = g[2] = g[3] = 0;
+				g[1] = family == SU_FAMILY_IPV4 ? SU_GUE_PROTO_IPV4 : SU_GUE_PROTO_IPV6;
+			}
+			fz_route(view, t, NULL, NULL, frame, inner_at + ip_len, HEADROOM, &r);
+			fz_result_free(&r);
+		}
+	}
+}
+
+/* The owner's encapsulation overhead: where its packets meet the MTU. */
+static uint32_t mtu_edge(const struct su_host *host, const struct su_owner *o)
+{
+	if (o->kind == SU_OWNER_LOCAL)
+		return 0;
+	if (o->encap == SU_ENCAP_L2)
+		return host->mtu;
+	return host->mtu + 14u - (14 + (o->family == SU_FAMILY_IPV4 ? 20 : 40) + 8 +
+				  (o->encap == SU_ENCAP_GUE0 ? 4 : 0));
+}
+
+/* Lookups around key `k`: its own address and the top of its prefix, each range's edges and
+ * the ports just outside them, the other protocol; packets for the owners found. */
+static void probe_key(const struct su_view *view, const struct fz_table *t,
+		      const struct su_slice_key *k, int route)
+{
+	uint8_t addrs[2][16];
+	uint32_t step = k->range_count > PROBE_RANGES ? k->range_count / PROBE_RANGES : 1;
+
+	memcpy(addrs[0], k->addr, 16);
+	memcpy(addrs[1], k->addr, 16);
+	for (unsigned bit = k->prefix_len; bit < (k->family == SU_FAMILY_IPV4 ? 32u : 128u); bit++)
+		addrs[1][bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	for (int a = 0; a < 2; a++) {
+		fz_lookup(view, t, k->family, addrs[a], k->protocol, 0);
+		fz_lookup(view, t, k->family, addrs[a], k->protocol, 65535);
+		fz_lookup(view, t, k->family, addrs[a], k->protocol ^ (IPPROTO_TCP ^ IPPROTO_UDP),
+			  t->ranges[k->range_first].first);
+		for (uint32_t i = 0; i < k->range_count; i += step) {
+			const struct su_port_range *r = &t->ranges[k->range_first + i];
+			long owner;
+
+			if (r->first > 0)
+				fz_lookup(view, t, k->family, addrs[a], k->protocol, r->first - 1);
+			if (r->last < 65535)
+				fz_lookup(view, t, k->family, addrs[a], k->protocol, r->last + 1);
+			fz_lookup(view, t, k->family, addrs[a], k->protocol, r->last);
+			owner = fz_lookup(view, t, k->family, addrs[a], k->protocol, r->first);
+			if (route && a == 0 && i == 0 && owner >= 0) {
+				uint32_t edge = mtu_edge(su_view_host(view), &t->owners[owner]);
+
+				route_to(view, t, k->family, addrs[a], k->protocol, r->first, 64);
+				route_to(view, t, k->family, addrs[a], k->protocol, r->first, edge);
+				route_to(view, t, k->family, addrs[a], k->protocol, r->first, edge + 1);
+			}
+		}
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 {
-	static const uint8_t probes[][16] = {
-		{ 192, 0, 2, 1 },
-		{ 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, [15] = 1 },
-		{ 0 },
-	};
 	struct su_error err = { 0 };
-	struct su_view *view;
+	struct su_view *view = NULL;
+	struct fz_table t;
+	char why[128] = "";
+	int valid = fz_image_valid(input, size, why, sizeof(why));
+	int ret = su_view_build(input, size, &view, &err);
+	uint32_t step;
 
-	if (su_view_build(input, size, &view, &err))
+	if (ret == -ENOMEM)
 		return 0;
-	for (unsigned p = 0; p < sizeof(probes) / sizeof(probes[0]); p++) {
-		for (uint32_t port = 0; port < 65536; port += 4099) {
-			su_view_lookup(view, SU_FAMILY_IPV4, probes[p], 6, (uint16_t)port);
-			su_view_lookup(view, SU_FAMILY_IPV6, probes[p], 17, (uint16_t)port);
-		}
+	if (ret) {
+		if (valid)
+			fz_fail("a valid image refused: %s", err.message);
+		if (ret != -EINVAL || strcmp(err.code, "ERR_INVALID_TABLE") != 0 ||
+		    strncmp(err.message, "Invalid table image: ", 21) != 0)
+			fz_fail("refused with %d, code '%s', message '%s'", ret, err.code,
+				err.message);
+		return 0;
 	}
+	if (!valid)
+		fz_fail("an invalid image accepted (%s)", why);
+
+	fz_table_load(&t, input, size);
+	/* The view holds at least its copy of the image, keys aside (they live on in the index):
+	 * what the addon tells the garbage collector. */
+	if (su_view_generation(view) != t.h.generation ||
+	    memcmp(su_view_host(view), &t.h.host, sizeof(t.h.host)) != 0 ||
+	    su_view_memory(view) < size - (size_t)t.h.key_count * sizeof(struct su_slice_key))
+		fz_fail("the view's generation, host or memory is not the image's");
+	step = t.h.key_count > PROBE_KEYS ? t.h.key_count / PROBE_KEYS : 1;
+	for (uint32_t i = 0, n = 0; i < t.h.key_count; i += step, n++)
+		probe_key(view, &t, &t.keys[i], n < ROUTE_KEYS);
+	fz_table_free(&t);
 	su_view_free(view);
 	return 0;
 }

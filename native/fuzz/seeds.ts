@@ -1,34 +1,115 @@
 // Seeds for the fuzzers (native/fuzz/run.sh): the golden table image that fuzz_route routes under
-// (SU_FUZZ_TABLE), every golden packet as a route seed (first byte 255: the worker's full
-// headroom), and table images of several shapes as view seeds. Everything comes from the golden
-// fixtures and compileTable, so the fuzzers start from inputs the fast path really meets.
+// (golden.img), route seeds (every golden packet with the worker's headroom, the encapsulating
+// ones again with too little, and runs of fragments, bare and in GUE, whose later pieces follow
+// their first), and table images of several shapes as view seeds. Everything comes from the
+// golden fixtures and compileTable, so the fuzzers start from inputs the fast path really meets.
 //   node dist/native/fuzz/seeds.js OUT_DIR
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { IPv4 } from 'ip-num';
+import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
+import { ABI } from '../../src/generated/abi.js';
 import { compileTable } from '../../src/slices/compile.js';
 import { SliceTable } from '../../src/slices/table.js';
-import { goldenCompiled, goldenPackets } from '../../test/fixtures/golden.js';
+import { goldenCompiled, goldenPackets, goldenTable, HOST_MAC } from '../../test/fixtures/golden.js';
+import { concat, ethernet, GUE_PORT, gue0, gue1, ipv4, ipv6, raw, udp, type IpPacket } from '../../test/fixtures/packets.js';
 
 const out = process.argv[2];
 if (out === undefined) {
   console.error('usage: node dist/native/fuzz/seeds.js OUT_DIR');
   process.exit(2);
 }
-const routeSeeds = join(out, 'seeds-route');
-const viewSeeds = join(out, 'seeds-view');
-mkdirSync(routeSeeds, { recursive: true });
-mkdirSync(viewSeeds, { recursive: true });
 
-const golden = goldenCompiled();
-writeFileSync(join(out, 'golden.img'), golden.image);
-goldenPackets().forEach((p, i) => writeFileSync(join(routeSeeds, `golden-${String(i).padStart(3, '0')}`), Buffer.concat([Buffer.from([255]), p.input])));
+// ---- fuzz_route's input format (native/fuzz/fuzz_route.c) -----------------------------------
+const SEPARATOR = Uint8Array.from([0xfa, 0xce, 0xb0, 0x0c]);
+const WORKER_HEADROOM = 0xff; // any byte from 80 up: the worker's 256 bytes
+function routeInput(headroom: number, ...frames: Uint8Array[]): Uint8Array {
+  for (const f of frames) {
+    if (Buffer.from(f).indexOf(SEPARATOR) >= 0) throw new Error('seeds.ts: a frame contains the frame separator');
+  }
+  return concat(Uint8Array.of(headroom), ...frames.flatMap((f, i) => (i === 0 ? [f] : [SEPARATOR, f])));
+}
 
-// Images: the golden one, an empty table, and one with many slices on many addresses.
-const host = { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: IPv4.fromString('10.0.0.1'), guePort: 6080, flowHashSeed: 7 };
-const empty = compileTable(new SliceTable(), host, { generation: 1n });
+// ---- The golden world (test/fixtures/golden.ts), checked against its table below ------------
+const SHARED4 = '192.0.2.1';
+const SHARED6 = '2001:db8:100::1';
+const CLIENT4 = '203.0.113.10';
+const CLIENT6 = '2001:db8:ff::10';
+const HOST4 = '10.1.0.1';
+const HOST6 = '2001:db8:a::1';
+const PEER4 = '10.2.0.1';
+const PEER6 = '2001:db8:b::1';
+const GATEWAY_MAC = '02:00:00:00:01:fe';
+const PORT = { a2: 4096 + 7, a3: 6144 + 7, a4: 8192 + 7, dcB: 10240 + 7 } as const;
+for (const [owner, port] of Object.entries(PORT)) {
+  for (const [family, addr] of [[4, IPv4.fromString(SHARED4)], [6, IPv6.fromString(SHARED6)]] as const) {
+    if (goldenTable().lookup(addr, 'udp', port) !== owner) throw new Error(`seeds.ts: port ${port} of IPv${family} is no longer ${owner}'s in the golden table`);
+  }
+}
+const compiled = goldenCompiled();
+
+const onWire = (ip: IpPacket): Uint8Array => ethernet({ dst: HOST_MAC, src: GATEWAY_MAC }, ip);
+const fromPeer = (outer: 4 | 6, payload: Uint8Array): Uint8Array => {
+  const datagram = udp({ src: 51000, dst: GUE_PORT, payload, checksum: outer === 4 ? 'zero' : 'auto' });
+  return onWire(outer === 4 ? ipv4({ src: PEER4, dst: HOST4, ttl: 62 }, datagram) : ipv6({ src: PEER6, dst: HOST6, hopLimit: 62 }, datagram));
+};
+const piece = new Uint8Array(64).fill(0xab);
+/** A fragmented UDP datagram to `port`: its first piece (with the ports) and a later one. */
+function fragments(family: 4 | 6, port: number, id: number): { first: IpPacket; later: IpPacket } {
+  const l4 = udp({ dst: port, payload: new Uint8Array(24).fill(7), length: 1200 });
+  return family === 4
+    ? {
+        first: ipv4({ src: CLIENT4, dst: SHARED4, id, moreFragments: true }, l4),
+        later: ipv4({ src: CLIENT4, dst: SHARED4, id, fragmentOffset: 150 }, raw(17, piece)),
+      }
+    : {
+        first: ipv6({ src: CLIENT6, dst: SHARED6, extensions: [{ type: 'fragment', more: true, id }] }, l4),
+        later: ipv6({ src: CLIENT6, dst: SHARED6, extensions: [{ type: 'fragment', offset: 150, id }] }, raw(17, piece)),
+      };
+}
+
+// ---- Route seeds ------------------------------------------------------------------------------
+const routeSeeds: [string, Uint8Array][] = [];
+goldenPackets().forEach((p, i) => {
+  const name = `golden-${String(i).padStart(3, '0')}`;
+  routeSeeds.push([name, routeInput(WORKER_HEADROOM, p.input)]);
+  // Too little headroom for some encapsulations, just enough for others (42 to 66 bytes).
+  if (p.fastPath.fate === 'forward_server_gue' || p.fastPath.fate === 'encap_datacenter') {
+    for (const headroom of [0, 40, 52]) routeSeeds.push([`${name}-headroom-${headroom}`, routeInput(headroom, p.input)]);
+  }
+});
+const runs: [string, Uint8Array[]][] = [];
+for (const family of [4, 6] as const) {
+  for (const [owner, port] of Object.entries(PORT)) {
+    const { first, later } = fragments(family, port, 0x4000 + port);
+    runs.push([`fragments-${owner}-${family}`, [onWire(first), onWire(later), onWire(later)]]);
+    // The first piece arrives in GUE from a peer (remembered even where the data centre's
+    // own traffic would be dropped as a loop), the later one bare; and the other way round.
+    runs.push([`fragments-${owner}-${family}-gue`, [fromPeer(4, gue0(first)), onWire(later), fromPeer(6, gue1(later))]]);
+  }
+  // Later before first, then two datagrams interleaved: the table must not mix them up.
+  const a = fragments(family, PORT.a2, 1);
+  const b = fragments(family, PORT.a3, 2);
+  runs.push([`fragments-interleaved-${family}`, [onWire(a.later), onWire(a.first), onWire(b.first), onWire(a.later), onWire(b.later)]]);
+}
+for (const [name, frames] of runs) routeSeeds.push([name, routeInput(WORKER_HEADROOM, ...frames)]);
+
+// ---- View seeds -------------------------------------------------------------------------------
+const hostSpec = {
+  mac: '02:00:00:00:00:01',
+  mtu: 1500,
+  ipv4: IPv4.fromString('10.0.0.1'),
+  ipv6: IPv6.fromString('2001:db8:a::1'),
+  guePort: 6080,
+  flowHashSeed: 7,
+  trustedPeers: [IPv4CidrRange.fromCidr('10.0.0.0/8'), IPv6CidrRange.fromCidr('2001:db8:b::/48')],
+};
+const nextHops = new Map([['peer', '02:00:00:00:00:02'], ['dc', '02:00:00:00:00:03']]);
+// dc6's next hop is left unknown in one image: its packets are counted drop_no_neighbour.
+const nextHops6 = new Map([...nextHops, ['dc6', '02:00:00:00:00:04']]);
+const empty = compileTable(new SliceTable(), hostSpec, { generation: 1n });
+// Many addresses cut into even slices: the lookup's direct-index path.
 const many = new SliceTable()
   .defineOwner('self', { kind: 'local' })
   .defineOwner('peer', { kind: 'server', address: IPv4.fromString('10.0.0.2') })
@@ -40,6 +121,48 @@ many.assignMany(Array.from({ length: 512 }, (_, n) => ({
   // The first slice of each address is ours, so that the local rules fold into a few prefixes.
   owner: (n & 7) === 0 ? 'self' : n & 1 ? 'peer' : 'dc',
 })));
-const manyCompiled = compileTable(many, host, { generation: 2n, nextHops: new Map([['peer', '02:00:00:00:00:02'], ['dc', '02:00:00:00:00:03']]) });
-for (const [name, image] of [['golden', golden.image], ['empty', empty.image], ['many', manyCompiled.image]] as const) writeFileSync(join(viewSeeds, name), image);
-console.log(`seeds: ${goldenPackets().length} frames, 3 table images in ${out}`);
+// Nested prefixes of both families with uneven ranges: the search path, and lookups that fall
+// through a longer prefix without the port to a shorter one.
+const nested = new SliceTable()
+  .defineOwner('self', { kind: 'local' })
+  .defineOwner('peer', { kind: 'server', address: IPv4.fromString('10.0.0.2'), encap: 'gue0' })
+  .defineOwner('l2', { kind: 'server', address: IPv4.fromString('10.0.0.3'), encap: 'l2', mac: '02:00:00:00:00:05' })
+  .defineOwner('dc', { kind: 'datacenter', endpoint: IPv4.fromString('10.9.0.1'), encap: 'gue1' })
+  .defineOwner('dc6', { kind: 'datacenter', endpoint: IPv6.fromString('2001:db8:c::1'), encap: 'gue0' });
+for (const [prefix, owners] of [
+  [IPv4CidrRange.fromCidr('198.51.100.0/24'), ['peer', 'dc']],
+  [IPv4.fromString('198.51.100.7'), ['l2', 'self']],
+  [IPv6CidrRange.fromCidr('2001:db8:100::/48'), ['dc6', 'peer']],
+  [IPv6.fromString('2001:db8:100::1'), ['dc', 'l2']],
+] as const) {
+  // The prefixes hold ports the addresses inside them do not: slices of different owners never overlap.
+  const isPrefix = prefix instanceof IPv4CidrRange || prefix instanceof IPv6CidrRange;
+  const spans = isPrefix ? [[1000, 1009], [1010, 1099], [1100, 1100], [5000, 6000]] : [[2000, 2000], [2001, 4999], [7000, 65535]];
+  spans.forEach(([from, to], i) => nested.assign({ destination: prefix, protocols: [i & 1 ? 'udp' : 'tcp'], ports: { from: from!, to: to! }, owner: owners[i & 1]! }));
+}
+const images: [string, Uint8Array][] = [
+  ['golden', compiled.image],
+  ['empty', empty.image],
+  ['many', compileTable(many, hostSpec, { generation: 2n, nextHops }).image],
+  ['nested', compileTable(nested, hostSpec, { generation: 3n, nextHops: nextHops6 }).image],
+  // No IPv6 source and a small MTU: owners this host cannot reach, packets that cannot fit.
+  ['nested-v4-only', withoutIpv6(compileTable(nested, { ...hostSpec, mtu: 576 }, { generation: 4n, nextHops: nextHops6 }).image)],
+];
+
+/** The image with the host's IPv6 flag cleared, which compileTable refuses to write (its owners
+ * over IPv6 become unreachable: drop_no_source), but the native side must take. */
+function withoutIpv6(image: Uint8Array): Uint8Array {
+  const copy = image.slice();
+  copy[ABI.tableHeader.fields.host.offset + ABI.host.fields.flags.offset]! &= ~ABI.table.hostFlags.ipv6;
+  return copy;
+}
+
+// ---- Written out ------------------------------------------------------------------------------
+const routeDir = join(out, 'seeds-route');
+const viewDir = join(out, 'seeds-view');
+mkdirSync(routeDir, { recursive: true });
+mkdirSync(viewDir, { recursive: true });
+writeFileSync(join(out, 'golden.img'), compiled.image);
+for (const [name, bytes] of routeSeeds) writeFileSync(join(routeDir, name), bytes);
+for (const [name, image] of images) writeFileSync(join(viewDir, name), image);
+console.log(`seeds: ${routeSeeds.length} route inputs, ${images.length} table images in ${out}`);
