@@ -10,8 +10,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = join(root, 'src/generated/abi.ts');
 const dump = JSON.parse(execFileSync(join(root, 'build/native/abi_dump'), { encoding: 'utf8' }));
 
-const camel = (snake) => snake.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
-const named = (list) => list.map(({ name, doc }) => ({ name, key: camel(name), doc }));
+// Counters keep their C names everywhere (JS API, JSON stats, Prometheus, docs): one spelling.
+const named = (list) => list.map(({ name, doc }) => ({ name, doc }));
 
 const abi = {
   ...dump,

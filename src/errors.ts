@@ -66,6 +66,13 @@ export const TableLimitError = define('ERR_TABLE_LIMIT', 'TableLimitError');
 export const InvalidTableError = define('ERR_INVALID_TABLE', 'InvalidTableError');
 /** Every port of this host's slice is in use towards that destination. */
 export const SliceExhaustedError = define('ERR_SLICE_EXHAUSTED', 'SliceExhaustedError');
+/** A configuration file has problems; `problems` lists every one (src/config/problems.ts). */
+export const InvalidConfigError = define('ERR_INVALID_CONFIG', 'InvalidConfigError');
+/**
+ * A shared address or prefix covers an address a host needs for itself (a server's, an
+ * endpoint's, a trusted peer's), or two hosts are given the same address.
+ */
+export const AddressConflictError = define('ERR_ADDRESS_CONFLICT', 'AddressConflictError');
 /** Any other failed system call; see `errno` and `syscall`. */
 export const SyscallError = define('ERR_SYSCALL', 'SyscallError');
 
@@ -88,6 +95,8 @@ const byCode: { [C in ErrorCode]: new (message: string, errno?: number, syscall?
   ERR_TABLE_LIMIT: TableLimitError,
   ERR_INVALID_TABLE: InvalidTableError,
   ERR_SLICE_EXHAUSTED: SliceExhaustedError,
+  ERR_INVALID_CONFIG: InvalidConfigError,
+  ERR_ADDRESS_CONFLICT: AddressConflictError,
   ERR_SYSCALL: SyscallError,
 };
 

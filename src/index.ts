@@ -18,7 +18,8 @@ export {
   SoftunicastError, InvalidOptionError, InterfaceNotFoundError, QueueNotFoundError, QueueBusyError,
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
-  UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, type ErrorCode,
+  UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
+  type ErrorCode,
 } from './errors.js';
 export {
   Router, type RouterOptions, type RouterHostOptions, type RouterCounters, type RouteFates, type Explanation,

@@ -145,11 +145,11 @@ console.log(JSON.stringify({ ready: true }));
 
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.startsWith('stats')) {
-    // Named as abi.h names them (the C device prints the same), not in the API's camelCase.
+    // Named as abi.h names them, as the C device prints them.
     const c = port.counters();
     const q = c.queues[0]!;
-    const snake = (list: readonly { name: string; key: string }[], values: object) =>
-      Object.fromEntries(list.map(({ name, key }) => [name, (values as Record<string, unknown>)[key]]));
+    const snake = (list: readonly { name: string }[], values: object) =>
+      Object.fromEntries(list.map(({ name }) => [name, (values as Record<string, unknown>)[name]]));
     console.log(JSON.stringify({
       queue: snake(ABI.queueCounters, q),
       kernel: snake(ABI.kernelXdpStats, q.kernel),

@@ -157,9 +157,9 @@ async function runFlow(f: Flow, routers: readonly RouterRun[], client: Agent, di
 function countersTable(totals: ReadonlyMap<string, Totals>, world: World): string {
   const servers = world.servers.map((s) => s.name);
   const rows: Cell[][] = [];
-  const add = (section: 'program' | 'fates', list: readonly { name: string; key: string }[], label: string) => {
+  const add = (section: 'program' | 'fates', list: readonly { name: string }[], label: string) => {
     for (const c of list) {
-      const values = servers.map((s) => totals.get(s)?.[section][c.key] ?? 0);
+      const values = servers.map((s) => totals.get(s)?.[section][c.name] ?? 0);
       if (values.some((v) => v !== 0)) rows.push([`${label} ${c.name}`, ...values.map((v) => (v === 0 ? '' : v))]);
     }
   };

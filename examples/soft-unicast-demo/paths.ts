@@ -47,12 +47,12 @@ const n = (r: Record<string, number>, key: string): number => r[key] ?? 0;
  */
 export function observedPath(moved: ReadonlyMap<string, Totals>, owner: string): Path | { problem: string } {
   const servers = [...moved.keys()];
-  const encapsulating = servers.filter((s) => n(moved.get(s)!.fates, 'encapDatacenter') > 0);
-  const forwarding = servers.filter((s) => n(moved.get(s)!.fates, 'forwardServerGue') + n(moved.get(s)!.fates, 'forwardServerL2') > 0);
+  const encapsulating = servers.filter((s) => n(moved.get(s)!.fates, 'encap_datacenter') > 0);
+  const forwarding = servers.filter((s) => n(moved.get(s)!.fates, 'forward_server_gue') + n(moved.get(s)!.fates, 'forward_server_l2') > 0);
   if (encapsulating.length > 1 || forwarding.length > 1) {
     return { problem: `more than one server forwarded the replies (encap_datacenter: ${encapsulating.join(', ') || 'none'}; forward_server_*: ${forwarding.join(', ')})` };
   }
-  const inDc = (from: string): Hop => ({ from, to: owner, how: n(moved.get(from)!.fates, 'forwardServerL2') > 0 ? 'L2' : 'GUE' });
+  const inDc = (from: string): Hop => ({ from, to: owner, how: n(moved.get(from)!.fates, 'forward_server_l2') > 0 ? 'L2' : 'GUE' });
   const hops: Hop[] = [];
   let landed = owner;
   let kind: PathKind = 'local';
@@ -70,9 +70,9 @@ export function observedPath(moved: ReadonlyMap<string, Totals>, owner: string):
   }
   if (hops.some((h) => h.from === owner)) return { problem: `the owner ${owner} itself forwarded its replies` };
   const last = hops.at(-1);
-  const taken = last === undefined || last.how === 'L2' ? 'passLocal' : 'decapLocal';
+  const taken = last === undefined || last.how === 'L2' ? 'pass_local' : 'decap_local';
   if (n(moved.get(owner)?.program ?? {}, taken) === 0) {
-    const how = taken === 'passLocal' ? 'passed (pass_local)' : 'unwrapped (decap_local)';
+    const how = taken === 'pass_local' ? 'passed (pass_local)' : 'unwrapped (decap_local)';
     return { problem: `${owner}'s router ${how} nothing for it${last === undefined ? ' and no router forwarded anything' : ` after ${last.from} sent them on`}` };
   }
   return { landed, kind, hops };

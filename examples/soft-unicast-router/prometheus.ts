@@ -43,26 +43,26 @@ export function renderMetrics(c: RouterCounters): string {
   m.sample('softunicast_table_generation', {}, c.generation);
 
   m.family('softunicast_route_packets_total', 'counter', 'Packets of the AF_XDP fast path by fate, summed over queues (SU_ROUTE_COUNTERS, abi.h)');
-  for (const { name, key, doc } of ABI.routeCounters) {
+  for (const { name, doc } of ABI.routeCounters) {
     m.comment(`fate="${name}": ${doc}`);
-    m.sample('softunicast_route_packets_total', { fate: name }, c.fates[key as keyof RouterCounters['fates']]);
+    m.sample('softunicast_route_packets_total', { fate: name }, c.fates[name as keyof RouterCounters['fates']]);
   }
 
   m.family('softunicast_xdp_packets_total', 'counter', 'Packets the XDP program handled, by counter, summed over CPUs (SU_STEER_COUNTERS, abi.h)');
-  for (const { name, key, doc } of ABI.steerCounters) {
+  for (const { name, doc } of ABI.steerCounters) {
     m.comment(`counter="${name}": ${doc}`);
-    m.sample('softunicast_xdp_packets_total', { counter: name }, c.program[key as keyof RouterCounters['program']]);
+    m.sample('softunicast_xdp_packets_total', { counter: name }, c.program[name as keyof RouterCounters['program']]);
   }
 
-  for (const { name, key, doc } of ABI.queueCounters) {
+  for (const { name, doc } of ABI.queueCounters) {
     const metric = `softunicast_queue_${name}_total`;
     m.family(metric, 'counter', `Per RX queue: ${doc}`);
-    for (const q of c.queues) m.sample(metric, { queue: q.queue }, q[key as keyof typeof q] as number);
+    for (const q of c.queues) m.sample(metric, { queue: q.queue }, q[name as keyof typeof q] as number);
   }
-  for (const { name, key, doc } of ABI.kernelXdpStats) {
+  for (const { name, doc } of ABI.kernelXdpStats) {
     const metric = `softunicast_socket_${name}_total`;
     m.family(metric, 'counter', `Per RX queue, the kernel's XDP_STATISTICS of its AF_XDP socket: ${doc}`);
-    for (const q of c.queues) m.sample(metric, { queue: q.queue }, q.kernel[key as keyof typeof q.kernel]);
+    for (const q of c.queues) m.sample(metric, { queue: q.queue }, q.kernel[name as keyof typeof q.kernel]);
   }
 
   m.family('softunicast_retired_tables', 'gauge', 'Replaced tables still waiting for a worker to finish a batch that may read them');

@@ -39,18 +39,18 @@ type Fates = RouterCounters['fates'];
 type Program = RouterCounters['program'];
 type Queue = RouterCounters['queues'][number];
 
-/** The fast path's drop fates, by counter name ('drop_no_owner' -> 'dropNoOwner'). */
+/** The fast path's drop fates, by counter name ('drop_no_owner' -> 'drop_no_owner'). */
 const ROUTE_DROPS = ABI.routeCounters.filter((c) => c.name.startsWith('drop_'));
 /**
  * Drops outside the fast path, per queue: the kernel's XDP_STATISTICS and packets a worker had
  * no handler for. Counted with the fast path's so that "dropped" is every packet lost here.
  */
 const QUEUE_DROPS: readonly { name: string; of: (q: Queue) => number }[] = [
-  ...(['rxDropped', 'rxRingFull', 'rxInvalidDescs', 'txInvalidDescs'] as const).map((key) => ({
-    name: ABI.kernelXdpStats.find((c) => c.key === key)!.name,
-    of: (q: Queue) => q.kernel[key],
+  ...(['rx_dropped', 'rx_ring_full', 'rx_invalid_descs', 'tx_invalid_descs'] as const).map((name) => ({
+    name,
+    of: (q: Queue) => q.kernel[name],
   })),
-  { name: 'rx_dropped_no_handler', of: (q: Queue) => q.rxDroppedNoHandler },
+  { name: 'rx_dropped_no_handler', of: (q: Queue) => q.rx_dropped_no_handler },
 ];
 
 /** Counters only grow while a router lives; a negative step would be a bug, shown as 0. */
@@ -62,14 +62,14 @@ function sumQueues(c: RouterCounters, of: (q: Queue) => number): number {
 
 function dropsOf(c: RouterCounters): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const d of ROUTE_DROPS) out[d.name] = c.fates[d.key as keyof Fates];
+  for (const d of ROUTE_DROPS) out[d.name] = c.fates[d.name as keyof Fates];
   for (const d of QUEUE_DROPS) out[d.name] = sumQueues(c, d.of);
   return out;
 }
 
-const local = (p: Program) => p.passLocal + p.decapLocal;
-const passed = (p: Program) => p.passUnparsed + p.passUnmanaged + p.passNoSocket;
-const forwarded = (f: Fates) => f.forwardServerGue + f.forwardServerL2;
+const local = (p: Program) => p.pass_local + p.decap_local;
+const passed = (p: Program) => p.pass_unparsed + p.pass_unmanaged + p.pass_no_socket;
+const forwarded = (f: Fates) => f.forward_server_gue + f.forward_server_l2;
 
 /** Rates and drops between two snapshots of one router. */
 export function statsBetween(before: Sample, after: Sample): Stats {
@@ -92,7 +92,7 @@ export function statsBetween(before: Sample, after: Sample): Stats {
       rx: rate(step(a.program.packets, b.program.packets)),
       local: rate(step(local(a.program), local(b.program))),
       forwarded: rate(step(forwarded(a.fates), forwarded(b.fates))),
-      encapsulated: rate(step(a.fates.encapDatacenter, b.fates.encapDatacenter)),
+      encapsulated: rate(step(a.fates.encap_datacenter, b.fates.encap_datacenter)),
       passed: rate(step(passed(a.program), passed(b.program))),
       dropped: rate(dropped),
     },

@@ -20,146 +20,118 @@ export const ABI = {
   "steerCounters": [
     {
       "name": "packets",
-      "key": "packets",
       "doc": "packets the XDP program saw"
     },
     {
       "name": "pass_unparsed",
-      "key": "passUnparsed",
       "doc": "passed to the kernel: not Ethernet/IPv4/IPv6 with a TCP or UDP header"
     },
     {
       "name": "pass_unmanaged",
-      "key": "passUnmanaged",
       "doc": "passed to the kernel: matched no capture rule"
     },
     {
       "name": "pass_no_socket",
-      "key": "passNoSocket",
       "doc": "passed to the kernel: captured, but no socket is bound on the queue"
     },
     {
       "name": "pass_local",
-      "key": "passLocal",
       "doc": "passed to the kernel: destination in a slice this host owns"
     },
     {
       "name": "decap_local",
-      "key": "decapLocal",
       "doc": "GUE from a trusted peer for a local slice: unwrapped and passed"
     },
     {
       "name": "redirected",
-      "key": "redirected",
       "doc": "handed to the AF_XDP socket of the receiving queue"
     },
     {
       "name": "pass_fragment_local",
-      "key": "passFragmentLocal",
       "doc": "a later fragment of a datagram for a local slice: passed"
     },
     {
       "name": "redirected_fragment",
-      "key": "redirectedFragment",
       "doc": "a later fragment of a datagram the fast path steers: handed on"
     },
     {
       "name": "pass_fragment_unplaced",
-      "key": "passFragmentUnplaced",
       "doc": "a later fragment whose first fragment was not seen: passed"
     }
   ],
   "queueCounters": [
     {
       "name": "rx_packets",
-      "key": "rxPackets",
       "doc": "packets taken from the RX ring"
     },
     {
       "name": "rx_bytes",
-      "key": "rxBytes",
       "doc": "bytes taken from the RX ring"
     },
     {
       "name": "tx_packets",
-      "key": "txPackets",
       "doc": "packets the kernel completed transmitting"
     },
     {
       "name": "tx_bytes",
-      "key": "txBytes",
       "doc": "bytes the kernel completed transmitting"
     },
     {
       "name": "rx_dropped_no_handler",
-      "key": "rxDroppedNoHandler",
       "doc": "received packets recycled because no batch handler was set"
     },
     {
       "name": "fill_ring_empty",
-      "key": "fillRingEmpty",
       "doc": "times the fill ring was left empty because no free frame was left"
     },
     {
       "name": "tx_ring_full",
-      "key": "txRingFull",
       "doc": "times a packet waited for room on the TX ring"
     },
     {
       "name": "tx_kicks",
-      "key": "txKicks",
       "doc": "sendto() calls made to start transmission"
     },
     {
       "name": "tx_dropped_kicks",
-      "key": "txDroppedKicks",
       "doc": "sendto() calls answered EBUSY: the device dropped a frame (copy mode)"
     },
     {
       "name": "tx_kick_errors",
-      "key": "txKickErrors",
       "doc": "sendto() calls that failed with an error other than EAGAIN/EBUSY/ENOBUFS"
     },
     {
       "name": "wakeups",
-      "key": "wakeups",
       "doc": "times the worker woke from poll()"
     },
     {
       "name": "batches",
-      "key": "batches",
       "doc": "RX batches handed to the batch handler"
     }
   ],
   "kernelXdpStats": [
     {
       "name": "rx_dropped",
-      "key": "rxDropped",
       "doc": "dropped by the kernel for other reasons"
     },
     {
       "name": "rx_invalid_descs",
-      "key": "rxInvalidDescs",
       "doc": "dropped: invalid fill descriptor"
     },
     {
       "name": "tx_invalid_descs",
-      "key": "txInvalidDescs",
       "doc": "dropped: invalid TX descriptor"
     },
     {
       "name": "rx_ring_full",
-      "key": "rxRingFull",
       "doc": "dropped: the RX ring was full"
     },
     {
       "name": "rx_fill_ring_empty_descs",
-      "key": "rxFillRingEmptyDescs",
       "doc": "times the kernel found the fill ring empty"
     },
     {
       "name": "tx_ring_empty_descs",
-      "key": "txRingEmptyDescs",
       "doc": "times the kernel found the TX ring empty"
     }
   ],
@@ -182,6 +154,8 @@ export const ABI = {
     "ERR_TABLE_LIMIT",
     "ERR_INVALID_TABLE",
     "ERR_SLICE_EXHAUSTED",
+    "ERR_INVALID_CONFIG",
+    "ERR_ADDRESS_CONFLICT",
     "ERR_SYSCALL"
   ],
   "actions": {
@@ -269,87 +243,70 @@ export const ABI = {
   "routeCounters": [
     {
       "name": "forward_server_gue",
-      "key": "forwardServerGue",
       "doc": "sent in GUE to the server of this data centre that owns the slice"
     },
     {
       "name": "forward_server_l2",
-      "key": "forwardServerL2",
       "doc": "sent to the owning server by rewriting the Ethernet destination"
     },
     {
       "name": "encap_datacenter",
-      "key": "encapDatacenter",
       "doc": "sent in GUE to the backbone endpoint of the owning data centre"
     },
     {
       "name": "drop_no_table",
-      "key": "dropNoTable",
       "doc": "dropped: no slice table published yet"
     },
     {
       "name": "drop_malformed",
-      "key": "dropMalformed",
       "doc": "dropped: truncated or inconsistent headers"
     },
     {
       "name": "drop_fragment",
-      "key": "dropFragment",
       "doc": "dropped: a later fragment whose first was not seen here, or GUE in pieces"
     },
     {
       "name": "drop_no_owner",
-      "key": "dropNoOwner",
       "doc": "dropped: no slice covers the destination address, protocol and port"
     },
     {
       "name": "drop_local",
-      "key": "dropLocal",
       "doc": "dropped: a local slice reached the fast path (only while an update lands)"
     },
     {
       "name": "drop_loop",
-      "key": "dropLoop",
       "doc": "dropped: arrived in GUE but owned by another data centre"
     },
     {
       "name": "drop_untrusted_gue",
-      "key": "dropUntrustedGue",
       "doc": "dropped: GUE from a source outside the trusted peer prefixes"
     },
     {
       "name": "drop_gue_variant",
-      "key": "dropGueVariant",
       "doc": "dropped: GUE variant 2 or 3, reserved (draft section 3)"
     },
     {
       "name": "drop_gue_control",
-      "key": "dropGueControl",
       "doc": "dropped: GUE control message (C bit set)"
     },
     {
       "name": "drop_gue_flags",
-      "key": "dropGueFlags",
       "doc": "dropped: GUE flags we do not implement (draft section 5.4)"
     },
     {
       "name": "drop_gue_proto",
-      "key": "dropGueProto",
       "doc": "dropped: GUE payload neither IPv4 nor IPv6, or not what Proto says"
     },
     {
       "name": "drop_too_big",
-      "key": "dropTooBig",
       "doc": "dropped: would exceed the interface MTU once encapsulated"
     },
     {
       "name": "drop_no_neighbour",
-      "key": "dropNoNeighbour",
       "doc": "dropped: the next hop's MAC address is not known"
     },
     {
       "name": "drop_no_source",
-      "key": "dropNoSource",
       "doc": "dropped: this host has no unicast address of the endpoint's family"
     }
   ],

@@ -17,7 +17,7 @@ import { XdpPort } from '../xdp/port.js';
 import { interfaceFacts } from './interface.js';
 import { resolveNextHop, type NextHop } from './neighbours.js';
 
-type Keys<L extends readonly { key: string }[]> = L[number]['key'];
+type Keys<L extends readonly { name: string }[]> = L[number]['name'];
 /** How many packets met each fate in the fast path (names from SU_ROUTE_COUNTERS, abi.h). */
 export type RouteFates = Record<Keys<typeof ABI.routeCounters>, number>;
 

@@ -1,7 +1,7 @@
 // Counter snapshots: the native Float64Arrays turned into named objects, names from abi.h.
 import { ABI } from '../generated/abi.js';
 
-type Keys<L extends readonly { key: string }[]> = L[number]['key'];
+type Keys<L extends readonly { name: string }[]> = L[number]['name'];
 
 /** The XDP program's counters, summed over CPUs: the fate of every packet it saw. */
 export type SteerCounters = Record<Keys<typeof ABI.steerCounters>, number>;
@@ -19,10 +19,10 @@ export interface PortCounters {
   queues: QueueCounters[];
 }
 
-export function named<L extends readonly { key: string }[]>(list: L, values: Float64Array): Record<Keys<L>, number> {
+export function named<L extends readonly { name: string }[]>(list: L, values: Float64Array): Record<Keys<L>, number> {
   const out = {} as Record<string, number>;
-  list.forEach(({ key }, i) => {
-    out[key] = values[i] ?? 0;
+  list.forEach(({ name }, i) => {
+    out[name] = values[i] ?? 0;
   });
   return out as Record<Keys<L>, number>;
 }

@@ -191,8 +191,8 @@ describe('soft-unicast-router on srv', () => {
       return SRV_PORTS.every((p) => (r.local[p] ?? 0) > 100) && PEER_PORTS.every((p) => (r.gue[p] ?? 0) > 100);
     }, { what: 'datagrams on both slices', timeoutMs: 20_000, intervalMs: 100 });
     const s = await statsOf(1);
-    expect(s.totals.program.passLocal).toBeGreaterThan(0);
-    expect(s.totals.fates.forwardServerGue).toBeGreaterThan(0);
+    expect(s.totals.program.pass_local).toBeGreaterThan(0);
+    expect(s.totals.fates.forward_server_gue).toBeGreaterThan(0);
   });
 
   it('reloads a good file on SIGHUP: the next generation, and what changed', async () => {
@@ -240,8 +240,8 @@ describe('soft-unicast-router on srv', () => {
     }
     // The XDP program passed every datagram of srv's slice to the kernel, the fast path sent
     // every one of peer's in GUE, and nothing was dropped.
-    const s = await nextStats((line) => line.totals.fates.forwardServerGue === total(sent, PEER_PORTS), 'stats counting every datagram');
-    expect(s.totals.program.passLocal).toBe(total(sent, SRV_PORTS));
+    const s = await nextStats((line) => line.totals.fates.forward_server_gue === total(sent, PEER_PORTS), 'stats counting every datagram');
+    expect(s.totals.program.pass_local).toBe(total(sent, SRV_PORTS));
     expect(Object.entries(s.totals.fates).filter(([k, v]) => k.startsWith('drop') && v !== 0)).toEqual([]);
   });
 

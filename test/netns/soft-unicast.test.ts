@@ -187,22 +187,22 @@ describe('a Router on every server', () => {
     const all = await allCounters();
     // a1: inet's IPv4 replies for a2 and a3 go on in GUE variant 0, those for B's servers in
     // GUE over the backbone; its own IPv6 replies come back from b1 in GUE and are unwrapped.
-    expect(all.a1!.fates.forwardServerGue).toBeGreaterThan(0);
-    expect(all.a1!.fates.encapDatacenter).toBeGreaterThan(0);
-    expect(all.a1!.program.decapLocal).toBeGreaterThan(0);
+    expect(all.a1!.fates.forward_server_gue).toBeGreaterThan(0);
+    expect(all.a1!.fates.encap_datacenter).toBeGreaterThan(0);
+    expect(all.a1!.program.decap_local).toBeGreaterThan(0);
     // b1: its own IPv4 replies arrive in GUE from a1 and are unwrapped by XDP; b2's arrive the
     // same way and go on by L2 rewrite; b2's IPv6 replies go on in GUE variant 1; A's IPv6
     // replies go over the backbone to a1.
-    expect(all.b1!.program.decapLocal).toBeGreaterThan(0);
-    expect(all.b1!.fates.forwardServerL2).toBeGreaterThan(0);
-    expect(all.b1!.fates.forwardServerGue).toBeGreaterThan(0);
-    expect(all.b1!.fates.encapDatacenter).toBeGreaterThan(0);
+    expect(all.b1!.program.decap_local).toBeGreaterThan(0);
+    expect(all.b1!.fates.forward_server_l2).toBeGreaterThan(0);
+    expect(all.b1!.fates.forward_server_gue).toBeGreaterThan(0);
+    expect(all.b1!.fates.encap_datacenter).toBeGreaterThan(0);
     // The others only receive: GUE for their slices is unwrapped by XDP, b2's IPv4 comes bare.
-    for (const s of ['a2', 'a3', 'b2']) expect(all[s]!.program.decapLocal, s).toBeGreaterThan(0);
-    expect(all.b2!.program.passLocal).toBeGreaterThan(0);
+    for (const s of ['a2', 'a3', 'b2']) expect(all[s]!.program.decap_local, s).toBeGreaterThan(0);
+    expect(all.b2!.program.pass_local).toBeGreaterThan(0);
     for (const s of ['a2', 'a3', 'b2']) {
-      const { forwardServerGue, forwardServerL2, encapDatacenter } = all[s]!.fates;
-      expect({ s, forwardServerGue, forwardServerL2, encapDatacenter }).toEqual({ s, forwardServerGue: 0, forwardServerL2: 0, encapDatacenter: 0 });
+      const { forward_server_gue, forward_server_l2, encap_datacenter } = all[s]!.fates;
+      expect({ s, forward_server_gue, forward_server_l2, encap_datacenter }).toEqual({ s, forward_server_gue: 0, forward_server_l2: 0, encap_datacenter: 0 });
     }
     expectNoDrops(all);
   });
@@ -436,8 +436,8 @@ describe('a Router on every server', () => {
     const all = await allCounters();
     // The entry servers sent later pieces on by their first (to the fast path: forwarded),
     // and none was left unplaced or dropped on the way.
-    for (const s of ['a1', 'b1']) expect(all[s]!.program.redirectedFragment, `${s}: later pieces handed to the fast path`).toBeGreaterThan(0);
-    for (const s of SERVERS) expect(all[s]!.program.passFragmentUnplaced, `${s}: unplaced pieces`).toBe(0);
+    for (const s of ['a1', 'b1']) expect(all[s]!.program.redirected_fragment, `${s}: later pieces handed to the fast path`).toBeGreaterThan(0);
+    for (const s of SERVERS) expect(all[s]!.program.pass_fragment_unplaced, `${s}: unplaced pieces`).toBe(0);
     expectNoDrops(all);
   });
 });

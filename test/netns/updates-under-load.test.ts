@@ -126,11 +126,11 @@ it(`replaces the table ${PUBLISHES} times under traffic, ${PUBLISHES / BIG_EVERY
 
   // Everything sent either arrives or is counted; wait for the last datagrams to land.
   const before = (await router.must('counters')).counters as { fates: Record<string, number> };
-  const dropLocal = Number(before.fates.dropLocal);
+  const drop_local = Number(before.fates.drop_local);
   let last = await counts();
   await waitFor(async () => {
     last = await counts();
-    return ports.every((p) => got(last, p) + (p === PORT.ownerFlips ? dropLocal : 0) >= (sent as Record<string, number>)[p]!);
+    return ports.every((p) => got(last, p) + (p === PORT.ownerFlips ? drop_local : 0) >= (sent as Record<string, number>)[p]!);
   }, { what: 'every datagram to arrive or be counted', timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
 
   const sentTo = (p: number): number => (sent as Record<string, number>)[p]!;
@@ -139,11 +139,11 @@ it(`replaces the table ${PUBLISHES} times under traffic, ${PUBLISHES / BIG_EVERY
   // socket that could not keep up.
   const after = (await router.must('counters')).counters as { fates: Record<string, number>; program: Record<string, number> };
   expect({
-    fates: Object.fromEntries(Object.entries(after.fates).filter(([k, v]) => k.startsWith('drop') && k !== 'dropLocal' && Number(v) !== 0)),
+    fates: Object.fromEntries(Object.entries(after.fates).filter(([k, v]) => k.startsWith('drop') && k !== 'drop_local' && Number(v) !== 0)),
     // A capture rule missed while the rules were rewritten would show here (it did, before they were banked).
-    program: { passUnmanaged: after.program.passUnmanaged, passNoSocket: after.program.passNoSocket },
+    program: { pass_unmanaged: after.program.pass_unmanaged, pass_no_socket: after.program.pass_no_socket },
     udpReceiveErrors: { srv: await udpReceiveErrors(namespaces.srv), peer: await udpReceiveErrors(namespaces.peer) },
-  }, `every counter: ${JSON.stringify(after)}`).toEqual({ fates: {}, program: { passUnmanaged: 0, passNoSocket: 0 }, udpReceiveErrors: { srv: 0, peer: 0 } });
+  }, `every counter: ${JSON.stringify(after)}`).toEqual({ fates: {}, program: { pass_unmanaged: 0, pass_no_socket: 0 }, udpReceiveErrors: { srv: 0, peer: 0 } });
   // Every datagram arrived, or was dropped by the wire before the router saw it: the only loss a
   // slice that keeps its owner may show, and only as many as the veth counted.
   const wire = (await wireDrops()) - wireBefore;
@@ -151,7 +151,7 @@ it(`replaces the table ${PUBLISHES} times under traffic, ${PUBLISHES / BIG_EVERY
     stayLocal: sentTo(PORT.stayLocal) - (last.local[PORT.stayLocal] ?? 0),
     stayPeer: sentTo(PORT.stayPeer) - (last.gue[PORT.stayPeer] ?? 0),
     encapFlips: sentTo(PORT.encapFlips) - (last.gue[PORT.encapFlips] ?? 0),
-    ownerFlipsNotInDropLocal: sentTo(PORT.ownerFlips) - got(last, PORT.ownerFlips) - dropLocal,
+    ownerFlipsNotInDropLocal: sentTo(PORT.ownerFlips) - got(last, PORT.ownerFlips) - drop_local,
   };
   const total = Object.values(missing).reduce((a, b) => a + b, 0);
   expect({ total, each: Object.values(missing).every((m) => m >= 0 && m <= wire) }, `missing per slice ${JSON.stringify(missing)}; dropped by the veth ${wire}; every counter: ${JSON.stringify(after)}`)

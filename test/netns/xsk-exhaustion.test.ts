@@ -22,12 +22,12 @@ afterAll(async () => {
 beforeEach(() => requireNetnsPrivileges(['ip', 'python3']));
 
 interface QueueCounters {
-  rxPackets: number;
-  fillRingEmpty: number;
-  txRingFull: number;
-  txPackets: number;
-  txDroppedKicks: number;
-  kernel: { rxDropped: number; rxRingFull: number; rxFillRingEmptyDescs: number };
+  rx_packets: number;
+  fill_ring_empty: number;
+  tx_ring_full: number;
+  tx_packets: number;
+  tx_dropped_kicks: number;
+  kernel: { rx_dropped: number; rx_ring_full: number; rx_fill_ring_empty_descs: number };
 }
 const queueOf = async (agent: PortAgent): Promise<QueueCounters> =>
   ((await agent.command('counters')).counters as { queues: QueueCounters[] }).queues[0]!;
@@ -43,11 +43,11 @@ it('a caller hoarding every free frame empties the fill ring: the kernel counts 
   await burst.waitForLine('sent 3000');
   const dry = await waitFor(async () => {
     const q = await queueOf(agent);
-    return q.rxPackets + q.kernel.rxDropped === 3000 && q;
+    return q.rx_packets + q.kernel.rx_dropped === 3000 && q;
   }, { what: 'all 3000 packets received or counted as dropped by the kernel' });
-  expect(dry.kernel.rxDropped, 'packets the kernel dropped for want of a fill-ring entry').toBeGreaterThan(0);
-  expect(dry.kernel.rxFillRingEmptyDescs).toBeGreaterThan(0);
-  expect(dry.fillRingEmpty, 'times the worker found no frame to put on the fill ring').toBeGreaterThan(0);
+  expect(dry.kernel.rx_dropped, 'packets the kernel dropped for want of a fill-ring entry').toBeGreaterThan(0);
+  expect(dry.kernel.rx_fill_ring_empty_descs).toBeGreaterThan(0);
+  expect(dry.fill_ring_empty, 'times the worker found no frame to put on the fill ring').toBeGreaterThan(0);
   const { frames: held } = await agent.command('held');
   expect(held as number).toBeGreaterThan(256);
 
@@ -59,9 +59,9 @@ it('a caller hoarding every free frame empties the fill ring: the kernel counts 
   await after.waitForLine('sent 200');
   const back = await waitFor(async () => {
     const q = await queueOf(agent);
-    return q.rxPackets + q.kernel.rxDropped >= 3200 && q;
+    return q.rx_packets + q.kernel.rx_dropped >= 3200 && q;
   }, { what: '200 more packets accounted for' });
-  expect({ received: back.rxPackets - dry.rxPackets, dropped: back.kernel.rxDropped - dry.kernel.rxDropped }).toEqual({ received: 200, dropped: 0 });
+  expect({ received: back.rx_packets - dry.rx_packets, dropped: back.kernel.rx_dropped - dry.kernel.rx_dropped }).toEqual({ received: 200, dropped: 0 });
   await agent.command('close');
   await pair.destroy();
 });
@@ -87,10 +87,10 @@ it('a burst 125 times the TX ring waits for room, is counted, and every frame re
   await listener.waitForLine('seen 2000', 20_000);
   const q = await waitFor(async () => {
     const c = await queueOf(agent);
-    return c.txPackets === 2000 && c;
+    return c.tx_packets === 2000 && c;
   }, { what: 'the worker to complete all 2000 transmissions' });
-  expect(q.txRingFull, 'times a frame waited for room on the 16-entry TX ring').toBeGreaterThan(0);
-  expect(q.txDroppedKicks).toBe(0);
+  expect(q.tx_ring_full, 'times a frame waited for room on the 16-entry TX ring').toBeGreaterThan(0);
+  expect(q.tx_dropped_kicks).toBe(0);
   await agent.command('close');
   await pair.destroy();
 });

@@ -77,7 +77,7 @@ describe('XdpPort on a veth pair', () => {
   it(`receives ${PACKETS} captured UDP packets byte for byte, none reaching the kernel socket`, async () => {
     const pair = await createVethPair();
     const { sent, got, counters, kernelUdp } = await sendCaptured(pair, {}, PACKETS);
-    expect(counters).toMatchObject({ program: { redirected: PACKETS }, queues: [{ rxPackets: PACKETS }] });
+    expect(counters).toMatchObject({ program: { redirected: PACKETS }, queues: [{ rx_packets: PACKETS }] });
     expect(kernelUdp).toBe(0);
     expect(got.length).toBe(PACKETS);
     const firstDifference = sent.findIndex((frame, i) => !frame.equals(got[i]!));
@@ -89,7 +89,7 @@ describe('XdpPort on a veth pair', () => {
     const pair = await createVethPair();
     const count = 20_000;
     const { sent, got, counters } = await sendCaptured(pair, { needWakeup: false, busyPoll: true }, count);
-    expect(counters.queues[0]).toMatchObject({ rxPackets: count, wakeups: 0 });
+    expect(counters.queues[0]).toMatchObject({ rx_packets: count, wakeups: 0 });
     expect(got.length).toBe(count);
     expect(sent.every((frame, i) => frame.equals(got[i]!))).toBe(true);
     await pair.destroy();
@@ -99,7 +99,7 @@ describe('XdpPort on a veth pair', () => {
     const pair = await createVethPair({ queues: 2 });
     const count = 20_000;
     const { sent, got, counters } = await sendCaptured(pair, { queues: 'all' }, count);
-    const perQueue = counters.queues.map((q: { rxPackets: number }) => q.rxPackets);
+    const perQueue = counters.queues.map((q: { rx_packets: number }) => q.rx_packets);
     expect(counters.queues.map((q: { queue: number }) => q.queue)).toEqual([0, 1]);
     expect(perQueue[0] + perQueue[1]).toBe(count);
     // The peer spreads flows over its TX queues, hence over our RX queues: both see traffic.
@@ -115,11 +115,11 @@ describe('XdpPort on a veth pair', () => {
     const { agent } = await PortAgent.start(pair.a.ns, { ...captureConfig(pair), noHandler: true });
     const sender = startRawSender(pair, 100, 1000, join(dir, 'unhandled.bin'));
     await sender.waitForLine('sent 100');
-    await waitFor(async () => (await agent.command('counters')).counters.queues[0].rxDroppedNoHandler === 100, {
+    await waitFor(async () => (await agent.command('counters')).counters.queues[0].rx_dropped_no_handler === 100, {
       what: '100 packets counted as rx_dropped_no_handler',
     });
     const { counters, kernelUdp } = await agent.command('counters');
-    expect(counters.queues[0]).toMatchObject({ rxPackets: 100, batches: 0 });
+    expect(counters.queues[0]).toMatchObject({ rx_packets: 100, batches: 0 });
     expect(kernelUdp).toBe(0);
     await agent.command('close');
     await pair.destroy();
@@ -157,7 +157,7 @@ describe('XdpPort on a veth pair', () => {
     const lines = listener.stdoutLines.slice(1);
     expect(lines).toEqual(payloads.map((p, i) => `${pair.a.ipv4} ${30000 + i} ${p.toString('hex')}`));
     const { counters } = await agent.command('counters');
-    expect(counters.queues[0]).toMatchObject({ txPackets: payloads.length, txDroppedKicks: 0 });
+    expect(counters.queues[0]).toMatchObject({ tx_packets: payloads.length, tx_dropped_kicks: 0 });
 
     // Over the MTU: the device drops it, and the kick that sent it says so.
     const jumbo = udp4Frame({
@@ -165,7 +165,7 @@ describe('XdpPort on a veth pair', () => {
       srcPort: 30000, dstPort: 9100, payload: Buffer.alloc(2000),
     }).toString('hex');
     expect((await agent.command('send', { packets: [jumbo] })).sent).toBe(1);
-    await waitFor(async () => (await agent.command('counters')).counters.queues[0].txDroppedKicks === 1, {
+    await waitFor(async () => (await agent.command('counters')).counters.queues[0].tx_dropped_kicks === 1, {
       what: 'the oversized frame counted as tx_dropped_kicks',
     });
     expect(listener.stdoutLines.length).toBe(payloads.length + 1);
@@ -187,7 +187,7 @@ describe('XdpPort on a veth pair', () => {
     const { counters } = await agent.command('counters');
     // Everything above was unmanaged: passed to the kernel, none redirected.
     expect(counters.program.redirected).toBe(0);
-    expect(counters.program.passUnmanaged + counters.program.passUnparsed).toBeGreaterThan(0);
+    expect(counters.program.pass_unmanaged + counters.program.pass_unparsed).toBeGreaterThan(0);
     await agent.command('close');
     await pair.destroy();
   });
@@ -225,7 +225,7 @@ describe('XdpPort on a veth pair', () => {
     const sender = startRawSender(pair, 200, 1000, sentFile);
     await sender.waitForLine('sent 200');
     await agent.proc.waitForLine('"count":200');
-    await waitFor(async () => (await agent.command('counters')).counters.queues[0].txPackets > 0, { what: 'replies sent' });
+    await waitFor(async () => (await agent.command('counters')).counters.queues[0].tx_packets > 0, { what: 'replies sent' });
     await agent.command('close');
     expect(agent.proc.stderr).toBe('');
     const sent = frames(sentFile);

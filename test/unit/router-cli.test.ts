@@ -242,9 +242,9 @@ describe('the binary: --check', () => {
 /** A counter snapshot with every counter 0 but those given. */
 function counters(values: {
   generation?: bigint; fates?: Partial<RouterCounters['fates']>; program?: Partial<RouterCounters['program']>;
-  queues?: { queue: number; rxPackets?: number; rxRingFull?: number }[]; unresolvedOwners?: Record<string, string>;
+  queues?: { queue: number; rx_packets?: number; rx_ring_full?: number }[]; unresolvedOwners?: Record<string, string>;
 }): RouterCounters {
-  const zeros = (list: readonly { key: string }[]) => Object.fromEntries(list.map((c) => [c.key, 0]));
+  const zeros = (list: readonly { name: string }[]) => Object.fromEntries(list.map((c) => [c.name, 0]));
   const fates = { ...zeros(ABI.routeCounters), ...values.fates } as RouterCounters['fates'];
   return {
     generation: values.generation ?? 1n,
@@ -252,9 +252,9 @@ function counters(values: {
     program: { ...zeros(ABI.steerCounters), ...values.program } as RouterCounters['program'],
     queues: (values.queues ?? [{ queue: 0 }]).map((q) => ({
       ...(zeros(ABI.queueCounters) as Omit<RouterCounters['queues'][number], 'queue' | 'kernel' | 'fates'>),
-      rxPackets: q.rxPackets ?? 0,
+      rx_packets: q.rx_packets ?? 0,
       queue: q.queue,
-      kernel: { ...zeros(ABI.kernelXdpStats), rxRingFull: q.rxRingFull ?? 0 } as RouterCounters['queues'][number]['kernel'],
+      kernel: { ...zeros(ABI.kernelXdpStats), rx_ring_full: q.rx_ring_full ?? 0 } as RouterCounters['queues'][number]['kernel'],
       fates,
     })),
     unresolvedOwners: values.unresolvedOwners ?? {},
@@ -266,17 +266,17 @@ describe('stats lines', () => {
   const before: Sample = {
     atMs: 10_000,
     counters: counters({
-      program: { packets: 1000, passLocal: 100, decapLocal: 50, passUnmanaged: 10, redirected: 840 },
-      fates: { forwardServerGue: 500, forwardServerL2: 100, encapDatacenter: 200, dropNoOwner: 40 },
+      program: { packets: 1000, pass_local: 100, decap_local: 50, pass_unmanaged: 10, redirected: 840 },
+      fates: { forward_server_gue: 500, forward_server_l2: 100, encap_datacenter: 200, drop_no_owner: 40 },
     }),
   };
   const after: Sample = {
     atMs: 12_000,
     counters: counters({
       generation: 3n,
-      program: { packets: 5000, passLocal: 600, decapLocal: 250, passUnmanaged: 30, passUnparsed: 2 },
-      fates: { forwardServerGue: 1500, forwardServerL2: 300, encapDatacenter: 1000, dropNoOwner: 48, dropTooBig: 2 },
-      queues: [{ queue: 0, rxRingFull: 3 }, { queue: 1, rxRingFull: 1 }],
+      program: { packets: 5000, pass_local: 600, decap_local: 250, pass_unmanaged: 30, pass_unparsed: 2 },
+      fates: { forward_server_gue: 1500, forward_server_l2: 300, encap_datacenter: 1000, drop_no_owner: 48, drop_too_big: 2 },
+      queues: [{ queue: 0, rx_ring_full: 3 }, { queue: 1, rx_ring_full: 1 }],
       unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
     }),
   };
@@ -321,9 +321,9 @@ describe('stats lines', () => {
 describe('Prometheus text', () => {
   const text = renderMetrics(counters({
     generation: 7n,
-    fates: { forwardServerGue: 12, dropNoOwner: 3 },
-    program: { packets: 99, passLocal: 40 },
-    queues: [{ queue: 0, rxPackets: 5, rxRingFull: 2 }, { queue: 3, rxPackets: 6 }],
+    fates: { forward_server_gue: 12, drop_no_owner: 3 },
+    program: { packets: 99, pass_local: 40 },
+    queues: [{ queue: 0, rx_packets: 5, rx_ring_full: 2 }, { queue: 3, rx_packets: 6 }],
     unresolvedOwners: { 'fra-2': 'no route to 192.0.2.12' },
   }));
   const lines = text.split('\n');

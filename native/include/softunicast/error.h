@@ -29,6 +29,8 @@ extern "C" {
 	X(ERR_TABLE_LIMIT, "the table exceeds a fixed limit of the XDP program or the image")    \
 	X(ERR_INVALID_TABLE, "a table image failed the native fast path's checks")               \
 	X(ERR_SLICE_EXHAUSTED, "every port of this host's slice is in use for that destination") \
+	X(ERR_INVALID_CONFIG, "a configuration file has problems: each one is listed")           \
+	X(ERR_ADDRESS_CONFLICT, "a shared address covers a host's own address, or two hosts share one") \
 	X(ERR_SYSCALL, "a system call failed")
 
 struct su_error {
