@@ -9,11 +9,20 @@ import { imagePath, TABLE_SIZES, writeImages } from './images.js';
 import { benchBuild, nativeBuild } from './paths.js';
 
 const CORE_BENCH = join(nativeBuild, 'core_bench');
+/** The same binary with drop capture compiled out of the router: the baseline for "capture
+ * costs nothing while it is off". */
+const CORE_BENCH_NO_CAPTURE = join(nativeBuild, 'core_bench_nocapture');
+/** Phases also counted on the no-capture build, reported as `<phase>_nocapture`. */
+const COUNTED_NO_CAPTURE = ['batch_server', 'batch_drop'];
 /** Packets per callgrind run: enough that per-packet branches average out, few enough that the
  * 1M-slice run stays around a second (valgrind runs ~50x slower). */
 const COUNT_PACKETS = 10_000;
 /** Phases counted under callgrind (lookup_wide runs the same instructions as lookup). */
-const COUNTED = ['parse', 'lookup', 'encap', 'route_local', 'route_server', 'route_datacenter'];
+const COUNTED = [
+  'parse', 'lookup', 'encap', 'route_local', 'route_server', 'route_datacenter',
+  // The router's batch handler around su_core_route: per-owner counters, drop capture off and on.
+  'batch_server', 'batch_server_capture', 'batch_drop', 'batch_drop_capture',
+];
 
 export interface MicroRow {
   phase: string;
@@ -45,24 +54,24 @@ function times(image: string, runs: number): TimeLine[] {
 }
 
 /** Total instructions of one `count` run under callgrind. */
-function collected(args: string[], extra: string[] = []): number {
-  const { stderr } = run('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', ...extra, CORE_BENCH, 'count', ...args]);
+function collected(args: string[], binary = CORE_BENCH): number {
+  const { stderr } = run('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', binary, 'count', ...args]);
   const m = /Collected : (\d+)/.exec(stderr);
   if (!m) throw new Error(`no "Collected" line from callgrind:\n${stderr}`);
   return Number(m[1]);
 }
 
 /** (Ir with N packets - Ir with 0 packets) / N: the phase alone, setup subtracted. */
-export function instructionsPerPacket(image: string, phase: string, frame: number, packets = COUNT_PACKETS): number {
+export function instructionsPerPacket(image: string, phase: string, frame: number, packets = COUNT_PACKETS, binary = CORE_BENCH): number {
   const base = [image, phase, String(frame), String(packets)];
-  return (collected([...base, String(packets)]) - collected([...base, '0'])) / packets;
+  return (collected([...base, String(packets)], binary) - collected([...base, '0'], binary)) / packets;
 }
 
 /** callgrind_annotate of the packet loop alone (--toggle-collect on the phase function): where
  * the instructions of `phase` go, function by function. */
 export function profile(image: string, phase: string, frame: number): string {
   const out = join(benchBuild, `callgrind.${phase}.out`);
-  const fn = phase === 'parse' ? 'run_parse' : phase.startsWith('lookup') ? 'run_lookup' : phase === 'encap' ? 'run_encap' : 'run_route';
+  const fn = phase === 'parse' ? 'run_parse' : phase.startsWith('lookup') ? 'run_lookup' : phase === 'encap' ? 'run_encap' : phase.startsWith('batch') ? 'run_batch' : 'run_route';
   run('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, `--toggle-collect=${fn}`, CORE_BENCH, 'count', image, phase, String(frame), String(COUNT_PACKETS), String(COUNT_PACKETS)]);
   const text = run('callgrind_annotate', ['--inclusive=no', '--threshold=99', out]).stdout;
   // Keep the per-function list, scaled to per-packet figures.
@@ -108,6 +117,9 @@ export function runMicro(opts: MicroOptions): MicroRow[] {
     for (const slices of TABLE_SIZES) {
       opts.log(`callgrind: ${slices} slices ...`);
       for (const phase of COUNTED) row(phase, 64).ir.set(slices, instructionsPerPacket(imagePath(benchBuild, slices), phase, 64));
+      for (const phase of COUNTED_NO_CAPTURE) {
+        row(`${phase}_nocapture`, 64).ir.set(slices, instructionsPerPacket(imagePath(benchBuild, slices), phase, 64, COUNT_PACKETS, CORE_BENCH_NO_CAPTURE));
+      }
     }
   }
   return [...rows.values()];

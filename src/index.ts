@@ -24,6 +24,8 @@ export {
 export {
   Router, type RouterOptions, type RouterHostOptions, type RouterCounters, type RouteFates, type Explanation,
 } from './router/router.js';
+export type { OwnerCounters, PacketsAndBytes } from './router/owner-counters.js';
+export type { DropCapture, DropCaptureOptions, DropCaptureSummary, DropCaptureEnd } from './router/drop-capture.js';
 export { parseConfig, loadConfig, formatOf, type ConfigFormat } from './config/source.js';
 export { validateConfig } from './config/validate.js';
 export { tableFor, routerOptionsFor } from './config/view.js';

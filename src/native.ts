@@ -61,6 +61,13 @@ export interface NativeRouter {
   reclaim(): number;
   generation(): bigint;
   counters(queue: number): Float64Array;
+  /** Per-owner counters of the table in use: [owner][ABI.ownerStats.perOwner]. */
+  ownerCounters(): { generation: number; counters: Float64Array };
+  /** Final per-owner counters of tables no worker reads any more, each handed out once. */
+  takeFinished(): { generation: number; counters: Float64Array }[];
+  captureStart(snaplen: number): void;
+  captureStop(): void;
+  captureDrain(): { records: Buffer; lost: number };
   close(): void;
 }
 

@@ -82,9 +82,9 @@ static int start_port(struct dut *d, struct su_error *err)
 			(uint32_t)(f[DUT_FILE_trusted].size / sizeof(struct su_prefix)), err);
 		if (ret || (ret = su_view_build(f[DUT_FILE_image].data, f[DUT_FILE_image].size, &view,
 						err)) ||
-		    (ret = su_router_create(d->port, &d->router, err)))
+		    (ret = su_router_create(d->port, &d->router, err)) ||
+		    (ret = su_router_publish(d->router, view, err)))
 			return ret;
-		su_router_publish(d->router, view);
 	}
 	return su_port_start(d->port, err);
 }

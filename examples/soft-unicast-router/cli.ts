@@ -2,6 +2,7 @@
 // listen address of the Prometheus endpoint. Pure (no I/O); main.ts and its unit test use it.
 import { isIPv4, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { IPv6 } from 'ip-num';
@@ -17,6 +18,8 @@ export interface Listen {
   port: number;
 }
 
+export type LogFormat = 'text' | 'json';
+
 export interface RouterCli {
   config: string;
   /** The server of the file this router runs on. */
@@ -28,36 +31,88 @@ export interface RouterCli {
   prometheus?: Listen;
   /** Reload when the file changes (SIGHUP always reloads). */
   watch: boolean;
+  logFormat: LogFormat;
+  /** The control socket's path (controlSocketPath(host) unless given). */
+  socket: string;
+  /** Start a drop capture into this pcapng file at once. */
+  captureDrops?: string;
+  captureSeconds?: number;
+  captureMaxBytes?: number;
 }
 
-export type CliResult = { kind: 'help' } | { kind: 'run'; cli: RouterCli };
+/** A command for a running router, sent over its control socket. */
+export type ControlCommand =
+  | { cmd: 'owner'; address: string; protocol: string; port: number }
+  | { cmd: 'explain'; frames: string[] }
+  | { cmd: 'explain'; pcap: string }
+  | { cmd: 'stats' }
+  | { cmd: 'capture'; action: 'start'; path: string; seconds?: number; maxBytes?: number; maxPackets?: number; snaplen?: number }
+  | { cmd: 'capture'; action: 'stop' | 'status' };
+
+export interface ControlCli {
+  socket: string;
+  json: boolean;
+  command: ControlCommand;
+}
+
+export type CliResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; cli: RouterCli } | { kind: 'control'; cli: ControlCli };
 
 /** A bad command line: main.ts prints the message and exits with status 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const USAGE = `Usage: ${PROGRAM} --config FILE [--host NAME] [options]
+/** Where a router listens for commands unless told otherwise: one socket per server name. */
+export function controlSocketPath(host: string): string {
+  return `/run/softunicast/${host}.sock`;
+}
+
+export const USAGE = `Usage: ${PROGRAM} --config FILE [--host NAME] [options]     run the router
+       ${PROGRAM} --config FILE [--host NAME] --check [--json]  validate, print the table
+       ${PROGRAM} COMMAND [ARGUMENTS] [--host NAME | --socket PATH] [--json]
+       ${PROGRAM} --version | --help
 
 Runs the soft-unicast router of one server: attaches to the interface the configuration file
 gives that server, steers packets of shared addresses by port slice, and reloads the file on
-SIGHUP and when it changes. SIGINT or SIGTERM detaches and exits.
+SIGHUP and when it changes.
 
-Options:
+Options when running:
   --config FILE              the configuration file (.yaml, .yml or .json)
   --host NAME                the server of the file this router runs on
                              (default: this machine's host name)
   --check                    validate the whole file and print this server's compiled table;
                              touches no interface, needs no privileges
-  --json                     machine output: one JSON document for --check, one JSON object a
-                             line per stats interval when running
+  --json                     machine output: one JSON document for --check and the commands,
+                             one JSON object a line per stats interval when running
   --stats-interval SECONDS   seconds between stats lines (default: the file's
                              stats.intervalSeconds, else 5)
   --prometheus ADDR:PORT     serve Prometheus text at http://ADDR:PORT/metrics; loopback only,
                              e.g. 127.0.0.1:9464, [::1]:9464 or a port alone (default: the
                              file's stats.prometheus, else off)
   --no-watch                 reload on SIGHUP only, not when the file changes
+  --log-format text|json     the log on stderr: text lines (default) or one JSON object a line;
+                             every line carries its time and level
+  --socket PATH              the control socket (mode 0600) the commands below talk to
+                             (default: /run/softunicast/HOST.sock)
+  --capture-drops FILE       write every packet the fast path drops to FILE (pcapng, the drop's
+                             reason as each packet's comment) from the start
+  --capture-seconds N        stop that capture after N seconds (default 60)
+  --capture-max-bytes N      stop it before FILE grows past N bytes (default 67108864)
+  --version                  print the version and exit
   --help                     show this text
+
+Commands for a running router (over its control socket):
+  owner ADDRESS tcp|udp PORT     the slice and owner of that destination in the live table,
+                                 the table's generation and that owner's counters
+  explain HEX [HEX...]           what the fast path does with each Ethernet frame (hex digits)
+  explain --pcap FILE            the same for every frame of a pcap or pcapng file
+  stats                          every counter, as JSON
+  capture-drops start FILE [--seconds N] [--max-bytes N] [--max-packets N] [--snaplen N]
+  capture-drops stop | status    stop the running drop capture, or show it
+
+Signals:
+  SIGHUP                     reload the configuration file (a bad file keeps the running table)
+  SIGINT, SIGTERM            detach from the interface and exit 0; a second one exits at once
 
 Exit status: 0 success (and --check: the file is valid), 1 an invalid file or a failure,
 2 a bad command line.`;
@@ -70,11 +125,35 @@ const OPTIONS = {
   'stats-interval': { type: 'string' },
   prometheus: { type: 'string' },
   'no-watch': { type: 'boolean' },
+  'log-format': { type: 'string' },
+  socket: { type: 'string' },
+  'capture-drops': { type: 'string' },
+  'capture-seconds': { type: 'string' },
+  'capture-max-bytes': { type: 'string' },
+  version: { type: 'boolean' },
   help: { type: 'boolean' },
+  // Arguments of the commands.
+  pcap: { type: 'string' },
+  seconds: { type: 'string' },
+  'max-bytes': { type: 'string' },
+  'max-packets': { type: 'string' },
+  snaplen: { type: 'string' },
 } as const;
 type Name = keyof typeof OPTIONS;
 
-const KNOWN = Object.keys(OPTIONS).map((n) => `--${n}`).join(', ');
+/** Flags each mode takes; anything else is refused by name. */
+const RUN_FLAGS: readonly Name[] = [
+  'config', 'host', 'check', 'json', 'stats-interval', 'prometheus', 'no-watch', 'log-format', 'socket', 'capture-drops',
+  'capture-seconds', 'capture-max-bytes', 'version', 'help',
+];
+const COMMAND_FLAGS: Readonly<Record<string, readonly Name[]>> = {
+  owner: ['host', 'socket', 'json'],
+  explain: ['host', 'socket', 'json', 'pcap'],
+  stats: ['host', 'socket', 'json'],
+  'capture-drops': ['host', 'socket', 'json', 'seconds', 'max-bytes', 'max-packets', 'snaplen'],
+};
+
+const KNOWN = RUN_FLAGS.map((n) => `--${n}`).join(', ');
 const LISTEN_EXPECTED = "a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464'";
 
 /** 127.0.0.0/8 or ::1: the endpoint has no authentication, so it never leaves this host. */
@@ -105,17 +184,27 @@ function parseInterval(text: string): number {
   return seconds;
 }
 
-/**
- * Reads the command line (without node and the script). Throws UsageError naming the flag for
- * unknown flags, missing or stray values, flags given twice and bad values.
- */
-export function parseCli(argv: readonly string[], defaultHost: () => string = hostname): CliResult {
+/** A whole number from 1 to `max` given to flag `name`. */
+function count(text: string, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= max)) throw new UsageError(`Expected a whole number from 1 to ${max} for --${name} but received ${describe(text)}`);
+  return n;
+}
+
+type Values = Partial<Record<Name, string | true>>;
+
+/** The flags and positional words of argv, each flag checked for its type and given once. */
+function tokenize(argv: readonly string[]): { values: Values; words: string[] } {
   // strict: false and tokens: our own checks name the flag in the house style, where node's
   // messages would suggest '--' tricks; a string flag followed by another flag is a missing value.
   const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
-  const values: Partial<Record<Name, string | true>> = {};
+  const values: Values = {};
+  const words: string[] = [];
   for (const t of tokens) {
-    if (t.kind === 'positional') throw new UsageError(`Unexpected argument ${describe(t.value)}: every option is a flag (${KNOWN})`);
+    if (t.kind === 'positional') {
+      words.push(t.value);
+      continue;
+    }
     if (t.kind === 'option-terminator') continue;
     // Short flags are not defined: '-c' would be a guess at what the user meant.
     if (!Object.hasOwn(OPTIONS, t.name) || !t.rawName.startsWith('--')) throw new UsageError(`Unknown option ${t.rawName} (options: ${KNOWN})`);
@@ -132,20 +221,95 @@ export function parseCli(argv: readonly string[], defaultHost: () => string = ho
       values[name] = t.value;
     }
   }
+  return { values, words };
+}
+
+function onlyFlags(values: Values, allowed: readonly Name[], mode: string): void {
+  for (const name of Object.keys(values) as Name[]) {
+    if (!allowed.includes(name)) throw new UsageError(`Option --${name} does not apply to ${mode} (options: ${allowed.map((n) => `--${n}`).join(', ')})`);
+  }
+}
+
+function controlCommand(word: string, args: string[], values: Values): ControlCommand {
+  const usage = (expected: string): never => {
+    throw new UsageError(`Expected ${expected} for the command ${word} but received ${args.length === 0 ? 'nothing' : args.map((a) => describe(a)).join(' ')}`);
+  };
+  if (word === 'owner') {
+    if (args.length !== 3) usage("ADDRESS tcp|udp PORT, e.g. 'owner 192.0.2.1 tcp 5000'");
+    const [address, protocol, port] = args as [string, string, string];
+    if (!isIPv4(address) && !isIPv6(address)) usage('an IPv4 or IPv6 address first');
+    if (protocol !== 'tcp' && protocol !== 'udp') usage("'tcp' or 'udp' second");
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) usage('a port from 0 to 65535 third');
+    return { cmd: 'owner', address, protocol, port: Number(port) };
+  }
+  if (word === 'explain') {
+    if (values.pcap !== undefined) {
+      if (args.length > 0) usage('no frames besides --pcap');
+      return { cmd: 'explain', pcap: values.pcap as string };
+    }
+    if (args.length === 0) usage('one or more frames as hex digits, or --pcap FILE');
+    for (const a of args) if (!/^([0-9a-fA-F]{2})+$/.test(a)) usage('frames as an even number of hex digits each');
+    return { cmd: 'explain', frames: args };
+  }
+  if (word === 'stats') {
+    if (args.length > 0) usage('no arguments');
+    return { cmd: 'stats' };
+  }
+  const [action, path, ...rest] = args;
+  if (action === 'stop' || action === 'status') {
+    if (path !== undefined) usage(`no arguments after ${action}`);
+    return { cmd: 'capture', action };
+  }
+  if (action !== 'start' || path === undefined || rest.length > 0) usage("'start FILE', 'stop' or 'status'");
+  return {
+    cmd: 'capture', action: 'start', path: resolve(path!),
+    ...(values.seconds !== undefined && { seconds: count(values.seconds as string, 'seconds') }),
+    ...(values['max-bytes'] !== undefined && { maxBytes: count(values['max-bytes'] as string, 'max-bytes') }),
+    ...(values['max-packets'] !== undefined && { maxPackets: count(values['max-packets'] as string, 'max-packets') }),
+    ...(values.snaplen !== undefined && { snaplen: count(values.snaplen as string, 'snaplen', 9216) }),
+  };
+}
+
+/**
+ * Reads the command line (without node and the script). Throws UsageError naming the flag for
+ * unknown flags, missing or stray values, flags given twice and bad values.
+ */
+export function parseCli(argv: readonly string[], defaultHost: () => string = hostname): CliResult {
+  const { values, words } = tokenize(argv);
+  const host = (values.host as string | undefined) ?? defaultHost();
+  const socket = (values.socket as string | undefined) ?? controlSocketPath(host);
+  const first = words[0];
+  if (first !== undefined && Object.hasOwn(COMMAND_FLAGS, first)) {
+    onlyFlags(values, COMMAND_FLAGS[first]!, `the command ${first}`);
+    return { kind: 'control', cli: { socket, json: values.json === true, command: controlCommand(first, words.slice(1), values) } };
+  }
+  if (first !== undefined) throw new UsageError(`Unexpected argument ${describe(first)}: a command is one of ${Object.keys(COMMAND_FLAGS).join(', ')}, and every option is a flag (${KNOWN})`);
+  onlyFlags(values, RUN_FLAGS, 'running the router');
   if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
   if (values.config === undefined) throw new UsageError('Option --config is required: the configuration file to run');
   // The format comes from the extension: a wrong one is a bad flag, found before any reading.
   if (!/\.(json|ya?ml)$/i.test(values.config as string)) {
     throw new UsageError(`Expected a file name ending in .json, .yaml or .yml for --config but received ${describe(values.config)}`);
   }
+  const format = (values['log-format'] as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`Expected 'text' or 'json' for --log-format but received ${describe(format)}`);
   const cli: RouterCli = {
     config: values.config as string,
-    host: (values.host as string | undefined) ?? defaultHost(),
+    host,
     check: values.check === true,
     json: values.json === true,
     watch: values['no-watch'] !== true,
+    logFormat: format,
+    socket,
   };
   if (values['stats-interval'] !== undefined) cli.statsInterval = parseInterval(values['stats-interval'] as string);
   if (values.prometheus !== undefined) cli.prometheus = parseListen(values.prometheus as string, '--prometheus');
+  if (values['capture-drops'] !== undefined) cli.captureDrops = resolve(values['capture-drops'] as string);
+  for (const [flag, key] of [['capture-seconds', 'captureSeconds'], ['capture-max-bytes', 'captureMaxBytes']] as const) {
+    if (values[flag] === undefined) continue;
+    if (cli.captureDrops === undefined) throw new UsageError(`Option --${flag} needs --capture-drops FILE`);
+    cli[key] = count(values[flag] as string, flag);
+  }
   return { kind: 'run', cli };
 }

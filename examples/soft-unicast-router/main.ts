@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 // soft-unicast-router, the package's bin: runs the router of one server from the configuration
-// file (--check validates and prints its table instead). Wiring only; the parts live beside it.
+// file (--check validates and prints its table instead; the commands talk to a running one).
+// Wiring only; the parts live beside it.
 import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 
 import { Router, type Config, type RouterCounters, type RouterOptions, type SoftunicastError } from '../../src/index.js';
 import { checkJson, checkText, compileFor, count, interfaceText, listenText, statsText } from './check.js';
 import { parseCli, PROGRAM, USAGE, UsageError, type Listen, type RouterCli } from './cli.js';
+import { runCommand } from './client.js';
+import { closeControl, serveControl } from './control.js';
+import { createLogger, type Logger } from './log.js';
+import { RouterMetrics } from './metrics.js';
 import { serveMetrics } from './prometheus.js';
 import { readConfig, Reloader, type Loaded } from './reload.js';
 import { statsBetween, statsJson, statsLine, type Sample } from './stats.js';
+import { versionText } from './version.js';
 
-/** Progress and events go to stderr; stdout carries only the table (--check) and stats lines. */
-const log = (line: string) => process.stderr.write(`${PROGRAM}: ${line}\n`);
+/** stdout carries only the table (--check), command answers and stats lines. */
 const out = (line: string) => process.stdout.write(`${line}\n`);
+/** Before a logger exists (usage errors, --check): plain lines on stderr. */
+const say = (line: string) => process.stderr.write(`${PROGRAM}: ${line}\n`);
 const ms = (since: number) => `${Math.round(performance.now() - since)} ms`;
 
 /** The library's messages name the API's `host` option; here it is the --host flag. */
@@ -35,8 +43,8 @@ async function check(cli: RouterCli): Promise<number> {
     if (cli.json) out(JSON.stringify({ valid: false, file: cli.config, host: cli.host, error: { name: e.name, code: e.code, message: text } }, null, 2));
     // A file that cannot be read, and a --host the file does not know, say so themselves; the
     // rest is about the file, as a whole or as the table of this server.
-    if (e.code === 'ERR_SYSCALL' || text.includes(' for --host ')) log(text);
-    else log(stage === 'read' ? `${cli.config} is not valid: ${text}` : `${cli.config} is not valid for ${cli.host}: ${text}`);
+    if (e.code === 'ERR_SYSCALL' || text.includes(' for --host ')) say(text);
+    else say(stage === 'read' ? `${cli.config} is not valid: ${text}` : `${cli.config} is not valid for ${cli.host}: ${text}`);
     return 1;
   }
 }
@@ -47,33 +55,36 @@ function listenOf(cli: RouterCli, config: Config): Listen | undefined {
   return p === undefined ? undefined : { address: p.address.toString(), port: p.port };
 }
 
+/** Owners that lost or regained a next hop since the last report, logged once each. */
+function unresolvedReporter(log: Logger): (c: RouterCounters) => void {
+  let last: Record<string, string> = {};
+  return (c) => {
+    for (const [owner, why] of Object.entries(c.unresolvedOwners)) if (last[owner] !== why) log.warn(`owner ${owner} unresolved: ${why}`, { owner });
+    for (const owner of Object.keys(last)) if (!(owner in c.unresolvedOwners)) log.info(`owner ${owner} resolved`, { owner });
+    last = { ...c.unresolvedOwners };
+  };
+}
+
 /** Runs until SIGINT/SIGTERM (resolves never: the process exits from stop() or fatal()). */
 async function run(cli: RouterCli): Promise<never> {
+  const log = createLogger(cli.logFormat);
   const started = performance.now();
   let router: Router | undefined;
   let reloader: Reloader | undefined;
-  let metrics: Server | undefined;
+  let http: Server | undefined;
+  let control: NetServer | undefined;
   let timer: NodeJS.Timeout | undefined;
   let last: Sample | undefined;
-  let unresolved = '{}';
   let stopping: NodeJS.Signals | undefined;
   let hangupEarly = false;
   let loaded: Loaded;
   let options: RouterOptions;
+  const report = unresolvedReporter(log);
+  const metrics = new RouterMetrics(() => (router !== undefined && !router.closed ? router.counters() : undefined));
 
-  const sample = (): Sample => ({ counters: router!.counters(), atMs: performance.now() });
-  const report = (c: RouterCounters) => {
-    // Owners without a next hop drop their packets (drop_no_neighbour): say so when it changes.
-    const now = JSON.stringify(c.unresolvedOwners);
-    if (now === unresolved) return;
-    const before = JSON.parse(unresolved) as Record<string, string>;
-    for (const [owner, why] of Object.entries(c.unresolvedOwners)) if (before[owner] !== why) log(`owner ${owner} unresolved: ${why}`);
-    for (const owner of Object.keys(before)) if (!(owner in c.unresolvedOwners)) log(`owner ${owner} resolved`);
-    unresolved = now;
-  };
   const printStats = (final: boolean) => {
     if (router === undefined || router.closed || last === undefined) return;
-    const next = sample();
+    const next: Sample = { counters: router.counters(), atMs: performance.now() };
     const s = statsBetween(last, next);
     last = next;
     report(next.counters);
@@ -85,21 +96,26 @@ async function run(cli: RouterCli): Promise<never> {
     clearInterval(timer);
     timer = setInterval(() => printStats(false), seconds * 1000);
   };
-
+  const shutdown = () => {
+    if (control !== undefined) closeControl(control, cli.socket);
+    http?.close();
+  };
   const fatal = (error: unknown) => {
-    log(`fatal: ${message(error)}`);
+    log.error(`fatal: ${message(error)}`);
     try {
       router?.close();
     } catch {
       // Exiting anyway; the kernel detaches a BPF link whose process is gone.
     }
+    shutdown();
     process.exit(1);
   };
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping !== undefined) {
       // A second Ctrl-C: the user does not want to wait for a reload to finish.
       router?.close();
-      log(`${signal} again: exiting now`);
+      shutdown();
+      log.warn(`${signal} again: exiting now`);
       process.exit(1);
     }
     stopping = signal;
@@ -108,8 +124,8 @@ async function run(cli: RouterCli): Promise<never> {
     await reloader?.close();
     printStats(true);
     router.close();
-    metrics?.close();
-    log(`${signal}: detached from ${options.port.interface}, exiting`);
+    shutdown();
+    log.info(`${signal}: detached from ${options.port.interface}, exiting`);
     process.exit(0);
   };
 
@@ -124,33 +140,46 @@ async function run(cli: RouterCli): Promise<never> {
   });
 
   try {
-    log(`loading ${cli.config}`);
+    log.info(`loading ${cli.config}`);
     let t = performance.now();
     loaded = await readConfig(cli.config);
     const c = loaded.config;
-    log(`loaded in ${ms(t)}: ${count(c.datacenters.size, 'data centre')}, ${count(c.servers.size, 'server')}, ${count(c.egress.length, 'egress entry', 'egress entries')}`);
+    log.info(`loaded in ${ms(t)}: ${count(c.datacenters.size, 'data centre')}, ${count(c.servers.size, 'server')}, ${count(c.egress.length, 'egress entry', 'egress entries')}`);
     t = performance.now();
-    log(`compiling the table of ${cli.host}`);
+    log.info(`compiling the table of ${cli.host}`);
     const compiled = compileFor(c, cli.host);
     options = compiled.options;
-    log(`compiled in ${ms(t)}: ${statsText(compiled.stats)}`);
+    log.info(`compiled in ${ms(t)}: ${statsText(compiled.stats)}`);
     const listen = listenOf(cli, c);
     if (listen !== undefined) {
       // Before attaching: a port in use fails the start without touching the interface.
-      metrics = await serveMetrics(listen, () => (router !== undefined && !router.closed ? router.counters() : undefined));
-      log(`serving Prometheus text at http://${listenText(listen.address, listen.port)}/metrics`);
+      http = await serveMetrics(listen, metrics.registry);
+      log.info(`serving Prometheus text at http://${listenText(listen.address, listen.port)}/metrics`);
     }
-    log(`attaching to ${interfaceText(options.port)}`);
+    control = await serveControl(cli.socket, { router: () => router, log });
+    log.info(`answering commands on ${cli.socket}`);
+    log.info(`attaching to ${interfaceText(options.port)}`);
     t = performance.now();
-    log(`publishing generation 1: ${count(options.table.size, 'slice')}`);
+    log.info(`publishing generation 1: ${count(options.table.size, 'slice')}`);
     router = await Router.open(options);
+    metrics.tableInUse(options.table);
     const first = router.counters();
-    log(`ready in ${ms(started)} (attached and published in ${ms(t)}): generation ${first.generation} on ${options.port.interface}, queues ${first.queues.map((q) => q.queue).join(', ')}`);
+    log.info(`ready in ${ms(started)} (attached and published in ${ms(t)}): generation ${first.generation} on ${options.port.interface}, queues ${first.queues.map((q) => q.queue).join(', ')}`);
     report(first);
     last = { counters: first, atMs: performance.now() };
+    if (cli.captureDrops !== undefined) {
+      const capture = router.startDropCapture({
+        path: cli.captureDrops,
+        ...(cli.captureSeconds !== undefined && { seconds: cli.captureSeconds }),
+        ...(cli.captureMaxBytes !== undefined && { maxBytes: cli.captureMaxBytes }),
+      });
+      log.info('drop capture started', { path: capture.path });
+      void capture.done.then((s) => log.info('drop capture ended', { ...s }));
+    }
   } catch (error) {
-    metrics?.close();
-    log(message(error));
+    log.error(message(error));
+    router?.close();
+    shutdown();
     process.exit(1);
   }
   if (stopping !== undefined) {
@@ -168,14 +197,15 @@ async function run(cli: RouterCli): Promise<never> {
     loaded,
     opened: options,
     log,
+    onResult: (result, table) => metrics.reloaded(result, table),
     onConfig: (config) => {
       if (cli.statsInterval === undefined && config.stats.intervalSeconds !== interval) {
-        log(`stats every ${config.stats.intervalSeconds} s from now on`);
+        log.info(`stats every ${config.stats.intervalSeconds} s from now on`);
         startStats(config.stats.intervalSeconds);
       }
       const p = JSON.stringify(listenOf(cli, config) ?? null);
       if (p !== prometheusText) {
-        log('note: the file changes stats.prometheus; that takes effect when the router restarts');
+        log.warn('the file changes stats.prometheus; that takes effect when the router restarts');
         prometheusText = p;
       }
     },
@@ -190,23 +220,35 @@ async function run(cli: RouterCli): Promise<never> {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  let cli: RouterCli;
+  let parsed;
   try {
-    const parsed = parseCli(argv);
-    if (parsed.kind === 'help') {
-      out(USAGE);
-      return;
-    }
-    cli = parsed.cli;
+    parsed = parseCli(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    log(error.message);
-    log(`run '${PROGRAM} --help' for usage`);
+    say(error.message);
+    say(`run '${PROGRAM} --help' for usage`);
     process.exitCode = 2;
     return;
   }
-  if (cli.check) process.exitCode = await check(cli);
-  else await run(cli);
+  switch (parsed.kind) {
+    case 'help':
+      out(USAGE);
+      return;
+    case 'version':
+      out(versionText());
+      return;
+    case 'control':
+      try {
+        process.exitCode = await runCommand(parsed.cli, out, say);
+      } catch (error) {
+        say((error as Error).message);
+        process.exitCode = 1;
+      }
+      return;
+    case 'run':
+      if (parsed.cli.check) process.exitCode = await check(parsed.cli);
+      else await run(parsed.cli);
+  }
 }
 
 await main(process.argv.slice(2));

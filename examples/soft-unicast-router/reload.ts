@@ -11,12 +11,14 @@ import {
   type Config, type RouterOptions, type SliceTable, type TableDiff,
 } from '../../src/index.js';
 import { count } from './check.js';
+import type { Logger } from './log.js';
+import type { ReloadResult } from './metrics.js';
 
 /** What the reloader needs of a Router. */
 export interface Publisher {
   readonly table: SliceTable;
-  publish(table: SliceTable): Promise<{ generation: bigint }>;
-  counters(): { generation: bigint };
+  publish(table: SliceTable): Promise<{ generation: number }>;
+  counters(): { generation: number };
 }
 
 export interface Loaded {
@@ -54,6 +56,23 @@ export function diffText(d: TableDiff): string {
   return text;
 }
 
+/** Slices shown one by one per kind of change; more are summed up in one line. */
+const CHANGES_SHOWN = 20;
+
+const sliceText = (s: { destination: { toString(): string }; protocols: readonly string[]; ports: { from: number; to: number } }) =>
+  `${s.destination.toString()} ${s.protocols.join(',')} ${s.ports.from}-${s.ports.to}`;
+
+/** One line per slice that moved, was added or removed (up to CHANGES_SHOWN of each). */
+function logChanges(log: Logger, d: TableDiff): void {
+  const each = <T>(list: readonly T[], what: string, line: (item: T) => [string, Record<string, string>]) => {
+    for (const item of list.slice(0, CHANGES_SHOWN)) log.info(...line(item));
+    if (list.length > CHANGES_SHOWN) log.info(`and ${list.length - CHANGES_SHOWN} more slices ${what}`);
+  };
+  each(d.moved, 'moved', (m) => [`slice ${sliceText(m.slice)} moved from ${m.from} to ${m.to}`, { from: m.from, to: m.to }]);
+  each(d.added, 'added', (a) => [`slice ${sliceText(a)} added, owner ${a.owner}`, { owner: a.owner }]);
+  each(d.removed, 'removed', (r) => [`slice ${sliceText(r)} removed, owner was ${r.owner}`, { owner: r.owner }]);
+}
+
 /**
  * The settings a Router takes at open() only, as text per setting: a reload that changes them
  * publishes the new table but says that these wait for a restart.
@@ -76,7 +95,9 @@ export interface ReloaderOptions {
   /** What the running table was built from: the text read and the options the router opened with. */
   loaded: Loaded;
   opened: RouterOptions;
-  log: (line: string) => void;
+  log: Logger;
+  /** Called after every reload with its result and, when one was published, the new table. */
+  onResult?: (result: ReloadResult, table?: SliceTable) => void;
   /** Called with every configuration published, for settings main.ts applies itself (stats). */
   onConfig?: (config: Config) => void;
   /** Milliseconds the file must stay quiet before a change is read (editors write in steps). */
@@ -150,7 +171,7 @@ export class Reloader {
       this.#changed();
     });
     this.#watcher.on('error', (error) => {
-      this.#o.log(`watching ${dirname(this.#o.path)} failed, reloading on SIGHUP only: ${error.message}`);
+      this.#o.log.warn(`watching ${dirname(this.#o.path)} failed, reloading on SIGHUP only: ${error.message}`);
       this.#watcher?.close();
     });
   }
@@ -183,26 +204,28 @@ export class Reloader {
       const text = await readText(this.#o.path);
       // A file event with the text read last (a touch, a save of the same bytes, a bad file
       // already reported): nothing new to say.
-      if (!force && text === this.#lastText) return;
+      if (!force && text === this.#lastText) return this.#o.onResult?.('unchanged');
       this.#lastText = text;
       config = parseConfig(text, formatOf(this.#o.path), this.#o.path);
       options = routerOptionsFor(config, this.#o.host);
     } catch (error) {
-      log(`reload (${reason}) failed; generation ${this.#generation()} stays in use: ${(error as Error).message}`);
-      return;
+      log.error(`reload (${reason}) refused; generation ${this.#generation()} stays in use: ${(error as Error).message}`, { reason });
+      return this.#o.onResult?.('refused');
     }
     const diff = diffTables(router.table, options.table);
     const settings = openSettings(options);
     const waiting = Object.keys(settings).filter((k) => settings[k] !== this.#settings[k]);
     try {
-      log(`reload (${reason}): publishing ${count(options.table.size, 'slice')}`);
+      log.info(`reload (${reason}): publishing ${count(options.table.size, 'slice')}`);
       const { generation } = await router.publish(options.table);
-      log(`reloaded (${reason}): generation ${generation} in use; ${diffText(diff)} (${Math.round(performance.now() - start)} ms)`);
+      log.info(`reloaded (${reason}): generation ${generation} in use; ${diffText(diff)} (${Math.round(performance.now() - start)} ms)`, { reason, generation });
     } catch (error) {
-      log(`reload (${reason}) failed; generation ${this.#generation()} stays in use: ${(error as Error).message}`);
-      return;
+      log.error(`reload (${reason}) refused; generation ${this.#generation()} stays in use: ${(error as Error).message}`, { reason });
+      return this.#o.onResult?.('refused');
     }
-    if (waiting.length > 0) log(`note: the file changes ${waiting.join(', ')}; that takes effect when the router restarts`);
+    logChanges(log, diff);
+    if (waiting.length > 0) log.warn(`the file changes ${waiting.join(', ')}; that takes effect when the router restarts`);
+    this.#o.onResult?.('applied', options.table);
     this.#o.onConfig?.(config);
   }
 

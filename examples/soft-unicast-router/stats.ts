@@ -28,7 +28,7 @@ export interface Rates {
 export interface Stats {
   /** Seconds between the two snapshots. */
   seconds: number;
-  generation: bigint;
+  generation: number;
   pps: Rates;
   /** Packets dropped in the interval by reason (counter names of abi.h), non-zero ones only. */
   drops: Record<string, number>;
@@ -126,8 +126,7 @@ export function statsJson(s: Stats, after: RouterCounters, time: Date, final = f
     time: time.toISOString(),
     ...(final && { final: true }),
     seconds: Math.round(s.seconds * 1000) / 1000,
-    // bigint is no JSON; generations stay far below 2^53.
-    generation: Number(s.generation),
+    generation: s.generation,
     pps: Object.fromEntries(Object.entries(s.pps).map(([k, v]) => [k, round(v)])),
     drops: s.drops,
     unresolvedOwners: s.unresolvedOwners,

@@ -3,6 +3,7 @@
 #include "router_wrap.h"
 
 #include <string>
+#include <vector>
 
 #include "errors.h"
 #include "port_wrap.h"
@@ -17,6 +18,11 @@ Napi::Function RouterWrap::Define(Napi::Env env)
 			     InstanceMethod<&RouterWrap::Reclaim>("reclaim"),
 			     InstanceMethod<&RouterWrap::Generation>("generation"),
 			     InstanceMethod<&RouterWrap::Counters>("counters"),
+			     InstanceMethod<&RouterWrap::OwnerCounters>("ownerCounters"),
+			     InstanceMethod<&RouterWrap::TakeFinished>("takeFinished"),
+			     InstanceMethod<&RouterWrap::CaptureStart>("captureStart"),
+			     InstanceMethod<&RouterWrap::CaptureStop>("captureStop"),
+			     InstanceMethod<&RouterWrap::CaptureDrain>("captureDrain"),
 			     InstanceMethod<&RouterWrap::CloseMethod>("close") });
 }
 
@@ -50,7 +56,10 @@ Napi::Value RouterWrap::Publish(const Napi::CallbackInfo &info)
 {
 	ThrowIfClosed(info.Env());
 	su_view *view = TakeView(info.Env(), info[0].As<Napi::Object>());
-	su_router_publish(router_, view);
+	su_error err{};
+
+	if (su_router_publish(router_, view, &err))
+		throw MakeError(info.Env(), err);
 	return Napi::Number::New(info.Env(), su_router_reclaim(router_));
 }
 
@@ -76,6 +85,92 @@ Napi::Value RouterWrap::Counters(const Napi::CallbackInfo &info)
 	su_router_counters(router_, index, values);
 	for (int c = 0; c < SU_ROUTE_COUNTER_COUNT; c++)
 		out[c] = static_cast<double>(values[c]);  // exact below 2^53
+	return out;
+}
+
+namespace {
+
+// u64 counters as doubles: exact below 2^53, which no counter reaches.
+Napi::Float64Array ToFloat64(Napi::Env env, const uint64_t *values, size_t n)
+{
+	Napi::Float64Array out = Napi::Float64Array::New(env, n);
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = static_cast<double>(values[i]);
+	return out;
+}
+
+}  // namespace
+
+// The table in use: { generation, counters: Float64Array [owner][SU_OWNER_STATS] }.
+Napi::Value RouterWrap::OwnerCounters(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	Napi::Object out = Napi::Object::New(env);
+
+	ThrowIfClosed(env);
+	uint32_t owners = su_router_owner_count(router_);
+	std::vector<uint64_t> values((size_t)owners * SU_OWNER_STATS);
+	su_router_owner_counters(router_, values.data());
+	out.Set("generation", Napi::Number::New(env, static_cast<double>(su_router_generation(router_))));
+	out.Set("counters", ToFloat64(env, values.data(), values.size()));
+	return out;
+}
+
+// Tables no worker reads any more: [{ generation, counters }], each handed out once.
+Napi::Value RouterWrap::TakeFinished(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	su_router_finished finished[SU_ROUTER_FINISHED_MAX];
+	Napi::Array out = Napi::Array::New(env);
+
+	if (!router_)
+		return out;
+	uint32_t n = su_router_take_finished(router_, finished, SU_ROUTER_FINISHED_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		Napi::Object t = Napi::Object::New(env);
+
+		t.Set("generation", Napi::Number::New(env, static_cast<double>(finished[i].generation)));
+		t.Set("counters", ToFloat64(env, finished[i].counters,
+					    (size_t)finished[i].owner_count * SU_OWNER_STATS));
+		free(finished[i].counters);
+		out.Set(i, t);
+	}
+	return out;
+}
+
+Napi::Value RouterWrap::CaptureStart(const Napi::CallbackInfo &info)
+{
+	su_error err{};
+
+	ThrowIfClosed(info.Env());
+	if (su_router_capture_start(router_, info[0].As<Napi::Number>().Uint32Value(), &err))
+		throw MakeError(info.Env(), err);
+	return info.Env().Undefined();
+}
+
+Napi::Value RouterWrap::CaptureStop(const Napi::CallbackInfo &info)
+{
+	if (router_)
+		su_router_capture_stop(router_);
+	return info.Env().Undefined();
+}
+
+// { records: Buffer of struct su_capture_record + data, lost: number }.
+Napi::Value RouterWrap::CaptureDrain(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	Napi::Object out = Napi::Object::New(env);
+	uint64_t lost = 0;
+	uint32_t copied = 0;
+	std::vector<uint8_t> buf;
+
+	if (router_) {
+		buf.resize((size_t)SU_CAPTURE_RING_BYTES * su_port_queue_count(port_->port));
+		copied = su_router_capture_drain(router_, buf.data(), (uint32_t)buf.size(), &lost);
+	}
+	out.Set("records", Napi::Buffer<uint8_t>::Copy(env, buf.data(), copied));
+	out.Set("lost", Napi::Number::New(env, static_cast<double>(lost)));
 	return out;
 }
 

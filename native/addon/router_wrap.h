@@ -22,6 +22,11 @@ private:
 	Napi::Value Reclaim(const Napi::CallbackInfo &info);
 	Napi::Value Generation(const Napi::CallbackInfo &info);
 	Napi::Value Counters(const Napi::CallbackInfo &info);
+	Napi::Value OwnerCounters(const Napi::CallbackInfo &info);
+	Napi::Value TakeFinished(const Napi::CallbackInfo &info);
+	Napi::Value CaptureStart(const Napi::CallbackInfo &info);
+	Napi::Value CaptureStop(const Napi::CallbackInfo &info);
+	Napi::Value CaptureDrain(const Napi::CallbackInfo &info);
 	Napi::Value CloseMethod(const Napi::CallbackInfo &info);
 
 	void ThrowIfClosed(Napi::Env env);

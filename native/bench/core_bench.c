@@ -1,6 +1,7 @@
 /* Micro benchmark of the fast path's core (native/core) on in-memory frames: parse, lookup, GUE
- * encapsulation and whole su_core_route verdicts. Driven by bench/micro.ts, which also runs the
- * `count` mode under callgrind for instructions per packet. Reports; never asserts.
+ * encapsulation and whole su_core_route verdicts, and the router's batch handler around them
+ * (native/router: per-owner counters, drop capture off and on). Driven by bench/micro.ts, which
+ * also runs the `count` mode under callgrind for instructions per packet. Reports; never asserts.
  *
  *   core_bench time IMAGE [RUNS] [PACKETS]       one JSON line per phase and frame size: the
  *                                                median ns/packet of RUNS runs of PACKETS each
@@ -17,6 +18,7 @@
 #include "../core/gue.h"
 #include "../core/parse.h"
 #include "probes.h"
+#include "softunicast/router.h"
 
 /* Frames sit in 2048-byte chunks with the worker's headroom in front, as in a UMEM. */
 #define FRAME_STRIDE 2048
@@ -34,7 +36,12 @@ struct pool {
 	struct bench_probe *probes;
 	struct su_ip *ip;              /* parsed once, for `encap` */
 	const struct su_owner **owner; /* looked up once, for `encap` */
+	struct su_router *router;      /* the batch phases' router over `buf` */
+	struct su_desc *descs;
 };
+
+/* Batches as a worker hands them to its handler (the port's default batch size). */
+#define BATCH 64
 
 static uint8_t *frame_at(const struct pool *p, uint32_t i)
 {
@@ -98,6 +105,29 @@ static uint64_t run_route(const struct pool *p, uint32_t from, uint32_t n)
 	return acc;
 }
 
+/* The router's batch handler over the pool as its UMEM, in worker-sized batches. */
+static uint64_t run_batch(const struct pool *p, uint32_t from, uint32_t n)
+{
+	uint64_t acc = 0;
+
+	for (uint32_t i = from; i < from + n; i += BATCH) {
+		uint32_t k = from + n - i < BATCH ? from + n - i : BATCH;
+
+		for (uint32_t j = 0; j < k; j++) {
+			p->descs[j].addr = (uint64_t)(i + j) * FRAME_STRIDE + HEADROOM;
+			p->descs[j].len = p->len[i + j];
+			p->descs[j].action = SU_ACTION_RECYCLE;
+		}
+		su_router_route_batch(p->router, 0, p->descs, k);
+		acc += p->descs[0].action + p->descs[0].len;
+	}
+	return acc;
+}
+
+#define NO_ROUTER 0
+#define CAPTURE_OFF 1
+#define CAPTURE_ON 2
+
 struct phase {
 	const char *name;
 	uint8_t kind;  /* owner kind of the destinations */
@@ -106,30 +136,69 @@ struct phase {
 	bool mutates;  /* writes over the Ethernet header: restore between passes */
 	bool frames;   /* reads frames (lookup reads only the probes) */
 	phase_fn fn;
+	uint8_t router; /* NO_ROUTER, or a router with drop capture off or on */
 };
 
 /* The lookup at three working sets: lookup_hot's 16 destinations stay in L1 and the TLB,
  * lookup's 1024 in L2 (but touch more pages than the TLB maps), lookup_wide's 262,144 spread
  * over more lines than L2 holds (4 MiB here): the cost of a table that does not stay cached. */
 static const struct phase phases[] = {
-	{ "parse", SU_OWNER_SERVER, 1024, false, false, true, run_parse },
-	{ "lookup_hot", SU_OWNER_SERVER, 16, false, false, false, run_lookup },
-	{ "lookup", SU_OWNER_SERVER, 1024, false, false, false, run_lookup },
-	{ "lookup_wide", SU_OWNER_SERVER, 262144, false, false, false, run_lookup },
-	{ "encap", SU_OWNER_SERVER, 1024, true, true, true, run_encap },
-	{ "route_local", SU_OWNER_LOCAL, 1024, false, false, true, run_route },
-	{ "route_server", SU_OWNER_SERVER, 1024, true, true, true, run_route },
-	{ "route_datacenter", SU_OWNER_DATACENTER, 1024, true, true, true, run_route },
+	{ "parse", SU_OWNER_SERVER, 1024, false, false, true, run_parse, NO_ROUTER },
+	{ "lookup_hot", SU_OWNER_SERVER, 16, false, false, false, run_lookup, NO_ROUTER },
+	{ "lookup", SU_OWNER_SERVER, 1024, false, false, false, run_lookup, NO_ROUTER },
+	{ "lookup_wide", SU_OWNER_SERVER, 262144, false, false, false, run_lookup, NO_ROUTER },
+	{ "encap", SU_OWNER_SERVER, 1024, true, true, true, run_encap, NO_ROUTER },
+	{ "route_local", SU_OWNER_LOCAL, 1024, false, false, true, run_route, NO_ROUTER },
+	{ "route_server", SU_OWNER_SERVER, 1024, true, true, true, run_route, NO_ROUTER },
+	{ "route_datacenter", SU_OWNER_DATACENTER, 1024, true, true, true, run_route, NO_ROUTER },
+	/* The router's handler: forwarding (nothing to capture) and dropping (a local slice that
+	 * reaches the fast path is drop_local), each with drop capture off and on. */
+	{ "batch_server", SU_OWNER_SERVER, 1024, false, true, true, run_batch, CAPTURE_OFF },
+	{ "batch_server_capture", SU_OWNER_SERVER, 1024, false, true, true, run_batch, CAPTURE_ON },
+	{ "batch_drop", SU_OWNER_LOCAL, 1024, false, false, true, run_batch, CAPTURE_OFF },
+	{ "batch_drop_capture", SU_OWNER_LOCAL, 1024, false, false, true, run_batch, CAPTURE_ON },
 };
 
 static void pool_free(struct pool *p)
 {
+	su_router_free(p->router);
+	free(p->descs);
 	free(p->buf);
 	free(p->len);
 	free(p->eth);
 	free(p->probes);
 	free(p->ip);
 	free(p->owner);
+}
+
+/* A router over the pool's frames, publishing its own view of the image (the router owns it). */
+static int pool_router(struct pool *p, const struct phase *ph)
+{
+	struct su_error err = { 0 };
+	struct su_view *view;
+
+	p->descs = calloc(BATCH, sizeof(*p->descs));
+	if (!p->descs)
+		return -ENOMEM;
+	if (su_router_create_unbound(p->buf, FRAME_STRIDE, 1, &p->router, &err) ||
+	    su_view_build(p->img->data, p->img->size, &view, &err) ||
+	    su_router_publish(p->router, view, &err) ||
+	    (ph->router == CAPTURE_ON && su_router_capture_start(p->router, 512, &err))) {
+		fprintf(stderr, "%s: %s\n", ph->name, err.message);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* What the capture rings hold, thrown away between passes as the JS side drains them: the
+ * rings never fill, so every dropped packet is copied. */
+static void pool_drain(const struct pool *p)
+{
+	static uint8_t sink[SU_CAPTURE_RING_BYTES];
+	uint64_t lost;
+
+	if (p->router)
+		su_router_capture_drain(p->router, sink, sizeof(sink), &lost);
 }
 
 static int pool_build(struct pool *p, const struct bench_image *img, const struct phase *ph,
@@ -162,7 +231,7 @@ static int pool_build(struct pool *p, const struct bench_image *img, const struc
 		if (!p->owner[i] || p->owner[i]->kind != ph->kind)
 			return -EINVAL;
 	}
-	return 0;
+	return ph->router == NO_ROUTER ? 0 : pool_router(p, ph);
 }
 
 static void pool_restore(const struct pool *p)
@@ -201,6 +270,7 @@ static double time_run(const struct pool *p, const struct phase *ph, uint64_t pa
 		done += p->count;
 		if (ph->mutates)
 			pool_restore(p);
+		pool_drain(p);
 	}
 	return spent / (double)done;
 }

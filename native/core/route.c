@@ -61,7 +61,7 @@ forward(const struct su_view *view, const struct su_view_owner *f, enum su_route
  * fate a miss has). A first fragment's owner is remembered for the pieces after it. */
 static __always_inline const struct su_view_owner *
 owner_of(const struct su_view *view, struct su_frag_table *frags, const struct su_ip *pkt,
-	 enum su_route_counter *miss)
+	 enum su_route_counter *miss, uint32_t *owner_index)
 {
 	const struct su_view_owner *f;
 
@@ -69,12 +69,15 @@ owner_of(const struct su_view *view, struct su_frag_table *frags, const struct s
 		const struct su_owner *owner = frags ? su_frag_owner(frags, view, pkt) : NULL;
 
 		*miss = SU_ROUTE_drop_fragment;
-		return owner ? su_view_fwd(view, owner) : NULL;
+		f = owner ? su_view_fwd(view, owner) : NULL;
+	} else {
+		*miss = SU_ROUTE_drop_no_owner;
+		f = su_view_find(view, pkt->family, pkt->daddr, pkt->protocol, pkt->dport);
+		if (f && frags && pkt->fragment == SU_FRAGMENT_FIRST)
+			su_frag_remember(frags, view, pkt, f->owner);
 	}
-	*miss = SU_ROUTE_drop_no_owner;
-	f = su_view_find(view, pkt->family, pkt->daddr, pkt->protocol, pkt->dport);
-	if (f && frags && pkt->fragment == SU_FRAGMENT_FIRST)
-		su_frag_remember(frags, view, pkt, f->owner);
+	if (f)
+		*owner_index = (uint32_t)(f - view->fwd);
 	return f;
 }
 
@@ -82,7 +85,8 @@ owner_of(const struct su_view *view, struct su_frag_table *frags, const struct s
  * this data centre only. Apart from the common path, which it would only crowd. */
 static __attribute__((noinline)) enum su_route_counter
 route_decapsulated(const struct su_view *view, struct su_frag_table *frags,
-		   const struct su_ip *outer, uint8_t **data, uint32_t *len, uint32_t headroom)
+		   const struct su_ip *outer, uint8_t **data, uint32_t *len, uint32_t headroom,
+		   uint32_t *owner)
 {
 	const struct su_view_owner *f;
 	enum su_route_counter fate, miss;
@@ -94,7 +98,7 @@ route_decapsulated(const struct su_view *view, struct su_frag_table *frags,
 	fate = su_gue_decap(view, outer, &inner);
 	if (fate != SU_PARSE_OK)
 		return fate;
-	f = owner_of(view, frags, &inner, &miss);
+	f = owner_of(view, frags, &inner, &miss, owner);
 	if (!f)
 		return miss;
 	/* Local slices arriving in GUE are the XDP program's to unwrap and pass (drop_local); a
@@ -105,7 +109,7 @@ route_decapsulated(const struct su_view *view, struct su_frag_table *frags,
 /* A parsed packet, `outer`, steered. */
 static __always_inline enum su_route_counter
 route_ip(const struct su_view *view, struct su_frag_table *frags, const struct su_ip *outer,
-	 uint8_t **data, uint32_t *len, uint32_t headroom)
+	 uint8_t **data, uint32_t *len, uint32_t headroom, uint32_t *owner)
 {
 	const struct su_view_owner *f;
 	enum su_route_counter miss;
@@ -114,9 +118,9 @@ route_ip(const struct su_view *view, struct su_frag_table *frags, const struct s
 		/* A copy, so that `outer` itself can live in registers. */
 		struct su_ip copy = *outer;
 
-		return route_decapsulated(view, frags, &copy, data, len, headroom);
+		return route_decapsulated(view, frags, &copy, data, len, headroom, owner);
 	}
-	f = owner_of(view, frags, outer, &miss);
+	f = owner_of(view, frags, outer, &miss, owner);
 	if (!f)
 		return miss;
 	return forward(view, f, f->fate, outer, 0, data, len, headroom);
@@ -125,7 +129,7 @@ route_ip(const struct su_view *view, struct su_frag_table *frags, const struct s
 /* Frames the inline parsers leave to the full one. */
 static __attribute__((noinline)) enum su_route_counter
 route_other(const struct su_view *view, struct su_frag_table *frags, uint8_t **data,
-	    uint32_t *len, uint32_t headroom)
+	    uint32_t *len, uint32_t headroom, uint32_t *owner)
 {
 	enum su_route_counter fate;
 	struct su_ip outer;
@@ -134,34 +138,46 @@ route_other(const struct su_view *view, struct su_frag_table *frags, uint8_t **d
 	fate = su_parse_frame_full(*data, *len, &l2_len, &outer);
 	if (fate != SU_PARSE_OK)
 		return fate;
-	return route_ip(view, frags, &outer, data, len, headroom);
+	return route_ip(view, frags, &outer, data, len, headroom, owner);
 }
 
 /* The common frames each get their own copy of route_ip, in which the compiler knows the
  * family and that the packet is whole: the rest of the fast path shrinks to what they need. */
 static __always_inline enum su_route_counter
 route(const struct su_view *view, struct su_frag_table *frags, uint8_t **data, uint32_t *len,
-      uint32_t headroom)
+      uint32_t headroom, uint32_t *owner)
 {
 	struct su_ip outer;
 
+	*owner = SU_OWNER_NONE;
 	if (!view)
 		return SU_ROUTE_drop_no_table;
 	if (su_parse_ipv4_fast(*data, *len, &outer))
-		return route_ip(view, frags, &outer, data, len, headroom);
+		return route_ip(view, frags, &outer, data, len, headroom, owner);
 	if (su_parse_ipv6_fast(*data, *len, &outer))
-		return route_ip(view, frags, &outer, data, len, headroom);
-	return route_other(view, frags, data, len, headroom);
+		return route_ip(view, frags, &outer, data, len, headroom, owner);
+	return route_other(view, frags, data, len, headroom, owner);
+}
+
+enum su_route_counter su_core_route_owner(const struct su_view *view, struct su_frag_table *frags,
+					  uint8_t **data, uint32_t *len, uint32_t headroom,
+					  uint32_t *owner)
+{
+	return route(view, frags, data, len, headroom, owner);
 }
 
 enum su_route_counter su_core_route_frags(const struct su_view *view, struct su_frag_table *frags,
 					  uint8_t **data, uint32_t *len, uint32_t headroom)
 {
-	return route(view, frags, data, len, headroom);
+	uint32_t owner;
+
+	return route(view, frags, data, len, headroom, &owner);
 }
 
 enum su_route_counter su_core_route(const struct su_view *view, uint8_t **data, uint32_t *len,
 				    uint32_t headroom)
 {
-	return route(view, NULL, data, len, headroom);
+	uint32_t owner;
+
+	return route(view, NULL, data, len, headroom, &owner);
 }

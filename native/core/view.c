@@ -491,6 +491,11 @@ void su_view_free(struct su_view *view)
 	free(view);
 }
 
+uint32_t su_view_owner_count(const struct su_view *view)
+{
+	return view->header->owner_count;
+}
+
 uint64_t su_view_generation(const struct su_view *view)
 {
 	return view->header->generation;

@@ -3,13 +3,16 @@
  * stops or drops traffic (DESIGN.md "Updates never stop the fast path"). */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include "capture.h"
 #include "softunicast/router.h"
 
 /* Per-queue state, written by that queue's worker only. */
 struct su_route_queue {
 	struct su_router *router;
-	struct su_queue *queue;
+	struct su_queue *queue; /* NULL in an unbound router */
+	uint32_t queue_id;      /* the RX queue index, for capture records */
 	/* Where this queue's fragmented datagrams went (their pieces share a queue: RSS hashes
 	 * fragments on the addresses alone). */
 	struct su_frag_table *frags;
@@ -19,10 +22,20 @@ struct su_route_queue {
 /* Fragmented datagrams in flight a queue keeps track of: 4096 entries, 256 KiB per queue. */
 #define SU_ROUTER_FRAG_ENTRIES 4096
 
+/* A table in service: the view, and its per-owner counters, [queue][owner][SU_OWNER_STATS].
+ * The counters live and die with the table, so that an owner's index always means the owner of
+ * the table that counted it; the addon adds them up by name across tables. */
+struct su_route_table {
+	struct su_view *view; /* NULL once finished */
+	uint64_t generation;
+	uint32_t owner_count;
+	uint64_t *owner_stats;
+};
+
 /* A table taken out of service, and where every worker was when that happened. */
 struct su_retired {
 	struct su_retired *next;
-	struct su_view *view;
+	struct su_route_table *table;
 	uint64_t snapshots[SU_MAX_QUEUES];
 };
 
@@ -30,60 +43,155 @@ struct su_router {
 	struct su_port *port;
 	uint8_t *umem;
 	uint64_t frame_mask; /* frame_size - 1: a frame's start from any offset in it (aligned UMEM) */
-	struct su_view *current; /* written by the publisher, loaded (acquire) once per batch */
+	/* Written by the publisher, loaded (acquire) once per batch. */
+	struct su_route_table *current;
 	struct su_retired *retired;
+	/* Tables every worker has left, with their final counters, until su_router_take_finished. */
+	struct su_route_table *finished[SU_ROUTER_FINISHED_MAX];
+	uint32_t finished_count;
 	uint32_t queue_count;
+	/* Drop capture: `capturing` is loaded once per batch; the rings exist from the first
+	 * su_router_capture_start on. */
+	uint32_t capturing;
+	uint32_t snaplen;
+	struct su_capture_ring *rings;
 	struct su_route_queue queues[SU_MAX_QUEUES];
 };
+
+static void table_free(struct su_route_table *t)
+{
+	if (!t)
+		return;
+	su_view_free(t->view);
+	free(t->owner_stats);
+	free(t);
+}
+
+/* The dropped packet `data` (as received) into the queue's capture ring. */
+static void capture(struct su_router *r, uint32_t qi, const struct su_desc *d, const uint8_t *data,
+		    enum su_route_counter fate, uint32_t owner, uint64_t generation, uint64_t now)
+{
+	struct su_capture_record rec = {
+		.orig_len = d->len,
+		.time_ns = now,
+		.generation = generation,
+		.fate = (uint16_t)fate,
+		.queue = (uint16_t)r->queues[qi].queue_id,
+		.owner = owner,
+	};
+
+	su_capture_ring_push(&r->rings[qi], &rec, data, d->len < r->snaplen ? d->len : r->snaplen);
+}
+
+/* Adds to a counter this thread alone writes: relaxed stores suffice for readers taking
+ * snapshots (no read-modify-write needed, no torn values). */
+static inline void bump(uint64_t *counter, uint64_t by)
+{
+	__atomic_store_n(counter, *counter + by, __ATOMIC_RELAXED);
+}
+
+/* What one batch needs besides its descriptors. */
+struct batch {
+	struct su_router *r;
+	struct su_route_queue *rq;
+	uint32_t qi;
+	const struct su_view *view;
+	uint64_t *stats; /* this queue's per-owner counters of the table in use */
+	uint64_t now;    /* capture only: the batch's time */
+	uint32_t tally[SU_ROUTE_COUNTER_COUNT];
+};
+
+/* The per-packet loop, compiled twice: `capturing` is a constant in each copy, so the copy that
+ * runs while capture is off has no capture code at all. */
+static __attribute__((always_inline)) inline void route_descs(struct batch *b,
+							       struct su_desc *descs, uint32_t n,
+							       const int capturing)
+{
+	struct su_router *r = b->r;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct su_desc *d = &descs[i];
+		uint8_t *data = r->umem + d->addr;
+		uint32_t len = d->len, owner;
+		/* Everything between the frame's start and the packet is ours to prepend into: the
+		 * kernel leaves XDP_PACKET_HEADROOM plus the configured headroom there. */
+		uint32_t headroom = (uint32_t)(d->addr & r->frame_mask);
+		enum su_route_counter fate =
+			su_core_route_owner(b->view, b->rq->frags, &data, &len, headroom, &owner);
+
+		b->tally[fate]++;
+		if (owner != SU_OWNER_NONE) {
+			uint64_t *o = b->stats + (size_t)owner * SU_OWNER_STATS + (size_t)fate * 2;
+
+			bump(&o[SU_OWNER_STAT_PACKETS], 1);
+			bump(&o[SU_OWNER_STAT_BYTES], SU_ROUTE_TRANSMITS(fate) ? len : d->len);
+		}
+		if (SU_ROUTE_TRANSMITS(fate)) {
+			d->addr = (uint64_t)(data - r->umem);
+			d->len = len;
+			d->action = SU_ACTION_TRANSMIT;
+		} else if (capturing) {
+			/* Dropped frames are left as received (the core rewrites only what it sends). */
+			capture(r, b->qi, d, r->umem + d->addr, fate, owner,
+				b->view ? su_view_generation(b->view) : 0, b->now);
+		}
+	}
+}
 
 static void route_batch(void *ctx, struct su_queue *queue, struct su_desc *descs, uint32_t n)
 {
 	struct su_route_queue *rq = ctx;
 	struct su_router *r = rq->router;
 	/* One load per batch: the whole batch sees one table. */
-	const struct su_view *view = __atomic_load_n(&r->current, __ATOMIC_ACQUIRE);
-	uint32_t tally[SU_ROUTE_COUNTER_COUNT] = { 0 };
+	const struct su_route_table *table = __atomic_load_n(&r->current, __ATOMIC_ACQUIRE);
+	struct batch b = { .r = r, .rq = rq, .qi = (uint32_t)(rq - r->queues) };
 
 	(void)queue;
-	for (uint32_t i = 0; i < n; i++) {
-		struct su_desc *d = &descs[i];
-		uint8_t *data = r->umem + d->addr;
-		uint32_t len = d->len;
-		/* Everything between the frame's start and the packet is ours to prepend into: the
-		 * kernel leaves XDP_PACKET_HEADROOM plus the configured headroom there. */
-		uint32_t headroom = (uint32_t)(d->addr & r->frame_mask);
-		enum su_route_counter fate = su_core_route_frags(view, rq->frags, &data, &len, headroom);
-
-		tally[fate]++;
-		if (SU_ROUTE_TRANSMITS(fate)) {
-			d->addr = (uint64_t)(data - r->umem);
-			d->len = len;
-			d->action = SU_ACTION_TRANSMIT;
-		}
+	if (table) {
+		b.view = table->view;
+		b.stats = table->owner_stats + (size_t)b.qi * table->owner_count * SU_OWNER_STATS;
 	}
-	/* Single writer: relaxed stores are enough for readers taking snapshots. */
+	/* Capture costs this one load and branch per batch while it is off. (The benchmark builds
+	 * a copy without it, SU_BENCH_NO_CAPTURE, to show that: native/bench/core_bench.c.) */
+#ifndef SU_BENCH_NO_CAPTURE
+	if (__atomic_load_n(&r->capturing, __ATOMIC_RELAXED)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		b.now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		route_descs(&b, descs, n, 1);
+	} else
+#endif
+	{
+		route_descs(&b, descs, n, 0);
+	}
 	for (int c = 0; c < SU_ROUTE_COUNTER_COUNT; c++)
-		if (tally[c])
-			__atomic_store_n(&rq->counters[c], rq->counters[c] + tally[c], __ATOMIC_RELAXED);
+		if (b.tally[c])
+			bump(&rq->counters[c], b.tally[c]);
 }
 
-int su_router_create(struct su_port *port, struct su_router **out, struct su_error *err)
+/* A router over `umem` without workers yet: fragment tables per queue, no table. */
+static int router_new(uint8_t *umem, uint32_t frame_size, uint32_t queue_count,
+		      struct su_router **out, struct su_error *err)
 {
 	struct su_router *r;
-	uint64_t size;
 
-	if (su_port_is_closed(port))
-		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
-				    su_port_config(port)->ifname);
+	if (queue_count < 1 || queue_count > SU_MAX_QUEUES || frame_size < 2 ||
+	    (frame_size & (frame_size - 1)))
+		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+				    "Expected 1 to %d queues and a power-of-two frame size but "
+				    "received %u queues of %u-byte frames",
+				    SU_MAX_QUEUES, queue_count, frame_size);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return su_error_set(err, "ERR_SYSCALL", ENOMEM, "calloc",
 				    "Out of memory for the router");
-	r->port = port;
-	r->umem = su_port_umem(port, &size);
-	r->frame_mask = su_port_config(port)->frame_size - 1;
-	r->queue_count = su_port_queue_count(port);
-	for (uint32_t i = 0; i < r->queue_count; i++) {
+	r->umem = umem;
+	r->frame_mask = frame_size - 1;
+	r->queue_count = queue_count;
+	for (uint32_t i = 0; i < queue_count; i++) {
+		r->queues[i].router = r;
+		r->queues[i].queue_id = i;
 		r->queues[i].frags = su_frag_table_new(SU_ROUTER_FRAG_ENTRIES);
 		if (!r->queues[i].frags) {
 			su_router_free(r);
@@ -91,36 +199,92 @@ int su_router_create(struct su_port *port, struct su_router **out, struct su_err
 					    "Out of memory for the router's fragment tables");
 		}
 	}
+	*out = r;
+	return 0;
+}
+
+int su_router_create(struct su_port *port, struct su_router **out, struct su_error *err)
+{
+	struct su_router *r = NULL;
+	uint64_t size;
+	int ret;
+
+	if (su_port_is_closed(port))
+		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
+				    su_port_config(port)->ifname);
+	ret = router_new(su_port_umem(port, &size), su_port_config(port)->frame_size,
+			 su_port_queue_count(port), &r, err);
+	if (ret)
+		return ret;
+	r->port = port;
 	for (uint32_t i = 0; i < r->queue_count; i++) {
-		r->queues[i].router = r;
 		r->queues[i].queue = su_port_queue(port, i);
+		r->queues[i].queue_id = su_queue_id(r->queues[i].queue);
 		su_queue_set_handler(r->queues[i].queue, route_batch, &r->queues[i]);
 	}
 	*out = r;
 	return 0;
 }
 
-void su_router_publish(struct su_router *r, struct su_view *view)
+int su_router_create_unbound(uint8_t *umem, uint32_t frame_size, uint32_t queue_count,
+			     struct su_router **out, struct su_error *err)
 {
-	struct su_view *old = r->current;
+	return router_new(umem, frame_size, queue_count, out, err);
+}
 
+void su_router_route_batch(struct su_router *r, uint32_t index, struct su_desc *descs, uint32_t n)
+{
+	route_batch(&r->queues[index], NULL, descs, n);
+}
+
+int su_router_publish(struct su_router *r, struct su_view *view, struct su_error *err)
+{
+	struct su_route_table *old = r->current, *table = calloc(1, sizeof(*table));
+	struct su_retired *ret = old ? calloc(1, sizeof(*ret)) : NULL;
+	uint32_t owners = su_view_owner_count(view);
+
+	if (table)
+		table->owner_stats = calloc((size_t)r->queue_count * (owners ? owners : 1),
+					    SU_OWNER_STATS * sizeof(uint64_t));
+	if (!table || !table->owner_stats || (old && !ret)) {
+		free(ret);
+		if (table)
+			free(table->owner_stats);
+		free(table);
+		su_view_free(view);
+		return su_error_set(err, "ERR_SYSCALL", ENOMEM, "calloc",
+				    "Out of memory for the counters of a table of %u owners", owners);
+	}
+	table->view = view;
+	table->generation = su_view_generation(view);
+	table->owner_count = owners;
 	/* seq_cst pairs with the worker's seq_cst wake-up (su_queue_grace_done). */
-	__atomic_store_n(&r->current, view, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&r->current, table, __ATOMIC_SEQ_CST);
 	if (old) {
-		struct su_retired *ret = calloc(1, sizeof(*ret));
-
-		if (!ret) {
-			/* Cannot track it: leaking one table beats freeing it under a reader. */
-			su_router_reclaim(r);
-			return;
-		}
-		ret->view = old;
+		ret->table = old;
 		for (uint32_t i = 0; i < r->queue_count; i++)
-			ret->snapshots[i] = su_queue_grace_begin(r->queues[i].queue);
+			if (r->queues[i].queue)
+				ret->snapshots[i] = su_queue_grace_begin(r->queues[i].queue);
 		ret->next = r->retired;
 		r->retired = ret;
 	}
 	su_router_reclaim(r);
+	return 0;
+}
+
+/* A table no worker reads any more: its counters are final. They wait for the addon to add
+ * them up; if it never asks and the list is full, the oldest is given up (its counts lost). */
+static void finish(struct su_router *r, struct su_route_table *t)
+{
+	su_view_free(t->view);
+	t->view = NULL;
+	if (r->finished_count == SU_ROUTER_FINISHED_MAX) {
+		table_free(r->finished[0]);
+		for (uint32_t i = 1; i < r->finished_count; i++)
+			r->finished[i - 1] = r->finished[i];
+		r->finished_count--;
+	}
+	r->finished[r->finished_count++] = t;
 }
 
 uint32_t su_router_reclaim(struct su_router *r)
@@ -132,11 +296,13 @@ uint32_t su_router_reclaim(struct su_router *r)
 		struct su_retired *ret = *link;
 		bool done = true;
 
+		/* An unbound router's batches run on the caller's thread: nothing is in flight. */
 		for (uint32_t i = 0; i < r->queue_count && done; i++)
-			done = su_queue_grace_done(r->queues[i].queue, ret->snapshots[i]);
+			done = !r->queues[i].queue ||
+			       su_queue_grace_done(r->queues[i].queue, ret->snapshots[i]);
 		if (done) {
 			*link = ret->next;
-			su_view_free(ret->view);
+			finish(r, ret->table);
 			free(ret);
 		} else {
 			link = &ret->next;
@@ -148,9 +314,104 @@ uint32_t su_router_reclaim(struct su_router *r)
 
 uint64_t su_router_generation(const struct su_router *r)
 {
-	const struct su_view *view = __atomic_load_n(&r->current, __ATOMIC_ACQUIRE);
+	const struct su_route_table *t = __atomic_load_n(&r->current, __ATOMIC_ACQUIRE);
 
-	return view ? su_view_generation(view) : 0;
+	return t ? su_view_generation(t->view) : 0;
+}
+
+/* Sums a table's per-queue counters into out[owner][SU_OWNER_STATS]. */
+static void sum_owner_stats(const struct su_router *r, const struct su_route_table *t,
+			    uint64_t *out)
+{
+	size_t per_queue = (size_t)t->owner_count * SU_OWNER_STATS;
+
+	for (size_t i = 0; i < per_queue; i++) {
+		uint64_t sum = 0;
+
+		for (uint32_t q = 0; q < r->queue_count; q++)
+			sum += __atomic_load_n(&t->owner_stats[q * per_queue + i], __ATOMIC_RELAXED);
+		out[i] = sum;
+	}
+}
+
+uint32_t su_router_owner_count(const struct su_router *r)
+{
+	return r->current ? r->current->owner_count : 0;
+}
+
+void su_router_owner_counters(const struct su_router *r, uint64_t *out)
+{
+	if (r->current)
+		sum_owner_stats(r, r->current, out);
+}
+
+uint32_t su_router_take_finished(struct su_router *r, struct su_router_finished *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	while (n < max && n < r->finished_count) {
+		struct su_route_table *t = r->finished[n];
+
+		out[n].generation = t->generation;
+		out[n].owner_count = t->owner_count;
+		out[n].counters = malloc((size_t)(t->owner_count ? t->owner_count : 1) *
+					 SU_OWNER_STATS * sizeof(uint64_t));
+		if (!out[n].counters)
+			break;
+		sum_owner_stats(r, t, out[n].counters);
+		table_free(t);
+		n++;
+	}
+	for (uint32_t i = n; i < r->finished_count; i++)
+		r->finished[i - n] = r->finished[i];
+	r->finished_count -= n;
+	return n;
+}
+
+int su_router_capture_start(struct su_router *r, uint32_t snaplen, struct su_error *err)
+{
+	if (snaplen < 1 || snaplen > SU_CAPTURE_SNAPLEN_MAX)
+		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+				    "Expected a snap length from 1 to %d bytes but received %u",
+				    SU_CAPTURE_SNAPLEN_MAX, snaplen);
+	if (!r->rings) {
+		struct su_capture_ring *rings = calloc(r->queue_count, sizeof(*rings));
+
+		for (uint32_t i = 0; rings && i < r->queue_count; i++) {
+			if (su_capture_ring_init(&rings[i])) {
+				while (i--)
+					su_capture_ring_destroy(&rings[i]);
+				free(rings);
+				rings = NULL;
+			}
+		}
+		if (!rings)
+			return su_error_set(err, "ERR_SYSCALL", ENOMEM, "aligned_alloc",
+					    "Out of memory for %u drop capture rings of %u bytes",
+					    r->queue_count, SU_CAPTURE_RING_BYTES);
+		r->rings = rings;
+	}
+	/* The workers read the snap length only after they see the flag set. */
+	r->snaplen = snaplen;
+	__atomic_store_n(&r->capturing, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+void su_router_capture_stop(struct su_router *r)
+{
+	__atomic_store_n(&r->capturing, 0, __ATOMIC_SEQ_CST);
+}
+
+uint32_t su_router_capture_drain(struct su_router *r, uint8_t *out, uint32_t size, uint64_t *lost)
+{
+	uint32_t copied = 0;
+
+	*lost = 0;
+	for (uint32_t i = 0; r->rings && i < r->queue_count; i++) {
+		copied += su_capture_ring_drain(&r->rings[i], out + copied, size - copied);
+		*lost += __atomic_load_n(&r->rings[i].lost, __ATOMIC_RELAXED);
+	}
+	return copied;
 }
 
 void su_router_counters(const struct su_router *r, uint32_t index,
@@ -170,11 +431,16 @@ void su_router_free(struct su_router *r)
 		struct su_retired *ret = r->retired;
 
 		r->retired = ret->next;
-		su_view_free(ret->view);
+		table_free(ret->table);
 		free(ret);
 	}
-	su_view_free(r->current);
+	for (uint32_t i = 0; i < r->finished_count; i++)
+		table_free(r->finished[i]);
+	table_free(r->current);
 	for (uint32_t i = 0; i < r->queue_count; i++)
 		su_frag_table_free(r->queues[i].frags);
+	for (uint32_t i = 0; r->rings && i < r->queue_count; i++)
+		su_capture_ring_destroy(&r->rings[i]);
+	free(r->rings);
 	free(r);
 }

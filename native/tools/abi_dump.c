@@ -142,6 +142,21 @@ int main(void)
 	FIELD(su_port_range, first);
 	FIELD(su_port_range, last);
 	FIELD(su_port_range, owner);
-	printf("}}}\n");
+	printf("}}");
+	first = 0;
+	printf(",\"ownerStats\":{\"packets\":%d,\"bytes\":%d,\"perOwner\":%d}",
+	       SU_OWNER_STAT_PACKETS, SU_OWNER_STAT_BYTES, SU_OWNER_STATS);
+	printf(",\"capture\":{\"ringBytes\":%u,\"snaplenMax\":%d,\"wrap\":%u,\"ownerNone\":%u",
+	       SU_CAPTURE_RING_BYTES, SU_CAPTURE_SNAPLEN_MAX, SU_CAPTURE_WRAP, 0xffffffffu);
+	printf(",\"record\":{\"size\":%zu,\"fields\":{", sizeof(struct su_capture_record));
+	FIELD(su_capture_record, record_len);
+	FIELD(su_capture_record, orig_len);
+	FIELD(su_capture_record, time_ns);
+	FIELD(su_capture_record, generation);
+	FIELD(su_capture_record, fate);
+	FIELD(su_capture_record, queue);
+	FIELD(su_capture_record, cap_len);
+	FIELD(su_capture_record, owner);
+	printf("}}}}\n");
 	return 0;
 }

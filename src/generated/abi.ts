@@ -3,7 +3,7 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 4,
+  "abiVersion": 5,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
@@ -473,6 +473,54 @@ export const ABI = {
       "owner": {
         "offset": 4,
         "size": 4
+      }
+    }
+  },
+  "ownerStats": {
+    "packets": 0,
+    "bytes": 1,
+    "perOwner": 34
+  },
+  "capture": {
+    "ringBytes": 1048576,
+    "snaplenMax": 9216,
+    "wrap": 65535,
+    "ownerNone": 4294967295,
+    "record": {
+      "size": 40,
+      "fields": {
+        "record_len": {
+          "offset": 0,
+          "size": 4
+        },
+        "orig_len": {
+          "offset": 4,
+          "size": 4
+        },
+        "time_ns": {
+          "offset": 8,
+          "size": 8
+        },
+        "generation": {
+          "offset": 16,
+          "size": 8
+        },
+        "fate": {
+          "offset": 24,
+          "size": 2
+        },
+        "queue": {
+          "offset": 26,
+          "size": 2
+        },
+        "cap_len": {
+          "offset": 28,
+          "size": 4
+        },
+        "owner": {
+          "offset": 32,
+          "size": 4
+        }
       }
     }
   }

@@ -11,11 +11,14 @@ import { native, type NativeRouter, type NativeSliceView } from '../native.js';
 import { compileTable, type CompiledTable, type HostSpec } from '../slices/compile.js';
 import { unionOfEncodedRules } from '../slices/local-view.js';
 import { SliceTable } from '../slices/table.js';
+import type { OwnerSpec, Protocol, SliceEntry } from '../slices/types.js';
 import { named, type QueueCounters, type SteerCounters } from '../xdp/counters.js';
 import type { XdpPortOptions } from '../xdp/options.js';
 import { XdpPort } from '../xdp/port.js';
+import { captureRunning, DropCapture, type DropCaptureOptions } from './drop-capture.js';
 import { interfaceFacts } from './interface.js';
 import { resolveNextHop, type NextHop } from './neighbours.js';
+import { OwnerTotals, type OwnerCounters } from './owner-counters.js';
 
 type Keys<L extends readonly { name: string }[]> = L[number]['name'];
 /** How many packets met each fate in the fast path (names from SU_ROUTE_COUNTERS, abi.h). */
@@ -44,14 +47,17 @@ export interface RouterOptions {
   neighbourRefreshMs?: number;
 }
 
+/** Every counter of a router: plain numbers and strings, so that JSON.stringify takes it. */
 export interface RouterCounters {
-  /** Generation of the table the fast path is using. */
-  generation: bigint;
+  /** Generation of the table the fast path is using (0 before the first publish). */
+  generation: number;
   /** Fates summed over queues. */
   fates: RouteFates;
   /** The XDP program's counters (local passes, decapsulations, redirects, ...). */
   program: SteerCounters;
   queues: (QueueCounters & { fates: RouteFates })[];
+  /** Per owner name: packets and bytes the fast path sent to it, or dropped once it was known. */
+  owners: OwnerCounters;
   /** Owners the fast path cannot send to yet, and why. */
   unresolvedOwners: Record<string, string>;
   /** Replaced tables still waiting for a worker to finish a batch that may read them. */
@@ -87,7 +93,9 @@ export class Router {
   #nextHops = new Map<string, NextHop>();
   /** The last answer for each owner address (see #resolve). */
   readonly #resolved = new Map<string, NextHop>();
-  #generation = 0n;
+  #generation = 0;
+  readonly #owners = new OwnerTotals();
+  #capture: DropCapture | undefined;
   #closed = false;
   #lastCapture: Uint8Array | undefined;
   /** Publications run one at a time, in call order. */
@@ -159,7 +167,7 @@ export class Router {
    * checked, then the XDP program's local view and the fast path's table are swapped in, each
    * atomically. Packets of slices that do not change owner are never dropped by a publish.
    */
-  publish(table: SliceTable): Promise<{ generation: bigint }> {
+  publish(table: SliceTable): Promise<{ generation: number }> {
     if (!(table instanceof SliceTable)) invalid('table', 'a SliceTable', table);
     const snapshot = table.clone();
     const done = this.#queue.then(() => this.#apply(snapshot));
@@ -167,14 +175,14 @@ export class Router {
     return done;
   }
 
-  async #apply(table: SliceTable): Promise<{ generation: bigint }> {
+  async #apply(table: SliceTable): Promise<{ generation: number }> {
     if (this.#closed) throw new ClosedError('The router is closed');
     const hops = await this.#resolve(table, false);
     if (this.#closed) throw new ClosedError('The router is closed');
-    const generation = this.#generation + 1n;
+    const generation = this.#generation + 1;
     const nextHops = new Map<string, string>();
     for (const [owner, hop] of hops) if (hop.mac !== undefined) nextHops.set(owner, hop.mac);
-    const compiled = compileTable(table, this.#host, { generation, nextHops });
+    const compiled = compileTable(table, this.#host, { generation: BigInt(generation), nextHops });
     const view = new (native().SliceView)(compiled.image);
     const internals = XdpPort.internals(this.#port);
 
@@ -188,6 +196,7 @@ export class Router {
     // one counted in drop_local). Slices that keep their owner never see either.
     const both = this.#compiled === undefined ? undefined : unionOfEncodedRules(this.#compiled.localRules, compiled.localRules);
     this.#port.setLocalView(both === undefined ? compiled : { ...compiled, localRules: both });
+    this.#owners.published(generation, compiled.ownerIndex);
     this.#native.publish(view);
     if (both !== undefined && !sameBytes(both, compiled.localRules)) this.#port.setLocalView(compiled);
     if (this.#lastCapture === undefined || !sameBytes(this.#lastCapture, compiled.captureRules)) {
@@ -235,6 +244,16 @@ export class Router {
     if (this.#native.reclaim() > 0) setTimeout(() => this.#reclaim(), 50).unref();
   }
 
+  /**
+   * The slice of the table in use that decides packets to `destination`, `protocol`, `port`, and
+   * its owner's definition; undefined when no slice covers them.
+   */
+  lookup(destination: IPv4 | IPv6, protocol: Protocol, port: number): { slice: SliceEntry; owner: OwnerSpec } | undefined {
+    if (this.#closed) throw new ClosedError('The router is closed');
+    const slice = this.#table.find(destination, protocol, port);
+    return slice === undefined ? undefined : { slice, owner: this.#table.ownerSpec(slice.owner)! };
+  }
+
   /** What the fast path would do with `frame` (an Ethernet frame), without sending anything. */
   explain(frame: Uint8Array): Explanation {
     if (this.#closed) throw new ClosedError('The router is closed');
@@ -254,7 +273,27 @@ export class Router {
     const unresolvedOwners: Record<string, string> = {};
     for (const [owner, hop] of this.#nextHops) if (hop.problem !== undefined) unresolvedOwners[owner] = hop.problem;
     const retiredTables = this.#native.reclaim();
-    return { generation: this.#native.generation(), fates, program: port.program, queues, unresolvedOwners, retiredTables };
+    this.#owners.finished(this.#native.takeFinished());
+    const owners = this.#owners.snapshot(this.#native.ownerCounters());
+    return { generation: Number(this.#native.generation()), fates, program: port.program, queues, owners, unresolvedOwners, retiredTables };
+  }
+
+  /**
+   * Starts writing every packet the fast path drops to a pcapng file, each with its reason (the
+   * drop counter's name and description, the owner when known) as the packet's comment, until
+   * stop(), or a limit of `options` is reached. One capture at a time. Costs nothing per packet
+   * while no capture runs.
+   */
+  startDropCapture(options: DropCaptureOptions): DropCapture {
+    if (this.#closed) throw new ClosedError('The router is closed');
+    if (this.#capture?.active) captureRunning(this.#capture.path);
+    this.#capture = new DropCapture(this.#native, this.#port.interface, options, (g, i) => this.#owners.name(g, i));
+    return this.#capture;
+  }
+
+  /** The drop capture running now, if any. */
+  get dropCapture(): DropCapture | undefined {
+    return this.#capture?.active ? this.#capture : undefined;
   }
 
   /** An open router keeps the process alive; unref() lets it exit. */
@@ -273,6 +312,7 @@ export class Router {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#refreshTimer !== undefined) clearInterval(this.#refreshTimer);
+    void this.#capture?.stop('closed');
     this.#native.close();
     this.#port.close();
   }

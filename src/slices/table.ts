@@ -283,6 +283,11 @@ export class SliceTable {
    * what the compiled image answers (longest prefix first, then the range holding the port).
    */
   lookup(destination: IPv4 | IPv6, protocol: Protocol, port: number): string | undefined {
+    return this.find(destination, protocol, port)?.owner;
+  }
+
+  /** The slice that decides packets to `destination`, `protocol`, `port` (as lookup()), or undefined. */
+  find(destination: IPv4 | IPv6, protocol: Protocol, port: number): SliceEntry | undefined {
     if (!(destination instanceof IPv4) && !(destination instanceof IPv6)) invalid('destination', 'an ip-num IPv4 or IPv6 address', destination);
     if (protocol !== 'tcp' && protocol !== 'udp') invalid('protocol', "'tcp' or 'udp'", protocol);
     if (!isPort(port)) invalid('port', 'a port from 0 to 65535', port);
@@ -297,10 +302,21 @@ export class SliceTable {
       for (let i = g.at; i < g.at + g.n * 2; i += 2) {
         const ports = d[i]!;
         const meta = d[i + 1]!;
-        if ((meta & bit) !== 0 && fromOf(ports) <= port && port <= toOf(ports)) return this.#names[ownerOf(meta)];
+        if ((meta & bit) !== 0 && fromOf(ports) <= port && port <= toOf(ports)) {
+          return { destination: toDestination(g.prefix), protocols: protocolNames(protoOf(meta)), ports: { from: fromOf(ports), to: toOf(ports) }, owner: this.#names[ownerOf(meta)]! };
+        }
       }
     }
     return undefined;
+  }
+
+  /** How many slices each owner holds, owners without slices included. */
+  sliceCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    this.#names.forEach((name, id) => {
+      if (name !== undefined) out.set(name, this.#uses[id]!);
+    });
+    return out;
   }
 
   /** Every slice with its owner: IPv4 then IPv6, by address, a prefix before the prefixes inside it. */
@@ -317,6 +333,11 @@ export class SliceTable {
         }
       }
     }
+  }
+
+  /** The definition of owner `name`, defaults filled in, or undefined. */
+  ownerSpec(name: string): OwnerSpec | undefined {
+    return this.#specs.get(name);
   }
 
   /** Owner names and their specs, defaults filled in (a copy). */

@@ -117,10 +117,24 @@ afterAll(async () => {
 });
 beforeEach(() => requireNetnsPrivileges(TOOLS));
 
-const stderrLines = () => router.stderr.split('\n');
-/** The first stderr line of the router matching `re` (stderr is where its log goes). */
+/** A log line: ISO time, level, message. */
+const LOG_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (info|warn|error) +(.*)$/;
+/** The messages of a process's log, each line checked for its time and level. */
+function messagesOf(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l !== '').map((l) => {
+    const m = LOG_LINE.exec(l);
+    if (m === null) throw new Error(`Expected a log line with an ISO time and a level but received '${l}'`);
+    return m[3]!;
+  });
+}
+const stderrLines = () => messagesOf(router.stderr);
+/** The first message of the router's log matching `re` (stderr is where its log goes). */
 async function logLine(re: RegExp, timeoutMs = 15_000): Promise<string> {
-  return await waitFor(() => stderrLines().find((l) => re.test(l)), { what: `the router to log a line matching ${re}; its stderr:\n${router.stderr}`, timeoutMs });
+  try {
+    return await waitFor(() => stderrLines().find((l) => re.test(l)), { what: `the router to log a line matching ${re}`, timeoutMs });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; its stderr:\n${router.stderr}`);
+  }
 }
 /** The first --json stats line printed from now on that `accept`s (every one by default). */
 async function nextStats(accept: (s: StatsLine) => boolean = () => true, what = 'a stats line'): Promise<StatsLine> {
@@ -141,18 +155,19 @@ const quoted = (re: string) => re.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 describe('soft-unicast-router on srv', () => {
   it('starts: progress on stderr, attached to eth0, a JSON stats line per interval on stdout', async () => {
-    router = spawnIn(srv, process.execPath, [MAIN, '--config', configPath, '--host', 'srv', '--json', '--stats-interval', '0.2']);
-    await logLine(/ ready in /, 30_000);
-    const progress = stderrLines().filter((l) => l !== '');
+    router = spawnIn(srv, process.execPath, [MAIN, '--config', configPath, '--host', 'srv', '--json', '--stats-interval', '0.2', '--socket', join(dir, 'srv.sock')]);
+    await logLine(/^ready in /, 30_000);
+    const progress = stderrLines();
     expect(progress.map((l) => l.replace(/\d+ ms/g, 'N ms'))).toEqual([
-      `soft-unicast-router: loading ${configPath}`,
-      'soft-unicast-router: loaded in N ms: 1 data centre, 2 servers, 1 egress entry',
-      'soft-unicast-router: compiling the table of srv',
-      'soft-unicast-router: compiled in N ms: 2 slices, 2 owners, 1 key, 2 ranges, 1 local rule, 2 capture rules, 2 trusted peers, 220 bytes',
-      `soft-unicast-router: serving Prometheus text at http://127.0.0.1:${METRICS}/metrics`,
-      'soft-unicast-router: attaching to eth0',
-      'soft-unicast-router: publishing generation 1: 2 slices',
-      'soft-unicast-router: ready in N ms (attached and published in N ms): generation 1 on eth0, queues 0',
+      `loading ${configPath}`,
+      'loaded in N ms: 1 data centre, 2 servers, 1 egress entry',
+      'compiling the table of srv',
+      'compiled in N ms: 2 slices, 2 owners, 1 key, 2 ranges, 1 local rule, 2 capture rules, 2 trusted peers, 220 bytes',
+      `serving Prometheus text at http://127.0.0.1:${METRICS}/metrics`,
+      `answering commands on ${join(dir, 'srv.sock')}`,
+      'attaching to eth0',
+      'publishing generation 1: 2 slices',
+      'ready in N ms (attached and published in N ms): generation 1 on eth0, queues 0',
     ]);
     expect((await xdpAttachments(srv, 'eth0')).map((a) => a.name)).toEqual(['su_steer']);
     const first = await statsOf(1);
@@ -162,25 +177,27 @@ describe('soft-unicast-router on srv', () => {
   it('exits 1 with the reason when it cannot start, leaving the running router alone', async () => {
     const program = await xdpAttachments(srv, 'eth0');
     // The Prometheus port is taken (by the running router): refused before touching eth0.
-    const second = spawnIn(srv, process.execPath, [MAIN, '--config', configPath, '--host', 'srv']);
+    const second = spawnIn(srv, process.execPath, [MAIN, '--config', configPath, '--host', 'srv', '--socket', join(dir, 'second.sock')]);
     expect(await second.exited).toEqual({ code: 1, signal: null });
-    expect(second.stderr.split('\n').slice(-2)).toEqual([
-      `soft-unicast-router: Could not serve Prometheus text at 127.0.0.1:${METRICS}: listen EADDRINUSE: address already in use 127.0.0.1:${METRICS}`,
-      '',
-    ]);
+    expect(messagesOf(second.stderr).at(-1)).toBe(
+      `Could not serve Prometheus text at 127.0.0.1:${METRICS}: listen EADDRINUSE: address already in use 127.0.0.1:${METRICS}`,
+    );
     expect(second.stderr).not.toContain('attaching');
     expect(await xdpAttachments(srv, 'eth0')).toEqual(program);
     // An interface the namespace does not have.
     const elsewhere = join(dir, 'eth9.yaml');
     writeFileSync(elsewhere, configText().replace('interface: eth0', 'interface: eth9'));
-    const third = spawnIn(srv, process.execPath, [MAIN, '--config', elsewhere, '--host', 'srv', '--prometheus', String(METRICS + 1)]);
+    const third = spawnIn(srv, process.execPath, [MAIN, '--config', elsewhere, '--host', 'srv', '--prometheus', String(METRICS + 1), '--socket', join(dir, 'third.sock')]);
     expect(await third.exited).toEqual({ code: 1, signal: null });
-    expect(third.stderr.split('\n').slice(-4)).toEqual([
-      'soft-unicast-router: attaching to eth9',
-      'soft-unicast-router: publishing generation 1: 2 slices',
-      "soft-unicast-router: Expected an interface named 'eth9' in this network namespace but there is none",
-      '',
+    expect(messagesOf(third.stderr).slice(-3)).toEqual([
+      'attaching to eth9',
+      'publishing generation 1: 2 slices',
+      "Expected an interface named 'eth9' in this network namespace but there is none",
     ]);
+    // The control socket of the running router stays its own: a second one is refused by name.
+    const fourth = spawnIn(srv, process.execPath, [MAIN, '--config', configPath, '--host', 'srv', '--prometheus', String(METRICS + 2), '--socket', join(dir, 'srv.sock')]);
+    expect(await fourth.exited).toEqual({ code: 1, signal: null });
+    expect(messagesOf(fourth.stderr).at(-1)).toBe(`Expected no other router on the control socket ${join(dir, 'srv.sock')} but one answers there: give this one another --socket`);
     expect(third.stdoutLines).toEqual([]);
   });
 
@@ -198,17 +215,20 @@ describe('soft-unicast-router on srv', () => {
   it('reloads a good file on SIGHUP: the next generation, and what changed', async () => {
     writeFileSync(configPath, configText('10000-10999', WITH_192_0_2_2));
     router.child.kill('SIGHUP');
-    await logLine(/^soft-unicast-router: reloaded \(SIGHUP\): generation 2 in use; 2 slices added, 0 removed, 0 moved \(\d+ ms\)$/);
-    expect(stderrLines()).toContain('soft-unicast-router: reload (SIGHUP): publishing 4 slices');
+    await logLine(/^reloaded \(SIGHUP\): generation 2 in use; 2 slices added, 0 removed, 0 moved \(\d+ ms\) reason=SIGHUP generation=2$/);
+    expect(stderrLines()).toContain('reload (SIGHUP): publishing 4 slices');
+    // Each change by name: the entry's two rule slices (ports 0-4095 reserved by default).
+    await logLine(/^slice 192\.0\.2\.2 tcp,udp 4096-8191 added, owner srv owner=srv$/);
+    await logLine(/^slice 192\.0\.2\.2 tcp,udp 8192-12287 added, owner peer owner=peer$/);
     await statsOf(2);
   });
 
   it('keeps generation 2 when the new file is bad, says why, and traffic keeps flowing', async () => {
     writeFileSync(configPath, configText('10000-99999', WITH_192_0_2_2));
     router.child.kill('SIGHUP');
-    await logLine(new RegExp(`^soft-unicast-router: reload \\(SIGHUP\\) failed; generation 2 stays in use: ${quoted(
+    await logLine(new RegExp(`^reload \\(SIGHUP\\) refused; generation 2 stays in use: ${quoted(
       `Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999' (${configPath}:12:18)`,
-    )}$`));
+    )} reason=SIGHUP$`));
     const before = await received();
     // A stats line printed after the failure: still generation 2.
     expect((await nextStats()).generation).toBe(2);
@@ -220,7 +240,7 @@ describe('soft-unicast-router on srv', () => {
 
   it('reloads when the file is written, without a signal', async () => {
     writeFileSync(configPath, configText('10000-10999', WITH_192_0_2_2 + WITH_192_0_2_3));
-    await logLine(/^soft-unicast-router: reloaded \(file changed\): generation 3 in use; 1 slice added, 0 removed, 0 moved \(\d+ ms\)$/);
+    await logLine(/^reloaded \(file changed\): generation 3 in use; 1 slice added, 0 removed, 0 moved \(\d+ ms\) reason="file changed" generation=3$/);
     await statsOf(3);
   });
 
@@ -258,6 +278,13 @@ describe('soft-unicast-router on srv', () => {
     expect(lines).toContain(`softunicast_xdp_packets_total{counter="pass_local"} ${total(sent, SRV_PORTS)}`);
     expect(lines).toContain('# HELP softunicast_queue_rx_packets_total Per RX queue: packets taken from the RX ring');
     expect(lines).toContain(`softunicast_queue_rx_packets_total{queue="0"} ${total(sent, PEER_PORTS)}`);
+    // Per owner, summed across the three tables the traffic met.
+    expect(lines).toContain(`softunicast_owner_packets_total{owner="peer",fate="forward_server_gue"} ${total(sent, PEER_PORTS)}`);
+    expect(lines.find((l) => l.startsWith('softunicast_owner_bytes_total{owner="peer",fate="forward_server_gue"} '))).toBeDefined();
+    expect(lines).toContain('softunicast_reloads_total{result="applied"} 2');
+    expect(lines).toContain('softunicast_reloads_total{result="refused"} 1');
+    expect(lines).toContain('softunicast_slices{owner="srv"} 2');
+    expect(lines.some((l) => l.startsWith('process_resident_memory_bytes '))).toBe(true);
     // Loopback only: srv's other addresses do not answer.
     const outside = await execIn(srv, process.execPath, ['-e', `fetch('http://${SRV4}:${METRICS}/metrics').then(() => process.exit(0), (e) => { console.log(e.cause?.code); process.exit(3); })`]);
     expect({ code: outside.code, why: outside.stdout.trim() }).toEqual({ code: 3, why: 'ECONNREFUSED' });
@@ -268,7 +295,7 @@ describe('soft-unicast-router on srv', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     const final = JSON.parse(router.stdoutLines.at(-1)!) as StatsLine;
     expect(final).toMatchObject({ final: true, generation: 3 });
-    expect(stderrLines().at(-2)).toBe('soft-unicast-router: SIGTERM: detached from eth0, exiting');
+    expect(stderrLines().at(-1)).toBe('SIGTERM: detached from eth0, exiting');
     expect(await xdpAttachments(srv, 'eth0')).toEqual([]);
   });
 });

@@ -1,30 +1,24 @@
-// The router binary without root: its command line, --check on good and broken files (output and
-// exit status of the built binary), stats lines from two counter snapshots, Prometheus text, and
-// live reload against a fake router. Runs dist/: build first (`npm test` does; or
-// `flock /tmp/su-build.lock bash scripts/bootstrap.sh`).
+// The router binary without root: its command line (running, commands, --version) and --check on
+// good and broken files (output and exit status of the built binary). Runs dist/: build first
+// (`npm test` does).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { parseCli, parseListen, USAGE, UsageError } from '../../examples/soft-unicast-router/cli.js';
-import { renderMetrics } from '../../examples/soft-unicast-router/prometheus.js';
-import { Reloader, readConfig, type Publisher } from '../../examples/soft-unicast-router/reload.js';
-import { statsBetween, statsJson, statsLine, type Sample } from '../../examples/soft-unicast-router/stats.js';
-import { ABI } from '../../src/generated/abi.js';
-import { describeTable, formatTable, type RouterCounters, type SliceTable } from '../../src/index.js';
+import { readConfig } from '../../examples/soft-unicast-router/reload.js';
+import { describeTable, formatTable } from '../../src/index.js';
+import { dir, file, SMALL } from './router-fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/examples/soft-unicast-router/main.js');
 const EXAMPLE = 'examples/soft-unicast-router/example.yaml';
 const HELP_HINT = "soft-unicast-router: run 'soft-unicast-router --help' for usage\n";
-const KNOWN = '--config, --host, --check, --json, --stats-interval, --prometheus, --no-watch, --help';
-
-const dir = mkdtempSync(join(tmpdir(), 'su-router-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const KNOWN =
+  '--config, --host, --check, --json, --stats-interval, --prometheus, --no-watch, --log-format, --socket, --capture-drops, ' +
+  '--capture-seconds, --capture-max-bytes, --version, --help';
 
 /** Runs the built binary from the repository root. */
 function router(...args: string[]) {
@@ -32,43 +26,60 @@ function router(...args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
-
-/** A small deployment: one data centre, the router on srv, and peer. */
-const SMALL = `version: 1
-datacenters:
-  dc1:
-    servers:
-      srv: { ipv4: 10.7.0.1, interface: { name: eth0, attach: generic } }
-      peer: { ipv4: 10.7.0.2 }
-egress:
-  - address: 192.0.2.1
-    protocols: [udp]
-    tags: { country: de }
-    slices:
-      - { ports: 10000-10999, owner: srv }
-      - { ports: 20000-20999, owner: peer }
-stats: { intervalSeconds: 2, prometheus: '[::1]:9500' }
-`;
-
 describe('the command line', () => {
   const host = () => 'this-machine';
 
   it('reads every flag; the host defaults to the machine\'s name, the file stats section stays the default', () => {
     expect(parseCli(['--config', 'r.yaml'], host)).toEqual({
       kind: 'run',
-      cli: { config: 'r.yaml', host: 'this-machine', check: false, json: false, watch: true },
+      cli: { config: 'r.yaml', host: 'this-machine', check: false, json: false, watch: true, logFormat: 'text', socket: '/run/softunicast/this-machine.sock' },
     });
-    expect(parseCli(['--config=r.json', '--host', 'fra1', '--check', '--json', '--stats-interval', '0.5', '--prometheus', '[::1]:9464', '--no-watch'], host)).toEqual({
+    expect(parseCli([
+      '--config=r.json', '--host', 'fra1', '--check', '--json', '--stats-interval', '0.5', '--prometheus', '[::1]:9464', '--no-watch',
+      '--log-format', 'json', '--socket', '/tmp/r.sock', '--capture-drops', 'drops.pcapng', '--capture-seconds', '30', '--capture-max-bytes', '1000000',
+    ], host)).toEqual({
       kind: 'run',
-      cli: { config: 'r.json', host: 'fra1', check: true, json: true, watch: false, statsInterval: 0.5, prometheus: { address: '::1', port: 9464 } },
+      cli: {
+        config: 'r.json', host: 'fra1', check: true, json: true, watch: false, statsInterval: 0.5, prometheus: { address: '::1', port: 9464 },
+        logFormat: 'json', socket: '/tmp/r.sock', captureDrops: resolve('drops.pcapng'), captureSeconds: 30, captureMaxBytes: 1000000,
+      },
     });
     expect(parseCli(['--help'], host)).toEqual({ kind: 'help' });
     expect(parseCli(['--config', 'r.yml', '--help'], host)).toEqual({ kind: 'help' });
+    expect(parseCli(['--version'], host)).toEqual({ kind: 'version' });
+  });
+
+  it('reads the commands for a running router; the socket follows --host unless given', () => {
+    const control = (argv: string[]) => parseCli(argv, host);
+    expect(control(['owner', '192.0.2.1', 'tcp', '5000'])).toEqual({
+      kind: 'control', cli: { socket: '/run/softunicast/this-machine.sock', json: false, command: { cmd: 'owner', address: '192.0.2.1', protocol: 'tcp', port: 5000 } },
+    });
+    expect(control(['owner', '2001:db8::1', 'udp', '0', '--host', 'fra1', '--json'])).toMatchObject({ cli: { socket: '/run/softunicast/fra1.sock', json: true } });
+    expect(control(['explain', '00ff', 'aabb', '--socket', '/tmp/s'])).toEqual({ kind: 'control', cli: { socket: '/tmp/s', json: false, command: { cmd: 'explain', frames: ['00ff', 'aabb'] } } });
+    expect(control(['explain', '--pcap', 'x.pcap'])).toMatchObject({ cli: { command: { cmd: 'explain', pcap: 'x.pcap' } } });
+    expect(control(['stats'])).toMatchObject({ cli: { command: { cmd: 'stats' } } });
+    expect(control(['capture-drops', 'start', 'd.pcapng', '--seconds', '5', '--max-packets', '10'])).toMatchObject({
+      cli: { command: { cmd: 'capture', action: 'start', path: resolve('d.pcapng'), seconds: 5, maxPackets: 10 } },
+    });
+    expect(control(['capture-drops', 'stop'])).toMatchObject({ cli: { command: { cmd: 'capture', action: 'stop' } } });
+  });
+
+  it.each([
+    [['owner', '192.0.2.1', 'tcp'], "Expected ADDRESS tcp|udp PORT, e.g. 'owner 192.0.2.1 tcp 5000' for the command owner but received '192.0.2.1' 'tcp'"],
+    [['owner', 'example.com', 'tcp', '5'], "Expected an IPv4 or IPv6 address first for the command owner but received 'example.com' 'tcp' '5'"],
+    [['owner', '192.0.2.1', 'sctp', '5'], "Expected 'tcp' or 'udp' second for the command owner but received '192.0.2.1' 'sctp' '5'"],
+    [['owner', '192.0.2.1', 'tcp', '65536'], "Expected a port from 0 to 65535 third for the command owner but received '192.0.2.1' 'tcp' '65536'"],
+    [['explain'], 'Expected one or more frames as hex digits, or --pcap FILE for the command explain but received nothing'],
+    [['explain', 'abc'], "Expected frames as an even number of hex digits each for the command explain but received 'abc'"],
+    [['stats', 'now'], "Expected no arguments for the command stats but received 'now'"],
+    [['capture-drops', 'begin'], "Expected 'start FILE', 'stop' or 'status' for the command capture-drops but received 'begin'"],
+    [['capture-drops', 'start', 'f', '--seconds', '0'], "Expected a whole number from 1 to 9007199254740991 for --seconds but received '0'"],
+    [['stats', '--config', 'a.yaml'], 'Option --config does not apply to the command stats (options: --host, --socket, --json)'],
+    [['--config', 'a.yaml', '--pcap', 'x'], `Option --pcap does not apply to running the router (options: ${KNOWN})`],
+    [['--config', 'a.yaml', '--log-format', 'xml'], "Expected 'text' or 'json' for --log-format but received 'xml'"],
+    [['--config', 'a.yaml', '--capture-seconds', '5'], 'Option --capture-seconds needs --capture-drops FILE'],
+  ])('refuses the command line %j: %s', (argv, message) => {
+    expect(() => parseCli(argv, host)).toThrow(new UsageError(message));
   });
 
   it.each([
@@ -80,7 +91,7 @@ describe('the command line', () => {
     [['--config', 'a.yaml', '--check=yes'], "Option --check takes no value but received 'yes'"],
     [['--config', 'a.yaml', '--verbose'], `Unknown option --verbose (options: ${KNOWN})`],
     [['-c', 'a.yaml'], `Unknown option -c (options: ${KNOWN})`],
-    [['--config', 'a.yaml', 'eth0'], `Unexpected argument 'eth0': every option is a flag (${KNOWN})`],
+    [['--config', 'a.yaml', 'eth0'], `Unexpected argument 'eth0': a command is one of owner, explain, stats, capture-drops, and every option is a flag (${KNOWN})`],
     [['--config', 'a.conf'], "Expected a file name ending in .json, .yaml or .yml for --config but received 'a.conf'"],
     [['--config', 'a.yaml', '--stats-interval', '0'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '0'"],
     [['--config', 'a.yaml', '--stats-interval', '5s'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '5s'"],
@@ -108,6 +119,23 @@ describe('the command line', () => {
 describe('the binary: usage', () => {
   it('prints --help on stdout and exits 0', () => {
     expect(router('--help')).toEqual({ status: 0, stdout: `${USAGE}\n`, stderr: '' });
+  });
+
+  it('lists every flag and signal in --help', () => {
+    for (const flag of KNOWN.split(', ')) expect(USAGE).toContain(`  ${flag}`);
+    for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM']) expect(USAGE).toContain(signal);
+  });
+
+  it('prints its version: package, ABI, Node.js', () => {
+    const r = router('--version');
+    expect(r).toMatchObject({ status: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^softunicast \d+\.\d+\.\d+ \(ABI \d+, Node\.js v\d+\.\d+\.\d+\)\n$/);
+  });
+
+  it('says why a command cannot reach a router, exit 1', () => {
+    const r = router('stats', '--socket', join(ROOT, 'no-such.sock'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^soft-unicast-router: Could not talk to the router on .*no-such\.sock: connect ENOENT .*\(is the router running, and with this --socket or --host\?\)\n$/);
   });
 
   it.each([
@@ -239,283 +267,3 @@ describe('the binary: --check', () => {
   });
 });
 
-/** A counter snapshot with every counter 0 but those given. */
-function counters(values: {
-  generation?: bigint; fates?: Partial<RouterCounters['fates']>; program?: Partial<RouterCounters['program']>;
-  queues?: { queue: number; rx_packets?: number; rx_ring_full?: number }[]; unresolvedOwners?: Record<string, string>;
-}): RouterCounters {
-  const zeros = (list: readonly { name: string }[]) => Object.fromEntries(list.map((c) => [c.name, 0]));
-  const fates = { ...zeros(ABI.routeCounters), ...values.fates } as RouterCounters['fates'];
-  return {
-    generation: values.generation ?? 1n,
-    fates,
-    program: { ...zeros(ABI.steerCounters), ...values.program } as RouterCounters['program'],
-    queues: (values.queues ?? [{ queue: 0 }]).map((q) => ({
-      ...(zeros(ABI.queueCounters) as Omit<RouterCounters['queues'][number], 'queue' | 'kernel' | 'fates'>),
-      rx_packets: q.rx_packets ?? 0,
-      queue: q.queue,
-      kernel: { ...zeros(ABI.kernelXdpStats), rx_ring_full: q.rx_ring_full ?? 0 } as RouterCounters['queues'][number]['kernel'],
-      fates,
-    })),
-    unresolvedOwners: values.unresolvedOwners ?? {},
-    retiredTables: 0,
-  };
-}
-
-describe('stats lines', () => {
-  const before: Sample = {
-    atMs: 10_000,
-    counters: counters({
-      program: { packets: 1000, pass_local: 100, decap_local: 50, pass_unmanaged: 10, redirected: 840 },
-      fates: { forward_server_gue: 500, forward_server_l2: 100, encap_datacenter: 200, drop_no_owner: 40 },
-    }),
-  };
-  const after: Sample = {
-    atMs: 12_000,
-    counters: counters({
-      generation: 3n,
-      program: { packets: 5000, pass_local: 600, decap_local: 250, pass_unmanaged: 30, pass_unparsed: 2 },
-      fates: { forward_server_gue: 1500, forward_server_l2: 300, encap_datacenter: 1000, drop_no_owner: 48, drop_too_big: 2 },
-      queues: [{ queue: 0, rx_ring_full: 3 }, { queue: 1, rx_ring_full: 1 }],
-      unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
-    }),
-  };
-
-  it('computes rates from the two snapshots\' deltas, and drops by reason, non-zero only', () => {
-    expect(statsBetween(before, after)).toEqual({
-      seconds: 2,
-      generation: 3n,
-      // (5000-1000)/2; local (600+250-150)/2; forwarded (1800-600)/2; encapsulated 800/2; passed 22/2;
-      // dropped (8 + 2 + 3 + 1)/2.
-      pps: { rx: 2000, local: 350, forwarded: 600, encapsulated: 400, passed: 11, dropped: 7 },
-      drops: { drop_no_owner: 8, drop_too_big: 2, rx_ring_full: 4 },
-      unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
-    });
-  });
-
-  it('prints one text line', () => {
-    expect(statsLine(statsBetween(before, after))).toBe(
-      'generation 3: rx 2000 pps, local 350, forwarded 600, encapsulated 400, passed 11, dropped 7 pps; ' +
-        'drops in 2.0 s: drop_no_owner 8, drop_too_big 2, rx_ring_full 4; unresolved: ams',
-    );
-    const quiet = statsBetween(before, { atMs: 15_000, counters: before.counters });
-    expect(statsLine(quiet, true)).toBe('final: generation 1: rx 0 pps, local 0, forwarded 0, encapsulated 0, passed 0, dropped 0 pps');
-  });
-
-  it('prints one JSON object with --json, totals included', () => {
-    const json = statsJson(statsBetween(before, after), after.counters, new Date('2025-01-02T03:04:05.678Z'));
-    expect(JSON.parse(JSON.stringify(json))).toEqual({
-      time: '2025-01-02T03:04:05.678Z',
-      seconds: 2,
-      generation: 3,
-      pps: { rx: 2000, local: 350, forwarded: 600, encapsulated: 400, passed: 11, dropped: 7 },
-      drops: { drop_no_owner: 8, drop_too_big: 2, rx_ring_full: 4 },
-      unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
-      totals: { fates: after.counters.fates, program: after.counters.program },
-      retiredTables: 0,
-    });
-    expect(statsJson(statsBetween(before, after), after.counters, new Date(0), true)).toMatchObject({ final: true });
-  });
-});
-
-describe('Prometheus text', () => {
-  const text = renderMetrics(counters({
-    generation: 7n,
-    fates: { forward_server_gue: 12, drop_no_owner: 3 },
-    program: { packets: 99, pass_local: 40 },
-    queues: [{ queue: 0, rx_packets: 5, rx_ring_full: 2 }, { queue: 3, rx_packets: 6 }],
-    unresolvedOwners: { 'fra-2': 'no route to 192.0.2.12' },
-  }));
-  const lines = text.split('\n');
-
-  it('has every fate and XDP counter as a label value, its doc in a comment above it', () => {
-    expect(text).toContain([
-      '# HELP softunicast_table_generation Generation of the slice table the fast path is using',
-      '# TYPE softunicast_table_generation gauge',
-      'softunicast_table_generation 7',
-      '# HELP softunicast_route_packets_total Packets of the AF_XDP fast path by fate, summed over queues (SU_ROUTE_COUNTERS, abi.h)',
-      '# TYPE softunicast_route_packets_total counter',
-      '# fate="forward_server_gue": sent in GUE to the server of this data centre that owns the slice',
-      'softunicast_route_packets_total{fate="forward_server_gue"} 12',
-    ].join('\n'));
-    expect(lines).toContain('softunicast_route_packets_total{fate="drop_no_owner"} 3');
-    expect(lines).toContain('softunicast_xdp_packets_total{counter="packets"} 99');
-    expect(lines).toContain('softunicast_xdp_packets_total{counter="pass_local"} 40');
-    for (const c of ABI.routeCounters) expect(lines).toContain(`# fate="${c.name}": ${c.doc}`);
-    for (const c of ABI.steerCounters) expect(lines).toContain(`# counter="${c.name}": ${c.doc}`);
-  });
-
-  it('has a family per queue counter with a queue label, HELP from its doc', () => {
-    expect(text).toContain([
-      '# HELP softunicast_queue_rx_packets_total Per RX queue: packets taken from the RX ring',
-      '# TYPE softunicast_queue_rx_packets_total counter',
-      'softunicast_queue_rx_packets_total{queue="0"} 5',
-      'softunicast_queue_rx_packets_total{queue="3"} 6',
-    ].join('\n'));
-    expect(text).toContain([
-      "# HELP softunicast_socket_rx_ring_full_total Per RX queue, the kernel's XDP_STATISTICS of its AF_XDP socket: dropped: the RX ring was full",
-      '# TYPE softunicast_socket_rx_ring_full_total counter',
-      'softunicast_socket_rx_ring_full_total{queue="0"} 2',
-      'softunicast_socket_rx_ring_full_total{queue="3"} 0',
-    ].join('\n'));
-    for (const c of ABI.queueCounters) expect(lines).toContain(`# HELP softunicast_queue_${c.name}_total Per RX queue: ${c.doc}`);
-    expect(lines).toContain('softunicast_unresolved_owner{owner="fra-2"} 1');
-  });
-
-  it('is well-formed: every sample belongs to the family HELP and TYPE announced last, names and labels valid', () => {
-    let family = '';
-    const seen = new Set<string>();
-    for (const line of lines.slice(0, -1)) {
-      const help = /^# HELP ([a-z_]+) \S/.exec(line);
-      if (help !== null) {
-        expect(seen.has(help[1]!), `${help[1]} announced twice`).toBe(false);
-        seen.add(help[1]!);
-        family = help[1]!;
-        continue;
-      }
-      if (line.startsWith('# TYPE ')) {
-        expect(line).toMatch(new RegExp(`^# TYPE ${family} (counter|gauge)$`));
-        continue;
-      }
-      if (line.startsWith('# ')) continue;
-      expect(line).toMatch(new RegExp(`^${family}(\\{[a-z_]+="[^"\\\\\\n]*"(,[a-z_]+="[^"\\\\\\n]*")*\\})? \\d+$`));
-    }
-    expect(text.endsWith('\n')).toBe(true);
-  });
-});
-
-describe('live reload', () => {
-  /** A Router stand-in: records publications, refuses two at once, can be told to fail. */
-  class FakeRouter implements Publisher {
-    table: SliceTable;
-    generation = 1n;
-    inFlight = 0;
-    published: SliceTable[] = [];
-    fail: Error | undefined;
-    release: (() => void) | undefined;
-    hold = false;
-
-    constructor(table: SliceTable) {
-      this.table = table;
-    }
-
-    async publish(table: SliceTable): Promise<{ generation: bigint }> {
-      expect(this.inFlight, 'two publications at once').toBe(0);
-      this.inFlight++;
-      try {
-        if (this.hold) await new Promise<void>((resolve) => (this.release = resolve));
-        if (this.fail !== undefined) throw this.fail;
-        this.table = table;
-        this.published.push(table);
-        return { generation: ++this.generation };
-      } finally {
-        this.inFlight--;
-      }
-    }
-
-    counters() {
-      return { generation: this.generation };
-    }
-  }
-
-  async function setup(name: string) {
-    const path = file(name, SMALL);
-    const loaded = await readConfig(path);
-    const { routerOptionsFor } = await import('../../src/index.js');
-    const opened = routerOptionsFor(loaded.config, 'srv');
-    const fake = new FakeRouter(opened.table);
-    const logs: string[] = [];
-    const configs: unknown[] = [];
-    const reloader = new Reloader({ path, host: 'srv', router: fake, loaded, opened, log: (l) => logs.push(l), onConfig: (c) => configs.push(c), debounceMs: 20 });
-    return { path, fake, logs, configs, reloader };
-  }
-  const waitForLog = async (logs: string[], re: RegExp) => {
-    for (let i = 0; i < 500; i++) {
-      if (logs.some((l) => re.test(l))) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no log line matching ${re}; got:\n${logs.join('\n')}`);
-  };
-
-  it('publishes a good file and logs the generation and the diff; a bad one keeps the table and says why', async () => {
-    const { path, fake, logs, configs, reloader } = await setup('reload-1.yaml');
-    writeFileSync(path, SMALL.replace('      - { ports: 20000-20999, owner: peer }', '      - { ports: 20000-20999, owner: peer }\n      - { ports: 30000-30999, owner: peer }'));
-    await reloader.trigger('SIGHUP', true);
-    expect(logs).toEqual([
-      'reload (SIGHUP): publishing 3 slices',
-      expect.stringMatching(/^reloaded \(SIGHUP\): generation 2 in use; 1 slice added, 0 removed, 0 moved \(\d+ ms\)$/),
-    ]);
-    expect(fake.published).toHaveLength(1);
-    expect(fake.table.lookup((await import('ip-num')).IPv4.fromString('192.0.2.1'), 'udp', 30000)).toBe('peer');
-    expect(configs).toHaveLength(1);
-
-    logs.length = 0;
-    writeFileSync(path, SMALL.replace('owner: peer', 'owner: nobody'));
-    const kept = fake.table;
-    await reloader.trigger('SIGHUP', true);
-    expect(logs).toEqual([
-      `reload (SIGHUP) failed; generation 2 stays in use: Expected the name of a server of the configuration (srv, peer) for egress[0].slices[1].owner but received 'nobody' (${path}:13:38)`,
-    ]);
-    expect(fake.table).toBe(kept);
-
-    // A publication the router refuses also leaves the table in place.
-    logs.length = 0;
-    writeFileSync(path, SMALL);
-    fake.fail = new Error('Expected an image the fast path accepts');
-    await reloader.trigger('SIGHUP', true);
-    expect(logs).toEqual(['reload (SIGHUP): publishing 2 slices', 'reload (SIGHUP) failed; generation 2 stays in use: Expected an image the fast path accepts']);
-    expect(fake.table).toBe(kept);
-    await reloader.close();
-  });
-
-  it('says which settings wait for a restart, and publishes the table anyway', async () => {
-    const { path, fake, logs, reloader } = await setup('reload-2.yaml');
-    writeFileSync(path, SMALL.replace('attach: generic', 'attach: driver').replace('10.7.0.1,', '10.7.0.1, guePort: 7000,'));
-    await reloader.trigger('SIGHUP', true);
-    expect(logs.at(-2)).toMatch(/^reloaded \(SIGHUP\): generation 2 in use; no slice changed \(\d+ ms\)$/);
-    expect(logs.at(-1)).toBe('note: the file changes interface, GUE port; that takes effect when the router restarts');
-    expect(fake.published).toHaveLength(1);
-    await reloader.close();
-  });
-
-  it('runs one reload at a time and merges requests that arrive meanwhile into one more', async () => {
-    const { fake, logs, reloader } = await setup('reload-3.yaml');
-    fake.hold = true;
-    const first = reloader.trigger('SIGHUP', true);
-    await waitForLog(logs, /publishing/);
-    const more = [reloader.trigger('SIGHUP', true), reloader.trigger('file changed', false), reloader.trigger('SIGHUP', true)];
-    fake.hold = false;
-    fake.release!();
-    await Promise.all([first, ...more]);
-    expect(fake.published).toHaveLength(2);
-    expect(logs.filter((l) => l.startsWith('reloaded'))).toEqual([
-      expect.stringMatching(/^reloaded \(SIGHUP\): generation 2 in use; no slice changed/),
-      expect.stringMatching(/^reloaded \(SIGHUP\): generation 3 in use; no slice changed/),
-    ]);
-    await reloader.close();
-  });
-
-  it('reloads when the file changes, also when an editor renames a new file over it; not when its text stays', async () => {
-    const { path, fake, logs, reloader } = await setup('reload-4.yaml');
-    // The same text again (a touch, a save without changes): nothing to do, nothing to say.
-    await reloader.trigger('file changed', false);
-    expect(logs).toEqual([]);
-    reloader.watch();
-    writeFileSync(path, SMALL.replace('10000-10999', '11000-11999'));
-    await waitForLog(logs, /^reloaded \(file changed\): generation 2 in use; 1 slice added, 1 removed, 0 moved/);
-    // Write aside, rename over: what vim and most configuration managers do.
-    const aside = join(dir, '.reload-4.yaml.tmp');
-    writeFileSync(aside, SMALL.replace('10000-10999', '12000-12999'));
-    renameSync(aside, path);
-    await waitForLog(logs, /^reloaded \(file changed\): generation 3 in use/);
-    // A bad file is reported once, however many events its writing causes.
-    writeFileSync(path, 'version: 2\n');
-    await waitForLog(logs, /^reload \(file changed\) failed; generation 3 stays in use: Expected version 1 \(the only format so far\) for version but received 2/);
-    writeFileSync(path, 'version: 2\n');
-    writeFileSync(path, SMALL);
-    await waitForLog(logs, /^reloaded \(file changed\): generation 4 in use/);
-    expect(logs.filter((l) => l.includes('failed'))).toHaveLength(1);
-    expect(fake.published).toHaveLength(3);
-    await reloader.close();
-  });
-});

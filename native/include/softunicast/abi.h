@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 /* Bumped on any change below; the addon refuses to run with TypeScript built for another value. */
-#define SU_ABI_VERSION 4
+#define SU_ABI_VERSION 5
 
 /* ---- Limits ------------------------------------------------------------------------------- */
 
@@ -160,6 +160,36 @@ enum su_route_counter {
 };
 /* The fates that put the packet on the TX ring. */
 #define SU_ROUTE_TRANSMITS(c) ((c) <= SU_ROUTE_encap_datacenter)
+
+/* ---- Per-owner counters of the fast path ----------------------------------------------------
+ * For every owner of the table in use, per queue, packets and bytes by fate: what was sent to
+ * each server and data centre (bytes as sent, outer headers included) and what was dropped after
+ * its owner was known (bytes as received). Laid out as u64 [owner][fate][SU_OWNER_STAT_*];
+ * written by the queue's worker (single writer, relaxed stores), read by the addon. */
+#define SU_OWNER_STAT_PACKETS 0
+#define SU_OWNER_STAT_BYTES 1
+#define SU_OWNER_STATS (SU_ROUTE_COUNTER_COUNT * 2)
+
+/* ---- Drop capture: dropped packets copied out of the fast path, on request -------------------
+ * Per queue, a ring of SU_CAPTURE_RING_BYTES written by the worker while capture is on (one
+ * flag, read once per batch: nothing is copied or checked per packet while it is off) and read
+ * by the addon. A record is struct su_capture_record and `cap_len` packet bytes, padded to 8;
+ * a record with fate SU_CAPTURE_WRAP says the rest of the ring is unused: go back to its start.
+ * A record that finds no room is not written and counted as lost. */
+#define SU_CAPTURE_RING_BYTES (1u << 20)
+#define SU_CAPTURE_SNAPLEN_MAX 9216
+#define SU_CAPTURE_WRAP 0xffffu
+struct su_capture_record {
+	__u32 record_len; /* header and padded data: the next record starts this far on */
+	__u32 orig_len;   /* the packet's length as received */
+	__u64 time_ns;    /* CLOCK_REALTIME when the batch was handled */
+	__u64 generation; /* of the table that decided */
+	__u16 fate;       /* enum su_route_counter, or SU_CAPTURE_WRAP */
+	__u16 queue;      /* RX queue index */
+	__u32 cap_len;    /* packet bytes that follow: at most the snap length */
+	__u32 owner;      /* the owner's index in that table, SU_OWNER_NONE (~0) when not known */
+	__u32 pad0;
+};
 
 #include "softunicast/table.h"
 #include "softunicast/gue.h"

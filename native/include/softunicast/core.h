@@ -63,6 +63,16 @@ void su_frag_table_free(struct su_frag_table *table);
 enum su_route_counter su_core_route_frags(const struct su_view *view, struct su_frag_table *frags,
 					  uint8_t **data, uint32_t *len, uint32_t headroom);
 
+/* su_core_route_frags that also says whom the packet was for: `*owner` is the index of the
+ * owner its slice belongs to (among the image's owners, su_view_owner_count of them), set
+ * whenever the lookup found one, transmitted or dropped; SU_OWNER_NONE when it did not get
+ * that far (malformed, no owner, no table). The router counts per owner with it. */
+#define SU_OWNER_NONE 0xffffffffu
+enum su_route_counter su_core_route_owner(const struct su_view *view, struct su_frag_table *frags,
+					  uint8_t **data, uint32_t *len, uint32_t headroom,
+					  uint32_t *owner);
+uint32_t su_view_owner_count(const struct su_view *view);
+
 #ifdef __cplusplus
 }
 #endif

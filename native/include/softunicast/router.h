@@ -20,12 +20,50 @@ struct su_router;
  * must be freed only after the port is closed (its workers read it). */
 int su_router_create(struct su_port *port, struct su_router **out, struct su_error *err);
 
+/* A router without a port, over `umem` (frames of `frame_size` bytes, a power of two, each
+ * packet with its headroom inside its frame) with `queue_count` queues whose batches the caller
+ * runs with su_router_route_batch on its own thread: for benchmarks and tests of the batch
+ * handler itself. Publish, counters and drop capture work as with a port. */
+int su_router_create_unbound(uint8_t *umem, uint32_t frame_size, uint32_t queue_count,
+			     struct su_router **out, struct su_error *err);
+/* Queue `index`'s batch handler, as a worker runs it on the descriptors it received. */
+void su_router_route_batch(struct su_router *router, uint32_t index, struct su_desc *descs,
+			   uint32_t n);
+
 /* Makes `view` the table every worker uses from its next batch on: one atomic pointer store.
- * The router owns `view` from now on; the previous one is freed once no worker can still be
- * reading it (su_router_reclaim). Call from one thread (the JS thread). */
-void su_router_publish(struct su_router *router, struct su_view *view);
-/* Frees the retired tables no worker can still read. Returns how many remain retired. */
+ * The router owns `view` from now on, also when it fails (-ENOMEM for the table's per-owner
+ * counters; the previous table stays in use then). The previous one is freed once no worker
+ * can still be reading it (su_router_reclaim). Call from one thread (the JS thread). */
+int su_router_publish(struct su_router *router, struct su_view *view, struct su_error *err);
+/* Frees the retired tables no worker can still read, keeping their per-owner counters for
+ * su_router_take_finished. Returns how many remain retired. */
 uint32_t su_router_reclaim(struct su_router *router);
+
+/* Per-owner counters (softunicast/abi.h, SU_OWNER_STATS per owner) of the table in use, summed
+ * over queues: `out` holds su_router_owner_count() * SU_OWNER_STATS values. */
+uint32_t su_router_owner_count(const struct su_router *router);
+void su_router_owner_counters(const struct su_router *router, uint64_t *out);
+
+/* Tables no worker reads any more, with their final per-owner counters: at most this many
+ * wait to be taken; beyond that the oldest one's counts are given up. */
+#define SU_ROUTER_FINISHED_MAX 64
+struct su_router_finished {
+	uint64_t generation;
+	uint32_t owner_count;
+	uint64_t *counters; /* owner_count * SU_OWNER_STATS values, malloc'd: the caller frees */
+};
+/* Moves up to `max` finished tables' counters to `out`, oldest first; returns how many. */
+uint32_t su_router_take_finished(struct su_router *router, struct su_router_finished *out,
+				 uint32_t max);
+
+/* Drop capture: from the next batch on, every packet the fast path drops is copied (at most
+ * `snaplen` bytes) into its queue's ring, until su_router_capture_stop. */
+int su_router_capture_start(struct su_router *router, uint32_t snaplen, struct su_error *err);
+void su_router_capture_stop(struct su_router *router);
+/* Copies waiting records (struct su_capture_record + data) into `out` (at most `size` bytes),
+ * frees their room; `*lost` is every record that found no room so far. Returns bytes copied. */
+uint32_t su_router_capture_drain(struct su_router *router, uint8_t *out, uint32_t size,
+				 uint64_t *lost);
 
 /* Generation of the table in use; 0 before the first publish. */
 uint64_t su_router_generation(const struct su_router *router);
