@@ -2,11 +2,11 @@
 // they were built from the same headers as src/generated/abi.ts, and installs the error factory.
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { NativeBuildError, errorFromCode } from './errors.js';
 import { ABI } from './generated/abi.js';
+import { packageRoot } from './package.js';
 
 /** Options the addon reads, all present and validated (src/xdp/options.ts). */
 export interface NativePortOptions {
@@ -87,17 +87,6 @@ interface Binding {
   rxQueueCount(ifname: string): number;
 }
 
-function packageRoot(): string {
-  // src/native.ts under vitest, dist/src/native.js once built: walk up to package.json.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new NativeBuildError('Could not find the softunicast package root');
-    dir = parent;
-  }
-  return dir;
-}
-
 const root = packageRoot();
 const buildDir = join(root, 'build', 'native');
 
@@ -110,8 +99,11 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 function load(): Binding {
   const path = join(buildDir, 'Release', 'softunicast.node');
-  if (!existsSync(path)) {
-    throw new NativeBuildError(`Expected the native addon at ${path} but it is missing: run npm run build`);
+  for (const file of [path, steerObjectPath]) {
+    if (!existsSync(file)) {
+      // The package's install step (scripts/install.mjs) builds both; `npm rebuild` reruns it.
+      throw new NativeBuildError(`Expected the native build at ${file} but it is missing: run npm rebuild softunicast (npm run build in a checkout)`);
+    }
   }
   // RTLD_NOW: a symbol the binary cannot resolve fails here, at load, instead of at the first
   // call that needs it (a C header without extern "C" once did exactly that).

@@ -1,19 +1,13 @@
-// `soft-unicast-router --version`: the package, its version, the ABI and Node.js it runs on.
-import { readFileSync } from 'node:fs';
-
+// What `soft-unicast-router --version` prints: the package and its version (package.json), the
+// table ABI the TypeScript side speaks (src/generated/abi.ts) and the Node.js running it.
 import { ABI } from '../../src/generated/abi.js';
+import { packageInfo } from '../../src/package.js';
 
-/** "softunicast 0.1.0 (ABI 5, Node.js v20.20.2)". */
+/**
+ * One line, e.g. `softunicast 0.1.0 (ABI 4, Node.js v20.17.0)`. The ABI version tells which
+ * native build and which table images belong to this release; a bug report needs all three.
+ */
 export function versionText(): string {
-  // package.json is two levels up from both examples/... and dist/examples/....
-  let dir = new URL('.', import.meta.url);
-  let pkg: { name: string; version: string } | undefined;
-  for (let i = 0; i < 4 && pkg === undefined; i++, dir = new URL('..', dir)) {
-    try {
-      pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name: string; version: string };
-    } catch {
-      // not here: one level up
-    }
-  }
-  return `${pkg?.name ?? 'softunicast'} ${pkg?.version ?? 'unknown'} (ABI ${ABI.abiVersion}, Node.js ${process.version})`;
+  const { name, version } = packageInfo();
+  return `${name} ${version} (ABI ${ABI.abiVersion}, Node.js ${process.version})`;
 }

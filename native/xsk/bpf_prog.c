@@ -18,7 +18,7 @@ static int load_error(struct su_error *err, int ret, const char *what, const cha
 	if (ret == -EPERM || ret == -EACCES)
 		return su_error_set(err, "ERR_PERMISSION_DENIED", ret, "bpf",
 				    "Loading the XDP program needs CAP_BPF, CAP_NET_ADMIN and "
-				    "CAP_SYS_ADMIN (run as root): %s '%s' failed", what, path);
+				    "CAP_PERFMON, or CAP_SYS_ADMIN: %s '%s' failed", what, path);
 	return su_error_set(err, "ERR_BPF_LOAD", ret, "bpf", "%s '%s' failed: %s%s%s", what, path,
 			    strerror(-ret), *log ? "\n" : "", log);
 }

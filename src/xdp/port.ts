@@ -2,6 +2,7 @@
 // thread per RX queue. The entry point of the AF_XDP layer.
 import { ABI } from '../generated/abi.js';
 import { native, steerObjectPath, type NativePort } from '../native.js';
+import { checkCapabilities } from './capabilities.js';
 import { compileCaptureRules, type CaptureRule } from './capture.js';
 import { named, type PortCounters } from './counters.js';
 import { resolveOptions, type AttachMode, type XdpPortOptions } from './options.js';
@@ -38,12 +39,16 @@ export class XdpPort {
   /**
    * Attaches the XDP program to `options.interface` and binds a socket to each queue. Packets
    * that match no capture rule keep reaching the kernel stack. Rejects with a typed error
-   * (src/errors.ts) for every bad option or unusable interface.
+   * (src/errors.ts) for every bad option or unusable interface, and with PermissionDeniedError
+   * naming each capability the process lacks (src/xdp/capabilities.ts).
    */
   static async open(options: XdpPortOptions): Promise<XdpPort> {
     const resolved = resolveOptions(options, (ifname) => native().rxQueueCount(ifname));
     const image = compileCaptureRules(resolved.capture, 'options.capture');
     const { capture: _capture, ...nativeOptions } = resolved;
+    // Before the kernel sees anything: without this a missing capability surfaces as EPERM from
+    // one call or as a verifier log (CAP_PERFMON), naming neither the capability nor the rest.
+    checkCapabilities(resolved.frameCount * resolved.frameSize);
     const port = new (native().NativePort)({ ...nativeOptions, bpfObjectPath: steerObjectPath });
     try {
       port.setCapture(image);
