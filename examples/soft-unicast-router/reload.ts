@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { basename, dirname } from 'node:path';
 
 import {
-  diffTables, formatOf, parseConfig, routerOptionsFor, SyscallError,
+  diffTables, formatOf, formatProblem, parseConfig, routerOptionsFor, SyscallError,
   type Config, type RouterOptions, type SliceTable, type TableDiff,
 } from '../../src/index.js';
 import { count } from './check.js';
@@ -188,7 +188,10 @@ export class Reloader {
       config = parseConfig(text, formatOf(this.#o.path), this.#o.path);
       options = routerOptionsFor(config, this.#o.host);
     } catch (error) {
-      log(`reload (${reason}) failed; generation ${this.#generation()} stays in use: ${(error as Error).message}`);
+      // An invalid file's message lists its problems, one per line: one log line each.
+      const [head, ...problems] = (error as Error).message.split('\n');
+      log(`reload (${reason}) failed; generation ${this.#generation()} stays in use: ${head}`);
+      for (const line of problems) log(`  ${line}`);
       return;
     }
     const diff = diffTables(router.table, options.table);
@@ -203,6 +206,7 @@ export class Reloader {
       return;
     }
     if (waiting.length > 0) log(`note: the file changes ${waiting.join(', ')}; that takes effect when the router restarts`);
+    for (const w of config.warnings) log(formatProblem(w, this.#o.path));
     this.#o.onConfig?.(config);
   }
 
