@@ -1,15 +1,15 @@
 // The file's `egress` section: shared addresses and prefixes and their slices, explicit or by rule
 // (the i-th slice of splitPorts to the i-th server), packed as numbers (packed.ts), every problem
 // recorded. A million explicit slices take the fast path below: no object, path or regex each.
-import { parsePrefix, type Prefix } from '../slices/address.js';
-import { sliceFail } from '../slices/slice.js';
+import type { Prefix } from '../slices/address.js';
 import { splitPorts } from '../slices/split.js';
-import type { Destination, PortRange, Protocol } from '../slices/types.js';
+import type { PortRange, Protocol } from '../slices/types.js';
+import { addressPrefix, prefixOf } from './addresses.js';
 import { checkOverlaps } from './overlaps.js';
 import { SliceBuilder, type PackedSlices } from './packed.js';
 import { fail, within, type Path } from './path.js';
 import type { Problems } from './problems.js';
-import { address, object, packedPorts, ports, prefix, protocols, tags } from './values.js';
+import { object, packedPorts, ports, protocols, tags } from './values.js';
 
 const BOTH: readonly Protocol[] = ['tcp', 'udp'];
 
@@ -30,7 +30,6 @@ export interface EntryDraft {
   readonly path: Path;
   /** Where the destination is written: [..., 'address'] or [..., 'prefix']. */
   readonly destinationPath: Path;
-  readonly destination: Destination | undefined;
   readonly prefix: Prefix | undefined;
   readonly protocols: readonly Protocol[];
   readonly tags: Readonly<Record<string, string>>;
@@ -135,8 +134,8 @@ function explicit(p: Problems, list: unknown[], at: Path, entry: readonly Protoc
   }
 }
 
-/** The entry's address or prefix; a prefix of the whole address space is refused. */
-function destination(p: Problems, e: Record<string, unknown>, path: Path): [Destination | undefined, Path] {
+/** The entry's address or prefix as numbers; a prefix of the whole address space is refused. */
+function destination(p: Problems, e: Record<string, unknown>, path: Path): [Prefix | undefined, Path] {
   if (e.address !== undefined && e.prefix !== undefined) {
     return [p.expected([...path, 'prefix'], 'no prefix when an address is given (one or the other)', e.prefix), [...path, 'prefix']];
   }
@@ -144,14 +143,14 @@ function destination(p: Problems, e: Record<string, unknown>, path: Path): [Dest
   if (e.address !== undefined) {
     const at = [...path, 'address'];
     const text = e.address;
-    return [p.attempt(at, () => (typeof text === 'string' && text.includes('/') ? fail(at, 'an address without a prefix length (prefixes go under prefix)', text) : address(text, at))), at];
+    return [p.attempt(at, () => (typeof text === 'string' && text.includes('/') ? fail(at, 'an address without a prefix length (prefixes go under prefix)', text) : addressPrefix(text, at))), at];
   }
   const at = [...path, 'prefix'];
   return [
     p.attempt(at, () => {
-      const range = prefix(e.prefix, at);
+      const range = prefixOf(e.prefix, at);
       // Every address, each host's own among them: every router would steer its own traffic away.
-      if (range.cidrPrefix.getValue() === 0n) fail(at, 'a prefix longer than /0 (it would cover every address, each host\'s own too)', e.prefix);
+      if (range.len === 0) fail(at, 'a prefix longer than /0 (it would cover every address, each host\'s own too)', e.prefix);
       return range;
     }),
     at,
@@ -162,7 +161,7 @@ function entry(p: Problems, value: unknown, i: number, owners: Owners, split: Sp
   const path: Path = ['egress', i];
   const e = object(p, value, path, 'egress', 'an egress entry { address or prefix, protocols?, tags?, slices }');
   if (e === undefined) return undefined;
-  const [dest, destinationPath] = destination(p, e, path);
+  const [parsed, destinationPath] = destination(p, e, path);
   // A bad entry-wide protocol list is one problem; its slices are still checked, as tcp+udp.
   const protos = p.attempt(path, () => protocols(e.protocols, [...path, 'protocols'], BOTH)) ?? BOTH;
   const labels = tags(p, e.tags, [...path, 'tags']);
@@ -170,8 +169,7 @@ function entry(p: Problems, value: unknown, i: number, owners: Owners, split: Sp
   if (Array.isArray(e.slices)) explicit(p, e.slices, at, protos, owners, out);
   else if (typeof e.slices === 'object' && e.slices !== null) byRule(p, e.slices, at, bitsOf(protos), owners, split, out);
   else p.expected(at, 'a slice rule { size?, reserveLowest?, owners } or a list of slices { ports, owner }', e.slices);
-  const parsed = dest === undefined ? undefined : parsePrefix(dest, 'destination', sliceFail);
-  return { path, destinationPath, destination: dest, prefix: parsed, protocols: protos, tags: labels };
+  return { path, destinationPath, prefix: parsed, protocols: protos, tags: labels };
 }
 
 /**
@@ -189,7 +187,7 @@ export function checkEgress(p: Problems, value: unknown, owners: Owners, servers
       out.endEntry(typeof value[i]?.slices === 'object' && value[i].slices !== null && !Array.isArray(value[i].slices));
     }
   }
-  const packed = out.finish(servers);
-  checkOverlaps(p, entries.map((e) => e?.prefix), packed);
+  const packed = out.finish(servers, entries.map((e) => e?.prefix));
+  checkOverlaps(p, packed.prefixes, packed);
   return { entries, packed };
 }

@@ -1,5 +1,6 @@
 // Every egress slice of a configuration in a few typed arrays, not an object each: what egress.ts
 // fills, overlaps.ts checks, view.ts turns into tables and EgressConfig.slices shows on demand.
+import type { Prefix } from '../slices/address.js';
 import type { Protocol } from '../slices/types.js';
 import type { Path } from './path.js';
 import type { EgressSlice } from './types.js';
@@ -21,6 +22,8 @@ export interface PackedSlices {
   readonly rules: Uint8Array;
   /** Server names by owner index, in file order. */
   readonly servers: readonly string[];
+  /** Per entry, its destination (undefined where it had a problem: never in a valid Config). */
+  readonly prefixes: readonly (Prefix | undefined)[];
 }
 
 /** Collects slices entry by entry, growing its arrays by doubling. */
@@ -53,7 +56,7 @@ export class SliceBuilder {
     this.#starts.push(this.#count);
   }
 
-  finish(servers: readonly string[]): PackedSlices {
+  finish(servers: readonly string[], prefixes: readonly (Prefix | undefined)[]): PackedSlices {
     const n = this.#count;
     return {
       count: n,
@@ -64,6 +67,7 @@ export class SliceBuilder {
       starts: Int32Array.from(this.#starts),
       rules: Uint8Array.from(this.#rules),
       servers,
+      prefixes,
     };
   }
 

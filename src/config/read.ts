@@ -1,7 +1,6 @@
 // A configuration file's text -> plain data, fast: JSON.parse, or js-yaml for YAML (about 15x
 // faster than the `yaml` package on a 4 MB file). The `yaml` package stays for what js-yaml does
-// not settle: its error messages and positions for a bad file, and files with anchors, whose
-// aliases it expands within a bound. Used by source.ts.
+// not settle: its error messages and positions for a bad file, and YAML directives. Used by source.ts.
 import * as jsyaml from 'js-yaml';
 import { FAILSAFE_SCHEMA, load, Type, YAMLException } from 'js-yaml';
 import { LineCounter, parseDocument, type Document } from 'yaml';
@@ -70,19 +69,41 @@ function readYamlSlowly(text: string): ReadResult {
   }
 }
 
+/**
+ * Whether the data holds no more nodes than `limit`, counting a node each time an alias repeats
+ * it: js-yaml shares an aliased node rather than copying it, so that a few lines (a "billion
+ * laughs" file) could stand for more slices than memory holds once validation walks them.
+ */
+function expandsWithin(value: unknown, limit: number): boolean {
+  let nodes = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++nodes > limit) return false;
+    if (typeof v !== 'object' || v === null) continue;
+    for (const item of Array.isArray(v) ? v : Object.values(v as object)) stack.push(item);
+  }
+  return true;
+}
+
 /** A YAML file's data. */
 export function readYaml(text: string): ReadResult {
-  // Anchors: js-yaml shares an aliased node rather than copying it, so a few lines could stand
-  // for millions of slices; the `yaml` package counts what aliases expand to. A directive
-  // (%YAML 1.1) may change what scalars mean: the `yaml` package follows it.
-  if (!text.includes('&') && !/^%/m.test(text)) {
+  // A directive (%YAML 1.1) may change what scalars mean: the `yaml` package follows it.
+  if (!/^%/m.test(text)) {
+    let value: unknown;
     try {
-      const value = load(text, { schema: CORE });
-      return { ok: true, value: value === undefined ? null : value };
+      value = load(text, { schema: CORE });
     } catch (error) {
       if (!(error instanceof YAMLException)) throw error;
       // A bad file: the `yaml` package's message and position, as before js-yaml was used.
+      return readYamlSlowly(text);
     }
+    // Anchors: aliases may repeat a node, but not make the data more than ten times the text.
+    const limit = 10 * text.length + 1000;
+    if (text.includes('&') && !expandsWithin(value, limit)) {
+      return { ok: false, message: `Expected valid YAML but received aliases that expand to more than ${limit} nodes (ten per character of the file)`, offset: undefined };
+    }
+    return { ok: true, value: value === undefined ? null : value };
   }
   return readYamlSlowly(text);
 }

@@ -6,6 +6,8 @@ import { IPv4, IPv6 } from 'ip-num';
 
 import { ABI } from '../generated/abi.js';
 import { isIPv4 } from '../ip.js';
+import { toDestination } from '../slices/address.js';
+import type { Destination } from '../slices/types.js';
 import { checkConflicts } from './conflicts.js';
 import { checkDatacenters, GUE_ENCAPS } from './datacenters.js';
 import { checkEgress, type EntryDraft } from './egress.js';
@@ -108,11 +110,15 @@ export type Checked = Omit<Config, 'warnings'> & { readonly packed: PackedSlices
 function egressOf(entries: readonly EntryDraft[], packed: PackedSlices): EgressConfig[] {
   return entries.map((e, i) => {
     let slices: EgressSlice[] | undefined;
+    let destination: Destination | undefined;
     return {
-      destination: e.destination!,
+      // ip-num values and slice objects are made on first use: a table needs neither (view.ts
+      // reads `packed`), and a million of each would cost more than the rest of validation.
+      get destination(): Destination {
+        return (destination ??= toDestination(e.prefix!));
+      },
       protocols: e.protocols,
       tags: e.tags,
-      // Built on first use: a table needs none of these objects (view.ts reads `packed`).
       get slices(): readonly EgressSlice[] {
         return (slices ??= entrySlices(packed, i));
       },

@@ -2,7 +2,6 @@
 // other data centres as datacenter owners. tableFor and routerOptionsFor; describe.ts reads viewOf.
 import { invalid, OwnerUnreachableError } from '../errors.js';
 import type { RouterOptions } from '../router/router.js';
-import { parsePrefix } from '../slices/address.js';
 import { assignPacked, SliceTable, type PackedRun } from '../slices/table.js';
 import type { OwnerSpec } from '../slices/types.js';
 import { packedOf } from './packed.js';
@@ -75,9 +74,7 @@ export function tableFor(config: Config, host: string): SliceTable {
   const packed = packedOf(config)!;
   // Straight from the packed slices: a million slices, no object each.
   const runs: PackedRun[] = [];
-  config.egress.forEach((e, i) => {
-    runs.push({ prefix: parsePrefix(e.destination, 'destination', invalid), first: packed.starts[i]!, end: packed.starts[i + 1]! });
-  });
+  packed.prefixes.forEach((prefix, i) => runs.push({ prefix: prefix!, first: packed.starts[i]!, end: packed.starts[i + 1]! }));
   const names = packed.servers.map((server) => view.ownerOf.get(server)!);
   assignPacked(table, { ports: packed.ports, bits: packed.bits, owners: packed.owners, names, runs });
   return table;
