@@ -130,8 +130,11 @@ const byCode: { [C in ErrorCode]: Make } = {
   ERR_TABLE_LIMIT: TableLimitError,
   ERR_INVALID_TABLE: InvalidTableError,
   ERR_SLICE_EXHAUSTED: SliceExhaustedError,
-  // Native code never reports one; made here, it holds no problems.
-  ERR_INVALID_CONFIG: InvalidConfigError as unknown as Make,
+  // Native code never reports one; made here, it holds no problems (its constructor's second
+  // argument is the problems, not an errno).
+  ERR_INVALID_CONFIG: function invalidConfig(message: string) {
+    return new InvalidConfigError(message);
+  } as unknown as Make,
   ERR_ADDRESS_CONFLICT: AddressConflictError,
   ERR_SYSCALL: SyscallError,
 };

@@ -162,10 +162,16 @@ export function readJson(text: string): ReadResult {
     return { ok: false, message: `Expected valid JSON but received a syntax error: ${what}`, offset };
   }
   // Fewer keys in the data than in the text: one was given twice. Only then is the text parsed
-  // again (slowly) to find where.
+  // again, by js-yaml (JSON is YAML), which stops at the second key and says where it starts.
   if (keysInValue(value) === keysInText(text)) return { ok: true, value };
-  const duplicate = yamlDocument(text).doc.errors.find((e) => e.code === 'DUPLICATE_KEY');
-  const offset = duplicate?.pos[0];
+  let offset: number | undefined;
+  try {
+    load(text, { schema: CORE });
+  } catch (error) {
+    if (!(error instanceof YAMLException)) throw error;
+    if (error.reason === 'duplicated mapping key') offset = error.mark.position;
+  }
+  offset ??= yamlDocument(text).doc.errors.find((e) => e.code === 'DUPLICATE_KEY')?.pos[0];
   let key = '';
   if (offset !== undefined && text[offset] === '"') {
     const end = /^"(?:[^"\\]|\\.)*"/.exec(text.slice(offset, offset + 10_000));
