@@ -33,9 +33,9 @@ async function check(cli: RouterCli): Promise<number> {
   } catch (error) {
     if (error instanceof InvalidConfigError) {
       // Every problem and warning, one line each, as compilers print them.
-      const e = error;
-      if (cli.json) out(JSON.stringify({ valid: false, file: cli.config, host: cli.host, error: { name: e.name, code: e.code, message: e.message }, problems: e.problems, warnings: e.warnings }, null, 2));
-      const [head, ...lines] = invalidLines(e, cli.config);
+      const { name, code, message: text, problems, warnings } = error;
+      if (cli.json) out(JSON.stringify({ valid: false, file: cli.config, host: cli.host, error: { name, code, message: text }, problems, warnings }, null, 2));
+      const [head, ...lines] = invalidLines(error, cli.config);
       log(head!);
       for (const line of lines) process.stderr.write(`${line}\n`);
       return 1;

@@ -155,10 +155,11 @@ export function readJson(text: string): ReadResult {
     value = JSON.parse(text);
   } catch (error) {
     const message = (error as Error).message;
-    const m = / in JSON at position (\d+)/.exec(message);
-    // V8 gives a position for some errors only; the end of input is the end of the text.
+    const m = / (?:in|after) JSON at position (\d+)/.exec(message);
+    // V8 gives a position for some errors only; the end of input is the end of the text. Its
+    // snippet of the text ('"{"a": tru}" is not valid JSON') is left out: the place says where.
     const offset = m !== null ? Number(m[1]) : /end of JSON input/.test(message) ? text.length : undefined;
-    const what = message.replace(/ in JSON at position \d+[\s\S]*$/, '').replace(/, "[\s\S]*" is not valid JSON$/, '');
+    const what = message.replace(/ (in|after) JSON at position \d+[\s\S]*$/, (_, word: string) => (word === 'after' ? ' after the JSON value' : '')).replace(/, "[\s\S]*" is not valid JSON$/, '');
     return { ok: false, message: `Expected valid JSON but received a syntax error: ${what}`, offset };
   }
   // Fewer keys in the data than in the text: one was given twice. Only then is the text parsed

@@ -99,6 +99,7 @@ describe('parseConfig', () => {
     // V8 gives no position for an unexpected token; the message still says which.
     ['a missing value', '{ "version": }', "Expected valid JSON but received a syntax error: Unexpected token '}'"],
     ['a key given twice', '{\n  "version": 1,\n  "version": 1\n}', "router.json:3:3: Expected valid JSON (each key once in an object) but received the key 'version' twice"],
+    ['text after the value', '{ "version": 1 }\n]', 'router.json:2:1: Expected valid JSON but received a syntax error: Unexpected non-whitespace character after the JSON value'],
     ['a key given twice deep inside', '{ "version": 1, "egress": [{ "tags": { "a": 1, "b": 2, "a": 3 } }] }', "router.json:1:56: Expected valid JSON (each key once in an object) but received the key 'a' twice"],
   ])('reports JSON with %s at its line and column, as the one problem', (_, text, line) => {
     const e = thrown(() => parseConfig(text, 'json', 'router.json'));
