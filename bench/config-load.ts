@@ -1,9 +1,7 @@
-// How long a big configuration file takes to load, validate and compile (loadConfig +
-// routerOptionsFor + compileTable, what the router does at start and on reload), and its peak
-// memory: 100,000 and 1,000,000 slices, explicit and by rule, in YAML and in JSON. Each figure is
-// the median of 3 runs, each in a fresh process. Run alone: node dist/bench/config-load.js;
-// npm run bench includes it. Prints a markdown table; asserts nothing. To compare with another
-// build of the library: --library path/to/dist/src/index.js [--sizes 100000].
+// Load + validate + compile time (loadConfig, routerOptionsFor, compileTable: a router's start and
+// reload) and peak RSS for 100,000 and 1,000,000 slices, explicit and by rule, YAML and JSON;
+// medians of 3 fresh processes. Alone: node dist/bench/config-load.js [--library path/to/dist/src/index.js
+// --sizes 100000] to measure another build; npm run bench includes it. Reports; asserts nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

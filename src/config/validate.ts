@@ -1,7 +1,5 @@
-// validateConfig: a parsed configuration file (plain JSON data) -> a Config, checked whole, every
-// problem collected (problems.ts) before anything is returned. The top level, gue and stats here;
-// data centres in datacenters.ts, egress in egress.ts, who reaches whom in reach.ts, addresses
-// hosts keep for themselves in conflicts.ts.
+// validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top
+// level, gue and stats here; datacenters.ts, egress.ts, reach.ts and conflicts.ts check the rest.
 import { IPv4, IPv6 } from 'ip-num';
 
 import { ABI } from '../generated/abi.js';
