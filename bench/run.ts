@@ -1,9 +1,9 @@
 // `npm run bench`: every benchmark in one run, printed as markdown tables (and kept in
 // build/bench/last-run.md for bench/RESULTS.md): the C core's ns and instructions per packet, the
-// JS-visible cost of explain(), table publication, and packets per second on veth against the
-// bare AF_XDP bounce and the in-kernel reference. Flags: --full (whole knob sweep), --rounds N,
+// JS-visible cost of explain(), table publication, configuration loading, and packets per second
+// on veth against the bare AF_XDP bounce and the in-kernel reference. Flags: --full (whole knob sweep), --rounds N,
 // --seconds S (per pps measurement), --threaded (veth NAPI placement), --only a,b (pps configs),
-// --no-micro, --no-pps. Needs root for pps. Reports; never asserts.
+// --no-micro, --no-pps, --no-config. Needs root for pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -62,6 +62,13 @@ if (!flag('--no-micro')) {
   const publish = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'table-publish.js')], { encoding: 'utf8' });
   emit('\n## Publishing a 1,048,576-slice table (bench/table-publish.ts)\n');
   emit('```\n' + (publish.stdout || publish.stderr).trim() + '\n```');
+}
+
+if (!flag('--no-config')) {
+  log('configuration load (bench/config-load.ts) ...');
+  const load = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'config-load.js')], { encoding: 'utf8' });
+  emit('\n## Loading a configuration file (bench/config-load.ts)\n');
+  emit(load.status === 0 ? load.stdout.trim() : `not measured: ${load.stderr.trim()}`);
 }
 
 const rounds = value('--rounds', 5);

@@ -5,9 +5,10 @@ import { closeSync } from 'node:fs';
 import * as net from 'node:net';
 import { constants } from 'node:os';
 
-import { IPv4, IPv6 } from 'ip-num';
+import type { IPv4, IPv6 } from 'ip-num';
 
 import { InvalidOptionError, SyscallError, invalid } from './errors.js';
+import { isAddress, isIPv4 } from './ip.js';
 import { native } from './native.js';
 import type { PortRange } from './xdp/capture.js';
 
@@ -53,7 +54,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** An address as people write it: ip-num prints IPv6 uncompressed, the URL parser per RFC 5952. */
 export function addressText(address: IPv4 | IPv6): string {
-  if (address instanceof IPv4) return address.toString();
+  if (isIPv4(address)) return address.toString();
   return new URL(`http://[${address.toString()}]/`).hostname.slice(1, -1);
 }
 
@@ -62,14 +63,14 @@ function isInteger(value: unknown, min: number, max: number): value is number {
 }
 
 function address(value: unknown, path: string): IPv4 | IPv6 {
-  if (!(value instanceof IPv4) && !(value instanceof IPv6)) invalid(path, 'an ip-num IPv4 or IPv6', value);
+  if (!isAddress(value)) invalid(path, 'an ip-num IPv4 or IPv6', value);
   return value;
 }
 
 function isUnicast(a: IPv4 | IPv6): boolean {
   const v = a.getValue();
   // Not the unspecified address (binding it means "any"), not multicast (224/4, ff00::/8).
-  return a instanceof IPv4 ? v !== 0n && v >> 28n !== 14n : v !== 0n && v >> 120n !== 0xffn;
+  return isIPv4(a) ? v !== 0n && v >> 28n !== 14n : v !== 0n && v >> 120n !== 0xffn;
 }
 
 /** Validates EgressOptions into the addon's spec; throws InvalidOptionError naming the option. */
@@ -85,8 +86,8 @@ export function egressSpec(protocol: 'tcp' | 'udp', options: unknown): EgressSpe
     invalid('options.source', 'a unicast address (the shared address itself)', addressText(source));
   }
   const host = address(o.host, 'options.host');
-  const family = source instanceof IPv4 ? 'IPv4' : 'IPv6';
-  if (host instanceof IPv4 !== source instanceof IPv4) {
+  const family = isIPv4(source) ? 'IPv4' : 'IPv6';
+  if (isIPv4(host) !== isIPv4(source)) {
     throw new InvalidOptionError(
       `Expected an ${family} address (the family of options.source ${addressText(source)}) for options.host ` +
         `but received ${family === 'IPv4' ? 'IPv6' : 'IPv4'} ${addressText(host)}`,

@@ -66,8 +66,41 @@ export const TableLimitError = define('ERR_TABLE_LIMIT', 'TableLimitError');
 export const InvalidTableError = define('ERR_INVALID_TABLE', 'InvalidTableError');
 /** Every port of this host's slice is in use towards that destination. */
 export const SliceExhaustedError = define('ERR_SLICE_EXHAUSTED', 'SliceExhaustedError');
-/** A configuration file has problems; `problems` lists every one (src/config/problems.ts). */
-export const InvalidConfigError = define('ERR_INVALID_CONFIG', 'InvalidConfigError');
+/**
+ * One problem of a configuration file: where it is (the path in the file, and the line and column
+ * when the text is known), its error code and message. src/config/problems.ts collects them.
+ */
+export interface ConfigProblem {
+  /** 'egress[1].slices[0].ports'; '' for the file as a whole. */
+  readonly path: string;
+  /** 1-based, when the problem was found in a file's text. */
+  readonly line?: number;
+  readonly column?: number;
+  /** The code the problem would have as an error of its own: ERR_INVALID_OPTION, ERR_SLICE_OVERLAP, ... */
+  readonly code: ErrorCode;
+  /** "Expected X for PATH but received Z", or what conflicts with what; one line. */
+  readonly message: string;
+  readonly severity: 'error' | 'warning';
+}
+
+/**
+ * A configuration file has problems: `problems` lists every error found (at most 10,000;
+ * `omitted` counts the rest), `warnings` what validation warned about on the way. The message
+ * lists them one per line, at most about 50.
+ */
+export class InvalidConfigError extends define('ERR_INVALID_CONFIG', 'InvalidConfigError') {
+  readonly problems: readonly ConfigProblem[];
+  readonly warnings: readonly ConfigProblem[];
+  readonly omitted: number;
+
+  constructor(message: string, problems: readonly ConfigProblem[] = [], warnings: readonly ConfigProblem[] = [], omitted = 0) {
+    super(message);
+    this.problems = problems;
+    this.warnings = warnings;
+    this.omitted = omitted;
+  }
+}
+Object.defineProperty(InvalidConfigError, 'name', { value: 'InvalidConfigError' });
 /**
  * A shared address or prefix covers an address a host needs for itself (a server's, an
  * endpoint's, a trusted peer's), or two hosts are given the same address.
@@ -76,7 +109,9 @@ export const AddressConflictError = define('ERR_ADDRESS_CONFLICT', 'AddressConfl
 /** Any other failed system call; see `errno` and `syscall`. */
 export const SyscallError = define('ERR_SYSCALL', 'SyscallError');
 
-const byCode: { [C in ErrorCode]: new (message: string, errno?: number, syscall?: string) => SoftunicastError } = {
+type Make = new (message: string, errno?: number, syscall?: string) => SoftunicastError;
+
+const byCode: { [C in ErrorCode]: Make } = {
   ERR_INVALID_OPTION: InvalidOptionError,
   ERR_INTERFACE_NOT_FOUND: InterfaceNotFoundError,
   ERR_QUEUE_NOT_FOUND: QueueNotFoundError,
@@ -95,7 +130,11 @@ const byCode: { [C in ErrorCode]: new (message: string, errno?: number, syscall?
   ERR_TABLE_LIMIT: TableLimitError,
   ERR_INVALID_TABLE: InvalidTableError,
   ERR_SLICE_EXHAUSTED: SliceExhaustedError,
-  ERR_INVALID_CONFIG: InvalidConfigError,
+  // Native code never reports one; made here, it holds no problems (its constructor's second
+  // argument is the problems, not an errno).
+  ERR_INVALID_CONFIG: function invalidConfig(message: string) {
+    return new InvalidConfigError(message);
+  } as unknown as Make,
   ERR_ADDRESS_CONFLICT: AddressConflictError,
   ERR_SYSCALL: SyscallError,
 };
@@ -107,14 +146,28 @@ export function errorFromCode(code: string, message: string, errno?: number, sys
   return new cls(message, errno, syscall);
 }
 
-/** Formats a received value for "Expected X for Y but received Z" messages. */
+/** The most characters of a string a message quotes. */
+const QUOTE_MAX = 80;
+
+/** A string as a message quotes it: control characters escaped, cut to QUOTE_MAX with its length given. */
+function quote(value: string): string {
+  // One problem per line: a value must not break a message over lines.
+  const shown = value.length > QUOTE_MAX ? value.slice(0, QUOTE_MAX - 1) : value;
+  const escaped = shown.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return value.length > QUOTE_MAX ? `'${escaped}…' (${value.length} characters)` : `'${escaped}'`;
+}
+
+/**
+ * Formats a received value for "Expected X for Y but received Z" messages: a string quoted (at
+ * most 80 characters of it), a list or an object by its kind, never a whole structure.
+ */
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'string') return quote(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (value === null || value === undefined || typeof value !== 'object') return String(value);
   if (Array.isArray(value)) return `an array of ${value.length}`;
   const ctor = (value as object).constructor;
-  return ctor && ctor !== Object ? `an instance of ${ctor.name}` : 'an object';
+  return ctor && ctor !== Object ? `an instance of ${typeof ctor.name === 'string' ? ctor.name.slice(0, QUOTE_MAX) : 'a class'}` : 'an object';
 }
 
 /** Throws InvalidOptionError in the house format. */

@@ -19,7 +19,7 @@ export {
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
   UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
-  type ErrorCode,
+  type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {
   Router, type RouterOptions, type RouterHostOptions, type RouterCounters, type RouteFates, type Explanation,
@@ -27,6 +27,7 @@ export {
 export type { OwnerCounters, PacketsAndBytes } from './router/owner-counters.js';
 export type { DropCapture, DropCaptureOptions, DropCaptureSummary, DropCaptureEnd } from './router/drop-capture.js';
 export { parseConfig, loadConfig, formatOf, type ConfigFormat } from './config/source.js';
+export { problemLine as formatProblem } from './config/problems.js';
 export { validateConfig } from './config/validate.js';
 export { tableFor, routerOptionsFor } from './config/view.js';
 export { describeTable, formatTable, rowJson, type TableRow, type OwnerKind } from './config/describe.js';

@@ -2,8 +2,8 @@
 // validated Config without touching any interface. main.ts uses it for --check and for the
 // startup progress lines.
 import {
-  compileTable, describeTable, formatTable, routerOptionsFor, rowJson,
-  type CompileStats, type Config, type RouterOptions,
+  compileTable, describeTable, formatProblem, formatTable, routerOptionsFor, rowJson,
+  type CompileStats, type Config, type ConfigProblem, type InvalidConfigError, type RouterOptions,
 } from '../../src/index.js';
 
 export interface CheckReport {
@@ -73,8 +73,25 @@ export function checkJson(config: Config, host: string, file: string): Record<st
       ...(prometheus !== undefined && { prometheus: listenText(prometheus.address.toString(), prometheus.port) }),
     },
     compiled: stats,
+    warnings: config.warnings,
     rows: describeTable(config, host).map(rowJson),
   };
+}
+
+/** One line per warning, as compilers print them: "FILE:LINE:COL: warning: ...". */
+export function warningLines(warnings: readonly ConfigProblem[], file: string): string[] {
+  return warnings.map((w) => formatProblem(w, file));
+}
+
+/**
+ * What --check prints for a file with problems: a head line, then every problem (not only the
+ * 50 the error's message lists) and every warning, one line each.
+ */
+export function invalidLines(error: InvalidConfigError, file: string): string[] {
+  const total = error.problems.length + error.omitted;
+  const lines = [`${file} is not valid: ${count(total, 'problem')}`, ...error.problems.map((p) => formatProblem(p, file))];
+  if (error.omitted > 0) lines.push(`... and ${error.omitted} more`);
+  return [...lines, ...warningLines(error.warnings, file)];
 }
 
 /** '127.0.0.1:9464' or '[::1]:9464'. */

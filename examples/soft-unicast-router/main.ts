@@ -5,8 +5,8 @@
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 
-import { Router, type Config, type RouterCounters, type RouterOptions, type SoftunicastError } from '../../src/index.js';
-import { checkJson, checkText, compileFor, count, interfaceText, listenText, statsText } from './check.js';
+import { InvalidConfigError, Router, type Config, type RouterCounters, type RouterOptions, type SoftunicastError } from '../../src/index.js';
+import { checkJson, checkText, compileFor, count, interfaceText, invalidLines, listenText, statsText, warningLines } from './check.js';
 import { parseCli, PROGRAM, USAGE, UsageError, type Listen, type RouterCli } from './cli.js';
 import { runCommand } from './client.js';
 import { closeControl, serveControl } from './control.js';
@@ -36,8 +36,18 @@ async function check(cli: RouterCli): Promise<number> {
     stage = 'table';
     if (cli.json) out(JSON.stringify(checkJson(config, cli.host, cli.config), null, 2));
     else process.stdout.write(checkText(config, cli.host, cli.config));
+    for (const line of warningLines(config.warnings, cli.config)) process.stderr.write(`${line}\n`);
     return 0;
   } catch (error) {
+    if (error instanceof InvalidConfigError) {
+      // Every problem and warning, one line each, as compilers print them.
+      const { name, code, message: text, problems, warnings } = error;
+      if (cli.json) out(JSON.stringify({ valid: false, file: cli.config, host: cli.host, error: { name, code, message: text }, problems, warnings }, null, 2));
+      const [head, ...lines] = invalidLines(error, cli.config);
+      say(head!);
+      for (const line of lines) process.stderr.write(`${line}\n`);
+      return 1;
+    }
     const e = error as SoftunicastError;
     const text = message(e);
     if (cli.json) out(JSON.stringify({ valid: false, file: cli.config, host: cli.host, error: { name: e.name, code: e.code, message: text } }, null, 2));
@@ -145,6 +155,7 @@ async function run(cli: RouterCli): Promise<never> {
     loaded = await readConfig(cli.config);
     const c = loaded.config;
     log.info(`loaded in ${ms(t)}: ${count(c.datacenters.size, 'data centre')}, ${count(c.servers.size, 'server')}, ${count(c.egress.length, 'egress entry', 'egress entries')}`);
+    for (const line of warningLines(c.warnings, cli.config)) log.warn(line);
     t = performance.now();
     log.info(`compiling the table of ${cli.host}`);
     const compiled = compileFor(c, cli.host);

@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { basename, dirname } from 'node:path';
 
 import {
-  diffTables, formatOf, parseConfig, routerOptionsFor, SyscallError,
+  diffTables, formatOf, formatProblem, parseConfig, routerOptionsFor, SyscallError,
   type Config, type RouterOptions, type SliceTable, type TableDiff,
 } from '../../src/index.js';
 import { count } from './check.js';
@@ -209,7 +209,10 @@ export class Reloader {
       config = parseConfig(text, formatOf(this.#o.path), this.#o.path);
       options = routerOptionsFor(config, this.#o.host);
     } catch (error) {
-      log.error(`reload (${reason}) refused; generation ${this.#generation()} stays in use: ${(error as Error).message}`, { reason });
+      // An invalid file's message lists its problems, one per line: one log line each.
+      const [head, ...problems] = (error as Error).message.split('\n');
+      log.error(`reload (${reason}) refused; generation ${this.#generation()} stays in use: ${head}`, { reason });
+      for (const line of problems) log.error(line.trim(), { reason });
       return this.#o.onResult?.('refused');
     }
     const diff = diffTables(router.table, options.table);
@@ -225,6 +228,7 @@ export class Reloader {
     }
     logChanges(log, diff);
     if (waiting.length > 0) log.warn(`the file changes ${waiting.join(', ')}; that takes effect when the router restarts`);
+    for (const w of config.warnings) log.warn(formatProblem(w, this.#o.path));
     this.#o.onResult?.('applied', options.table);
     this.#o.onConfig?.(config);
   }

@@ -1,5 +1,5 @@
 // Paths inside the configuration file ("egress[1].slices[0].ports") and the errors that name
-// them. Each error remembers its path so that parseConfig (source.ts) can add a line and column.
+// them. Each error remembers its path so that the problem it becomes (problems.ts) gets a line and column.
 import { describe, InvalidOptionError } from '../errors.js';
 
 /** Keys and indices from the top of the file down. */
@@ -7,14 +7,23 @@ export type Path = readonly (string | number)[];
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** "egress[1].slices[0].ports"; a key that is not an identifier is quoted: "servers['a-1']". */
+/** Characters of a key a path shows: a path names a place, it does not repeat a huge key. */
+const KEY_MAX = 40;
+
+/**
+ * "egress[1].slices[0].ports"; a key that is not an identifier is quoted ("servers['a-1']"),
+ * one longer than 40 characters cut ("servers['aaaa…']").
+ */
 export function formatPath(path: Path): string {
   if (path.length === 0) return 'the top level';
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else if (IDENTIFIER.test(part)) out += out === '' ? part : `.${part}`;
-    else out += `['${part.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}']`;
+    else if (part.length <= KEY_MAX && IDENTIFIER.test(part)) out += out === '' ? part : `.${part}`;
+    else {
+      const key = part.length > KEY_MAX ? `${part.slice(0, KEY_MAX - 1)}…` : part;
+      out += `['${key.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}']`;
+    }
   }
   return out;
 }

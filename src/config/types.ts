@@ -2,6 +2,7 @@
 // tableFor, routerOptionsFor and describeTable read. Every address is an ip-num value.
 import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
+import type { ConfigProblem } from '../errors.js';
 import type { DatacenterEncap, Destination, PortRange, Protocol, ServerEncap } from '../slices/types.js';
 import type { XdpPortOptions } from '../xdp/options.js';
 
@@ -73,6 +74,7 @@ export interface EgressConfig {
   readonly protocols: readonly Protocol[];
   /** Free-form labels (country, product, ...), carried into describeTable(). */
   readonly tags: Readonly<Record<string, string>>;
+  /** In file order; made on first use (the configuration keeps its slices packed as numbers). */
   readonly slices: readonly EgressSlice[];
 }
 
@@ -95,4 +97,6 @@ export interface Config {
   readonly servers: ReadonlyMap<string, ServerConfig>;
   readonly egress: readonly EgressConfig[];
   readonly stats: StatsConfig;
+  /** What validation warns of (severity 'warning'): a server that owns no slice, trust that reaches too far. */
+  readonly warnings: readonly ConfigProblem[];
 }

@@ -1,17 +1,20 @@
-// validateConfig: a parsed configuration file (plain JSON data) -> a Config, checked whole before
-// anything is returned. Structure here; egress slices in egress.ts, who can reach whom in reach.ts.
+// validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top
+// level, gue and stats here; datacenters.ts, egress.ts, reach.ts and conflicts.ts check the rest.
 import { IPv4, IPv6 } from 'ip-num';
 
 import { ABI } from '../generated/abi.js';
-import { parseMac } from '../slices/owner.js';
-import type { DatacenterEncap, ServerEncap } from '../slices/types.js';
-import { resolveOptions } from '../xdp/options.js';
-import { checkEgress } from './egress.js';
+import { isIPv4 } from '../ip.js';
+import { toDestination } from '../slices/address.js';
+import type { Destination } from '../slices/types.js';
+import { checkConflicts } from './conflicts.js';
+import { checkDatacenters, GUE_ENCAPS } from './datacenters.js';
+import { checkEgress, type EntryDraft } from './egress.js';
 import { CONFIG_KEYS } from './keys.js';
-import { fail, within, type Path } from './path.js';
+import { entrySlices, keepPacked, type PackedSlices } from './packed.js';
+import { invalidConfig, locateAll, Problems, type ConfigProblem, type Locate } from './problems.js';
 import { checkReach } from './reach.js';
-import type { Config, DatacenterConfig, HostAddresses, ServerConfig, ServerInterface, StatsConfig } from './types.js';
-import { addressOrPrefix, checkName, integer, ipv4, ipv6, isIPv4Text, isIPv6Text, map, object, oneOf } from './values.js';
+import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, ServerConfig, StatsConfig, TrustedPeer } from './types.js';
+import { addressOrPrefix, integer, isIPv4Text, isIPv6Text, object, oneOf } from './values.js';
 
 /** Configurations made by validateConfig, the only ones tableFor and friends accept. */
 const made = new WeakSet<Config>();
@@ -21,174 +24,162 @@ export function isConfig(value: unknown): value is Config {
   return typeof value === 'object' && value !== null && made.has(value as Config);
 }
 
-const GUE_ENCAPS: readonly DatacenterEncap[] = ['gue0', 'gue1'];
-const SERVER_ENCAPS: readonly ServerEncap[] = ['gue0', 'gue1', 'l2'];
-
 interface Gue {
   port: number;
-  encap: DatacenterEncap;
-  trustedPeers: Config['gue']['trustedPeers'] | undefined;
+  encap: GueConfig['encap'];
+  /** The file's list; undefined when it has none, 'failed' when the list has a problem. */
+  trusted: TrustedPeer[] | undefined | 'failed';
 }
 
-function checkGue(value: unknown): Gue {
+function checkGue(p: Problems, value: unknown): Gue {
   const path = ['gue'];
-  if (value === undefined) return { port: ABI.gue.defaultPort, encap: 'gue0', trustedPeers: undefined };
-  const g = object(value, path, 'gue', 'an object { port?, encap?, trustedPeers? }');
-  let trustedPeers: Gue['trustedPeers'];
+  const defaults: Gue = { port: ABI.gue.defaultPort, encap: 'gue0', trusted: undefined };
+  if (value === undefined) return defaults;
+  const g = object(p, value, path, 'gue', 'an object { port?, encap?, trustedPeers? }');
+  if (g === undefined) return { ...defaults, trusted: 'failed' };
+  let trusted: Gue['trusted'];
   if (g.trustedPeers !== undefined) {
     const list = g.trustedPeers;
     const at = [...path, 'trustedPeers'];
-    if (!Array.isArray(list)) fail(at, 'a list of addresses and prefixes', list);
     // The XDP program holds a fixed number of them (SU_TRUSTED_PEERS_MAX, abi.h).
     const max = ABI.table.trustedPeersMax;
-    if (list.length > max) fail(at, `at most ${max} addresses and prefixes (SU_TRUSTED_PEERS_MAX; prefixes can cover many servers)`, list);
-    trustedPeers = list.map((p: unknown, i) => addressOrPrefix(p, [...at, i]));
+    if (!Array.isArray(list)) trusted = p.expected(at, 'a list of addresses and prefixes', list) ?? 'failed';
+    else if (list.length > max) trusted = p.expected(at, `at most ${max} addresses and prefixes (SU_TRUSTED_PEERS_MAX; prefixes can cover many servers)`, list) ?? 'failed';
+    else {
+      const peers = list.map((peer: unknown, i) => p.attempt(at, () => addressOrPrefix(peer, [...at, i])));
+      trusted = peers.every((peer) => peer !== undefined) ? (peers as TrustedPeer[]) : 'failed';
+    }
   }
   return {
     // Port 0 would turn decapsulation off on every router: not something a file says by default.
-    port: integer(g.port, [...path, 'port'], 1, 65535, ABI.gue.defaultPort),
-    encap: oneOf(g.encap, [...path, 'encap'], GUE_ENCAPS, 'gue0'),
-    trustedPeers,
+    port: p.attempt(path, () => integer(g.port, [...path, 'port'], 1, 65535, ABI.gue.defaultPort)) ?? ABI.gue.defaultPort,
+    encap: p.attempt(path, () => oneOf(g.encap, [...path, 'encap'], GUE_ENCAPS, 'gue0')) ?? 'gue0',
+    trusted,
   };
-}
-
-function checkAddresses(h: Record<string, unknown>, path: Path, what: string): HostAddresses {
-  if (h.ipv4 === undefined && h.ipv6 === undefined) fail([...path, 'ipv4'], `an IPv4 address (or one under ipv6): ${what} needs at least one`, undefined);
-  return {
-    ...(h.ipv4 !== undefined && { ipv4: ipv4(h.ipv4, [...path, 'ipv4']) }),
-    ...(h.ipv6 !== undefined && { ipv6: ipv6(h.ipv6, [...path, 'ipv6']) }),
-  };
-}
-
-function checkInterface(value: unknown, path: Path): ServerInterface {
-  const spec = typeof value === 'string' ? { name: value } : object(value, path, 'interface', 'an interface name, or { name, queues?, ... }');
-  if (spec.rings !== undefined) object(spec.rings, [...path, 'rings'], 'rings', 'an object of ring sizes { rx?, tx?, fill?, completion? }');
-  const { name, ...rest } = spec;
-  const options = { interface: name, ...rest } as ServerInterface;
-  // XdpPort's own validation, so that the file refuses exactly what XdpPort.open() would. The
-  // queue count behind 'all' is only known on the host itself.
-  within(path, { interface: typeof value === 'string' ? '' : 'name' }, () => resolveOptions(options, () => 1));
-  return options;
-}
-
-function checkServer(value: unknown, path: Path, name: string, dc: string, gue: Gue, guePort: number): ServerConfig {
-  const s = object(value, path, 'server', 'a server { ipv4?, ipv6?, encap?, mac?, guePort?, interface? }');
-  const addresses = checkAddresses(s, path, 'a server');
-  const encap = oneOf(s.encap, [...path, 'encap'], SERVER_ENCAPS, gue.encap);
-  let mac: string | undefined;
-  if (encap === 'l2') {
-    within([...path, 'mac'], {}, () => parseMac(s.mac, 'options'));
-    mac = (s.mac as string).toLowerCase();
-    if (s.guePort !== undefined) fail([...path, 'guePort'], "no GUE port for a server reached by 'l2' (its peers do not encapsulate)", s.guePort);
-  } else if (s.mac !== undefined) {
-    fail([...path, 'mac'], "no MAC address unless encap is 'l2' (GUE next hops come from the neighbour table)", s.mac);
-  }
-  return {
-    name,
-    datacenter: dc,
-    ...addresses,
-    encap,
-    ...(mac !== undefined && { mac }),
-    // An l2 server still runs a router, which receives GUE from other data centres when it is
-    // its data centre's endpoint: it keeps a receive port, its data centre's unless set.
-    guePort: integer(s.guePort, [...path, 'guePort'], 1, 65535, guePort),
-    ...(s.interface !== undefined && { interface: checkInterface(s.interface, [...path, 'interface']) }),
-  };
-}
-
-function checkDatacenters(value: unknown, gue: Gue): { datacenters: Map<string, DatacenterConfig>; servers: Map<string, ServerConfig> } {
-  const path = ['datacenters'];
-  const dcs = map(value, path, 'a map of data centre names to { endpoint, servers, ... }');
-  const names = Object.keys(dcs);
-  if (names.length === 0) fail(path, 'at least one data centre', value);
-  const datacenters = new Map<string, DatacenterConfig>();
-  const servers = new Map<string, ServerConfig>();
-  const where = new Map<string, string>();
-  for (const dcName of names) {
-    const at = [...path, dcName];
-    checkName(dcName, at, 'data centre');
-    const d = object(dcs[dcName], at, 'datacenter', 'a data centre { endpoint?, encap?, guePort?, servers }');
-    let endpoint: HostAddresses | undefined;
-    if (d.endpoint !== undefined) {
-      endpoint = checkAddresses(object(d.endpoint, [...at, 'endpoint'], 'endpoint', 'an endpoint { ipv4?, ipv6? }'), [...at, 'endpoint'], 'an endpoint');
-    } else if (names.length > 1) {
-      fail([...at, 'endpoint'], 'an endpoint { ipv4?, ipv6? } other data centres send GUE to (there is more than one data centre)', undefined);
-    }
-    const list = map(d.servers, [...at, 'servers'], 'a map of server names to servers');
-    const serverNames = Object.keys(list);
-    if (serverNames.length === 0) fail([...at, 'servers'], 'at least one server', d.servers);
-    const dc: DatacenterConfig = {
-      name: dcName,
-      endpoint,
-      encap: oneOf(d.encap, [...at, 'encap'], GUE_ENCAPS, gue.encap),
-      guePort: integer(d.guePort, [...at, 'guePort'], 1, 65535, gue.port),
-      servers: serverNames,
-    };
-    // Owner names in a router's table are server and data centre names: one name space.
-    if (where.has(dcName)) fail(at, `a name used only once (it also names ${where.get(dcName)})`, dcName);
-    where.set(dcName, `data centre ${dcName}`);
-    for (const serverName of serverNames) {
-      const sat = [...at, 'servers', serverName];
-      checkName(serverName, sat, 'server');
-      if (where.has(serverName)) fail(sat, `a name used only once (it also names ${where.get(serverName)})`, serverName);
-      where.set(serverName, `a server of data centre ${dcName}`);
-      servers.set(serverName, checkServer(list[serverName], sat, serverName, dcName, gue, dc.guePort));
-    }
-    datacenters.set(dcName, dc);
-  }
-  return { datacenters, servers };
 }
 
 /** 127.0.0.0/8 or ::1: the endpoint has no authentication, so it stays on this host. */
 function loopback(address: IPv4 | IPv6): boolean {
-  return address instanceof IPv4 ? address.getValue() >> 24n === 127n : address.getValue() === 1n;
+  return isIPv4(address) ? address.getValue() >> 24n === 127n : address.getValue() === 1n;
 }
 
-function checkStats(value: unknown): StatsConfig {
-  const path = ['stats'];
-  if (value === undefined) return { intervalSeconds: 5 };
-  const s = object(value, path, 'stats', 'an object { intervalSeconds?, prometheus? }');
-  const interval = s.intervalSeconds ?? 5;
-  if (typeof interval !== 'number' || !(interval > 0) || interval > 3600) fail([...path, 'intervalSeconds'], 'a number of seconds above 0, at most 3600', interval);
-  if (s.prometheus === undefined) return { intervalSeconds: interval };
-  const at = [...path, 'prometheus'];
+function checkPrometheus(p: Problems, value: unknown, at: readonly string[]): StatsConfig['prometheus'] {
   const expected = "a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464'";
   let address: IPv4 | IPv6 = IPv4.fromString('127.0.0.1');
-  let port: unknown = s.prometheus;
-  if (typeof s.prometheus === 'string') {
-    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s.prometheus);
+  let port: unknown = value;
+  if (typeof value === 'string') {
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
     const host = m?.[1] ?? m?.[2];
-    if (m === null || host === undefined || !(m[1] !== undefined ? isIPv6Text(host) : isIPv4Text(host))) fail(at, expected, s.prometheus);
+    if (m === null || host === undefined || !(m[1] !== undefined ? isIPv6Text(host) : isIPv4Text(host))) return p.expected(at, expected, value);
     address = m[1] !== undefined ? IPv6.fromString(host) : IPv4.fromString(host);
-    if (!loopback(address)) fail(at, `${expected} (the endpoint has no authentication: loopback only)`, s.prometheus);
+    if (!loopback(address)) return p.expected(at, `${expected} (the endpoint has no authentication: loopback only)`, value);
     port = Number(m[3]);
   }
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) fail(at, expected, s.prometheus);
-  return { intervalSeconds: interval, prometheus: { address, port } };
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return p.expected(at, expected, value);
+  return { address, port };
+}
+
+function checkStats(p: Problems, value: unknown): StatsConfig {
+  const path = ['stats'];
+  if (value === undefined) return { intervalSeconds: 5 };
+  const s = object(p, value, path, 'stats', 'an object { intervalSeconds?, prometheus? }');
+  if (s === undefined) return { intervalSeconds: 5 };
+  const interval = s.intervalSeconds ?? 5;
+  if (typeof interval !== 'number' || !(interval > 0) || interval > 3600) p.expected([...path, 'intervalSeconds'], 'a number of seconds above 0, at most 3600', interval);
+  const prometheus = s.prometheus === undefined ? undefined : checkPrometheus(p, s.prometheus, [...path, 'prometheus']);
+  return { intervalSeconds: interval as number, ...(prometheus !== undefined && { prometheus }) };
+}
+
+/** Warns of servers no slice belongs to: an owner in name only, likely a slip of the file. */
+function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices): void {
+  const used = new Uint8Array(servers.size);
+  for (let k = 0; k < packed.count; k++) used[packed.owners[k]!] = 1;
+  let i = 0;
+  for (const s of servers.values()) {
+    if (used[i++] === 0) {
+      p.warn(['datacenters', s.datacenter, 'servers', s.name], 'ERR_INVALID_OPTION', `Server ${s.name} owns no slice of egress: an owner that no slice uses`);
+    }
+  }
+}
+
+/** A checked configuration, all but its warnings (which get their lines once the text is known). */
+export type Checked = Omit<Config, 'warnings'> & { readonly packed: PackedSlices };
+
+function egressOf(entries: readonly EntryDraft[], packed: PackedSlices): EgressConfig[] {
+  return entries.map((e, i) => {
+    let slices: EgressSlice[] | undefined;
+    let destination: Destination | undefined;
+    return {
+      // ip-num values and slice objects are made on first use: a table needs neither (view.ts
+      // reads `packed`), and a million of each would cost more than the rest of validation.
+      get destination(): Destination {
+        return (destination ??= toDestination(e.prefix!));
+      },
+      protocols: e.protocols,
+      tags: e.tags,
+      get slices(): readonly EgressSlice[] {
+        return (slices ??= entrySlices(packed, i));
+      },
+    };
+  });
+}
+
+/**
+ * Checks a configuration given as plain data into `p`; returns it typed, with defaults filled
+ * in, when `p` has no error. Parts that failed are left out of later checks that need them.
+ */
+export function checkConfig(p: Problems, value: unknown, source?: string): Checked | undefined {
+  const root = object(p, value, [], 'config', `a configuration object { ${CONFIG_KEYS.config.filter((k) => k !== '$schema').join(', ')} }`);
+  if (root === undefined) return undefined;
+  if (root.version !== 1) p.expected(['version'], 'version 1 (the only format so far)', root.version);
+  if (root.$schema !== undefined && typeof root.$schema !== 'string') p.expected(['$schema'], 'the URL or path of the JSON Schema', root.$schema);
+  const gue = checkGue(p, root.gue);
+  const { datacenters, servers, owners } = checkDatacenters(p, root.datacenters, gue);
+  const before = p.count;
+  const { entries, packed } = checkEgress(p, root.egress, owners, [...servers.keys()]);
+  const egressOk = p.count === before;
+  const reach = checkReach(p, datacenters, servers, gue.trusted);
+  const stats = checkStats(p, root.stats);
+  const valid = entries.filter((e): e is EntryDraft => e?.prefix !== undefined);
+  checkConflicts(p, { servers, datacenters, entries: valid, trusted: Array.isArray(gue.trusted) ? gue.trusted : undefined, prometheus: stats.prometheus?.address });
+  if (egressOk && owners.complete) warnUnused(p, servers, packed);
+  if (p.count > 0) return undefined;
+  const trustedPeers = Array.isArray(gue.trusted) ? gue.trusted : reach.sources;
+  return {
+    source,
+    gue: { port: gue.port, encap: gue.encap, trustedPeers, trustedPeersDerived: gue.trusted === undefined },
+    datacenters: datacenters as ReadonlyMap<string, DatacenterConfig>,
+    servers,
+    egress: egressOf(valid, packed),
+    stats,
+    packed,
+  };
+}
+
+/** The Config of a checked configuration, with its warnings. */
+export function finishConfig(checked: Checked, warnings: readonly ConfigProblem[]): Config {
+  const { packed, ...rest } = checked;
+  const config: Config = { ...rest, warnings };
+  keepPacked(config, packed);
+  made.add(config);
+  return config;
+}
+
+/** Checks `value` whole: the Config, or an InvalidConfigError listing every problem (lines when `locate` knows them). */
+export function validateWith(value: unknown, source: string | undefined, locate: Locate | undefined): Config {
+  const p = new Problems();
+  const checked = checkConfig(p, value, source);
+  if (checked === undefined) throw invalidConfig(p, locate, source);
+  return finishConfig(checked, locateAll(p, locate).warnings);
 }
 
 /**
  * Checks a configuration given as plain data (what JSON.parse or a YAML parser gives for the file)
- * and returns it typed, with defaults filled in. Throws InvalidOptionError naming the path of the
- * first bad value, SliceOverlapError for slices of two servers covering the same packets, and
- * OwnerUnreachableError for servers that share no address family with a peer they forward to.
+ * and returns it typed, with defaults filled in and `warnings`. Throws InvalidConfigError listing
+ * every problem: bad values (ERR_INVALID_OPTION, with their paths), slices of two servers covering
+ * the same packets (ERR_SLICE_OVERLAP), servers sharing no address family with a peer they forward
+ * to (ERR_OWNER_UNREACHABLE), shared addresses covering a host's own (ERR_ADDRESS_CONFLICT).
  */
 export function validateConfig(value: unknown, source?: string): Config {
-  const root = object(value, [], 'config', `a configuration object { ${CONFIG_KEYS.config.filter((k) => k !== '$schema').join(', ')} }`);
-  if (root.version !== 1) fail(['version'], 'version 1 (the only format so far)', root.version);
-  if (root.$schema !== undefined && typeof root.$schema !== 'string') fail(['$schema'], 'the URL or path of the JSON Schema', root.$schema);
-  const gue = checkGue(root.gue);
-  const { datacenters, servers } = checkDatacenters(root.datacenters, gue);
-  const egress = checkEgress(root.egress, servers);
-  const reach = checkReach(datacenters, servers, gue.trustedPeers);
-  const config: Config = {
-    source,
-    gue: { port: gue.port, encap: gue.encap, trustedPeers: gue.trustedPeers ?? reach.sources, trustedPeersDerived: gue.trustedPeers === undefined },
-    datacenters,
-    servers,
-    egress,
-    stats: checkStats(root.stats),
-  };
-  made.add(config);
-  return config;
+  return validateWith(value, source, undefined);
 }

@@ -1,5 +1,6 @@
 // Checks for the values of the configuration file: objects with known keys, names, numbers,
-// addresses and prefixes written as text, port ranges, protocols, tags. Used by validate.ts and egress.ts.
+// addresses and prefixes written as text, port ranges, protocols, tags. Used by validate.ts and
+// egress.ts. Each throws at its value's problem (fail()); the caller records it (Problems.attempt).
 import { isIPv6 } from 'node:net';
 
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
@@ -7,20 +8,24 @@ import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 import type { Destination, PortRange, Protocol } from '../slices/types.js';
 import { CONFIG_KEYS, type ConfigObjectKind } from './keys.js';
 import { fail, type Path } from './path.js';
+import type { Problems } from './problems.js';
 
-/** A plain object holding only the keys of its kind (keys.ts). */
-export function object(value: unknown, path: Path, kind: ConfigObjectKind, expected: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, expected, value);
+/**
+ * A plain object of its kind: undefined (and a problem) when `value` is not an object; each key
+ * the kind does not know (keys.ts) is a problem of its own, the rest is still checked.
+ */
+export function object(p: Problems, value: unknown, path: Path, kind: ConfigObjectKind, expected: string): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return p.expected(path, expected, value);
   const known: readonly string[] = CONFIG_KEYS[kind];
-  for (const [key, v] of Object.entries(value)) {
-    if (!known.includes(key)) fail([...path, key], `no such key (known here: ${known.join(', ')})`, v);
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) p.expected([...path, key], `no such key (known here: ${known.join(', ')})`, (value as Record<string, unknown>)[key]);
   }
   return value as Record<string, unknown>;
 }
 
-/** A plain object used as a map from names to entries (datacenters, servers, tags). */
-export function map(value: unknown, path: Path, expected: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, expected, value);
+/** A plain object used as a map from names to entries (datacenters, servers, tags); undefined and a problem if not. */
+export function map(p: Problems, value: unknown, path: Path, expected: string): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return p.expected(path, expected, value);
   return value as Record<string, unknown>;
 }
 
@@ -130,11 +135,52 @@ export function ports(value: unknown, path: Path): PortRange {
     if (to < from) fail(path, 'a range whose first port is not above its last', value);
     return { from, to };
   }
-  const r = object(value, path, 'portRange', PORTS_EXPECTED);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(path, PORTS_EXPECTED, value);
+  for (const key of Object.keys(value)) {
+    if (key !== 'from' && key !== 'to') fail([...path, key], 'no such key (known here: from, to)', (value as Record<string, unknown>)[key]);
+  }
+  const r = value as Record<string, unknown>;
   const from = port(r.from, [...path, 'from']);
   const to = port(r.to, [...path, 'to']);
   if (to < from) fail([...path, 'to'], `a port not below from (${from})`, to);
   return { from, to };
+}
+
+/** Digits from `start` to `end` as a number, or -1 unless 1 to 5 of them. */
+function digits(text: string, start: number, end: number): number {
+  if (end <= start || end - start > 5) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * The common forms of ports() without a regular expression or an object: from * 65536 + to,
+ * or -1 for anything else (then ports() decides, with its messages). A million slices take this.
+ */
+export function packedPorts(value: unknown): number {
+  let from = -1;
+  let to = -1;
+  if (typeof value === 'string') {
+    const dash = value.indexOf('-');
+    from = digits(value, 0, dash < 0 ? value.length : dash);
+    to = dash < 0 ? from : digits(value, dash + 1, value.length);
+  } else if (typeof value === 'number') {
+    from = to = Number.isInteger(value) ? value : -1;
+  } else if (typeof value === 'object' && value !== null) {
+    const r = value as { from?: unknown; to?: unknown };
+    let keys = 0;
+    for (const _ in r) keys++;
+    if (keys === 2 && Number.isInteger(r.from) && Number.isInteger(r.to)) {
+      from = r.from as number;
+      to = r.to as number;
+    }
+  }
+  return from >= 0 && to <= 65535 && from <= to ? from * 65536 + to : -1;
 }
 
 /** A non-empty list of 'tcp' and 'udp', each once; `fallback` when absent. */
@@ -151,15 +197,16 @@ export function protocols(value: unknown, path: Path, fallback: readonly Protoco
   return seen.size === 2 ? ['tcp', 'udp'] : [...seen];
 }
 
-/** Labels: names to strings (numbers and booleans are taken as their text). */
-export function tags(value: unknown, path: Path): Record<string, string> {
+/** Labels: names to strings (numbers and booleans are taken as their text); each bad one a problem. */
+export function tags(p: Problems, value: unknown, path: Path): Record<string, string> {
   if (value === undefined) return {};
-  const t = map(value, path, 'a map of tag names to values');
+  const t = map(p, value, path, 'a map of tag names to values');
   const out: Record<string, string> = {};
+  if (t === undefined) return out;
   for (const [key, v] of Object.entries(t)) {
-    if (key === '') fail([...path, key], 'a non-empty tag name', key);
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') fail([...path, key], 'a string, number or boolean', v);
-    out[key] = String(v);
+    if (key === '') p.expected([...path, key], 'a non-empty tag name', key);
+    else if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') p.expected([...path, key], 'a string, number or boolean', v);
+    else out[key] = String(v);
   }
   return out;
 }

@@ -2,8 +2,9 @@
 // other data centres as datacenter owners. tableFor and routerOptionsFor; describe.ts reads viewOf.
 import { invalid, OwnerUnreachableError } from '../errors.js';
 import type { RouterOptions } from '../router/router.js';
-import { SliceTable } from '../slices/table.js';
-import type { OwnerSpec, SliceSpec } from '../slices/types.js';
+import { assignPacked, SliceTable, type PackedRun } from '../slices/table.js';
+import type { OwnerSpec } from '../slices/types.js';
+import { packedOf } from './packed.js';
 import { fail } from './path.js';
 import { familyTo } from './reach.js';
 import type { Config, ServerConfig } from './types.js';
@@ -70,11 +71,13 @@ export function tableFor(config: Config, host: string): SliceTable {
   const view = viewOf(config, host);
   const table = new SliceTable();
   for (const [name, spec] of view.owners) table.defineOwner(name, spec);
-  const specs: SliceSpec[] = [];
-  for (const e of config.egress) {
-    for (const s of e.slices) specs.push({ destination: e.destination, protocols: s.protocols, ports: s.ports, owner: view.ownerOf.get(s.owner)! });
-  }
-  return table.assignMany(specs);
+  const packed = packedOf(config)!;
+  // Straight from the packed slices: a million slices, no object each.
+  const runs: PackedRun[] = [];
+  packed.prefixes.forEach((prefix, i) => runs.push({ prefix: prefix!, first: packed.starts[i]!, end: packed.starts[i + 1]! }));
+  const names = packed.servers.map((server) => view.ownerOf.get(server)!);
+  assignPacked(table, { ports: packed.ports, bits: packed.bits, owners: packed.owners, names, runs });
+  return table;
 }
 
 /**

@@ -3,10 +3,11 @@
 // capture rules. Used by the Router (src/router/router.ts) on every publish.
 import { endianness } from 'node:os';
 
-import { IPv4, IPv6, type IPv4CidrRange, type IPv6CidrRange } from 'ip-num';
+import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
 import { invalid, OwnerUnreachableError, SliceOverlapError, TableLimitError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
+import { isIPv4, isIPv6 } from '../ip.js';
 import { FAMILY_V4, FAMILY_V6, formatPrefix, formatV4, formatV6, parsePrefix, writeAddress, type Prefix } from './address.js';
 import { captureRules, encodeRules, localRules, type Rule } from './local-view.js';
 import { parseMac } from './owner.js';
@@ -94,8 +95,8 @@ function checkHost(value: unknown): Host {
   const mac = parseMac(h.mac, 'host.mac');
   // 68: the smallest MTU every IPv4 link must carry (RFC 791).
   if (!Number.isInteger(h.mtu) || (h.mtu as number) < 68 || (h.mtu as number) > 65535) invalid('host.mtu', 'an MTU from 68 to 65535', h.mtu);
-  if (h.ipv4 !== undefined && !(h.ipv4 instanceof IPv4)) invalid('host.ipv4', 'an ip-num IPv4 address', h.ipv4);
-  if (h.ipv6 !== undefined && !(h.ipv6 instanceof IPv6)) invalid('host.ipv6', 'an ip-num IPv6 address', h.ipv6);
+  if (h.ipv4 !== undefined && !isIPv4(h.ipv4)) invalid('host.ipv4', 'an ip-num IPv4 address', h.ipv4);
+  if (h.ipv6 !== undefined && !isIPv6(h.ipv6)) invalid('host.ipv6', 'an ip-num IPv6 address', h.ipv6);
   const guePort = h.guePort ?? ABI.gue.defaultPort;
   if (!Number.isInteger(guePort) || (guePort as number) < 0 || (guePort as number) > 65535) invalid('host.guePort', 'a UDP port from 0 (no decapsulation) to 65535', guePort);
   const seed = h.flowHashSeed ?? 0;
@@ -151,7 +152,7 @@ function ownerRecord(name: string, spec: OwnerSpec, host: Host, nextHops: Readon
     return bytes;
   }
   const address = spec.kind === 'server' ? spec.address : spec.endpoint;
-  const v4 = address instanceof IPv4;
+  const v4 = isIPv4(address);
   if (v4 ? host.ipv4 === undefined : host.ipv6 === undefined) {
     throw new OwnerUnreachableError(
       `Owner '${name}' is reached in GUE at ${v4 ? formatV4(Number(address.getValue())) : formatV6(address.getValue())}, an IPv${v4 ? 4 : 6} address, ` +

@@ -1,9 +1,10 @@
 // Owner specs: validation with defaults filled in, MAC address parsing, equality for diffs.
 // Used by SliceTable.defineOwner (table.ts), compileTable (compile.ts) and diffTables (diff.ts).
-import { IPv4, IPv6 } from 'ip-num';
+import type { IPv4, IPv6 } from 'ip-num';
 
 import { invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
+import { isAddress } from '../ip.js';
 import type { OwnerSpec } from './types.js';
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
@@ -27,7 +28,7 @@ function checkKeys(spec: Record<string, unknown>, path: string, keys: readonly s
 }
 
 function checkAddress(value: unknown, path: string): IPv4 | IPv6 {
-  if (!(value instanceof IPv4) && !(value instanceof IPv6)) invalid(path, 'an ip-num IPv4 or IPv6 address', value);
+  if (!isAddress(value)) invalid(path, 'an ip-num IPv4 or IPv6 address', value);
   return value;
 }
 

@@ -1,8 +1,9 @@
 // SliceTable: where slices are decided. Owners, slices, validation (ports, prefixes, overlaps
 // between owners), moves and releases; compileTable (compile.ts) turns it into the native image.
-import { IPv4, IPv6 } from 'ip-num';
+import type { IPv4, IPv6 } from 'ip-num';
 
 import { describe, invalid, InvalidSliceError, SliceOverlapError, UnknownOwnerError } from '../errors.js';
+import { isAddress, isIPv4 } from '../ip.js';
 import { isPort } from '../xdp/capture.js';
 import { containsPrefix, FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
 import { checkOwnerName, normalizeOwner } from './owner.js';
@@ -29,6 +30,32 @@ export interface TableState {
 }
 
 let stateOf: (table: SliceTable) => TableState;
+let packedInto: (table: SliceTable, input: PackedInput) => void;
+
+/** Slices of one destination: indices `first` (inclusive) to `end` of a PackedInput's arrays. */
+export interface PackedRun {
+  readonly prefix: Prefix;
+  readonly first: number;
+  readonly end: number;
+}
+
+/**
+ * Slices as numbers, for a caller that validated them already (config/view.ts: a router's table
+ * from a Config): `ports` from * 65536 + to, `bits` SU_PROTO_*, `owners` indices into `names`,
+ * each a name given to defineOwner(). No object per slice; overlaps are still checked.
+ */
+export interface PackedInput {
+  readonly ports: ArrayLike<number>;
+  readonly bits: ArrayLike<number>;
+  readonly owners: ArrayLike<number>;
+  readonly names: readonly string[];
+  readonly runs: readonly PackedRun[];
+}
+
+/** Adds packed slices to `table` (all or none), as assignMany() would the same slices as specs. */
+export function assignPacked(table: SliceTable, input: PackedInput): void {
+  packedInto(table, input);
+}
 
 /** The insides of `table` (compile.ts, diff.ts). */
 export function tableState(table: SliceTable): TableState {
@@ -172,6 +199,7 @@ export class SliceTable {
 
   static {
     stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data });
+    packedInto = (t, input) => t.#assignPacked(input);
   }
 
   /** Defines owner `name`, or replaces its definition (its slices follow the new one). */
@@ -288,11 +316,11 @@ export class SliceTable {
 
   /** The slice that decides packets to `destination`, `protocol`, `port` (as lookup()), or undefined. */
   find(destination: IPv4 | IPv6, protocol: Protocol, port: number): SliceEntry | undefined {
-    if (!(destination instanceof IPv4) && !(destination instanceof IPv6)) invalid('destination', 'an ip-num IPv4 or IPv6 address', destination);
+    if (!isAddress(destination)) invalid('destination', 'an ip-num IPv4 or IPv6 address', destination);
     if (protocol !== 'tcp' && protocol !== 'udp') invalid('protocol', "'tcp' or 'udp'", protocol);
     if (!isPort(port)) invalid('port', 'a port from 0 to 65535', port);
     const bit = protocol === 'tcp' ? 1 : 2;
-    const v4 = destination instanceof IPv4;
+    const v4 = isIPv4(destination);
     const addr4 = v4 ? Number(destination.getValue()) : 0;
     const addr6 = v4 ? 0n : destination.getValue();
     for (let len = v4 ? 32 : 128; len >= 0; len--) {
@@ -407,6 +435,50 @@ export class SliceTable {
     return { g, offsets };
   }
 
+  /** The group of `p`, filed right away (and listed in `created`) when new. */
+  #groupFor(p: Prefix, created: Group[]): Group {
+    let group = this.#find(p);
+    if (group === undefined) {
+      // Filed right away, empty, so that later slices and the checks find it; taken out again
+      // if the change fails.
+      group = newGroup(p);
+      if (p.family === FAMILY_V4) (this.#v4[p.len] ??= new Map()).set(p.v4, group);
+      else (this.#v6[p.len] ??= new Map()).set(p.v6, group);
+      created.push(group);
+    }
+    return group;
+  }
+
+  #assignPacked(input: PackedInput): void {
+    let n = 0;
+    for (const run of input.runs) n += run.end - run.first;
+    const b = newBatch(n, (i) => `slices[${i}]`);
+    const ids = input.names.map((name) => this.#ownerId(name, 'owner'));
+    const touched: Group[] = [];
+    const created: Group[] = [];
+    const { ports, bits, owners } = input;
+    try {
+      let i = 0;
+      for (const run of input.runs) {
+        const group = this.#groupFor(run.prefix, created);
+        for (let k = run.first; k < run.end; k++, i++) {
+          b.ports[i] = ports[k]!;
+          b.meta[i] = ids[owners[k]!]! * 4 + bits[k]!;
+          link(b, group, i, touched);
+        }
+      }
+      this.#check(b, touched);
+      this.#commit(b, touched);
+      created.length = 0;
+    } finally {
+      for (const g of created) this.#remove(g.prefix);
+      for (const g of touched) {
+        g.head = g.tail = -1;
+        g.pending = 0;
+      }
+    }
+  }
+
   #assign(input: Iterable<unknown>, single: boolean): void {
     const at = (i: number) => (single ? 'slice' : `slices[${i}]`);
     const list = Array.isArray(input) ? input : [...input];
@@ -432,16 +504,7 @@ export class SliceTable {
         // destination object once per run.
         const dest = s.destination;
         if (dest !== lastDest || group === undefined) {
-          const p = parsePrefix(dest, `${at(i)}.destination`, sliceFail);
-          group = this.#find(p);
-          if (group === undefined) {
-            // Filed right away, empty, so that later slices and the checks find it; taken out
-            // again if the change fails.
-            group = newGroup(p);
-            if (p.family === FAMILY_V4) (this.#v4[p.len] ??= new Map()).set(p.v4, group);
-            else (this.#v6[p.len] ??= new Map()).set(p.v6, group);
-            created.push(group);
-          }
+          group = this.#groupFor(parsePrefix(dest, `${at(i)}.destination`, sliceFail), created);
           lastDest = dest;
         }
         const protocols = s.protocols;

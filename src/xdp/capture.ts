@@ -2,10 +2,11 @@
 // stack. Validated here, compiled to the byte layout of struct su_capture_rule (abi.h).
 import { endianness } from 'node:os';
 
-import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
+import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
 import { invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
+import { isIPv4, isIPv4Range, isIPv6, isIPv6Range } from '../ip.js';
 
 export type Protocol = 'tcp' | 'udp';
 
@@ -51,12 +52,12 @@ export interface Destination {
   bits: number;
 }
 
-/** Parses an ip-num address (a full-length prefix) or CIDR range; refuses host bits set. */
+/** Parses an ip-num address (a full-length prefix) or CIDR range, of any copy of ip-num; refuses host bits set. */
 export function destinationOf(value: unknown, path: string, fail: Fail = invalid): Destination {
-  if (value instanceof IPv4) return { family: ABI.family.ipv4, prefixLength: 32, address: value.getValue(), bits: 32 };
-  if (value instanceof IPv6) return { family: ABI.family.ipv6, prefixLength: 128, address: value.getValue(), bits: 128 };
-  if (value instanceof IPv4CidrRange || value instanceof IPv6CidrRange) {
-    const v4 = value instanceof IPv4CidrRange;
+  if (isIPv4(value)) return { family: ABI.family.ipv4, prefixLength: 32, address: value.getValue(), bits: 32 };
+  if (isIPv6(value)) return { family: ABI.family.ipv6, prefixLength: 128, address: value.getValue(), bits: 128 };
+  if (isIPv4Range(value) || isIPv6Range(value)) {
+    const v4 = isIPv4Range(value);
     const prefixLength = Number(value.cidrPrefix.getValue());
     const first = value.getFirst();
     // ip-num keeps the address as given; a prefix with host bits set is almost always a typo.

@@ -227,7 +227,10 @@ describe('soft-unicast-router on srv', () => {
     writeFileSync(configPath, configText('10000-99999', WITH_192_0_2_2));
     router.child.kill('SIGHUP');
     await logLine(new RegExp(`^reload \\(SIGHUP\\) refused; generation 2 stays in use: ${quoted(
-      `Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999' (${configPath}:12:18)`,
+      `The configuration ${configPath} has 1 problem:`,
+    )} reason=SIGHUP$`));
+    await logLine(new RegExp(`^${quoted(
+      `${configPath}:12:18: Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999'`,
     )} reason=SIGHUP$`));
     const before = await received();
     // A stats line printed after the failure: still generation 2.

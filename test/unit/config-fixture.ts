@@ -1,6 +1,6 @@
 // A two data centre configuration as plain data, and every way to break it: one list shared by
 // config-validate.test.ts (the validator's messages) and config-schema.test.ts (the schema agrees).
-import { InvalidOptionError, OwnerUnreachableError, SliceOverlapError } from '../../src/errors.js';
+import { InvalidConfigError, InvalidOptionError, OwnerUnreachableError, SliceOverlapError } from '../../src/errors.js';
 
 export type Doc = Record<string, any>;
 
@@ -61,6 +61,17 @@ const PORTS = "a port, a range such as '2048-4095', or { from, to }";
 
 const bad = (name: string, change: (d: Doc) => unknown, message: string, schema = true, error: BadCase['error'] = IOE): BadCase => ({ name, change, error, message, schema });
 
+/** The InvalidConfigError `fn` throws; fails the test when it throws nothing or something else. */
+export function thrown(fn: () => unknown): InvalidConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof InvalidConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected an InvalidConfigError');
+}
+
 /** The document `c` makes of a fresh base(). */
 export function broken(c: BadCase): unknown {
   const doc = base();
@@ -84,9 +95,9 @@ export const BAD_CASES: BadCase[] = [
   bad('gue encap l2', (d) => { d.gue = { encap: 'l2' }; }, "Expected 'gue0' or 'gue1' for gue.encap but received 'l2'"),
   bad('trusted peers not a list', (d) => { d.gue = { trustedPeers: '10.0.0.0/8' }; }, "Expected a list of addresses and prefixes for gue.trustedPeers but received '10.0.0.0/8'"),
   bad('trusted peers too many', (d) => { d.gue = { trustedPeers: Array.from({ length: 65 }, (_, i) => `10.0.${i}.0/24`) }; }, 'Expected at most 64 addresses and prefixes (SU_TRUSTED_PEERS_MAX; prefixes can cover many servers) for gue.trustedPeers but received an array of 65'),
-  bad('trusted peer with host bits', (d) => { d.gue = { trustedPeers: ['2001:db8::/32', '10.0.0.1/8'] }; }, "Expected a prefix without host bits set (10.0.0.0/8) for gue.trustedPeers[1] but received '10.0.0.1/8'", false),
+  bad('trusted peer with host bits', (d) => { d.gue = { trustedPeers: ['2001:db8:a::/47', '10.0.0.1/8'] }; }, "Expected a prefix without host bits set (10.0.0.0/8) for gue.trustedPeers[1] but received '10.0.0.1/8'", false),
   bad('trusted peer not an address', (d) => { d.gue = { trustedPeers: ['nonsense'] }; }, "Expected an address or a prefix such as '10.0.0.0/8' or '2001:db8::/32' for gue.trustedPeers[0] but received 'nonsense'"),
-  bad('trusted peers not covering a sender', (d) => { d.gue = { trustedPeers: ['2001:db8::/32'] }; }, 'Expected addresses and prefixes covering every address GUE is sent from (server a1 sends from 10.1.0.1) for gue.trustedPeers but received an array of 1', false),
+  bad('trusted peers not covering a sender', (d) => { d.gue = { trustedPeers: ['2001:db8:a::/47'] }; }, 'Expected addresses and prefixes covering every address GUE is sent from (server a1 sends from 10.1.0.1) for gue.trustedPeers but received an array of 1', false),
   bad(
     'derived trusted peers too many',
     (d) => { for (let i = 0; i < 30; i++) A(d).servers[`x${i}`] = { ipv4: `10.1.1.${i}`, ipv6: `2001:db8:a::1:${i}` }; },
@@ -195,7 +206,8 @@ export const BAD_CASES: BadCase[] = [
   // Who reaches whom.
   bad(
     'servers of one data centre without a common family',
-    (d) => { delete a2(d).ipv6; A(d).servers.a4 = { ipv6: '2001:db8:a::4' }; },
+    // B's endpoint gets an IPv4 address too, so that a2 still reaches B: one problem, the pair.
+    (d) => { delete a2(d).ipv6; A(d).servers.a4 = { ipv6: '2001:db8:a::4' }; B(d).endpoint.ipv4 = '10.2.0.1'; },
     "Server a2 (datacenters.A.servers.a2) has only an IPv4 address and server a4 (datacenters.A.servers.a4) only an IPv6 address, so a2 cannot forward to a4 in GUE: give both an address of one family, or reach a4 with encap 'l2'",
     false,
     OwnerUnreachableError,

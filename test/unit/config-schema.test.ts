@@ -9,7 +9,7 @@ import { parse as yamlData } from 'yaml';
 import { CONFIG_KEYS } from '../../src/config/keys.js';
 import { loadConfig } from '../../src/config/source.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { BAD_CASES, base, broken } from './config-fixture.js';
+import { BAD_CASES, base, broken, thrown } from './config-fixture.js';
 
 interface SchemaNode {
   properties?: Record<string, unknown>;
@@ -55,7 +55,7 @@ describe('the JSON Schema', () => {
 
   it.each(BAD_CASES.filter((c) => c.schema).map((c) => [c.name, c] as const))('refuses, like the validator, %s', (_, c) => {
     const doc = broken(c);
-    expect(() => validateConfig(doc)).toThrow(c.error);
+    expect(thrown(() => validateConfig(doc)).problems.map((p) => p.code)).toEqual([new c.error('').code]);
     expect(check(doc)).toBe(false);
   });
 

@@ -191,6 +191,7 @@ describe('the binary: --check', () => {
       interface: { interface: 'eth0', attach: 'generic' },
       stats: { intervalSeconds: 2, prometheus: '[::1]:9500' },
       compiled: { slices: 2, owners: 2, keys: 1, ranges: 2, trustedPeers: 2, localRules: 1, captureRules: 2, bytes: 220 },
+      warnings: [],
       rows: [
         { destination: '192.0.2.1', protocols: ['udp'], ports: { from: 10000, to: 10999 }, server: 'srv', owner: 'srv', kind: 'local', reached: 'kernel (this host)', tags: { country: 'de' } },
         { destination: '192.0.2.1', protocols: ['udp'], ports: { from: 20000, to: 20999 }, server: 'peer', owner: 'peer', kind: 'server', reached: 'gue0 to 10.7.0.2 port 6080', tags: { country: 'de' } },
@@ -202,39 +203,56 @@ describe('the binary: --check', () => {
     [
       'a bad value, with its path, line and column',
       'bad-value.yaml', SMALL.replace('10000-10999', '10000-99999'),
-      "is not valid: Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999' (PATH:12:18)",
+      ["PATH:12:18: Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999'"],
     ],
     [
       'overlapping slices',
       'overlap.yaml', SMALL.replace('20000-20999', '10500-20999'),
-      "is not valid: Slice 192.0.2.1 udp ports 10500-20999 of owner 'peer' (egress[0].slices[1]) overlaps slice 192.0.2.1 udp ports 10000-10999 of owner 'srv' (egress[0].slices[0]); slices of different owners must not cover the same packets (PATH:13:9)",
+      ["PATH:13:9: Slice 192.0.2.1 udp ports 10500-20999 of owner 'peer' (egress[0].slices[1]) overlaps slice 192.0.2.1 udp ports 10000-10999 of owner 'srv' (egress[0].slices[0]); slices of different owners must not cover the same packets"],
     ],
     [
       'an unknown key',
       'unknown-key.yaml', SMALL.replace('stats: {', 'stats: { every: 1, '),
-      'is not valid: Expected no such key (known here: intervalSeconds, prometheus) for stats.every but received 1 (PATH:14:17)',
+      ['PATH:14:17: Expected no such key (known here: intervalSeconds, prometheus) for stats.every but received 1'],
     ],
     [
       'a non-loopback Prometheus address',
       'prometheus.yaml', SMALL.replace("'[::1]:9500'", '0.0.0.0:9500'),
-      "is not valid: Expected a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464' (the endpoint has no authentication: loopback only) for stats.prometheus but received '0.0.0.0:9500' (PATH:14:42)",
+      ["PATH:14:42: Expected a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464' (the endpoint has no authentication: loopback only) for stats.prometheus but received '0.0.0.0:9500'"],
     ],
     [
       'a YAML syntax error',
       'syntax.yaml', SMALL.replace('    protocols: [udp]', '    protocols: [udp'),
-      'is not valid: Expected valid YAML for PATH but received a syntax error at line 10, column 5: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      ['PATH:10:5: Expected valid YAML but received a syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]'],
     ],
     [
       'JSON cut short',
       'short.json', '{ "version": 1,\n  "datacenters": {',
-      "is not valid: Expected valid JSON for PATH but received a syntax error at line 2, column 19: Expected property name or '}'",
+      ["PATH:2:19: Expected valid JSON but received a syntax error: Expected property name or '}'"],
     ],
-  ])('exits 1 on %s, naming it on stderr', (_what, name, text, error) => {
+    [
+      'three problems at once',
+      'three.yaml', SMALL.replace('10000-10999', '10000-99999').replace('owner: peer', 'owner: nobody').replace('stats: {', 'stats: { every: 1, ').replace('    servers:\n', '    servers:\n      idle: { ipv4: 10.7.0.9 }\n'),
+      [
+        "PATH:13:18: Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999'",
+        "PATH:14:38: Expected the name of a server of the configuration (idle, srv, peer) for egress[0].slices[1].owner but received 'nobody'",
+        'PATH:15:17: Expected no such key (known here: intervalSeconds, prometheus) for stats.every but received 1',
+      ],
+    ],
+  ])('exits 1 on %s, listing every problem on stderr', (_what, name, text, problems) => {
     const path = file(name, text);
     const r = router('--check', '--config', path, '--host', 'srv');
-    const expected = `soft-unicast-router: ${path} ${error.replace('PATH', path)}`;
+    const head = `soft-unicast-router: ${path} is not valid: ${problems.length} problem${problems.length === 1 ? '' : 's'}`;
     expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 1, stdout: '' });
-    expect(r.stderr).toBe(`${expected}\n`);
+    expect(r.stderr).toBe([head, ...problems.map((p) => p.replace('PATH', path))].join('\n') + '\n');
+  });
+
+  it('prints warnings on stderr and exits 0 when the file is valid', () => {
+    const path = file('warning.yaml', SMALL.replace('    servers:\n', '    servers:\n      idle: { ipv4: 10.7.0.9 }\n'));
+    const r = router('--check', '--config', path, '--host', 'srv');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`${path}:5:13: warning: Server idle owns no slice of egress: an owner that no slice uses\n`);
+    expect(r.stdout).toContain(`${path} is valid.`);
   });
 
   it('exits 1 for a file it cannot read, a --host the file does not know, a server without an interface', () => {
@@ -253,17 +271,20 @@ describe('the binary: --check', () => {
     });
   });
 
-  it('prints the error as JSON too with --json', () => {
+  it('prints the error as JSON too with --json: every problem with its place', () => {
     const path = file('bad-json.yaml', SMALL.replace('10000-10999', '10000-99999'));
     const r = router('--check', '--json', '--config', path, '--host', 'srv');
     expect(r.status).toBe(1);
+    const message = "Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999'";
     expect(JSON.parse(r.stdout)).toEqual({
       valid: false,
       file: path,
       host: 'srv',
-      error: { name: 'InvalidOptionError', code: 'ERR_INVALID_OPTION', message: `Expected ports from 0 to 65535 for egress[0].slices[0].ports but received '10000-99999' (${path}:12:18)` },
+      error: { name: 'InvalidConfigError', code: 'ERR_INVALID_CONFIG', message: `The configuration ${path} has 1 problem:\n${path}:12:18: ${message}` },
+      problems: [{ path: 'egress[0].slices[0].ports', line: 12, column: 18, code: 'ERR_INVALID_OPTION', message, severity: 'error' }],
+      warnings: [],
     });
-    expect(r.stderr).toBe(`soft-unicast-router: ${path} is not valid: ${JSON.parse(r.stdout).error.message}\n`);
+    expect(r.stderr).toBe(`soft-unicast-router: ${path} is not valid: 1 problem\n${path}:12:18: ${message}\n`);
   });
 });
 

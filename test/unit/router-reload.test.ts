@@ -85,7 +85,8 @@ describe('live reload', () => {
     const kept = fake.table;
     await reloader.trigger('SIGHUP', true);
     expect(logs).toEqual([
-      `error: reload (SIGHUP) refused; generation 2 stays in use: Expected the name of a server of the configuration (srv, peer) for egress[0].slices[1].owner but received 'nobody' (${path}:13:38)`,
+      `error: reload (SIGHUP) refused; generation 2 stays in use: The configuration ${path} has 1 problem:`,
+      `error: ${path}:13:38: Expected the name of a server of the configuration (srv, peer) for egress[0].slices[1].owner but received 'nobody'`,
     ]);
     expect(fake.table).toBe(kept);
     expect(results).toEqual(['applied', 'refused']);
@@ -94,7 +95,12 @@ describe('live reload', () => {
     logs.length = 0;
     writeFileSync(path, SMALL.replace('{ ports: 10000-10999, owner: srv }', '{ ports: 10000-10999, owner: peer }'));
     await reloader.trigger('SIGHUP', true);
-    expect(logs.slice(2)).toEqual(['slice 192.0.2.1 udp 10000-10999 moved from srv to peer', 'slice 192.0.2.1 udp 30000-30999 removed, owner was peer']);
+    expect(logs.slice(2)).toEqual([
+      'slice 192.0.2.1 udp 10000-10999 moved from srv to peer',
+      'slice 192.0.2.1 udp 30000-30999 removed, owner was peer',
+      // The file's warnings come with every reload that applies it.
+      `warn: ${path}:5:12: warning: Server srv owns no slice of egress: an owner that no slice uses`,
+    ]);
     writeFileSync(path, SMALL);
     await reloader.trigger('SIGHUP', true);
     const restored = fake.table;
@@ -151,11 +157,12 @@ describe('live reload', () => {
     await waitForLog(logs, /^reloaded \(file changed\): generation 3 in use/);
     // A bad file is reported once, however many events its writing causes.
     writeFileSync(path, 'version: 2\n');
-    await waitForLog(logs, /^error: reload \(file changed\) refused; generation 3 stays in use: Expected version 1 \(the only format so far\) for version but received 2/);
+    await waitForLog(logs, /^error: reload \(file changed\) refused; generation 3 stays in use: The configuration .* has 2 problems:$/);
+    await waitForLog(logs, /^error: .*:1:10: Expected version 1 \(the only format so far\) for version but received 2$/);
     writeFileSync(path, 'version: 2\n');
     writeFileSync(path, SMALL);
     await waitForLog(logs, /^reloaded \(file changed\): generation 4 in use/);
-    expect(logs.filter((l) => l.includes('refused'))).toHaveLength(1);
+    expect(logs.filter((l) => l.includes(' refused; '))).toHaveLength(1);
     expect(fake.published).toHaveLength(3);
     await reloader.close();
   });
