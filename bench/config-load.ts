@@ -63,7 +63,7 @@ async function child(file: string, other: string | undefined): Promise<void> {
   const start = performance.now();
   const config = await loadConfig(file);
   const options = routerOptionsFor(config, 's0');
-  const { stats } = compileTable(options.table, { ...options.host, mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n });
+  const { stats } = compileTable(options.table, { ...options.host, mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1 });
   const totalMs = performance.now() - start;
   // maxRSS is the peak so far: read before the parse below adds its own garbage.
   const maxRssMb = process.resourceUsage().maxRSS / 1024;

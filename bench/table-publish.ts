@@ -39,7 +39,7 @@ const [, assignMs] = timed(() => table.assignMany(input));
 const host = { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: IPv4.fromString('10.1.0.1') };
 const nextHops = new Map(Array.from({ length: owners - 1 }, (_, i) => [`s${i + 1}`, '02:00:00:00:00:02'] as [string, string]));
 // 'self' owns the first slice of every address: the local rules fold into one /16 rule.
-const [compiled, compileMs] = timed(() => compileTable(table, host, { generation: 1n, nextHops }));
+const [compiled, compileMs] = timed(() => compileTable(table, host, { generation: 1, nextHops }));
 const [view, buildMs] = timed(() => new (native().SliceView)(compiled.image));
 view.release();
 

@@ -43,7 +43,7 @@ export function benchTable(slices: number): SliceTable {
 export function compileBenchTable(table: SliceTable, host: HostSpec, nextHopMac: string): CompiledTable {
   const nextHops = new Map<string, string>();
   for (const [name, spec] of table.owners()) if (spec.kind !== 'local') nextHops.set(name, nextHopMac);
-  return compileTable(table, host, { generation: 1n, nextHops });
+  return compileTable(table, host, { generation: 1, nextHops });
 }
 
 /** The host every bench table is compiled for, apart from its MAC address. */

@@ -1,5 +1,6 @@
-/* Internet checksums (RFC 1071) over packet bytes for the XDP program: bpf/gue.h verifies the
- * outer IPv4 header and UDP checksums of GUE before it throws those headers away. */
+/* Internet checksums (RFC 1071) over packet bytes in the XDP program: the kernel's half of the
+ * core's su_csum_range (bpf/target.h), for verifying GUE's outer checksums before unwrapping and
+ * for the UDP checksum of GUE over IPv6. Included by bpf/steer.bpf.c. */
 #ifndef SU_BPF_CSUM_H
 #define SU_BPF_CSUM_H
 
@@ -7,12 +8,12 @@
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
 
-#include "parse.h"
+#include "../native/core/target.h"
 
 /* bpf_csum_diff sums at most 512 bytes per call (the kernel's scratch area, MAX_BPF_STACK). */
 #define SU_CSUM_CHUNK 512
-/* A frame without XDP fragments lies in one page: 8 chunks cover any, with room to spare. */
-#define SU_CSUM_CHUNKS_MAX 8
+/* Up to SU_OFF_MAX + 1 bytes (every offset the core uses): 32 chunks. */
+#define SU_CSUM_CHUNKS_MAX 32
 #define SU_CSUM_LEN_MAX (SU_CSUM_CHUNK * SU_CSUM_CHUNKS_MAX)
 
 static __always_inline __u32 su_csum_fold(__u64 sum)
@@ -22,90 +23,94 @@ static __always_inline __u32 su_csum_fold(__u64 sum)
 	return (__u32)((sum & 0xffff) + (sum >> 16));
 }
 
-/* Adds `n` bytes at `p`, when they lie in the packet, to the running sum. */
-#define SU_CSUM_STEP(n)                                                               \
-	do {                                                                          \
-		if (len & (n)) {                                                      \
-			if (p + (n) > data_end)                                       \
-				return -1;                                            \
-			sum = bpf_csum_diff(NULL, 0, (__be32 *)p, (n), (__u32)sum); \
-			p += (n);                                                     \
-		}                                                                     \
-	} while (0)
+/* The words after the whole chunks, summed one bpf_loop step each: the verifier checks one step,
+ * where inlined power-of-two steps gave it 2^7 ways through after each of the 33 ways out of the
+ * chunk loop. */
+struct su_csum_walk {
+	struct xdp_md *ctx;
+	__u32 off;  /* the next word */
+	__u32 words;
+	__s64 sum;  /* < 0: a word was not in the packet */
+};
+
+static long su_csum_word(__u64 i, void *c)
+{
+	struct su_csum_walk *w = c;
+	void *data = (void *)(long)w->ctx->data;
+	void *data_end = (void *)(long)w->ctx->data_end;
+	void *p = data + ((w->off + (__u32)i * 4) & SU_OFF_MAX);
+
+	if (p + 4 > data_end) {
+		w->sum = -1;
+		return 1;
+	}
+	w->sum = bpf_csum_diff(NULL, 0, (__be32 *)p, 4, (__u32)w->sum);
+	return w->sum < 0;
+}
 
 /* The folded ones' complement sum of `len` packet bytes from offset `off`, started from `seed`
  * (a pseudo-header's sum), or -1 when they do not lie in the packet. A result of 0xffff means a
  * valid checksum: the sum includes the checksum field.
  *
- * A global function, verified once on its own: inlined, its 2^7 ways through the tail steps would
- * multiply the states of everything after its call site. It reads the packet and changes nothing,
- * so the caller's packet pointers stay valid. Every piece but the last is a multiple of 4 bytes,
- * so each bpf_csum_diff call starts on a 16-bit word of the summed range. (Defined in a header
+ * A global function, verified once on its own. It reads the packet and changes nothing, so the
+ * caller's packet pointers stay valid. Every piece but the last is a multiple of 4 bytes, so
+ * each bpf_csum_diff call starts on a 16-bit word of the summed range. (Defined in a header
  * because the object has one translation unit, steer.bpf.c.) */
 __noinline int su_csum_packet(struct xdp_md *ctx, __u32 off, __u32 len, __u32 seed)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__s64 sum = seed;
+	struct su_csum_walk w = { .ctx = ctx, .sum = seed };
+	__u32 done = 0;
 	void *p;
 
 	if (len > SU_CSUM_LEN_MAX)
 		return -1;
-	/* Masked, not compared (bpf/gue.h says why); callers pass offsets from the parser. */
-	p = data + (off & SU_PARSE_OFF_MAX);
+	/* Masked, not compared: clang compares a zero-extended copy of a 32-bit argument, and the
+	 * verifier learns no bound from that. Callers pass offsets below SU_OFF_MAX. */
+	p = data + (off & SU_OFF_MAX);
 	for (int i = 0; i < SU_CSUM_CHUNKS_MAX; i++) {
-		if (len < SU_CSUM_CHUNK)
+		if (len - done < SU_CSUM_CHUNK)
 			break;
 		if (p + SU_CSUM_CHUNK > data_end)
 			return -1;
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)p, SU_CSUM_CHUNK, (__u32)sum);
+		w.sum = bpf_csum_diff(NULL, 0, (__be32 *)p, SU_CSUM_CHUNK, (__u32)w.sum);
 		p += SU_CSUM_CHUNK;
-		len -= SU_CSUM_CHUNK;
+		done += SU_CSUM_CHUNK;
 	}
-	if (len >= SU_CSUM_CHUNK)
+	w.off = off + done;
+	w.words = (len - done) / 4;
+	bpf_loop(w.words, su_csum_word, &w, 0);
+	if (w.sum < 0)
 		return -1;
-	SU_CSUM_STEP(256);
-	SU_CSUM_STEP(128);
-	SU_CSUM_STEP(64);
-	SU_CSUM_STEP(32);
-	SU_CSUM_STEP(16);
-	SU_CSUM_STEP(8);
-	SU_CSUM_STEP(4);
-	if (len & 3) {
+	done += w.words * 4;
+	if (len - done) {
 		/* The last one to three bytes, padded with zeros to a word as RFC 1071 pads an odd
 		 * byte: copied to the stack, since bpf_csum_diff reads whole words. */
 		__u32 word = 0;
 		__u8 *tail = (__u8 *)&word;
-		__u8 *b = p;
+		__u8 *b = data + ((off + done) & SU_OFF_MAX);
 
-		if (b + 1 > (__u8 *)data_end)
-			return -1;
-		tail[0] = b[0];
-		if ((len & 3) >= 2) {
-			if (b + 2 > (__u8 *)data_end)
+		if (b + 3 > (__u8 *)data_end) {
+			if (b + 1 > (__u8 *)data_end)
 				return -1;
-			tail[1] = b[1];
+			tail[0] = b[0];
+			if (len - done >= 2) {
+				if (b + 2 > (__u8 *)data_end)
+					return -1;
+				tail[1] = b[1];
+			}
+		} else {
+			tail[0] = b[0];
+			tail[1] = len - done >= 2 ? b[1] : 0;
+			tail[2] = len - done == 3 ? b[2] : 0;
 		}
-		if ((len & 3) == 3) {
-			if (b + 3 > (__u8 *)data_end)
-				return -1;
-			tail[2] = b[2];
-		}
-		sum = bpf_csum_diff(NULL, 0, &word, sizeof(word), (__u32)sum);
+		w.sum = bpf_csum_diff(NULL, 0, &word, sizeof(word), (__u32)w.sum);
 	}
 	/* bpf_csum_diff only fails for sizes that are not multiples of 4: none here. */
-	if (sum < 0)
+	if (w.sum < 0)
 		return -1;
-	return su_csum_fold((__u64)sum);
-}
-#undef SU_CSUM_STEP
-
-/* The sum of a pseudo-header (or any small struct on the stack, a multiple of 4 bytes long). */
-static __always_inline __u32 su_csum_stack(void *buf, __u32 size)
-{
-	__s64 sum = bpf_csum_diff(NULL, 0, (__be32 *)buf, size, 0);
-
-	return sum < 0 ? 0 : (__u32)sum;
+	return su_csum_fold((__u64)w.sum);
 }
 
 #endif /* SU_BPF_CSUM_H */

@@ -26,16 +26,16 @@ export interface NativePortOptions {
   needWakeup: boolean;
   busyPoll: boolean;
   replace: boolean;
+  /** '' for none. */
+  pinDir: string;
 }
 
 export interface NativePort {
-  info(): { zeroCopy: boolean };
+  info(): { zeroCopy: boolean; adopted: boolean };
   umem(): ArrayBuffer;
   exchange(queue: number): ArrayBuffer;
   start(): void;
   setCapture(image: Uint8Array): void;
-  /** struct su_host, struct su_capture_rule[], struct su_prefix[] (abi.h): the XDP program's local view. */
-  setLocalView(host: Uint8Array, rules: Uint8Array, trusted: Uint8Array): void;
   setBatchHandler(queue: number, handler: ((count: number) => void) | null): void;
   submit(queue: number, area: number, count: number): number;
   allocate(queue: number, count: number): number;
@@ -50,7 +50,8 @@ export interface NativePort {
 /** A checked, indexed table image (native/core): the fast path's view of a SliceTable. */
 export interface NativeSliceView {
   generation(): bigint;
-  explain(frame: Uint8Array): { fate: string; output: Uint8Array | null };
+  /** asXdp: as the XDP program decides (kernel-bound packets keep their fates and bytes). */
+  explain(frame: Uint8Array, asXdp?: boolean): { fate: string; output: Uint8Array | null };
   release(): void;
 }
 
@@ -61,6 +62,10 @@ export interface NativeRouter {
   reclaim(): number;
   generation(): bigint;
   counters(queue: number): Float64Array;
+  /** The XDP lane's fates, summed over CPUs. */
+  xdpCounters(): Float64Array;
+  /** ABI.modes.express or ABI.modes.afxdp, from the next publish on. */
+  setMode(mode: number): void;
   /** Per-owner counters of the table in use: [owner][ABI.ownerStats.perOwner]. */
   ownerCounters(): { generation: number; counters: Float64Array };
   /** Final per-owner counters of tables no worker reads any more, each handed out once. */
@@ -85,6 +90,7 @@ interface Binding {
   };
   setErrorFactory(factory: (code: string, message: string, errno?: number, syscall?: string) => Error): void;
   rxQueueCount(ifname: string): number;
+  removePinned(dir: string): void;
 }
 
 const root = packageRoot();

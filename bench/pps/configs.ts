@@ -81,10 +81,6 @@ export function knobConfigs(full: boolean): Config[] {
 
 export interface Files {
   image: string;
-  host: string;
-  local: string;
-  trusted: string;
-  capture: string;
 }
 
 export function writeTableFiles(pair: VethPair, dir: string): Files {
@@ -93,16 +89,8 @@ export function writeTableFiles(pair: VethPair, dir: string): Files {
   const compiled = compileBenchTable(benchTable(PPS_SLICES), benchHost(pair.b.mac), pair.a.mac);
   const files: Files = {
     image: join(dir, 'table.img'),
-    host: join(dir, 'host.bin'),
-    local: join(dir, 'local.bin'),
-    trusted: join(dir, 'trusted.bin'),
-    capture: join(dir, 'capture.bin'),
   };
   writeFileSync(files.image, compiled.image);
-  writeFileSync(files.host, compiled.host);
-  writeFileSync(files.local, compiled.localRules);
-  writeFileSync(files.trusted, compiled.trusted);
-  writeFileSync(files.capture, compiled.captureRules);
   return files;
 }
 
@@ -134,7 +122,7 @@ export function dutCommand(pair: VethPair, files: Files, c: Config): [string, st
   const budget = k.budget === undefined ? [] : [`budget=${k.budget}`];
   switch (c.kind) {
     case 'bounce':
-      return [dut, ['bounce', pair.b.ifname, steer, `capture=${files.capture}`, cpu, ...knobArgs, ...budget]];
+      return [dut, ['bounce', pair.b.ifname, steer, `image=${files.image}`, cpu, ...knobArgs, ...budget]]; // WIP(core13)
     case 'router':
       return [dut, ['router', pair.b.ifname, steer, ...Object.entries(files).map(([key, path]) => `${key}=${path}`), cpu, ...knobArgs, ...budget]];
     case 'kernel':

@@ -22,19 +22,19 @@ export interface CheckReport {
 export function compileFor(config: Config, host: string): CheckReport {
   const start = performance.now();
   const options = routerOptionsFor(config, host);
-  const { stats } = compileTable(options.table, { ...options.host, mac: '02:00:00:00:00:00', mtu: 1500 }, { generation: 0n });
+  const { stats } = compileTable(options.table, { ...options.host, mac: '02:00:00:00:00:00', mtu: 1500 }, { generation: 0 });
   return { options, stats, compileMs: performance.now() - start };
 }
 
 /** "1 slice", "2 slices". */
 export const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-/** "40 slices, 4 owners, 6 keys, 40 ranges, 2 local rules, 5 capture rules, 3 trusted peers, 1234 bytes". */
+/** "40 slices, 4 owners, 6 keys, 40 ranges, 3 trusted peers, 2 peers, 1234 bytes". */
 export function statsText(s: CompileStats): string {
   const n = count;
   return [
-    n(s.slices, 'slice'), n(s.owners, 'owner'), n(s.keys, 'key'), n(s.ranges, 'range'), n(s.localRules, 'local rule'),
-    n(s.captureRules, 'capture rule'), n(s.trustedPeers, 'trusted peer'), n(s.bytes, 'byte'),
+    n(s.slices, 'slice'), n(s.owners, 'owner'), n(s.keys, 'key'), n(s.ranges, 'range'), n(s.trustedPeers, 'trusted peer'),
+    n(s.peers, 'server', 'servers') + ' of this data centre', n(s.bytes, 'byte'),
   ].join(', ');
 }
 

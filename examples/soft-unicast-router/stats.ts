@@ -19,7 +19,7 @@ export interface Rates {
   forwarded: number;
   /** In GUE to another data centre's endpoint. */
   encapsulated: number;
-  /** Not managed by the router (no slice, not IP, no socket): passed to the kernel untouched. */
+  /** Not managed by the router (no slice, not IP): passed to the kernel untouched. */
   passed: number;
   /** Every drop below. */
   dropped: number;
@@ -67,8 +67,8 @@ function dropsOf(c: RouterCounters): Record<string, number> {
   return out;
 }
 
-const local = (p: Program) => p.pass_local + p.decap_local;
-const passed = (p: Program) => p.pass_unparsed + p.pass_unmanaged + p.pass_no_socket;
+const local = (f: Fates) => f.pass_local + f.decap_local;
+const passed = (f: Fates, p: Program) => f.pass_unparsed + f.pass_unmanaged + p.pass_unmatched + p.pass_no_socket;
 const forwarded = (f: Fates) => f.forward_server_gue + f.forward_server_l2;
 
 /** Rates and drops between two snapshots of one router. */
@@ -90,10 +90,10 @@ export function statsBetween(before: Sample, after: Sample): Stats {
     generation: a.generation,
     pps: {
       rx: rate(step(a.program.packets, b.program.packets)),
-      local: rate(step(local(a.program), local(b.program))),
+      local: rate(step(local(a.fates), local(b.fates))),
       forwarded: rate(step(forwarded(a.fates), forwarded(b.fates))),
       encapsulated: rate(step(a.fates.encap_datacenter, b.fates.encap_datacenter)),
-      passed: rate(step(passed(a.program), passed(b.program))),
+      passed: rate(step(passed(a.fates, a.program), passed(b.fates, b.program))),
       dropped: rate(dropped),
     },
     drops,
@@ -130,7 +130,7 @@ export function statsJson(s: Stats, after: RouterCounters, time: Date, final = f
     pps: Object.fromEntries(Object.entries(s.pps).map(([k, v]) => [k, round(v)])),
     drops: s.drops,
     unresolvedOwners: s.unresolvedOwners,
-    totals: { fates: after.fates, program: after.program },
+    totals: { lane: after.lane, fates: after.fates, xdp: after.xdp, program: after.program },
     retiredTables: after.retiredTables,
   };
 }

@@ -52,6 +52,17 @@ Napi::Value RxQueueCount(const Napi::CallbackInfo &info)
 	return Napi::Number::New(info.Env(), count);
 }
 
+// removePinned(dir): unpins a port's link and maps (softunicast/xsk_port.h, su_pin_remove).
+Napi::Value RemovePinned(const Napi::CallbackInfo &info)
+{
+	std::string dir = info[0].As<Napi::String>().Utf8Value();
+	su_error err{};
+
+	if (su_pin_remove(dir.c_str(), &err))
+		throw MakeError(info.Env(), err);
+	return info.Env().Undefined();
+}
+
 // Process exit, or a worker_threads Worker ending, without close(): stop our threads before
 // the environment they call into is gone. The kernel would free the rest anyway.
 void Cleanup(void *arg)
@@ -77,6 +88,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("abi", Abi(env));
 	exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs));
 	exports.Set("rxQueueCount", Napi::Function::New(env, RxQueueCount));
+	exports.Set("removePinned", Napi::Function::New(env, RemovePinned));
 	exports.Set("SliceView", SliceView::Define(env));
 	exports.Set("NativeRouter", RouterWrap::Define(env));
 	EgressInit(env, exports);

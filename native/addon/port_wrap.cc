@@ -65,7 +65,6 @@ Napi::Function PortWrap::Define(Napi::Env env)
 			     InstanceMethod<&PortWrap::Exchange>("exchange"),
 			     InstanceMethod<&PortWrap::Start>("start"),
 			     InstanceMethod<&PortWrap::SetCapture>("setCapture"),
-			     InstanceMethod<&PortWrap::SetLocalView>("setLocalView"),
 			     InstanceMethod<&PortWrap::SetBatchHandler>("setBatchHandler"),
 			     InstanceMethod<&PortWrap::Submit>("submit"),
 			     InstanceMethod<&PortWrap::Allocate>("allocate"),
@@ -84,6 +83,8 @@ PortWrap::PortWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<PortWrap>(
 	std::string ifname = Str(o, "interface");
 	std::string object_path = Str(o, "bpfObjectPath");
 	std::string bind = Str(o, "bind");
+	// An empty string: no pinning.
+	std::string pin_dir = Str(o, "pinDir");
 	Napi::Array queue_ids = o.Get("queues").As<Napi::Array>();
 	struct su_port_config cfg{};
 	su_error err{};
@@ -107,6 +108,7 @@ PortWrap::PortWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<PortWrap>(
 	cfg.need_wakeup = Bool(o, "needWakeup");
 	cfg.busy_poll = Bool(o, "busyPoll");
 	cfg.replace = Bool(o, "replace");
+	cfg.pin_dir = pin_dir.empty() ? nullptr : pin_dir.c_str();
 
 	if (su_port_open(&cfg, &port, &err))
 		throw MakeError(env, err);
@@ -186,6 +188,7 @@ Napi::Value PortWrap::Info(const Napi::CallbackInfo &info)
 	Napi::Object o = Napi::Object::New(info.Env());
 
 	o.Set("zeroCopy", su_port_zerocopy(port));
+	o.Set("adopted", su_port_adopted(port));
 	return o;
 }
 
@@ -233,29 +236,6 @@ Napi::Value PortWrap::SetCapture(const Napi::CallbackInfo &info)
 				image.ByteLength() / sizeof(su_capture_rule), &err))
 		throw MakeError(info.Env(), err);
 	return info.Env().Undefined();
-}
-
-Napi::Value PortWrap::SetLocalView(const Napi::CallbackInfo &info)
-{
-	Napi::Env env = info.Env();
-	su_error err{};
-
-	ThrowIfClosed(env);
-	std::vector<su_host> host = Structs<su_host>(env, info[0], "a host image");
-	std::vector<su_capture_rule> rules = Structs<su_capture_rule>(env, info[1], "local rules");
-	std::vector<su_prefix> trusted = Structs<su_prefix>(env, info[2], "trusted peers");
-	if (host.size() != 1)
-		throw MakeError(env, "ERR_INVALID_OPTION",
-				"Expected a host image of " + std::to_string(sizeof(su_host)) +
-					" bytes but received " +
-					std::to_string(host.size() * sizeof(su_host)) + " bytes");
-	// Counts above the limits are the C layer's to refuse (ERR_TABLE_LIMIT); clamped only so
-	// that a preposterous size cannot wrap around to an acceptable one.
-	auto count = [](size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX)); };
-	if (su_port_set_local_view(port, host.data(), rules.data(), count(rules.size()),
-				   trusted.data(), count(trusted.size()), &err))
-		throw MakeError(env, err);
-	return env.Undefined();
 }
 
 Napi::Value PortWrap::SetBatchHandler(const Napi::CallbackInfo &info)

@@ -54,7 +54,6 @@ private:
 	Napi::Value Exchange(const Napi::CallbackInfo &info);
 	Napi::Value Start(const Napi::CallbackInfo &info);
 	Napi::Value SetCapture(const Napi::CallbackInfo &info);
-	Napi::Value SetLocalView(const Napi::CallbackInfo &info);
 	Napi::Value SetBatchHandler(const Napi::CallbackInfo &info);
 	Napi::Value Submit(const Napi::CallbackInfo &info);
 	Napi::Value Allocate(const Napi::CallbackInfo &info);

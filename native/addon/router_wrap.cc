@@ -18,6 +18,8 @@ Napi::Function RouterWrap::Define(Napi::Env env)
 			     InstanceMethod<&RouterWrap::Reclaim>("reclaim"),
 			     InstanceMethod<&RouterWrap::Generation>("generation"),
 			     InstanceMethod<&RouterWrap::Counters>("counters"),
+			     InstanceMethod<&RouterWrap::XdpCounters>("xdpCounters"),
+			     InstanceMethod<&RouterWrap::SetMode>("setMode"),
 			     InstanceMethod<&RouterWrap::OwnerCounters>("ownerCounters"),
 			     InstanceMethod<&RouterWrap::TakeFinished>("takeFinished"),
 			     InstanceMethod<&RouterWrap::CaptureStart>("captureStart"),
@@ -86,6 +88,32 @@ Napi::Value RouterWrap::Counters(const Napi::CallbackInfo &info)
 	for (int c = 0; c < SU_ROUTE_COUNTER_COUNT; c++)
 		out[c] = static_cast<double>(values[c]);  // exact below 2^53
 	return out;
+}
+
+// The XDP lane's fates, summed over CPUs (zeros without an XDP program).
+Napi::Value RouterWrap::XdpCounters(const Napi::CallbackInfo &info)
+{
+	uint64_t values[SU_ROUTE_COUNTER_COUNT];
+	Napi::Float64Array out = Napi::Float64Array::New(info.Env(), SU_ROUTE_COUNTER_COUNT);
+	su_error err{};
+
+	ThrowIfClosed(info.Env());
+	if (su_router_xdp_counters(router_, values, &err))
+		throw MakeError(info.Env(), err);
+	for (int c = 0; c < SU_ROUTE_COUNTER_COUNT; c++)
+		out[c] = static_cast<double>(values[c]);
+	return out;
+}
+
+// setMode(mode): SU_MODE_EXPRESS or SU_MODE_AFXDP, from the next publish on.
+Napi::Value RouterWrap::SetMode(const Napi::CallbackInfo &info)
+{
+	su_error err{};
+
+	ThrowIfClosed(info.Env());
+	if (su_router_set_mode(router_, info[0].As<Napi::Number>().Uint32Value(), &err))
+		throw MakeError(info.Env(), err);
+	return info.Env().Undefined();
 }
 
 namespace {

@@ -22,6 +22,8 @@ private:
 	Napi::Value Reclaim(const Napi::CallbackInfo &info);
 	Napi::Value Generation(const Napi::CallbackInfo &info);
 	Napi::Value Counters(const Napi::CallbackInfo &info);
+	Napi::Value XdpCounters(const Napi::CallbackInfo &info);
+	Napi::Value SetMode(const Napi::CallbackInfo &info);
 	Napi::Value OwnerCounters(const Napi::CallbackInfo &info);
 	Napi::Value TakeFinished(const Napi::CallbackInfo &info);
 	Napi::Value CaptureStart(const Napi::CallbackInfo &info);

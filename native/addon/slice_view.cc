@@ -114,8 +114,11 @@ Napi::Value SliceView::Generation(const Napi::CallbackInfo &info)
 	return Napi::BigInt::New(info.Env(), su_view_generation(Get(info.Env())));
 }
 
-// explain(frame: Uint8Array): { fate, output }. The frame is copied: the caller's bytes stay
-// as they are, and `output` is a fresh copy of the rewritten frame (null when it is dropped).
+// explain(frame: Uint8Array, asXdp?: boolean): { fate, output }. The frame is copied: the
+// caller's bytes stay as they are, and `output` is a fresh copy of the rewritten frame (null when
+// it is dropped). asXdp: decided as the XDP program decides (softunicast/core.h,
+// su_core_route_as_xdp): packets for the kernel keep their fates, and `output` is the frame the
+// kernel gets (unwrapped from GUE for decap_local); otherwise as a worker (drop_local).
 Napi::Value SliceView::Explain(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -135,11 +138,16 @@ Napi::Value SliceView::Explain(const Napi::CallbackInfo &info)
 	uint32_t len = static_cast<uint32_t>(frame.ByteLength());
 	if (len)
 		memcpy(data, frame.Data(), len);
-	enum su_route_counter fate = su_core_route(view, &data, &len, kExplainHeadroom);
+	bool as_xdp = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+	uint32_t owner;
+	enum su_route_counter fate =
+		as_xdp ? su_core_route_as_xdp(view, nullptr, &data, &len, kExplainHeadroom, &owner)
+		       : su_core_route(view, &data, &len, kExplainHeadroom);
 
 	Napi::Object out = Napi::Object::New(env);
 	out.Set("fate", kFateNames[fate]);
-	if (SU_ROUTE_TRANSMITS(fate)) {
+	if (SU_ROUTE_TRANSMITS(fate) ||
+	    (as_xdp && (SU_ROUTE_PASSES(fate) || fate == SU_ROUTE_decap_local))) {
 		Napi::Uint8Array output = Napi::Uint8Array::New(env, len);
 		memcpy(output.Data(), data, len);
 		out.Set("output", output);

@@ -1,34 +1,15 @@
-/* Seeded integer hashes of the fast path: the GUE source port's flow entropy
- * (draft-ietf-intarea-gue-09 5.11.2) and the fragment table of frags.c (the slice index of
- * view.h has a cheaper one of its own). Header-only, multiplies and
- * shifts on 64-bit words, nothing a BPF program could not do; no libc header, so that BPF objects
- * can include it (softunicast/freestanding.h). */
+/* Seeded integer hashes of the one core: the GUE source port's flow entropy
+ * (draft-ietf-intarea-gue-09 5.11.2) and the workers' fragment table (frags.c; the slice index
+ * of view.h has a cheaper one of its own). Multiplies and shifts on 64-bit words: the same
+ * values in the XDP program and the workers. */
 #ifndef SU_CORE_FLOW_HASH_H
 #define SU_CORE_FLOW_HASH_H
 
-#include "softunicast/freestanding.h"
-
-/* Words are loaded in the machine's byte order: hashes only have to agree within one machine
- * (the table image and the packets it steers never leave it). */
-static inline uint64_t su_load64(const uint8_t *p)
-{
-	uint64_t w;
-
-	su_memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-static inline uint32_t su_load32(const uint8_t *p)
-{
-	uint32_t w;
-
-	su_memcpy(&w, p, sizeof(w));
-	return w;
-}
+#include "target.h"
 
 /* One absorbing step: multiplying by the 64-bit golden ratio spreads the word's low bits upward,
  * the shift brings high bits back down for the next step. */
-static inline uint64_t su_hash_step(uint64_t h, uint64_t word)
+SU_INLINE uint64_t su_hash_step(uint64_t h, uint64_t word)
 {
 	h = (h ^ word) * 0x9e3779b97f4a7c15ULL;
 	return h ^ (h >> 32);
@@ -36,7 +17,7 @@ static inline uint64_t su_hash_step(uint64_t h, uint64_t word)
 
 /* The finalizer of SplitMix64 (Steele, Lea, Flood, OOPSLA 2014): every input bit reaches every
  * output bit, so the low bits (the index slot, the source port) are as good as the high ones. */
-static inline uint64_t su_hash_finish(uint64_t h)
+SU_INLINE uint64_t su_hash_finish(uint64_t h)
 {
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;
@@ -47,13 +28,13 @@ static inline uint64_t su_hash_finish(uint64_t h)
 
 /* The flow hash's state after its first word (seed, family, protocol): the same for every packet
  * of a family and protocol, so the fast path works it out once per table (view.c). */
-static inline uint64_t su_flow_hash_start(uint32_t seed, uint8_t family, uint8_t protocol)
+SU_INLINE uint64_t su_flow_hash_start(uint32_t seed, uint8_t family, uint8_t protocol)
 {
 	return su_hash_step(seed, (uint64_t)family << 8 | protocol);
 }
 
 /* The rest of su_flow_hash, from a su_flow_hash_start state. */
-static inline uint32_t su_flow_hash_from(uint64_t h, uint8_t family, const uint8_t *saddr,
+SU_INLINE uint32_t su_flow_hash_from(uint64_t h, uint8_t family, const uint8_t *saddr,
 					 const uint8_t *daddr, uint16_t sport, uint16_t dport)
 {
 	if (family == 4) {
@@ -71,7 +52,7 @@ static inline uint32_t su_flow_hash_from(uint64_t h, uint8_t family, const uint8
 /* The flow hash behind the GUE source port: the same 5-tuple always gives the same value for one
  * seed (so a flow keeps one outer source port and its packets one ECMP path), different flows
  * spread. Addresses are 4 or 16 bytes in network order, ports in host order. */
-static inline uint32_t su_flow_hash(uint32_t seed, uint8_t family, const uint8_t *saddr,
+SU_INLINE uint32_t su_flow_hash(uint32_t seed, uint8_t family, const uint8_t *saddr,
 				    const uint8_t *daddr, uint8_t protocol, uint16_t sport,
 				    uint16_t dport)
 {

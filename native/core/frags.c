@@ -1,21 +1,19 @@
-/* See frags.h. */
+/* The workers' fragment memory (user.h: su_frag_find, su_frag_save): where each fragmented
+ * datagram's first piece went, so that its later pieces follow. Bounded (a power of two of
+ * entries, two slots per key, the older one overwritten) and expiring after SU_FRAG_TTL_NS, as a
+ * reassembly queue would; an entry answers only for the table generation that made it (after a
+ * publish, owner indexes name other owners). One per worker thread, no locking. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "flow_hash.h"
 #include "frags.h"
+#include "softunicast/core.h"
 
 struct su_frag_entry {
-	uint64_t expires; /* 0: empty */
-	uint64_t generation;
-	uint32_t owner; /* index into the owners of the view of `generation` */
-	uint32_t id;
-	uint8_t family;
-	uint8_t protocol;
-	uint8_t pad[6];
-	uint8_t saddr[16];
-	uint8_t daddr[16];
+	struct su_frag_key key;
+	struct su_frag_value value; /* expires_ns 0: empty */
 };
 
 struct su_frag_table {
@@ -57,26 +55,13 @@ void su_frag_table_free(struct su_frag_table *t)
 	free(t);
 }
 
-static void key_of(const struct su_ip *p, struct su_frag_entry *k)
+static int same_key(const struct su_frag_key *a, const struct su_frag_key *b)
 {
-	uint32_t size = p->family == SU_FAMILY_IPV4 ? 4 : 16;
-
-	memset(k, 0, sizeof(*k));
-	k->id = p->frag_id;
-	k->family = p->family;
-	k->protocol = p->protocol;
-	memcpy(k->saddr, p->saddr, size);
-	memcpy(k->daddr, p->daddr, size);
-}
-
-static int same_key(const struct su_frag_entry *a, const struct su_frag_entry *b)
-{
-	return a->id == b->id && a->family == b->family && a->protocol == b->protocol &&
-	       memcmp(a->saddr, b->saddr, 16) == 0 && memcmp(a->daddr, b->daddr, 16) == 0;
+	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
 /* The first of the key's two slots (the second is its neighbour). */
-static uint32_t slot_of(const struct su_frag_table *t, const struct su_frag_entry *k)
+static uint32_t slot_of(const struct su_frag_table *t, const struct su_frag_key *k)
 {
 	uint64_t h = su_hash_step(0x6672616773ull /* "frags" */,
 				  (uint64_t)k->family << 40 | (uint64_t)k->protocol << 32 | k->id);
@@ -86,51 +71,45 @@ static uint32_t slot_of(const struct su_frag_table *t, const struct su_frag_entr
 	return (uint32_t)su_hash_finish(h) & t->mask & ~1u;
 }
 
-void su_frag_remember(struct su_frag_table *t, const struct su_view *view,
-		      const struct su_ip *first, const struct su_owner *owner)
+void su_frag_table_save(struct su_frag_table *t, const struct su_frag_key *k, uint64_t generation,
+			uint32_t owner)
 {
-	struct su_frag_entry k, *a, *b, *slot;
 	uint64_t now = t->now();
-	uint32_t at;
+	uint32_t at = slot_of(t, k);
+	struct su_frag_entry *a = &t->entries[at], *b = &t->entries[at + 1], *slot;
 
-	key_of(first, &k);
-	at = slot_of(t, &k);
-	a = &t->entries[at];
-	b = &t->entries[at + 1];
 	/* The key's own slot if it has one, else an empty or expired one, else the older. */
-	if (a->expires && same_key(a, &k))
+	if (a->value.expires_ns && same_key(&a->key, k))
 		slot = a;
-	else if (b->expires && same_key(b, &k))
+	else if (b->value.expires_ns && same_key(&b->key, k))
 		slot = b;
-	else if (a->expires <= now)
+	else if (a->value.expires_ns <= now)
 		slot = a;
-	else if (b->expires <= now)
+	else if (b->value.expires_ns <= now)
 		slot = b;
 	else
-		slot = a->expires <= b->expires ? a : b;
-	k.expires = now + SU_FRAG_TTL_NS;
-	k.generation = su_view_generation(view);
-	k.owner = (uint32_t)(owner - view->owners);
-	*slot = k;
+		slot = a->value.expires_ns <= b->value.expires_ns ? a : b;
+	slot->key = *k;
+	slot->value.expires_ns = now + SU_FRAG_TTL_NS;
+	slot->value.generation = generation;
+	slot->value.owner = owner;
 }
 
-const struct su_owner *su_frag_owner(struct su_frag_table *t, const struct su_view *view,
-				     const struct su_ip *later)
+int su_frag_table_find(struct su_frag_table *t, const struct su_frag_key *k, uint64_t generation,
+		       uint32_t *owner)
 {
-	struct su_frag_entry k;
 	uint64_t now = t->now();
-	uint32_t at;
+	uint32_t at = slot_of(t, k);
 
-	key_of(later, &k);
-	at = slot_of(t, &k);
 	for (uint32_t i = at; i <= at + 1; i++) {
 		const struct su_frag_entry *e = &t->entries[i];
 
-		if (e->expires > now && same_key(e, &k))
-			return e->generation == su_view_generation(view) &&
-					       e->owner < view->header->owner_count ?
-				       &view->owners[e->owner] :
-				       NULL;
+		if (e->value.expires_ns > now && same_key(&e->key, k)) {
+			if (e->value.generation != generation)
+				return 0;
+			*owner = e->value.owner;
+			return 1;
+		}
 	}
-	return NULL;
+	return 0;
 }

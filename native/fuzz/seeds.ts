@@ -108,7 +108,7 @@ const hostSpec = {
 const nextHops = new Map([['peer', '02:00:00:00:00:02'], ['dc', '02:00:00:00:00:03']]);
 // dc6's next hop is left unknown in one image: its packets are counted drop_no_neighbour.
 const nextHops6 = new Map([...nextHops, ['dc6', '02:00:00:00:00:04']]);
-const empty = compileTable(new SliceTable(), hostSpec, { generation: 1n });
+const empty = compileTable(new SliceTable(), hostSpec, { generation: 1 });
 // Many addresses cut into even slices: the lookup's direct-index path.
 const many = new SliceTable()
   .defineOwner('self', { kind: 'local' })
@@ -143,10 +143,10 @@ for (const [prefix, owners] of [
 const images: [string, Uint8Array][] = [
   ['golden', compiled.image],
   ['empty', empty.image],
-  ['many', compileTable(many, hostSpec, { generation: 2n, nextHops }).image],
-  ['nested', compileTable(nested, hostSpec, { generation: 3n, nextHops: nextHops6 }).image],
+  ['many', compileTable(many, hostSpec, { generation: 2, nextHops }).image],
+  ['nested', compileTable(nested, hostSpec, { generation: 3, nextHops: nextHops6 }).image],
   // No IPv6 source and a small MTU: owners this host cannot reach, packets that cannot fit.
-  ['nested-v4-only', withoutIpv6(compileTable(nested, { ...hostSpec, mtu: 576 }, { generation: 4n, nextHops: nextHops6 }).image)],
+  ['nested-v4-only', withoutIpv6(compileTable(nested, { ...hostSpec, mtu: 576 }, { generation: 4, nextHops: nextHops6 }).image)],
 ];
 
 /** The image with the host's IPv6 flag cleared, which compileTable refuses to write (its owners

@@ -5,65 +5,15 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "capture.h"
-#include "softunicast/router.h"
+#include "internal.h"
 
-/* Per-queue state, written by that queue's worker only. */
-struct su_route_queue {
-	struct su_router *router;
-	struct su_queue *queue; /* NULL in an unbound router */
-	uint32_t queue_id;      /* the RX queue index, for capture records */
-	/* Where this queue's fragmented datagrams went (their pieces share a queue: RSS hashes
-	 * fragments on the addresses alone). */
-	struct su_frag_table *frags;
-	uint64_t counters[SU_ROUTE_COUNTER_COUNT];
-};
-
-/* Fragmented datagrams in flight a queue keeps track of: 4096 entries, 256 KiB per queue. */
-#define SU_ROUTER_FRAG_ENTRIES 4096
-
-/* A table in service: the view, and its per-owner counters, [queue][owner][SU_OWNER_STATS].
- * The counters live and die with the table, so that an owner's index always means the owner of
- * the table that counted it; the addon adds them up by name across tables. */
-struct su_route_table {
-	struct su_view *view; /* NULL once finished */
-	uint64_t generation;
-	uint32_t owner_count;
-	uint64_t *owner_stats;
-};
-
-/* A table taken out of service, and where every worker was when that happened. */
-struct su_retired {
-	struct su_retired *next;
-	struct su_route_table *table;
-	uint64_t snapshots[SU_MAX_QUEUES];
-};
-
-struct su_router {
-	struct su_port *port;
-	uint8_t *umem;
-	uint64_t frame_mask; /* frame_size - 1: a frame's start from any offset in it (aligned UMEM) */
-	/* Written by the publisher, loaded (acquire) once per batch. */
-	struct su_route_table *current;
-	struct su_retired *retired;
-	/* Tables every worker has left, with their final counters, until su_router_take_finished. */
-	struct su_route_table *finished[SU_ROUTER_FINISHED_MAX];
-	uint32_t finished_count;
-	uint32_t queue_count;
-	/* Drop capture: `capturing` is loaded once per batch; the rings exist from the first
-	 * su_router_capture_start on. */
-	uint32_t capturing;
-	uint32_t snaplen;
-	struct su_capture_ring *rings;
-	struct su_route_queue queues[SU_MAX_QUEUES];
-};
-
-static void table_free(struct su_route_table *t)
+void su_route_table_free(struct su_route_table *t)
 {
 	if (!t)
 		return;
 	su_view_free(t->view);
 	free(t->owner_stats);
+	free(t->xdp_final);
 	free(t);
 }
 
@@ -188,6 +138,7 @@ static int router_new(uint8_t *umem, uint32_t frame_size, uint32_t queue_count,
 				    "Out of memory for the router");
 	r->umem = umem;
 	r->frame_mask = frame_size - 1;
+	r->mode = SU_MODE_EXPRESS;
 	r->queue_count = queue_count;
 	for (uint32_t i = 0; i < queue_count; i++) {
 		r->queues[i].router = r;
@@ -217,6 +168,13 @@ int su_router_create(struct su_port *port, struct su_router **out, struct su_err
 	if (ret)
 		return ret;
 	r->port = port;
+	ret = su_xdp_tables_open(su_port_bpf_object(port), su_port_config(port)->bpf_object_path,
+				 &r->xdp, err);
+	if (ret) {
+		su_router_free(r);
+		return ret;
+	}
+	r->has_xdp = true;
 	for (uint32_t i = 0; i < r->queue_count; i++) {
 		r->queues[i].queue = su_port_queue(port, i);
 		r->queues[i].queue_id = su_queue_id(r->queues[i].queue);
@@ -237,11 +195,23 @@ void su_router_route_batch(struct su_router *r, uint32_t index, struct su_desc *
 	route_batch(&r->queues[index], NULL, descs, n);
 }
 
+int su_router_set_mode(struct su_router *r, uint32_t mode, struct su_error *err)
+{
+	if (mode != SU_MODE_EXPRESS && mode != SU_MODE_AFXDP)
+		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+				    "Expected lane mode %d (express) or %d (AF_XDP) but received %u",
+				    SU_MODE_EXPRESS, SU_MODE_AFXDP, mode);
+	r->mode = mode;
+	return 0;
+}
+
 int su_router_publish(struct su_router *r, struct su_view *view, struct su_error *err)
 {
 	struct su_route_table *old = r->current, *table = calloc(1, sizeof(*table));
 	struct su_retired *ret = old ? calloc(1, sizeof(*ret)) : NULL;
 	uint32_t owners = su_view_owner_count(view);
+	struct su_router_finished xdp_old = { 0 };
+	int failed;
 
 	if (table)
 		table->owner_stats = calloc((size_t)r->queue_count * (owners ? owners : 1),
@@ -255,6 +225,20 @@ int su_router_publish(struct su_router *r, struct su_view *view, struct su_error
 		return su_error_set(err, "ERR_SYSCALL", ENOMEM, "calloc",
 				    "Out of memory for the counters of a table of %u owners", owners);
 	}
+	/* The XDP lane first: once it has flipped and the packets on its old bank are done, the
+	 * workers get packets it decided by the new table, and take the new table themselves. */
+	failed = r->has_xdp ? su_xdp_tables_publish(&r->xdp, view, r->mode, &xdp_old, err) : 0;
+	if (failed) {
+		free(ret);
+		free(table->owner_stats);
+		free(table);
+		su_view_free(view);
+		return failed;
+	}
+	if (old && xdp_old.counters && xdp_old.generation == old->generation)
+		old->xdp_final = xdp_old.counters;
+	else
+		free(xdp_old.counters);
 	table->view = view;
 	table->generation = su_view_generation(view);
 	table->owner_count = owners;
@@ -279,7 +263,7 @@ static void finish(struct su_router *r, struct su_route_table *t)
 	su_view_free(t->view);
 	t->view = NULL;
 	if (r->finished_count == SU_ROUTER_FINISHED_MAX) {
-		table_free(r->finished[0]);
+		su_route_table_free(r->finished[0]);
 		for (uint32_t i = 1; i < r->finished_count; i++)
 			r->finished[i - 1] = r->finished[i];
 		r->finished_count--;
@@ -312,131 +296,22 @@ uint32_t su_router_reclaim(struct su_router *r)
 	return remaining;
 }
 
-uint64_t su_router_generation(const struct su_router *r)
-{
-	const struct su_route_table *t = __atomic_load_n(&r->current, __ATOMIC_ACQUIRE);
-
-	return t ? su_view_generation(t->view) : 0;
-}
-
-/* Sums a table's per-queue counters into out[owner][SU_OWNER_STATS]. */
-static void sum_owner_stats(const struct su_router *r, const struct su_route_table *t,
-			    uint64_t *out)
-{
-	size_t per_queue = (size_t)t->owner_count * SU_OWNER_STATS;
-
-	for (size_t i = 0; i < per_queue; i++) {
-		uint64_t sum = 0;
-
-		for (uint32_t q = 0; q < r->queue_count; q++)
-			sum += __atomic_load_n(&t->owner_stats[q * per_queue + i], __ATOMIC_RELAXED);
-		out[i] = sum;
-	}
-}
-
-uint32_t su_router_owner_count(const struct su_router *r)
-{
-	return r->current ? r->current->owner_count : 0;
-}
-
-void su_router_owner_counters(const struct su_router *r, uint64_t *out)
-{
-	if (r->current)
-		sum_owner_stats(r, r->current, out);
-}
-
-uint32_t su_router_take_finished(struct su_router *r, struct su_router_finished *out, uint32_t max)
-{
-	uint32_t n = 0;
-
-	while (n < max && n < r->finished_count) {
-		struct su_route_table *t = r->finished[n];
-
-		out[n].generation = t->generation;
-		out[n].owner_count = t->owner_count;
-		out[n].counters = malloc((size_t)(t->owner_count ? t->owner_count : 1) *
-					 SU_OWNER_STATS * sizeof(uint64_t));
-		if (!out[n].counters)
-			break;
-		sum_owner_stats(r, t, out[n].counters);
-		table_free(t);
-		n++;
-	}
-	for (uint32_t i = n; i < r->finished_count; i++)
-		r->finished[i - n] = r->finished[i];
-	r->finished_count -= n;
-	return n;
-}
-
-int su_router_capture_start(struct su_router *r, uint32_t snaplen, struct su_error *err)
-{
-	if (snaplen < 1 || snaplen > SU_CAPTURE_SNAPLEN_MAX)
-		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
-				    "Expected a snap length from 1 to %d bytes but received %u",
-				    SU_CAPTURE_SNAPLEN_MAX, snaplen);
-	if (!r->rings) {
-		struct su_capture_ring *rings = calloc(r->queue_count, sizeof(*rings));
-
-		for (uint32_t i = 0; rings && i < r->queue_count; i++) {
-			if (su_capture_ring_init(&rings[i])) {
-				while (i--)
-					su_capture_ring_destroy(&rings[i]);
-				free(rings);
-				rings = NULL;
-			}
-		}
-		if (!rings)
-			return su_error_set(err, "ERR_SYSCALL", ENOMEM, "aligned_alloc",
-					    "Out of memory for %u drop capture rings of %u bytes",
-					    r->queue_count, SU_CAPTURE_RING_BYTES);
-		r->rings = rings;
-	}
-	/* The workers read the snap length only after they see the flag set. */
-	r->snaplen = snaplen;
-	__atomic_store_n(&r->capturing, 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
-void su_router_capture_stop(struct su_router *r)
-{
-	__atomic_store_n(&r->capturing, 0, __ATOMIC_SEQ_CST);
-}
-
-uint32_t su_router_capture_drain(struct su_router *r, uint8_t *out, uint32_t size, uint64_t *lost)
-{
-	uint32_t copied = 0;
-
-	*lost = 0;
-	for (uint32_t i = 0; r->rings && i < r->queue_count; i++) {
-		copied += su_capture_ring_drain(&r->rings[i], out + copied, size - copied);
-		*lost += __atomic_load_n(&r->rings[i].lost, __ATOMIC_RELAXED);
-	}
-	return copied;
-}
-
-void su_router_counters(const struct su_router *r, uint32_t index,
-			uint64_t out[SU_ROUTE_COUNTER_COUNT])
-{
-	for (int c = 0; c < SU_ROUTE_COUNTER_COUNT; c++)
-		out[c] = index < r->queue_count ?
-				 __atomic_load_n(&r->queues[index].counters[c], __ATOMIC_RELAXED) :
-				 0;
-}
-
 void su_router_free(struct su_router *r)
 {
 	if (!r)
 		return;
+	if (r->has_xdp)
+		su_xdp_tables_close(&r->xdp);
 	while (r->retired) {
 		struct su_retired *ret = r->retired;
 
 		r->retired = ret->next;
-		table_free(ret->table);
+		su_route_table_free(ret->table);
 		free(ret);
 	}
 	for (uint32_t i = 0; i < r->finished_count; i++)
-		table_free(r->finished[i]);
-	table_free(r->current);
+		su_route_table_free(r->finished[i]);
+	su_route_table_free(r->current);
 	for (uint32_t i = 0; i < r->queue_count; i++)
 		su_frag_table_free(r->queues[i].frags);
 	for (uint32_t i = 0; r->rings && i < r->queue_count; i++)

@@ -22,6 +22,8 @@ int main(void)
 	printf("{\"abiVersion\":%d", SU_ABI_VERSION);
 	printf(",\"limits\":{\"maxQueues\":%d,\"captureRulesMax\":%d}", SU_MAX_QUEUES,
 	       SU_CAPTURE_RULES_MAX);
+	printf(",\"modes\":{\"capture\":%d,\"express\":%d,\"afxdp\":%d}", SU_MODE_CAPTURE,
+	       SU_MODE_EXPRESS, SU_MODE_AFXDP);
 	printf(",\"family\":{\"none\":%d,\"ipv4\":%d,\"ipv6\":%d}", SU_FAMILY_NONE, SU_FAMILY_IPV4,
 	       SU_FAMILY_IPV6);
 	printf(",\"protocol\":{\"tcp\":%u,\"udp\":%u}", SU_PROTO_TCP, SU_PROTO_UDP);
@@ -68,10 +70,11 @@ int main(void)
 	FIELD(su_exchange_entry, action);
 	printf("}}");
 
-	printf(",\"table\":{\"magic\":%u,\"trustedPeersMax\":%d,\"localRulesMax\":%d",
-	       SU_TABLE_MAGIC, SU_TRUSTED_PEERS_MAX, SU_LOCAL_RULES_MAX);
+	printf(",\"table\":{\"magic\":%u,\"trustedPeersMax\":%d", SU_TABLE_MAGIC,
+	       SU_TRUSTED_PEERS_MAX);
 	printf(",\"hostFlags\":{\"ipv4\":%u,\"ipv6\":%u}", SU_HOST_HAS_IPV4, SU_HOST_HAS_IPV6);
 	printf(",\"ownerFlags\":{\"nextHopKnown\":%u}", SU_OWNER_NEXT_HOP_KNOWN);
+	printf(",\"peerFlags\":{\"hasMac\":%u},\"peersMax\":%d", SU_PEER_HAS_MAC, SU_PEERS_MAX);
 	first = 0;
 	printf(",\"ownerKinds\":{");
 #define SU_X(name, value, doc) printf("%s\"%s\":%d", first++ ? "," : "", #name, value);
@@ -111,6 +114,14 @@ int main(void)
 	FIELD(su_table_header, key_count);
 	FIELD(su_table_header, range_count);
 	FIELD(su_table_header, host);
+	FIELD(su_table_header, peer_count);
+	printf("}}");
+	first = 0;
+	printf(",\"peer\":{\"size\":%zu,\"fields\":{", sizeof(struct su_peer));
+	FIELD(su_peer, family);
+	FIELD(su_peer, flags);
+	FIELD(su_peer, mac);
+	FIELD(su_peer, addr);
 	printf("}}");
 	first = 0;
 	printf(",\"prefix\":{\"size\":%zu,\"fields\":{", sizeof(struct su_prefix));

@@ -1,6 +1,7 @@
 /* Our XDP program on the port's interface: loaded from bpf/steer.bpf.o, attached through a BPF
- * link (never libxdp's dispatcher, which fails to load on this kernel: FACTS.md), plus access to
- * its maps: capture rules and the local view in, counters out. */
+ * link (never libxdp's dispatcher, which fails to load on this kernel: FACTS.md), or put into
+ * the pinned link an earlier process left (pin.c); plus the maps a port without a router uses:
+ * capture rules in, counters out. A router's tables: native/router/xdp_tables.c. */
 #include <errno.h>
 #include <linux/if_link.h>
 #include <stddef.h>
@@ -34,36 +35,15 @@ static int find_map_fd(struct bpf_object *obj, const char *path, const char *nam
 	return 0;
 }
 
-int su_prog_attach(struct su_port *port, struct su_error *err)
+/* Attaches with a new link (after refusing or replacing a foreign program), and pins it when
+ * the port has a pin directory. */
+static int attach_new(struct su_port *port, struct su_error *err)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
-	struct bpf_program *prog;
 	int ret;
 
-	su_log_capture_begin();
-	port->bpf_obj = bpf_object__open_file(port->cfg.bpf_object_path, NULL);
-	if (!port->bpf_obj) {
-		ret = -errno;
-		return load_error(err, ret, "Opening", port->cfg.bpf_object_path);
-	}
-	ret = bpf_object__load(port->bpf_obj);
-	if (ret)
-		return load_error(err, ret, "Loading", port->cfg.bpf_object_path);
-
-	prog = bpf_object__find_program_by_name(port->bpf_obj, "su_steer");
-	if (!prog)
-		return su_error_set(err, "ERR_BPF_LOAD", ENOENT, NULL,
-				    "The XDP object '%s' has no program 'su_steer'",
-				    port->cfg.bpf_object_path);
-	port->prog_fd = bpf_program__fd(prog);
-	if ((ret = find_map_fd(port->bpf_obj, port->cfg.bpf_object_path, "su_xsks",
-			       &port->xsks_map_fd, err)) ||
-	    (ret = find_map_fd(port->bpf_obj, port->cfg.bpf_object_path, "su_capture_rules",
-			       &port->capture_map_fd, err)) ||
-	    (ret = find_map_fd(port->bpf_obj, port->cfg.bpf_object_path, "su_steer_counters",
-			       &port->counters_map_fd, err)))
+	if ((ret = su_iface_check_foreign_prog(&port->cfg, port->ifindex, err)))
 		return ret;
-
 	/* The mode flag is explicit: without it the kernel silently picks generic mode where the
 	 * driver lacks native XDP, and the caller would not learn why it is slow. */
 	opts.flags = port->cfg.attach == SU_ATTACH_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
@@ -88,12 +68,74 @@ int su_prog_attach(struct su_port *port, struct su_error *err)
 				    "Could not attach the XDP program to '%s': %s%s",
 				    port->cfg.ifname, strerror(-ret), su_log_capture_end());
 	}
+	return port->cfg.pin_dir ? su_pin_link(port->cfg.pin_dir, port->link_fd, err) : 0;
+}
+
+/* A pinned link of an earlier process: this process's program replaces its program in one
+ * step (bpf_link_update), and the pinned maps it was loaded with are the ones the old program
+ * used, so no packet finds the interface without a program or the tables empty. */
+static int attach_adopted(struct su_port *port, struct su_error *err)
+{
+	int ret = bpf_link_update(port->link_fd, port->prog_fd, NULL);
+
+	if (ret)
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_link_update",
+				    "Could not put the new XDP program in the pinned link on '%s'",
+				    port->cfg.ifname);
+	port->adopted = true;
 	return 0;
+}
+
+int su_prog_attach(struct su_port *port, struct su_error *err)
+{
+	const char *path = port->cfg.bpf_object_path;
+	struct bpf_program *prog;
+	int ret;
+
+	su_log_capture_begin();
+	port->bpf_obj = bpf_object__open_file(path, NULL);
+	if (!port->bpf_obj) {
+		ret = -errno;
+		return load_error(err, ret, "Opening", path);
+	}
+	if ((ret = su_pin_prepare(port->bpf_obj, port->cfg.pin_dir, err)))
+		return ret;
+	ret = bpf_object__load(port->bpf_obj);
+	if (ret && port->cfg.pin_dir)
+		return su_error_set(err, "ERR_BPF_LOAD", ret, "bpf",
+				    "Loading '%s' with the maps pinned in '%s' failed (a program "
+				    "of another build left maps of another layout there: remove "
+				    "them with --detach first): %s", path, port->cfg.pin_dir,
+				    su_log_capture_end());
+	if (ret)
+		return load_error(err, ret, "Loading", path);
+
+	prog = bpf_object__find_program_by_name(port->bpf_obj, "su_steer");
+	if (!prog)
+		return su_error_set(err, "ERR_BPF_LOAD", ENOENT, NULL,
+				    "The XDP object '%s' has no program 'su_steer'", path);
+	port->prog_fd = bpf_program__fd(prog);
+	if ((ret = find_map_fd(port->bpf_obj, path, "su_xsks", &port->xsks_map_fd, err)) ||
+	    (ret = find_map_fd(port->bpf_obj, path, "su_capture_rules", &port->capture_map_fd,
+			       err)) ||
+	    (ret = find_map_fd(port->bpf_obj, path, "su_control", &port->control_map_fd, err)) ||
+	    (ret = find_map_fd(port->bpf_obj, path, "su_steer_counters", &port->counters_map_fd,
+			       err)))
+		return ret;
+	if (port->cfg.pin_dir) {
+		ret = su_pin_adopt_link(port->cfg.pin_dir, port->ifindex, &port->link_fd, err);
+		if (ret < 0)
+			return ret;
+		if (ret == 1)
+			return attach_adopted(port, err);
+	}
+	return attach_new(port, err);
 }
 
 void su_prog_detach(struct su_port *port)
 {
-	/* Closing the last fd of the link detaches the program. */
+	/* Closing the last fd of the link detaches the program; a pinned link is one more
+	 * reference, and keeps it attached for the next process. */
 	if (port->link_fd >= 0)
 		close(port->link_fd);
 	port->link_fd = -1;
@@ -102,70 +144,26 @@ void su_prog_detach(struct su_port *port)
 	port->bpf_obj = NULL;
 }
 
-/* ---- Banked maps: capture rules and the local view (bpf/maps.h) --------------------------- */
+/* ---- Capture rules (bpf/maps.h, su_capture_rules) ------------------------------------------ */
 
-/* Writes slots bank * max .. bank * max + max - 1 of an ARRAY map: the n values, then zeros. */
-static int write_bank(int fd, const char *what, uint32_t bank, uint32_t max, const void *values,
-		      uint32_t n, size_t size, struct su_error *err)
+static int read_control(const struct su_port *port, struct su_control *c, struct su_error *err)
 {
-	static const uint8_t zeros[sizeof(struct su_capture_rule) > sizeof(struct su_prefix)
-					   ? sizeof(struct su_capture_rule)
-					   : sizeof(struct su_prefix)];
-
-	for (uint32_t i = 0; i < max; i++) {
-		uint32_t key = bank * max + i;
-		const void *value = i < n ? (const uint8_t *)values + i * size : zeros;
-		int ret = bpf_map_update_elem(fd, &key, value, BPF_ANY);
-
-		if (ret)
-			return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
-					    "Could not write %s %u of an XDP program map", what,
-					    i);
-	}
-	return 0;
-}
-
-/* The bank (0 or 1) that `bank_fd`'s slot 0 does not name: the one no packet reads. */
-static int idle_bank(int bank_fd, const char *what, uint32_t *next, struct su_error *err)
-{
-	uint32_t zero = 0, live;
-	int ret = bpf_map_lookup_elem(bank_fd, &zero, &live);
+	uint32_t zero = 0;
+	int ret = bpf_map_lookup_elem(port->control_map_fd, &zero, c);
 
 	if (ret)
 		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_lookup_elem",
-				    "Could not read the XDP program's live %s bank", what);
-	*next = (live & 1) ^ 1;
-	return 0;
-}
-
-/* Makes bank `next` live, then waits until no run of the program that could have read the old
- * bank index is still going (the grace period behind `su_grace`, bpf/maps.h; about 10 ms here,
- * measured with strace). After it returns the old bank is free to be filled again. */
-static int switch_bank(struct bpf_object *obj, const char *path, int bank_fd, uint32_t next,
-		       const char *what, struct su_error *err)
-{
-	uint32_t zero = 0;
-	int grace_fd, token_fd, ret;
-
-	if ((ret = find_map_fd(obj, path, "su_grace", &grace_fd, err)) ||
-	    (ret = find_map_fd(obj, path, "su_grace_token", &token_fd, err)))
-		return ret;
-	if ((ret = bpf_map_update_elem(bank_fd, &zero, &next, BPF_ANY)))
-		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
-				    "Could not switch the XDP program to its new %s", what);
-	if ((ret = bpf_map_update_elem(grace_fd, &zero, &token_fd, BPF_ANY)))
-		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
-				    "The new %s is live, but waiting for packets still on the old "
-				    "one failed", what);
+				    "Could not read the XDP program's control word");
 	return 0;
 }
 
 int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rules, uint32_t n,
 			struct su_error *err)
 {
-	const char *path = port->cfg.bpf_object_path;
-	uint32_t next = 0;
-	int bank_fd, ret;
+	static const struct su_capture_rule none;
+	struct su_control c;
+	uint32_t zero = 0, next;
+	int ret;
 
 	if (port->closed)
 		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
@@ -174,92 +172,60 @@ int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rule
 		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
 				    "Expected at most %d capture rules but received %u",
 				    SU_CAPTURE_RULES_MAX, n);
-	/* As for the local view: fill the idle bank whole, flip, wait out the packets that may
-	 * still read the old one. A packet matches either every old rule or every new one, so a
-	 * slice covered by both is never missed while the Router publishes under traffic. */
-	if ((ret = find_map_fd(port->bpf_obj, path, "su_capture_bank", &bank_fd, err)) ||
-	    (ret = idle_bank(bank_fd, "capture rule", &next, err)) ||
-	    (ret = write_bank(port->capture_map_fd, "capture rule", next, SU_CAPTURE_RULES_MAX,
-			      rules, n, sizeof(*rules), err)))
+	for (uint32_t i = 0; i < n; i++)
+		/* Family 0 would end the list early without a word: refuse it. */
+		if (rules[i].family != SU_FAMILY_IPV4 && rules[i].family != SU_FAMILY_IPV6)
+			return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+					    "Expected family %d or %d for capture rule %u but "
+					    "received %u",
+					    SU_FAMILY_IPV4, SU_FAMILY_IPV6, i, rules[i].family);
+	if ((ret = read_control(port, &c, err)))
 		return ret;
-	return switch_bank(port->bpf_obj, path, bank_fd, next, "capture rules", err);
+	/* As for a router's tables: fill the idle bank whole (a shorter list must not leave old
+	 * rules behind), flip the index, wait out the packets that may still read the old one. A
+	 * packet matches every old rule or every new one, never a mix. */
+	next = (c.bank & 1) ^ 1;
+	for (uint32_t i = 0; i < SU_CAPTURE_RULES_MAX; i++) {
+		uint32_t key = next * SU_CAPTURE_RULES_MAX + i;
+
+		if ((ret = bpf_map_update_elem(port->capture_map_fd, &key, i < n ? &rules[i] : &none,
+					       BPF_ANY)))
+			return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+					    "Could not write capture rule %u of the XDP program", i);
+	}
+	/* A port adopted from a router's pinned state leaves the router's mode here. */
+	c.bank = next;
+	c.mode = SU_MODE_CAPTURE;
+	if ((ret = bpf_map_update_elem(port->control_map_fd, &zero, &c, BPF_ANY)))
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+				    "Could not switch the XDP program to its new capture rules");
+	return su_prog_grace(port->bpf_obj, port->cfg.bpf_object_path, err);
 }
 
-/* Each entry's first byte is its family (struct su_capture_rule, struct su_prefix). */
-static int check_families(const char *what, const void *entries, size_t size, uint32_t n,
-			  struct su_error *err)
+/* Replacing the inner map of a map-in-map makes the bpf() call wait for an RCU grace period
+ * (bpf/maps.h, su_grace): after it no run of su_steer that read the old control word is left. */
+int su_prog_grace(struct bpf_object *obj, const char *path, struct su_error *err)
 {
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t family = ((const uint8_t *)entries)[i * size];
+	uint32_t zero = 0;
+	int grace_fd, token_fd, ret;
 
-		/* Family 0 would end the list early without a word: refuse it. */
-		if (family != SU_FAMILY_IPV4 && family != SU_FAMILY_IPV6)
-			return su_error_set(err, "ERR_INVALID_TABLE", 0, NULL,
-					    "Expected family %d or %d for %s %u but received %u",
-					    SU_FAMILY_IPV4, SU_FAMILY_IPV6, what, i, family);
-	}
+	if ((ret = find_map_fd(obj, path, "su_grace", &grace_fd, err)) ||
+	    (ret = find_map_fd(obj, path, "su_grace_token", &token_fd, err)))
+		return ret;
+	if ((ret = bpf_map_update_elem(grace_fd, &zero, &token_fd, BPF_ANY)))
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
+				    "Waiting for packets still on the XDP program's old tables failed");
 	return 0;
 }
 
-_Static_assert(offsetof(struct su_capture_rule, family) == 0 &&
-		       offsetof(struct su_prefix, family) == 0,
-	       "check_families reads the family from an entry's first byte");
-
-int su_prog_set_local_view(struct bpf_object *obj, const char *path, const struct su_host *host,
-			   const struct su_capture_rule *rules, uint32_t n_rules,
-			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err)
+struct bpf_object *su_port_bpf_object(struct su_port *port)
 {
-	int bank_fd, host_fd, trusted_fd, rules_fd, ret;
-	uint32_t next = 0;
-
-	if (n_rules > SU_LOCAL_RULES_MAX)
-		return su_error_set(err, "ERR_TABLE_LIMIT", 0, NULL,
-				    "Expected at most %d local slices for the XDP program but "
-				    "received %u", SU_LOCAL_RULES_MAX, n_rules);
-	if (n_trusted > SU_TRUSTED_PEERS_MAX)
-		return su_error_set(err, "ERR_TABLE_LIMIT", 0, NULL,
-				    "Expected at most %d trusted peer prefixes but received %u",
-				    SU_TRUSTED_PEERS_MAX, n_trusted);
-	if ((ret = check_families("local rule", rules, sizeof(*rules), n_rules, err)) ||
-	    (ret = check_families("trusted peer", trusted, sizeof(*trusted), n_trusted, err)))
-		return ret;
-	if ((ret = find_map_fd(obj, path, "su_local_bank", &bank_fd, err)) ||
-	    (ret = find_map_fd(obj, path, "su_host", &host_fd, err)) ||
-	    (ret = find_map_fd(obj, path, "su_trusted_peers", &trusted_fd, err)) ||
-	    (ret = find_map_fd(obj, path, "su_local_rules", &rules_fd, err)) ||
-	    (ret = idle_bank(bank_fd, "local view", &next, err)))
-		return ret;
-
-	/* The order is what keeps every packet on one whole view: su_steer reads the bank index
-	 * once, then only that bank.
-	 * 1. Fill the bank the index does not name, every slot (a shorter list than last time
-	 *    must not leave old rules behind). No packet reads it: see 3.
-	 * 2. Flip the index with one u32 store. Packets that start after it read the new bank;
-	 *    packets already running finish on the old one, which nobody changes.
-	 * 3. Wait out those packets (switch_bank). Then the old bank is free for the next call to
-	 *    fill, and the caller knows that no packet uses the old view any more when this
-	 *    returns (the Router swaps the fast path's table after).
-	 * A failure before step 2 leaves the live view as it was. One caller at a time. */
-	if ((ret = bpf_map_update_elem(host_fd, &next, host, BPF_ANY)))
-		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
-				    "Could not write the host of the XDP program's local view");
-	if ((ret = write_bank(trusted_fd, "trusted peer", next, SU_TRUSTED_PEERS_MAX, trusted,
-			      n_trusted, sizeof(*trusted), err)) ||
-	    (ret = write_bank(rules_fd, "local rule", next, SU_LOCAL_RULES_MAX, rules, n_rules,
-			      sizeof(*rules), err)))
-		return ret;
-	return switch_bank(obj, path, bank_fd, next, "local view", err);
+	return port->closed ? NULL : port->bpf_obj;
 }
 
-int su_port_set_local_view(struct su_port *port, const struct su_host *host,
-			   const struct su_capture_rule *rules, uint32_t n_rules,
-			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err)
+bool su_port_adopted(const struct su_port *port)
 {
-	if (port->closed)
-		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
-				    port->cfg.ifname);
-	return su_prog_set_local_view(port->bpf_obj, port->cfg.bpf_object_path, host, rules,
-				      n_rules, trusted, n_trusted, err);
+	return port->adopted;
 }
 
 int su_port_steer_counters(struct su_port *port, uint64_t out[SU_STEER_COUNTER_COUNT],

@@ -64,6 +64,7 @@ struct su_port {
 	struct su_port_config cfg; /* its strings point into the two arrays below */
 	char ifname[IF_NAMESIZE];
 	char bpf_object_path[4096];
+	char pin_dir[4096];
 	int ifindex;
 	bool closed;
 	bool zerocopy;
@@ -73,6 +74,8 @@ struct su_port {
 	int link_fd;
 	int xsks_map_fd;
 	int capture_map_fd;
+	int control_map_fd;
+	bool adopted; /* the link and maps came pinned from an earlier process */
 	int counters_map_fd;
 
 	uint8_t *umem_area;
@@ -91,11 +94,16 @@ struct su_port {
  * process dies, kill -9 included: FACTS.md "Building and attaching"). */
 int su_prog_attach(struct su_port *port, struct su_error *err);
 void su_prog_detach(struct su_port *port);
-/* su_port_set_local_view on any loaded steer object, attached or not: the BPF_PROG_TEST_RUN tests
- * (native/test/steer_run.c) call it on an object of their own. `path` names it in errors. */
-int su_prog_set_local_view(struct bpf_object *obj, const char *path, const struct su_host *host,
-			   const struct su_capture_rule *rules, uint32_t n_rules,
-			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err);
+/* Waits until no run of the program that read a map before this call is left (bpf/maps.h,
+ * su_grace). */
+int su_prog_grace(struct bpf_object *obj, const char *path, struct su_error *err);
+
+/* pin.c: with `dir` the maps that declare pinning are pinned (or adopted) under it, without
+ * it none is. */
+int su_pin_prepare(struct bpf_object *obj, const char *dir, struct su_error *err);
+/* 1 with the fd of the XDP link pinned in `dir` on `ifindex`, 0 when there is none. */
+int su_pin_adopt_link(const char *dir, int ifindex, int *link_fd, struct su_error *err);
+int su_pin_link(const char *dir, int link_fd, struct su_error *err);
 
 /* iface.c */
 int su_iface_check_queues(const struct su_port_config *cfg, struct su_error *err);

@@ -21,6 +21,9 @@ static int check_config(const struct su_port_config *c, struct su_error *err)
 		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
 				    "Expected an interface name of 1 to %d characters",
 				    IF_NAMESIZE - 1);
+	if (c->pin_dir && (!*c->pin_dir || strlen(c->pin_dir) >= 4000))
+		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+				    "Expected a pin directory of 1 to 3999 characters");
 	if (c->queue_count == 0 || c->queue_count > SU_MAX_QUEUES)
 		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
 				    "Expected 1 to %d queues but received %u", SU_MAX_QUEUES,
@@ -193,6 +196,10 @@ int su_port_open(const struct su_port_config *cfg, struct su_port **out, struct 
 	snprintf(port->bpf_object_path, sizeof(port->bpf_object_path), "%s", cfg->bpf_object_path);
 	port->cfg.ifname = port->ifname;
 	port->cfg.bpf_object_path = port->bpf_object_path;
+	if (cfg->pin_dir) {
+		snprintf(port->pin_dir, sizeof(port->pin_dir), "%s", cfg->pin_dir);
+		port->cfg.pin_dir = port->pin_dir;
+	}
 	port->link_fd = -1;
 	port->queue_count = cfg->queue_count;
 	for (uint32_t i = 0; i < SU_MAX_QUEUES; i++) {
@@ -211,8 +218,7 @@ int su_port_open(const struct su_port_config *cfg, struct su_port **out, struct 
 	if (ret)
 		goto err_free;
 	port->ifindex = (int)if_nametoindex(cfg->ifname);
-	if ((ret = su_iface_check_foreign_prog(cfg, port->ifindex, err)) ||
-	    (ret = su_prog_attach(port, err)) || (ret = create_umem(port, err)))
+	if ((ret = su_prog_attach(port, err)) || (ret = create_umem(port, err)))
 		goto err_close;
 
 	per_queue = cfg->frame_count / cfg->queue_count;

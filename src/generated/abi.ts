@@ -3,10 +3,15 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 5,
+  "abiVersion": 6,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
+  },
+  "modes": {
+    "capture": 0,
+    "express": 1,
+    "afxdp": 2
   },
   "family": {
     "none": 0,
@@ -23,40 +28,20 @@ export const ABI = {
       "doc": "packets the XDP program saw"
     },
     {
-      "name": "pass_unparsed",
-      "doc": "passed to the kernel: not Ethernet/IPv4/IPv6 with a TCP or UDP header"
-    },
-    {
-      "name": "pass_unmanaged",
-      "doc": "passed to the kernel: matched no capture rule"
-    },
-    {
-      "name": "pass_no_socket",
-      "doc": "passed to the kernel: captured, but no socket is bound on the queue"
-    },
-    {
-      "name": "pass_local",
-      "doc": "passed to the kernel: destination in a slice this host owns"
-    },
-    {
-      "name": "decap_local",
-      "doc": "GUE from a trusted peer for a local slice: unwrapped and passed"
-    },
-    {
       "name": "redirected",
       "doc": "handed to the AF_XDP socket of the receiving queue"
     },
     {
-      "name": "pass_fragment_local",
-      "doc": "a later fragment of a datagram for a local slice: passed"
+      "name": "pass_unmatched",
+      "doc": "a port without a table: matched no capture rule, passed to the kernel"
     },
     {
-      "name": "redirected_fragment",
-      "doc": "a later fragment of a datagram the fast path steers: handed on"
+      "name": "pass_no_socket",
+      "doc": "a port without a table: captured, but no socket on the queue: passed"
     },
     {
-      "name": "pass_fragment_unplaced",
-      "doc": "a later fragment whose first fragment was not seen: passed"
+      "name": "drop_no_socket",
+      "doc": "a router's packet for the workers, but no socket on the queue: dropped (never the kernel's)"
     }
   ],
   "queueCounters": [
@@ -216,7 +201,6 @@ export const ABI = {
   "table": {
     "magic": 1112823123,
     "trustedPeersMax": 64,
-    "localRulesMax": 64,
     "hostFlags": {
       "ipv4": 1,
       "ipv6": 2
@@ -224,6 +208,10 @@ export const ABI = {
     "ownerFlags": {
       "nextHopKnown": 1
     },
+    "peerFlags": {
+      "hasMac": 1
+    },
+    "peersMax": 4096,
     "ownerKinds": {
       "LOCAL": 1,
       "SERVER": 2,
@@ -254,28 +242,48 @@ export const ABI = {
       "doc": "sent in GUE to the backbone endpoint of the owning data centre"
     },
     {
+      "name": "pass_local",
+      "doc": "passed to the kernel: a slice this host owns"
+    },
+    {
+      "name": "decap_local",
+      "doc": "GUE from a trusted peer for a slice this host owns: unwrapped and passed"
+    },
+    {
+      "name": "pass_unmanaged",
+      "doc": "passed to the kernel: no slice's ports or address cover it"
+    },
+    {
+      "name": "pass_unparsed",
+      "doc": "passed to the kernel: not TCP, UDP or an ICMP error about a managed slice"
+    },
+    {
       "name": "drop_no_table",
       "doc": "dropped: no slice table published yet"
     },
     {
       "name": "drop_malformed",
-      "doc": "dropped: truncated or inconsistent headers"
+      "doc": "dropped: truncated or inconsistent headers, to a managed address"
     },
     {
       "name": "drop_fragment",
-      "doc": "dropped: a later fragment whose first was not seen here, or GUE in pieces"
+      "doc": "dropped: a later fragment whose first was not seen, or GUE in pieces"
     },
     {
       "name": "drop_no_owner",
-      "doc": "dropped: no slice covers the destination address, protocol and port"
+      "doc": "dropped: a managed port (between slices of its key) that no slice owns"
     },
     {
       "name": "drop_local",
-      "doc": "dropped: a local slice reached the fast path (only while an update lands)"
+      "doc": "dropped: a packet for this host's kernel reached a worker (only while an update lands)"
     },
     {
       "name": "drop_loop",
-      "doc": "dropped: arrived in GUE but owned by another data centre"
+      "doc": "dropped: came from another data centre, owned by a data centre: never sent on twice"
+    },
+    {
+      "name": "drop_loop_server",
+      "doc": "dropped: came from a server of this data centre, owned by another: never sent on twice"
     },
     {
       "name": "drop_untrusted_gue",
@@ -296,6 +304,26 @@ export const ABI = {
     {
       "name": "drop_gue_proto",
       "doc": "dropped: GUE payload neither IPv4 nor IPv6, or not what Proto says"
+    },
+    {
+      "name": "drop_gue_length",
+      "doc": "dropped: GUE whose UDP length, IP length and inner length disagree"
+    },
+    {
+      "name": "drop_gue_not_managed",
+      "doc": "dropped: GUE whose inner destination is no slice we manage (no open relay)"
+    },
+    {
+      "name": "drop_source_routed",
+      "doc": "dropped: a source route (IPv4 LSRR/SSRR, IPv6 segments left) the kernel would follow"
+    },
+    {
+      "name": "drop_tunnel_control",
+      "doc": "dropped: GUE carrying link-local, multicast or loopback addresses (tunnel control traffic)"
+    },
+    {
+      "name": "drop_ipv6_chain",
+      "doc": "dropped: more than 8 IPv6 extension headers, to a managed address"
     },
     {
       "name": "drop_too_big",
@@ -377,6 +405,31 @@ export const ABI = {
       "host": {
         "offset": 32,
         "size": 36
+      },
+      "peer_count": {
+        "offset": 68,
+        "size": 4
+      }
+    }
+  },
+  "peer": {
+    "size": 24,
+    "fields": {
+      "family": {
+        "offset": 0,
+        "size": 1
+      },
+      "flags": {
+        "offset": 1,
+        "size": 1
+      },
+      "mac": {
+        "offset": 2,
+        "size": 6
+      },
+      "addr": {
+        "offset": 8,
+        "size": 16
       }
     }
   },
@@ -479,7 +532,7 @@ export const ABI = {
   "ownerStats": {
     "packets": 0,
     "bytes": 1,
-    "perOwner": 34
+    "perOwner": 54
   },
   "capture": {
     "ringBytes": 1048576,

@@ -1,6 +1,6 @@
-// Router: a soft-unicast node. Opens an XdpPort, runs the C fast path on its queues, and keeps
-// three views of one SliceTable in step: the fast path's table image, the XDP program's local
-// view, and the capture rules that hand managed traffic to the fast path.
+// Router: a soft-unicast node. Opens an XdpPort and runs the one core (native/core) in both of its
+// lanes: the XDP program finishes what the kernel can (the express lane), the AF_XDP workers the
+// rest. One compiled SliceTable feeds both, published to each atomically.
 import { randomInt } from 'node:crypto';
 
 import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
@@ -9,7 +9,6 @@ import { ClosedError, invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, type NativeRouter, type NativeSliceView } from '../native.js';
 import { compileTable, type CompiledTable, type HostSpec } from '../slices/compile.js';
-import { unionOfEncodedRules } from '../slices/local-view.js';
 import { SliceTable } from '../slices/table.js';
 import type { OwnerSpec, Protocol, SliceEntry } from '../slices/types.js';
 import { named, type QueueCounters, type SteerCounters } from '../xdp/counters.js';
@@ -45,14 +44,27 @@ export interface RouterOptions {
   table: SliceTable;
   /** Milliseconds between re-resolutions of next-hop MAC addresses; 0 turns it off. Default 1000. */
   neighbourRefreshMs?: number;
+  /**
+   * Which lane finishes packets. 'auto' (default): the XDP program finishes every verdict it
+   * can in the kernel (local delivery, forwards to servers and data centres, GUE unwrapping,
+   * drops) and hands the AF_XDP workers only what needs them (drops while a drop capture runs).
+   * 'afxdp': the workers forward and drop everything; XDP only passes the kernel's packets.
+   */
+  lane?: Lane;
 }
+
+export type Lane = 'auto' | 'afxdp';
 
 /** Every counter of a router: plain numbers and strings, so that JSON.stringify takes it. */
 export interface RouterCounters {
   /** Generation of the table the fast path is using (0 before the first publish). */
   generation: number;
-  /** Fates summed over queues. */
+  /** The lane that finishes packets (options.lane). */
+  lane: Lane;
+  /** Fates of every packet, both lanes: the XDP program's (`xdp`) and the workers' (`queues`). */
   fates: RouteFates;
+  /** Fates the XDP program finished itself, summed over CPUs. */
+  xdp: RouteFates;
   /** The XDP program's counters (local passes, decapsulations, redirects, ...). */
   program: SteerCounters;
   queues: (QueueCounters & { fates: RouteFates })[];
@@ -67,11 +79,16 @@ export interface RouterCounters {
 export interface Explanation {
   /** The counter the packet would be counted under, e.g. 'encap_datacenter'. */
   fate: string;
-  /** The frame the fast path would transmit, or null when it drops it. */
+  /**
+   * The frame as it leaves: transmitted, or passed to the kernel (unwrapped from GUE when it
+   * came in it); null when it is dropped.
+   */
   output: Uint8Array | null;
+  /** Who finishes the packet: the XDP program ('xdp') or an AF_XDP worker ('worker'). */
+  stage: 'xdp' | 'worker';
 }
 
-const ROUTER_KEYS = ['port', 'host', 'table', 'neighbourRefreshMs'];
+const ROUTER_KEYS = ['port', 'host', 'table', 'neighbourRefreshMs', 'lane'];
 const HOST_KEYS = ['ipv4', 'ipv6', 'guePort', 'trustedPeers', 'flowHashSeed'];
 
 function checkObject(value: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
@@ -97,12 +114,13 @@ export class Router {
   readonly #owners = new OwnerTotals();
   #capture: DropCapture | undefined;
   #closed = false;
-  #lastCapture: Uint8Array | undefined;
+  readonly #lane: Lane;
   /** Publications run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(port: XdpPort, nativeRouter: NativeRouter, host: HostSpec, table: SliceTable, refreshMs: number) {
+  private constructor(port: XdpPort, nativeRouter: NativeRouter, host: HostSpec, table: SliceTable, refreshMs: number, lane: Lane) {
     this.#port = port;
+    this.#lane = lane;
     this.#native = nativeRouter;
     this.#host = host;
     this.#table = table;
@@ -125,6 +143,8 @@ export class Router {
     if (typeof refreshMs !== 'number' || !Number.isInteger(refreshMs) || refreshMs < 0) {
       invalid('options.neighbourRefreshMs', 'a whole number of milliseconds, 0 or more', refreshMs);
     }
+    const lane = o.lane ?? 'auto';
+    if (lane !== 'auto' && lane !== 'afxdp') invalid('options.lane', "'auto' or 'afxdp'", lane);
     const ifname = portOptions.interface;
     if (typeof ifname !== 'string') invalid('options.port.interface', 'an interface name', ifname);
     const facts = interfaceFacts(ifname);
@@ -139,12 +159,13 @@ export class Router {
     };
     const table = o.table;
     // Fail on a bad table before touching the interface.
-    compileTable(table, host, { generation: 0n });
+    compileTable(table, host, { generation: 0 });
 
-    const port = await XdpPort.open(portOptions as unknown as XdpPortOptions);
+    const port = await XdpPort.openForRouter(portOptions as unknown as XdpPortOptions);
     try {
       const nativeRouter = new (native().NativeRouter)(XdpPort.internals(port).native);
-      const router = new Router(port, nativeRouter, host, table, refreshMs);
+      nativeRouter.setMode(lane === 'auto' ? ABI.modes.express : ABI.modes.afxdp);
+      const router = new Router(port, nativeRouter, host, table, refreshMs, lane);
       await router.publish(table);
       return router;
     } catch (error) {
@@ -163,9 +184,9 @@ export class Router {
   }
 
   /**
-   * Makes `table` the one every queue uses: next hops are resolved, the table compiled and
-   * checked, then the XDP program's local view and the fast path's table are swapped in, each
-   * atomically. Packets of slices that do not change owner are never dropped by a publish.
+   * Makes `table` the one both lanes use: next hops are resolved, the table compiled and
+   * checked, then the XDP program's tables and the workers' are swapped, each atomically.
+   * Packets of slices that do not change owner are never dropped by a publish.
    */
   publish(table: SliceTable): Promise<{ generation: number }> {
     if (!(table instanceof SliceTable)) invalid('table', 'a SliceTable', table);
@@ -182,27 +203,12 @@ export class Router {
     const generation = this.#generation + 1;
     const nextHops = new Map<string, string>();
     for (const [owner, hop] of hops) if (hop.mac !== undefined) nextHops.set(owner, hop.mac);
-    const compiled = compileTable(table, this.#host, { generation: BigInt(generation), nextHops });
+    const compiled = compileTable(table, this.#host, { generation, nextHops });
     const view = new (native().SliceView)(compiled.image);
-    const internals = XdpPort.internals(this.#port);
-
-    // Slices that change hands between this host and another meet no gap: the XDP program
-    // first passes to the kernel what either table calls ours (a slice arriving is ours from
-    // now on; one leaving stays ours until the fast path knows its new owner), then the fast
-    // path takes the new table, then the XDP program narrows to the new local slices. Each
-    // step waits until no packet still uses the view before it. When the two sets of local
-    // rules together exceed the XDP program's limit, the new view goes first and packets of
-    // slices leaving this host can meet the short window before the fast path's swap (each
-    // one counted in drop_local). Slices that keep their owner never see either.
-    const both = this.#compiled === undefined ? undefined : unionOfEncodedRules(this.#compiled.localRules, compiled.localRules);
-    this.#port.setLocalView(both === undefined ? compiled : { ...compiled, localRules: both });
+    // Both lanes, each atomically: the XDP program's maps (a bank flip), then the workers' table
+    // (a pointer swap). Packets of slices that keep their owner see no gap.
     this.#owners.published(generation, compiled.ownerIndex);
     this.#native.publish(view);
-    if (both !== undefined && !sameBytes(both, compiled.localRules)) this.#port.setLocalView(compiled);
-    if (this.#lastCapture === undefined || !sameBytes(this.#lastCapture, compiled.captureRules)) {
-      internals.native.setCapture(compiled.captureRules);
-      this.#lastCapture = compiled.captureRules;
-    }
     this.#generation = generation;
     this.#table = table;
     this.#compiled = compiled;
@@ -254,13 +260,17 @@ export class Router {
     return slice === undefined ? undefined : { slice, owner: this.#table.ownerSpec(slice.owner)! };
   }
 
-  /** What the fast path would do with `frame` (an Ethernet frame), without sending anything. */
+  /**
+   * What the router would do with `frame` (an Ethernet frame), without sending anything: the
+   * same core decides, as the XDP program runs it, and `stage` says which lane finishes it.
+   */
   explain(frame: Uint8Array): Explanation {
     if (this.#closed) throw new ClosedError('The router is closed');
     if (!(frame instanceof Uint8Array)) invalid('frame', 'a Uint8Array holding an Ethernet frame', frame);
-    if (this.#compiled === undefined) return { fate: 'drop_no_table', output: null };
+    if (this.#compiled === undefined) return { fate: 'drop_no_table', output: null, stage: 'xdp' };
     this.#explainView ??= new (native().SliceView)(this.#compiled.image);
-    return this.#explainView.explain(frame);
+    const { fate, output } = this.#explainView.explain(frame, true);
+    return { fate, output, stage: stageOf(fate, this.#lane, this.#capture?.active === true) };
   }
 
   /** A snapshot of every counter: fates, the XDP program, queues, unresolved next hops. */
@@ -268,14 +278,15 @@ export class Router {
     if (this.#closed) throw new ClosedError('The router is closed');
     const port = this.#port.counters();
     const queues = port.queues.map((q, i) => ({ ...q, fates: named(ABI.routeCounters, this.#native.counters(i)) }));
-    const fates = named(ABI.routeCounters, new Float64Array(ABI.routeCounters.length));
+    const xdp = named(ABI.routeCounters, this.#native.xdpCounters());
+    const fates = { ...xdp };
     for (const q of queues) for (const key of Object.keys(fates) as (keyof RouteFates)[]) fates[key] += q.fates[key];
     const unresolvedOwners: Record<string, string> = {};
     for (const [owner, hop] of this.#nextHops) if (hop.problem !== undefined) unresolvedOwners[owner] = hop.problem;
     const retiredTables = this.#native.reclaim();
     this.#owners.finished(this.#native.takeFinished());
     const owners = this.#owners.snapshot(this.#native.ownerCounters());
-    return { generation: Number(this.#native.generation()), fates, program: port.program, queues, owners, unresolvedOwners, retiredTables };
+    return { generation: Number(this.#native.generation()), lane: this.#lane, fates, xdp, program: port.program, queues, owners, unresolvedOwners, retiredTables };
   }
 
   /**
@@ -318,6 +329,12 @@ export class Router {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+const PASSES = new Set(['pass_local', 'decap_local', 'pass_unmanaged', 'pass_unparsed']);
+
+/** Which lane finishes a packet of `fate` (bpf/steer.bpf.c decides the same way). */
+function stageOf(fate: string, lane: Lane, capturing: boolean): 'xdp' | 'worker' {
+  if (PASSES.has(fate)) return 'xdp';
+  if (lane === 'afxdp') return 'worker';
+  const drop = fate.startsWith('drop_');
+  return drop && capturing ? 'worker' : 'xdp';
 }

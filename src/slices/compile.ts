@@ -1,6 +1,7 @@
-// compileTable: a SliceTable and this host's settings -> the table image the native fast path
-// reads (layout: native/include/softunicast/table.h), the XDP program's local view and its
-// capture rules. Used by the Router (src/router/router.ts) on every publish.
+// compileTable: a SliceTable and this host's settings -> the table image the one core reads
+// (layout: native/include/softunicast/table.h), in the AF_XDP workers and, through the maps the
+// addon fills from it, in the XDP program. Used by the Router (src/router/router.ts) on every
+// publish.
 import { endianness } from 'node:os';
 
 import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
@@ -9,7 +10,6 @@ import { invalid, OwnerUnreachableError, SliceOverlapError, TableLimitError } fr
 import { ABI } from '../generated/abi.js';
 import { isIPv4, isIPv6 } from '../ip.js';
 import { FAMILY_V4, FAMILY_V6, formatPrefix, formatV4, formatV6, parsePrefix, writeAddress, type Prefix } from './address.js';
-import { captureRules, encodeRules, localRules, type Rule } from './local-view.js';
 import { parseMac } from './owner.js';
 import { ownerOf, protoOf, type Group } from './slice.js';
 import { SliceTable, sortedGroups, tableState } from './table.js';
@@ -35,8 +35,8 @@ export interface HostSpec {
 
 /** Options of compileTable(). */
 export interface CompileOptions {
-  /** Chosen by the publisher, shown in the counters; 0 to 2^64 - 1. */
-  generation: bigint;
+  /** Chosen by the publisher, shown in the counters; a whole number from 0 to 2^53 - 1. */
+  generation: number;
   /** Owner name -> next-hop MAC address of GUE owners ('l2' owners use their own mac). */
   nextHops?: ReadonlyMap<string, string>;
 }
@@ -49,25 +49,17 @@ export interface CompileStats {
   keys: number;
   ranges: number;
   trustedPeers: number;
-  localRules: number;
-  captureRules: number;
+  /** Servers of this data centre: a packet they forwarded is never forwarded again. */
+  peers: number;
   /** Bytes of the image. */
   bytes: number;
 }
 
 /** Everything a publish hands to native code, laid out by abi.h. */
 export interface CompiledTable {
-  /** struct su_table_header, then su_prefix trusted[], su_owner owners[], su_slice_key keys[], su_port_range ranges[]. */
+  /** struct su_table_header, then su_prefix trusted[], su_peer peers[], su_owner owners[], su_slice_key keys[], su_port_range ranges[]. */
   image: Uint8Array;
-  /** struct su_host (also inside the image header), for the XDP program's su_host map. */
-  host: Uint8Array;
-  /** struct su_prefix[]: the trusted GUE peers, for the XDP program. */
-  trusted: Uint8Array;
-  /** struct su_capture_rule[]: the slices this host owns, for the XDP program's local view. */
-  localRules: Uint8Array;
-  /** struct su_capture_rule[]: what the XDP program hands to the fast path. */
-  captureRules: Uint8Array;
-  generation: bigint;
+  generation: number;
   /** Owner name -> index of its record in the image, for every owner a slice belongs to. */
   ownerIndex: ReadonlyMap<string, number>;
   stats: CompileStats;
@@ -171,12 +163,42 @@ function ownerRecord(name: string, spec: OwnerSpec, host: Host, nextHops: Readon
   return bytes;
 }
 
+/**
+ * struct su_peer[] of every server owner the table defines (with slices or without), sorted by
+ * family and address, each once: the addresses they send GUE from, and the MAC addresses of
+ * those reached by L2 (what a frame they forwarded carries as its source).
+ */
+function encodePeers(specs: ReadonlyMap<string, OwnerSpec>): Uint8Array {
+  const { size, fields } = ABI.peer;
+  const rows = new Map<string, Uint8Array>();
+  for (const [name, spec] of specs) {
+    if (spec.kind !== 'server') continue;
+    const bytes = new Uint8Array(size);
+    const v4 = isIPv4(spec.address);
+    bytes[fields.family.offset] = v4 ? FAMILY_V4 : FAMILY_V6;
+    writeAddress(bytes, fields.addr.offset, v4 ? FAMILY_V4 : FAMILY_V6, v4 ? Number(spec.address.getValue()) : 0, v4 ? 0n : spec.address.getValue());
+    if (spec.encap === 'l2') {
+      bytes[fields.flags.offset] = ABI.table.peerFlags.hasMac;
+      bytes.set(parseMac(spec.mac, `owners['${name}'].mac`), fields.mac.offset);
+    }
+    // Sorted as the native side compares them: family, then address bytes.
+    const key = String.fromCharCode(bytes[fields.family.offset]!, ...bytes.subarray(fields.addr.offset, fields.addr.offset + 16));
+    if (!rows.has(key) || spec.encap === 'l2') rows.set(key, bytes);
+  }
+  if (rows.size > ABI.table.peersMax) {
+    throw new TableLimitError(`The table defines ${rows.size} servers of this data centre, more than the ${ABI.table.peersMax} the packet path holds (SU_PEERS_MAX)`);
+  }
+  const out = new Uint8Array(size * rows.size);
+  [...rows.keys()].sort().forEach((key, i) => out.set(rows.get(key)!, i * size));
+  return out;
+}
+
 function checkOptions(value: unknown, owners: ReadonlyMap<string, OwnerSpec>): CompileOptions {
   if (typeof value !== 'object' || value === null) invalid('options', 'an options object { generation, nextHops? }', value);
   const o = value as Record<string, unknown>;
   for (const key of Object.keys(o)) if (key !== 'generation' && key !== 'nextHops') invalid(`options.${key}`, 'no such option (generation, nextHops)', o[key]);
   const g = o.generation;
-  if (typeof g !== 'bigint' || g < 0n || g >= 2n ** 64n) invalid('options.generation', 'a bigint from 0n to 2n ** 64n - 1n', g);
+  if (!Number.isSafeInteger(g) || (g as number) < 0) invalid('options.generation', 'a whole number from 0 to 2^53 - 1', g);
   const hops = o.nextHops;
   if (hops !== undefined) {
     if (!(hops instanceof Map)) invalid('options.nextHops', 'a Map from owner name to MAC address', hops);
@@ -219,8 +241,8 @@ function sortRun(ports: Float64Array, owners: Int32Array, n: number, packed: Flo
 
 /**
  * Compiles `table` for this host. Throws InvalidOptionError for bad host settings or options,
- * OwnerUnreachableError when a GUE owner's family has no host address, TableLimitError when
- * the local view, the capture rules or the trusted peers do not fit the XDP program.
+ * OwnerUnreachableError when a GUE owner's family has no host address, TableLimitError when the
+ * trusted peers or this data centre's servers do not fit the packet path.
  */
 export function compileTable(table: SliceTable, host: HostSpec, options: CompileOptions): CompiledTable {
   if (!(table instanceof SliceTable)) invalid('table', 'a SliceTable', table);
@@ -270,8 +292,10 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   }
 
   const header = ABI.tableHeader;
+  const peers = encodePeers(state.specs);
   const trustedAt = header.size;
-  const ownersAt = trustedAt + h.trusted.length * ABI.prefix.size;
+  const peersAt = trustedAt + h.trusted.length * ABI.prefix.size;
+  const ownersAt = peersAt + peers.length;
   const keysAt = ownersAt + records.length * ABI.owner.size;
   const rangesAt = keysAt + keyCount * ABI.sliceKey.size;
   const capacity = rangesAt + rangeBound * ABI.portRange.size;
@@ -283,8 +307,8 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   const u32 = new Uint32Array(buffer, 0, capacity >> 2);
   const view = new DataView(buffer);
 
-  const trusted = encodePrefixes(h.trusted);
-  u8.set(trusted, trustedAt);
+  u8.set(encodePrefixes(h.trusted), trustedAt);
+  u8.set(peers, peersAt);
   records.forEach((r, i) => u8.set(r, ownersAt + i * ABI.owner.size));
 
   const K = ABI.sliceKey;
@@ -360,34 +384,18 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   const hf = header.fields;
   view.setUint32(hf.magic.offset, ABI.table.magic, little);
   view.setUint32(hf.abi_version.offset, ABI.abiVersion, little);
-  view.setBigUint64(hf.generation.offset, opts.generation, little);
+  view.setBigUint64(hf.generation.offset, BigInt(opts.generation), little);
   view.setUint32(hf.trusted_count.offset, h.trusted.length, little);
   view.setUint32(hf.owner_count.offset, records.length, little);
   view.setUint32(hf.key_count.offset, keyCount, little);
   view.setUint32(hf.range_count.offset, range, little);
+  view.setUint32(hf.peer_count.offset, peers.length / ABI.peer.size, little);
   u8.set(h.bytes, hf.host.offset);
   const size = rangesAt + range * R.size;
   const image = size === capacity ? u8 : u8.slice(0, size);
 
-  const isLocal = new Uint8Array(state.names.length);
-  state.names.forEach((name, id) => {
-    if (name !== undefined && state.specs.get(name)!.kind === 'local') isLocal[id] = 1;
-  });
-  const local = localRules(groups, data, isLocal);
-  const gue: Rule[] = [];
-  if (h.guePort !== 0) {
-    const udp = ABI.protocol.udp;
-    if (h.ipv4) gue.push({ family: FAMILY_V4, len: 32, addr: Number(h.ipv4.getValue()), protocols: udp, from: h.guePort, to: h.guePort });
-    if (h.ipv6) gue.push({ family: FAMILY_V6, len: 128, addr: h.ipv6.getValue(), protocols: udp, from: h.guePort, to: h.guePort });
-  }
-  const capture = captureRules(groups, data, gue);
-
   return {
     image,
-    host: h.bytes,
-    trusted,
-    localRules: encodeRules(local),
-    captureRules: encodeRules(capture),
     generation: opts.generation,
     ownerIndex,
     stats: {
@@ -396,8 +404,7 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
       keys: keyCount,
       ranges: range,
       trustedPeers: h.trusted.length,
-      localRules: local.length,
-      captureRules: capture.length,
+      peers: peers.length / ABI.peer.size,
       bytes: size,
     },
   };

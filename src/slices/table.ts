@@ -65,7 +65,7 @@ export function tableState(table: SliceTable): TableState {
 /**
  * Every group of one family in a fixed order, by address and then prefix length (so a prefix
  * comes right before the prefixes inside it): equal tables give equal images whatever order
- * their slices were assigned in, and local-view.ts folds prefixes in one pass.
+ * their slices were assigned in.
  */
 export function sortedGroups(state: TableState, family: number): Group[] {
   const out: Group[] = [];

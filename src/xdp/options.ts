@@ -44,6 +44,14 @@ export interface XdpPortOptions {
   busyPoll?: boolean;
   /** Replace an XDP program found on the interface instead of failing. Default false. */
   replace?: boolean;
+  /**
+   * A directory on a bpf filesystem (e.g. '/sys/fs/bpf/softunicast/eth0') where the XDP
+   * program's link and maps are pinned: they outlive the process, and the next port opened with
+   * the same directory adopts them instead of starting cold. `removePinned()` ends that on
+   * purpose. One directory per interface. Default: nothing pinned, the program leaves with the
+   * port.
+   */
+  pinDir?: string;
   /** Which packets go to the sockets; everything else reaches the kernel stack. Default none. */
   capture?: readonly CaptureRule[];
 }
@@ -53,7 +61,7 @@ export type ResolvedOptions = Omit<NativePortOptions, 'bpfObjectPath'> & { captu
 
 const KEYS = [
   'interface', 'queues', 'frameSize', 'frameCount', 'frameHeadroom', 'rings', 'batchSize',
-  'bind', 'attach', 'needWakeup', 'busyPoll', 'replace', 'capture',
+  'bind', 'attach', 'needWakeup', 'busyPoll', 'replace', 'pinDir', 'capture',
 ] as const;
 const RING_KEYS = ['rx', 'tx', 'fill', 'completion'] as const;
 
@@ -170,6 +178,16 @@ export function resolveOptions(options: unknown, allQueues: (ifname: string) => 
     needWakeup: flag(o.needWakeup, 'options.needWakeup', true),
     busyPoll: flag(o.busyPoll, 'options.busyPoll', false),
     replace: flag(o.replace, 'options.replace', false),
+    pinDir: pinDir(o.pinDir),
     capture: capture as CaptureRule[],
   };
+}
+
+// An absolute path, or '' for none (the addon's form). bpffs itself is checked natively.
+function pinDir(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value !== 'string' || !value.startsWith('/') || value.length >= 4000 || value.includes('\0')) {
+    invalid('options.pinDir', 'an absolute directory path on a bpf filesystem', value);
+  }
+  return value.replace(/\/+$/, '') || '/';
 }

@@ -1,5 +1,6 @@
 // XdpPort: our XDP program on one interface, a UMEM, and an AF_XDP socket with a native worker
 // thread per RX queue. The entry point of the AF_XDP layer.
+import { invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, steerObjectPath, type NativePort } from '../native.js';
 import { checkCapabilities } from './capabilities.js';
@@ -14,6 +15,8 @@ export interface XdpMode {
   attach: AttachMode;
   needWakeup: boolean;
   busyPoll: boolean;
+  /** The program, its link and maps were taken over from an earlier process (options.pinDir). */
+  adopted: boolean;
 }
 
 export class XdpPort {
@@ -43,6 +46,19 @@ export class XdpPort {
    * naming each capability the process lacks (src/xdp/capabilities.ts).
    */
   static async open(options: XdpPortOptions): Promise<XdpPort> {
+    return XdpPort.#open(options, false);
+  }
+
+  /**
+   * @internal For the Router: a port whose XDP program keeps the state it was adopted with
+   * (a pinned router's tables keep forwarding until the Router publishes its own), instead of
+   * switching to capture rules.
+   */
+  static async openForRouter(options: XdpPortOptions): Promise<XdpPort> {
+    return XdpPort.#open(options, true);
+  }
+
+  static async #open(options: XdpPortOptions, forRouter: boolean): Promise<XdpPort> {
     const resolved = resolveOptions(options, (ifname) => native().rxQueueCount(ifname));
     const image = compileCaptureRules(resolved.capture, 'options.capture');
     const { capture: _capture, ...nativeOptions } = resolved;
@@ -51,7 +67,7 @@ export class XdpPort {
     checkCapabilities(resolved.frameCount * resolved.frameSize);
     const port = new (native().NativePort)({ ...nativeOptions, bpfObjectPath: steerObjectPath });
     try {
-      port.setCapture(image);
+      if (!forRouter) port.setCapture(image);
       const umem = new Uint8Array(port.umem());
       const state = { closed: false };
       const queues = resolved.queues.map((id, position) => new XdpQueue(port, position, id, umem, resolved, () => state.closed));
@@ -60,6 +76,7 @@ export class XdpPort {
         attach: resolved.attach,
         needWakeup: resolved.needWakeup,
         busyPoll: resolved.busyPoll,
+        adopted: port.info().adopted,
       };
       port.start();
       return new XdpPort(port, state, resolved.interface, mode, queues, umem);
@@ -79,18 +96,12 @@ export class XdpPort {
   }
 
   /**
-   * Replaces the XDP program's local view: this host's addresses and GUE port (`host`, a struct
-   * su_host), the slices it owns (`localRules`, struct su_capture_rule each), whose packets the
-   * program passes to the kernel, unwrapping those that come in GUE from a `trusted` peer
-   * (struct su_prefix each). Packets see the old view or the new one, never a mix; once this
-   * returns none uses the old one.
-   *
-   * Internal: the Router (src/router/) calls it with images compiled from its SliceTable
-   * (src/slices/); the bytes are not checked here beyond their sizes and limits.
-   * @internal
+   * Unpins what a port opened with `pinDir` left in `dir`: the XDP program leaves the interface
+   * unless a live port still holds it. A missing directory is no error.
    */
-  setLocalView(image: { host: Uint8Array; localRules: Uint8Array; trusted: Uint8Array }): void {
-    this.#native.setLocalView(image.host, image.localRules, image.trusted);
+  static removePinned(dir: string): void {
+    if (typeof dir !== 'string' || !dir.startsWith('/')) invalid('dir', 'an absolute directory path', dir);
+    native().removePinned(dir);
   }
 
   /** @internal The addon object, for the Router (src/router/) that runs the C fast path on it. */

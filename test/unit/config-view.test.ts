@@ -73,7 +73,7 @@ describe('tableFor', () => {
   it('gives tables every server can compile with its own addresses', () => {
     for (const host of config.servers.keys()) {
       const o = routerOptionsFor(validateConfig(withInterfaces(base())), host);
-      const compiled = compileTable(o.table, { mac: '02:00:00:00:00:01', mtu: 1500, ...o.host }, { generation: 1n });
+      const compiled = compileTable(o.table, { mac: '02:00:00:00:00:01', mtu: 1500, ...o.host }, { generation: 1 });
       expect(compiled.stats.slices).toBe(7);
     }
   });

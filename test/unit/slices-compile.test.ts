@@ -218,7 +218,7 @@ describe('compileTable: owners', () => {
         { destination: v4('192.0.2.1'), ports: { from: 100, to: 199 }, owner: 'me' },
         { destination: v4('192.0.2.1'), ports: { from: 200, to: 299 }, owner: 'me-too' },
       ]);
-    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n });
+    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1 });
     expect([...compiled.ownerIndex]).toEqual([['me', 0], ['me-too', 0]]);
     const image = decodeImage(compiled.image);
     expect(image.owners).toHaveLength(1);
@@ -228,18 +228,18 @@ describe('compileTable: owners', () => {
 
   it('leaves the next hop of a GUE owner unknown when nextHops lacks it', () => {
     const t = new SliceTable().defineOwner('web2', { kind: 'server', address: v4('10.0.0.2') }).assign({ destination: v4('192.0.2.1'), ports: 1, owner: 'web2' });
-    const image = decodeImage(compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 1n }).image);
+    const image = decodeImage(compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 1 }).image);
     expect(image.owners[0]).toMatchObject({ flags: 0, nextHop: '00:00:00:00:00:00', guePort: 6080, encap: ABI.table.encaps.GUE0 });
   });
 
   it('refuses a GUE owner whose family the host has no address of', () => {
     const t = small();
-    const noV6 = thrown(() => compileTable(t, { ...HOST, ipv6: undefined } as HostSpec, { generation: 1n }), OwnerUnreachableError, 'ERR_OWNER_UNREACHABLE');
+    const noV6 = thrown(() => compileTable(t, { ...HOST, ipv6: undefined } as HostSpec, { generation: 1 }), OwnerUnreachableError, 'ERR_OWNER_UNREACHABLE');
     expect(noV6.message).toBe(
       "Owner 'dc2' is reached in GUE at 2001:db8:eeee::1, an IPv6 address, but the host has no IPv6 address to send from (host.ipv6 is not set)",
     );
     const { ipv4: _, ...v6only } = HOST;
-    const noV4 = thrown(() => compileTable(t, v6only, { generation: 1n }), OwnerUnreachableError, 'ERR_OWNER_UNREACHABLE');
+    const noV4 = thrown(() => compileTable(t, v6only, { generation: 1 }), OwnerUnreachableError, 'ERR_OWNER_UNREACHABLE');
     expect(noV4.message).toBe(
       "Owner 'web2' is reached in GUE at 10.0.0.2, an IPv4 address, but the host has no IPv4 address to send from (host.ipv4 is not set)",
     );
@@ -248,7 +248,7 @@ describe('compileTable: owners', () => {
       .defineOwner('web3', { kind: 'server', address: v6('2001:db8::3'), encap: 'l2', mac: '02:00:00:00:00:03' })
       .defineOwner('far', { kind: 'datacenter', endpoint: v6('2001:db8::9') })
       .assign({ destination: v4('192.0.2.1'), ports: 1, owner: 'web3' });
-    expect(compileTable(l2, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n }).stats.owners).toBe(1);
+    expect(compileTable(l2, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1 }).stats.owners).toBe(1);
   });
 });
 
@@ -265,35 +265,35 @@ describe('compileTable: host and options', () => {
     [{ ...HOST, trustedPeers: [cidr4('10.0.0.1/24')] }, {}, "Expected a prefix without host bits set (10.0.0.0/24) for host.trustedPeers[0] but received '10.0.0.1/24'"],
     [{ ...HOST, gateway: '02:00:00:00:00:02' }, {}, 'Expected no such option (known: mac, mtu, ipv4, ipv6, guePort, flowHashSeed, trustedPeers) for host.gateway'],
     [HOST, { generation: 1 }, 'Expected a bigint from 0n to 2n ** 64n - 1n for options.generation but received 1'],
-    [HOST, { generation: 2n ** 64n }, 'Expected a bigint from 0n to 2n ** 64n - 1n for options.generation but received 18446744073709551616n'],
-    [HOST, { generation: 1n, nextHops: { me: '02:00:00:00:00:02' } }, 'Expected a Map from owner name to MAC address for options.nextHops but received an object'],
-    [HOST, { generation: 1n, nextHops: new Map([['nobody', '02:00:00:00:00:02']]) }, "Expected owner names of the table (known: me) for options.nextHops but received 'nobody'"],
-    [HOST, { generation: 1n, nextHops: new Map([['me', 'gateway']]) }, "for options.nextHops.get('me') but received 'gateway'"],
+    [HOST, { generation: 2 ** 64n }, 'Expected a bigint from 0n to 2n ** 64n - 1n for options.generation but received 18446744073709551616n'],
+    [HOST, { generation: 1, nextHops: { me: '02:00:00:00:00:02' } }, 'Expected a Map from owner name to MAC address for options.nextHops but received an object'],
+    [HOST, { generation: 1, nextHops: new Map([['nobody', '02:00:00:00:00:02']]) }, "Expected owner names of the table (known: me) for options.nextHops but received 'nobody'"],
+    [HOST, { generation: 1, nextHops: new Map([['me', 'gateway']]) }, "for options.nextHops.get('me') but received 'gateway'"],
   ])('rejects bad settings %#', (host, options, message) => {
-    const error = thrown(() => compileTable(t, host as HostSpec, { generation: 1n, ...options } as never), InvalidOptionError, 'ERR_INVALID_OPTION');
+    const error = thrown(() => compileTable(t, host as HostSpec, { generation: 1, ...options } as never), InvalidOptionError, 'ERR_INVALID_OPTION');
     expect(error.message).toContain(message);
   });
 
   it('turns decapsulation off with guePort 0 and defaults seed and port', () => {
-    const off = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 9000, ipv4: v4('10.0.0.1'), guePort: 0 }, { generation: 0n });
+    const off = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 9000, ipv4: v4('10.0.0.1'), guePort: 0 }, { generation: 0 });
     expect(decodeHost(off.host)).toMatchObject({ guePort: 0, mtu: 9000, flags: ABI.table.hostFlags.ipv4, seed: 0, ipv6: '0'.repeat(32) });
     expect(decodeRules(off.captureRules)).toEqual(['192.0.2.1/32 tcp+udp 1-1']);
-    const defaults = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 0n });
+    const defaults = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 0 });
     expect(decodeHost(defaults.host)).toMatchObject({ guePort: 6080, flags: 0 });
     expect(defaults.trusted.length).toBe(0);
   });
 
   it('refuses more trusted peers than the XDP program holds', () => {
     const peers = Array.from({ length: 65 }, (_, i) => IPv4.fromNumber(0x0a000000 + i));
-    const error = thrown(() => compileTable(t, { ...HOST, trustedPeers: peers }, { generation: 1n }), TableLimitError, 'ERR_TABLE_LIMIT');
+    const error = thrown(() => compileTable(t, { ...HOST, trustedPeers: peers }, { generation: 1 }), TableLimitError, 'ERR_TABLE_LIMIT');
     expect(error.message).toBe('host.trustedPeers has 65 entries, more than the 64 the XDP program holds (SU_TRUSTED_PEERS_MAX)');
-    expect(compileTable(t, { ...HOST, trustedPeers: peers.slice(0, 64) }, { generation: 1n }).stats.trustedPeers).toBe(64);
+    expect(compileTable(t, { ...HOST, trustedPeers: peers.slice(0, 64) }, { generation: 1 }).stats.trustedPeers).toBe(64);
   });
 });
 
 describe('compileTable: local view and capture rules', () => {
   it('lists the local slices and what to capture, with GUE on the host addresses', () => {
-    const compiled = compileTable(small(), HOST, { generation: 1n });
+    const compiled = compileTable(small(), HOST, { generation: 1 });
     expect(decodeRules(compiled.localRules)).toEqual(['192.0.2.1/32 tcp+udp 2048-4095']);
     expect(decodeRules(compiled.captureRules)).toEqual([
       '192.0.2.1/32 tcp+udp 2048-10239',
@@ -319,7 +319,7 @@ describe('compileTable: local view and capture rules', () => {
     specs.push({ destination: v6('2001:db8::'), ports: 7, owner: 'me' });
     specs.push({ destination: v6('2001:db8::1'), ports: 7, owner: 'me' });
     t.assignMany(specs);
-    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 1n });
+    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 1 });
     expect(decodeRules(compiled.localRules)).toEqual([
       '192.0.2.0/24 tcp+udp 2048-4095',
       '192.0.3.1/32 tcp 80-90',
@@ -340,7 +340,7 @@ describe('compileTable: local view and capture rules', () => {
     specs.push({ destination: v4('198.51.100.7'), protocols: ['tcp'], ports: 853, owner: 'web2' });
     for (let i = 0; i < 255; i++) specs.push({ destination: IPv4.fromNumber(0xcb007100 + i), ports: 1000, owner: 'web2' }); // 203.0.113.0-254
     t.assignMany(specs);
-    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1'), guePort: 0 }, { generation: 1n });
+    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1'), guePort: 0 }, { generation: 1 });
     expect(decodeRules(compiled.captureRules)).toEqual([
       '198.51.100.0/24 tcp+udp 53-853',
       '203.0.113.0/25 tcp+udp 1000-1000',
@@ -359,13 +359,13 @@ describe('compileTable: local view and capture rules', () => {
     const t = new SliceTable().defineOwner('me', { kind: 'local' });
     // Different ports per address: nothing folds.
     t.assignMany(Array.from({ length: 65 }, (_, i) => ({ destination: IPv4.fromNumber(0xc0000200 + i), ports: 1000 + i, owner: 'me' })));
-    const error = thrown(() => compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n }), TableLimitError, 'ERR_TABLE_LIMIT');
+    const error = thrown(() => compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1 }), TableLimitError, 'ERR_TABLE_LIMIT');
     expect(error.message).toBe(
       'This host owns 65 local slices, which take 65 XDP rules after merging adjacent ranges and sibling prefixes, ' +
         'more than the 64 the XDP program checks (SU_LOCAL_RULES_MAX)',
     );
     t.release({ destination: IPv4.fromNumber(0xc0000200 + 64), ports: 1064 });
-    expect(compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1n }).stats.localRules).toBe(64);
+    expect(compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500 }, { generation: 1 }).stats.localRules).toBe(64);
   });
 
   it('refuses more capture rules than the XDP program holds', () => {
@@ -373,11 +373,11 @@ describe('compileTable: local view and capture rules', () => {
     // Every other address: no two are halves of one parent.
     t.assignMany(Array.from({ length: 63 }, (_, i) => ({ destination: IPv4.fromNumber(0xc0000200 + 2 * i), ports: 80, owner: 'dc2' })));
     const host = { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1'), ipv6: v6('2001:db8::1') };
-    const error = thrown(() => compileTable(t, host, { generation: 1n }), TableLimitError, 'ERR_TABLE_LIMIT');
+    const error = thrown(() => compileTable(t, host, { generation: 1 }), TableLimitError, 'ERR_TABLE_LIMIT');
     expect(error.message).toBe(
       'The table needs 65 capture rules (63 for managed prefixes after merging siblings, 2 for GUE), more than the 64 the XDP program holds (SU_CAPTURE_RULES_MAX)',
     );
-    expect(compileTable(t, { ...host, guePort: 0 }, { generation: 1n }).stats.captureRules).toBe(63);
+    expect(compileTable(t, { ...host, guePort: 0 }, { generation: 1 }).stats.captureRules).toBe(63);
   });
 });
 
@@ -400,7 +400,7 @@ describe('compileTable: a /16 in 16 port slices per address (1,048,576 slices)',
     expect(t.lookup(v4('198.18.1.2'), 'udp', 5000)).toBe(owner(1, 258));
     expect(t.lookup(v4('198.18.1.2'), 'tcp', 4095)).toBe('me');
 
-    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 9n });
+    const compiled = compileTable(t, { mac: '02:00:00:00:00:01', mtu: 1500, ipv4: v4('10.0.0.1') }, { generation: 9 });
     expect(compiled.stats).toMatchObject({ slices: 1_048_576, owners: 16, keys: 131_072, ranges: 2_097_152, localRules: 1, captureRules: 2 });
     // 65,536 local slices, one per address, fold into one rule for the XDP program.
     expect(decodeRules(compiled.localRules)).toEqual(['198.18.0.0/16 tcp+udp 0-4095']);

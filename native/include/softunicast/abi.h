@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 /* Bumped on any change below; the addon refuses to run with TypeScript built for another value. */
-#define SU_ABI_VERSION 5
+#define SU_ABI_VERSION 6
 
 /* ---- Limits ------------------------------------------------------------------------------- */
 
@@ -44,20 +44,37 @@ struct su_capture_rule {
 	__u8 addr[16];    /* network byte order; IPv4 uses the first 4 bytes, the rest zero */
 };
 
+/* ---- The XDP program's mode and live bank -------------------------------------------------
+ * Map `su_control` (BPF_MAP_TYPE_ARRAY, key 0). Writer: the addon. Reader: bpf/steer.bpf.c,
+ * once per packet.
+ *   SU_MODE_CAPTURE  a port without a table (XdpPort with TypeScript handlers): the capture
+ *                    rules hand packets to the AF_XDP sockets, everything else to the kernel.
+ *   SU_MODE_EXPRESS  a router's table: the one core decides in XDP and finishes every packet
+ *                    it can there (passes, GUE, L2 rewrites, drops); the rest goes to the workers.
+ *   SU_MODE_AFXDP    a router's table, the workers doing the forwarding: XDP finishes only what
+ *                    goes to the kernel (local slices, unmanaged traffic) and hands the rest on.
+ * `capture_drops` set: packets the XDP program would drop go to the workers, whose drop capture
+ * writes them down (only while a capture runs: nothing per packet otherwise). */
+#define SU_MODE_CAPTURE 0
+#define SU_MODE_EXPRESS 1
+#define SU_MODE_AFXDP 2
+struct su_control {
+	__u32 bank; /* the live table bank, 0 or 1 */
+	__u32 mode; /* SU_MODE_* */
+	__u32 capture_drops;
+	__u32 pad0;
+};
+
 /* ---- XDP program counters -----------------------------------------------------------------
  * Map `su_steer_counters` (BPF_MAP_TYPE_PERCPU_ARRAY, key: enum su_steer_counter, value: u64).
- * Writer: bpf/steer.bpf.c. Reader: the addon, summed over CPUs. Each counts one fate. */
-#define SU_STEER_COUNTERS(X)                                                                  \
-	X(packets, "packets the XDP program saw")                                                \
-	X(pass_unparsed, "passed to the kernel: not Ethernet/IPv4/IPv6 with a TCP or UDP header") \
-	X(pass_unmanaged, "passed to the kernel: matched no capture rule")                       \
-	X(pass_no_socket, "passed to the kernel: captured, but no socket is bound on the queue") \
-	X(pass_local, "passed to the kernel: destination in a slice this host owns")             \
-	X(decap_local, "GUE from a trusted peer for a local slice: unwrapped and passed")        \
-	X(redirected, "handed to the AF_XDP socket of the receiving queue")                      \
-	X(pass_fragment_local, "a later fragment of a datagram for a local slice: passed")        \
-	X(redirected_fragment, "a later fragment of a datagram the fast path steers: handed on") \
-	X(pass_fragment_unplaced, "a later fragment whose first fragment was not seen: passed")
+ * Writer: bpf/steer.bpf.c. Reader: the addon, summed over CPUs. The fates of packets the XDP
+ * program finishes itself are route counters (below), in map `su_route_counters`. */
+#define SU_STEER_COUNTERS(X)                                                                      \
+	X(packets, "packets the XDP program saw")                                                    \
+	X(redirected, "handed to the AF_XDP socket of the receiving queue")                          \
+	X(pass_unmatched, "a port without a table: matched no capture rule, passed to the kernel")   \
+	X(pass_no_socket, "a port without a table: captured, but no socket on the queue: passed")    \
+	X(drop_no_socket, "a router's packet for the workers, but no socket on the queue: dropped (never the kernel's)")
 
 enum su_steer_counter {
 #define SU_X(name, doc) SU_STEER_##name,
@@ -130,26 +147,38 @@ struct su_exchange_entry {
 	__u32 pad0;
 };
 
-/* ---- The fast path's fate for each packet (native/core) ------------------------------------
- * One per-queue counter per fate, in this order; written by the worker (single writer), read as
- * snapshots. Counters named forward_* and encap_* transmit the packet; every other one drops it. */
-#define SU_ROUTE_COUNTERS(X)                                                                     \
-	X(forward_server_gue, "sent in GUE to the server of this data centre that owns the slice")  \
-	X(forward_server_l2, "sent to the owning server by rewriting the Ethernet destination")     \
-	X(encap_datacenter, "sent in GUE to the backbone endpoint of the owning data centre")       \
-	X(drop_no_table, "dropped: no slice table published yet")                                   \
-	X(drop_malformed, "dropped: truncated or inconsistent headers")                             \
-	X(drop_fragment, "dropped: a later fragment whose first was not seen here, or GUE in pieces") \
-	X(drop_no_owner, "dropped: no slice covers the destination address, protocol and port")     \
-	X(drop_local, "dropped: a local slice reached the fast path (only while an update lands)")  \
-	X(drop_loop, "dropped: arrived in GUE but owned by another data centre")                    \
-	X(drop_untrusted_gue, "dropped: GUE from a source outside the trusted peer prefixes")       \
-	X(drop_gue_variant, "dropped: GUE variant 2 or 3, reserved (draft section 3)")              \
-	X(drop_gue_control, "dropped: GUE control message (C bit set)")                             \
-	X(drop_gue_flags, "dropped: GUE flags we do not implement (draft section 5.4)")             \
-	X(drop_gue_proto, "dropped: GUE payload neither IPv4 nor IPv6, or not what Proto says")    \
-	X(drop_too_big, "dropped: would exceed the interface MTU once encapsulated")                \
-	X(drop_no_neighbour, "dropped: the next hop's MAC address is not known")                    \
+/* ---- The fate of each packet (native/core, the one core of both lanes) ----------------------
+ * One counter per fate, in this order: per CPU in the XDP program, per queue in the workers;
+ * written by their single writer, read as snapshots. forward_* and encap_* send the packet on,
+ * pass_* and decap_local hand it to the kernel (in the XDP lane: a worker cannot, and counts
+ * drop_local instead), every other one drops it. */
+#define SU_ROUTE_COUNTERS(X)                                                                      \
+	X(forward_server_gue, "sent in GUE to the server of this data centre that owns the slice")   \
+	X(forward_server_l2, "sent to the owning server by rewriting the Ethernet destination")      \
+	X(encap_datacenter, "sent in GUE to the backbone endpoint of the owning data centre")        \
+	X(pass_local, "passed to the kernel: a slice this host owns")                                \
+	X(decap_local, "GUE from a trusted peer for a slice this host owns: unwrapped and passed")   \
+	X(pass_unmanaged, "passed to the kernel: no slice's ports or address cover it")              \
+	X(pass_unparsed, "passed to the kernel: not TCP, UDP or an ICMP error about a managed slice") \
+	X(drop_no_table, "dropped: no slice table published yet")                                    \
+	X(drop_malformed, "dropped: truncated or inconsistent headers, to a managed address")        \
+	X(drop_fragment, "dropped: a later fragment whose first was not seen, or GUE in pieces")     \
+	X(drop_no_owner, "dropped: a managed port (between slices of its key) that no slice owns")   \
+	X(drop_local, "dropped: a packet for this host's kernel reached a worker (only while an update lands)") \
+	X(drop_loop, "dropped: came from another data centre, owned by a data centre: never sent on twice") \
+	X(drop_loop_server, "dropped: came from a server of this data centre, owned by another: never sent on twice") \
+	X(drop_untrusted_gue, "dropped: GUE from a source outside the trusted peer prefixes")        \
+	X(drop_gue_variant, "dropped: GUE variant 2 or 3, reserved (draft section 3)")               \
+	X(drop_gue_control, "dropped: GUE control message (C bit set)")                              \
+	X(drop_gue_flags, "dropped: GUE flags we do not implement (draft section 5.4)")              \
+	X(drop_gue_proto, "dropped: GUE payload neither IPv4 nor IPv6, or not what Proto says")     \
+	X(drop_gue_length, "dropped: GUE whose UDP length, IP length and inner length disagree")     \
+	X(drop_gue_not_managed, "dropped: GUE whose inner destination is no slice we manage (no open relay)") \
+	X(drop_source_routed, "dropped: a source route (IPv4 LSRR/SSRR, IPv6 segments left) the kernel would follow") \
+	X(drop_tunnel_control, "dropped: GUE carrying link-local, multicast or loopback addresses (tunnel control traffic)") \
+	X(drop_ipv6_chain, "dropped: more than 8 IPv6 extension headers, to a managed address")      \
+	X(drop_too_big, "dropped: would exceed the interface MTU once encapsulated")                 \
+	X(drop_no_neighbour, "dropped: the next hop's MAC address is not known")                     \
 	X(drop_no_source, "dropped: this host has no unicast address of the endpoint's family")
 
 enum su_route_counter {
@@ -158,8 +187,12 @@ enum su_route_counter {
 #undef SU_X
 	SU_ROUTE_COUNTER_COUNT
 };
-/* The fates that put the packet on the TX ring. */
+/* The fates that send the packet on, and those that hand it to the kernel. */
 #define SU_ROUTE_TRANSMITS(c) ((c) <= SU_ROUTE_encap_datacenter)
+#define SU_ROUTE_PASSES(c) ((c) >= SU_ROUTE_pass_local && (c) <= SU_ROUTE_pass_unparsed)
+
+/* An owner index that names no owner: the lookup found none (or never ran). */
+#define SU_OWNER_NONE 0xffffffffu
 
 /* ---- Per-owner counters of the fast path ----------------------------------------------------
  * For every owner of the table in use, per queue, packets and bytes by fate: what was sent to
@@ -169,6 +202,10 @@ enum su_route_counter {
 #define SU_OWNER_STAT_PACKETS 0
 #define SU_OWNER_STAT_BYTES 1
 #define SU_OWNER_STATS (SU_ROUTE_COUNTER_COUNT * 2)
+/* One owner's counters, as the XDP program's per-CPU map holds them. */
+struct su_owner_stats {
+	__u64 v[SU_OWNER_STATS];
+};
 
 /* ---- Drop capture: dropped packets copied out of the fast path, on request -------------------
  * Per queue, a ring of SU_CAPTURE_RING_BYTES written by the worker while capture is on (one
@@ -192,6 +229,7 @@ struct su_capture_record {
 };
 
 #include "softunicast/table.h"
+#include "softunicast/tables.h"
 #include "softunicast/gue.h"
 
 #endif /* SOFTUNICAST_ABI_H */

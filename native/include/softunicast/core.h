@@ -67,11 +67,31 @@ enum su_route_counter su_core_route_frags(const struct su_view *view, struct su_
  * owner its slice belongs to (among the image's owners, su_view_owner_count of them), set
  * whenever the lookup found one, transmitted or dropped; SU_OWNER_NONE when it did not get
  * that far (malformed, no owner, no table). The router counts per owner with it. */
-#define SU_OWNER_NONE 0xffffffffu
 enum su_route_counter su_core_route_owner(const struct su_view *view, struct su_frag_table *frags,
 					  uint8_t **data, uint32_t *len, uint32_t headroom,
 					  uint32_t *owner);
 uint32_t su_view_owner_count(const struct su_view *view);
+
+/* The forms the XDP program's maps hold (softunicast/tables.h), read from a built view by
+ * native/router/xdp_tables.c. Pointers stay valid while the view lives. */
+const struct su_meta *su_view_meta(const struct su_view *view);
+uint32_t su_view_key_count(const struct su_view *view);
+void su_view_key(const struct su_view *view, uint32_t index, struct su_key_id *id,
+		 struct su_key_ranges *ranges);
+const struct su_port_range *su_view_ranges(const struct su_view *view, uint32_t *count);
+const struct su_fwd *su_view_fwds(const struct su_view *view, uint32_t *count);
+const struct su_prefix *su_view_trusted_prefixes(const struct su_view *view, uint32_t *count);
+const struct su_peer *su_view_peers(const struct su_view *view, uint32_t *count);
+
+/* su_core_route_owner as the XDP program decides (for explain() and tests): packets for the
+ * kernel keep their fates (pass_local, decap_local unwrapped, pass_unmanaged, pass_unparsed)
+ * instead of the worker lane's drop_local. */
+enum su_route_counter su_core_route_as_xdp(const struct su_view *view, struct su_frag_table *frags,
+					   uint8_t **data, uint32_t *len, uint32_t headroom,
+					   uint32_t *owner);
+
+/* A fragment table whose clock is `now` (nanoseconds, monotonic): tests pass their own. */
+struct su_frag_table *su_frag_table_new_clock(uint32_t entries, uint64_t (*now)(void));
 
 #ifdef __cplusplus
 }

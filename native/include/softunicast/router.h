@@ -30,9 +30,13 @@ int su_router_create_unbound(uint8_t *umem, uint32_t frame_size, uint32_t queue_
 void su_router_route_batch(struct su_router *router, uint32_t index, struct su_desc *descs,
 			   uint32_t n);
 
-/* Makes `view` the table every worker uses from its next batch on: one atomic pointer store.
- * The router owns `view` from now on, also when it fails (-ENOMEM for the table's per-owner
- * counters; the previous table stays in use then). The previous one is freed once no worker
+/* Which lane finishes packets (SU_MODE_EXPRESS: the XDP program where it can, the default;
+ * SU_MODE_AFXDP: the workers), from the next publish on. */
+int su_router_set_mode(struct su_router *router, uint32_t mode, struct su_error *err);
+
+/* Makes `view` the table of both lanes: the XDP program's maps (a bank flip) and then every
+ * worker's, from its next batch on (one atomic pointer store). The router owns `view` from now
+ * on, also when it fails (the previous table stays in use in both lanes then). The previous one is freed once no worker
  * can still be reading it (su_router_reclaim). Call from one thread (the JS thread). */
 int su_router_publish(struct su_router *router, struct su_view *view, struct su_error *err);
 /* Frees the retired tables no worker can still read, keeping their per-owner counters for
@@ -67,6 +71,9 @@ uint32_t su_router_capture_drain(struct su_router *router, uint8_t *out, uint32_
 
 /* Generation of the table in use; 0 before the first publish. */
 uint64_t su_router_generation(const struct su_router *router);
+/* Fates the XDP lane finished, summed over CPUs (zeros without an XDP program). */
+int su_router_xdp_counters(const struct su_router *router, uint64_t out[SU_ROUTE_COUNTER_COUNT],
+			   struct su_error *err);
 /* Fate counters of the queue at `index` (position in the port, not the RX queue id). */
 void su_router_counters(const struct su_router *router, uint32_t index,
 			uint64_t out[SU_ROUTE_COUNTER_COUNT]);

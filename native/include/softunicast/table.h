@@ -6,6 +6,7 @@
  * byte order (the image never leaves the machine that built it), addresses in network order:
  *   struct su_table_header
  *   struct su_prefix        trusted[header.trusted_count]   GUE peers we decapsulate from
+ *   struct su_peer          peers[header.peer_count]        the servers of this data centre
  *   struct su_owner         owners[header.owner_count]
  *   struct su_slice_key     keys[header.key_count]          unique (family, prefix, protocol, addr)
  *   struct su_port_range    ranges[header.range_count]      each key's run sorted, disjoint
@@ -44,7 +45,20 @@ struct su_table_header {
 	__u32 key_count;
 	__u32 range_count;
 	struct su_host host;
-	__u32 pad0;
+	__u32 peer_count;
+};
+
+/* A server of this data centre (every one the table defines, with slices or without): what a
+ * packet forwarded by it looks like, so that it is never forwarded again (no loops, DESIGN.md).
+ * It sends GUE from `addr`; an L2 server (SU_PEER_HAS_MAC) rewrites the Ethernet source to
+ * `mac`. Sorted by (family, addr), unique. */
+#define SU_PEER_HAS_MAC (1u << 0)
+#define SU_PEERS_MAX 4096
+struct su_peer {
+	__u8 family; /* SU_FAMILY_IPV4 or SU_FAMILY_IPV6 */
+	__u8 flags;  /* SU_PEER_* */
+	__u8 mac[6];
+	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes, the rest zero */
 };
 
 /* An address prefix: trusted GUE peers (source addresses). */

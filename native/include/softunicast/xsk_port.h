@@ -42,6 +42,11 @@ struct su_port_config {
 	bool need_wakeup; /* XDP_USE_NEED_WAKEUP: the kernel says when a syscall is needed */
 	bool busy_poll;   /* workers spin instead of sleeping in poll() */
 	bool replace;     /* detach a foreign XDP program instead of refusing */
+	/* A directory on a bpf filesystem, or NULL. With it the program's link and maps are pinned
+	 * there: they outlive the process (the in-kernel lane keeps forwarding through a restart,
+	 * kill -9 included), and the next port opened with it adopts them. su_pin_remove ends
+	 * that on purpose. One directory per interface. */
+	const char *pin_dir;
 };
 
 /* A frame as the worker hands it to a batch handler. The handler sets `action` (enum su_action)
@@ -71,18 +76,18 @@ void su_port_close(struct su_port *port);
 void su_port_free(struct su_port *port);
 bool su_port_is_closed(const struct su_port *port);
 
-/* Replaces the capture rules (all SU_CAPTURE_RULES_MAX slots are rewritten). */
+/* Replaces the capture rules of a port without a router (all SU_CAPTURE_RULES_MAX slots of the
+ * idle bank are rewritten, then the bank flipped): a packet sees the old rules or the new. Puts
+ * the program in capture mode: never call it on a port a router runs on. */
 int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rules, uint32_t n,
 			struct su_error *err);
-/* Replaces the XDP program's local view: this host's addresses and GUE port, the slices it owns
- * (their packets go to the kernel; in GUE from a `trusted` source they are unwrapped first) and
- * the trusted GUE peers. Packets see the old view or the new one, never a mix; when this returns
- * none uses the old one any more (it waits for an RCU grace period: about 10 ms here).
- * ERR_TABLE_LIMIT above SU_LOCAL_RULES_MAX rules or SU_TRUSTED_PEERS_MAX peers. One caller at a
- * time. */
-int su_port_set_local_view(struct su_port *port, const struct su_host *host,
-			   const struct su_capture_rule *rules, uint32_t n_rules,
-			   const struct su_prefix *trusted, uint32_t n_trusted, struct su_error *err);
+/* The loaded XDP object, for native/router's tables (NULL once closed). */
+struct bpf_object *su_port_bpf_object(struct su_port *port);
+/* Whether the port took over a pinned link and maps from an earlier process. */
+bool su_port_adopted(const struct su_port *port);
+/* Unpins everything in `dir` and removes it: the program leaves the interface unless a live
+ * port still holds its link. No directory is no error. */
+int su_pin_remove(const char *dir, struct su_error *err);
 /* The XDP program's counters summed over CPUs, indexed by enum su_steer_counter. */
 int su_port_steer_counters(struct su_port *port, uint64_t out[SU_STEER_COUNTER_COUNT],
 			   struct su_error *err);

@@ -1,0 +1,202 @@
+/* One packet's fate, and its rewrite when it is sent on or unwrapped: the one core's packet path,
+ * the same code in the XDP program (bpf/steer.bpf.c) and in the AF_XDP workers
+ * (native/core/route.c). Steps: parse; GUE for this host is checked and unwrapped; the owner is
+ * found (by ports, or for a later fragment by its first); the owner's fate for a packet from
+ * where this one came from; the rewrite. The target half (su_tbl_*, su_frag_*, su_csum_range,
+ * su_move_head, su_set_len) is defined by the includer first (native/core/user.h, bpf/target.h).
+ *
+ * Loops are ruled out by construction (DESIGN.md): a packet that came from a server of this
+ * data centre (in GUE, or L2-forwarded) is delivered here or dropped, never sent on; one from
+ * another data centre goes to this host or a server of this data centre, never to a data
+ * centre. So a packet is forwarded at most twice: wire -> data centre -> server. */
+#ifndef SU_CORE_ROUTE_H
+#define SU_CORE_ROUTE_H
+
+#include "frags.h"
+#include "gue.h"
+#include "lookup.h"
+#include "parse.h"
+
+/* The heaviest steps, each a stage of its own in the XDP program (a global function the
+ * verifier checks once, bpf/steer.bpf.c), inline in the workers (route.c): su_parse_frame,
+ * su_gue_unwrap and su_owner_of. Defined by the target after this header. */
+SU_INLINE enum su_route_counter su_stage_parse_frame(const struct su_buf *b, struct su_ip *out);
+SU_INLINE enum su_route_counter su_stage_unwrap(su_tbl t, const struct su_buf *b,
+						const struct su_ip *outer, struct su_ip *inner);
+SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_ip *pkt, int decap,
+				     enum su_route_counter *miss);
+
+/* What su_route_decide found: the fate, and what su_route_apply needs to carry it out. */
+struct su_verdict {
+	uint32_t owner; /* the owner's index, SU_OWNER_NONE when no lookup found one */
+	uint8_t fate;   /* enum su_route_counter */
+	uint8_t decap;  /* the packet acted on is the inner one of GUE for this host */
+	uint8_t from;   /* SU_FROM_* */
+	uint8_t pad0;
+};
+
+/* The fate of a packet whose headers could not be read to the ports: what is not ours goes to
+ * the kernel, but a packet to a managed address never does (another server may own it; the
+ * kernel would answer in its name with a reset). */
+SU_INLINE enum su_route_counter su_unreadable(su_tbl t, const struct su_meta *m,
+					      const struct su_ip *ip, enum su_route_counter fate)
+{
+	if (fate == SU_ROUTE_pass_unparsed || ip->family == SU_FAMILY_NONE)
+		return SU_ROUTE_pass_unparsed;
+	return su_address_managed(t, m, ip->family, ip->daddr) ? fate : SU_ROUTE_pass_unparsed;
+}
+
+/* The owner of `pkt` (by its ports; a later fragment by its first, remembered when it passed),
+ * or SU_OWNER_NONE with the fate that has: unmanaged (the kernel's), or a drop. */
+SU_INLINE uint32_t su_owner_of(su_tbl t, su_frag_state f, const struct su_meta *m,
+			       const struct su_ip *pkt, int decap, enum su_route_counter *miss)
+{
+	struct su_found found;
+
+	if (pkt->fragment == SU_FRAGMENT_LATER) {
+		uint32_t owner;
+
+		if (su_frag_find(f, pkt, m->generation, &owner))
+			return owner;
+		/* First never seen, expired, or of another table: the datagram cannot be placed.
+		 * Passing it would fill the kernel's reassembly memory for a flood of orphans. */
+		*miss = decap || su_address_managed(t, m, pkt->family, pkt->daddr) ?
+				SU_ROUTE_drop_fragment :
+				SU_ROUTE_pass_unmanaged;
+		return SU_OWNER_NONE;
+	}
+	su_lookup_port_slice(t, m, pkt->family, pkt->daddr, pkt->protocol, pkt->dport, &found);
+	if (found.owner == SU_OWNER_NONE) {
+		/* Unwrapped packets are for slices we manage, or nobody's: never an open relay. */
+		*miss = found.managed ? SU_ROUTE_drop_no_owner :
+			decap ? SU_ROUTE_drop_gue_not_managed : SU_ROUTE_pass_unmanaged;
+		return SU_OWNER_NONE;
+	}
+	if (pkt->fragment == SU_FRAGMENT_FIRST)
+		su_frag_save(f, pkt, m->generation, found.owner);
+	return found.owner;
+}
+
+/* Decides the fate of the frame in `b`: parsed into `outer`, and for GUE for this host unwrapped
+ * into `inner` (v->decap). Reads the table, and the fragment state (first fragments are
+ * remembered); writes nothing into the packet. */
+SU_INLINE enum su_route_counter su_route_decide(su_tbl t, su_frag_state f, const struct su_buf *b,
+						struct su_ip *outer, struct su_ip *inner,
+						struct su_verdict *v)
+{
+	const struct su_meta *m = su_tbl_meta(t);
+	const struct su_ip *pkt = outer;
+	const struct su_fwd *fwd;
+	enum su_route_counter fate;
+
+	v->owner = SU_OWNER_NONE;
+	v->decap = 0;
+	v->from = SU_FROM_WIRE;
+	if (!m)
+		return SU_ROUTE_drop_no_table;
+	fate = su_stage_parse_frame(b, outer);
+	if (fate != SU_PARSE_OK)
+		return su_unreadable(t, m, outer, fate);
+	if (su_gue_for_us(&m->host, outer)) {
+		fate = su_stage_unwrap(t, b, outer, inner);
+		if (fate != SU_PARSE_OK)
+			return fate;
+		v->decap = 1;
+		v->from = su_tbl_peer(t, outer->family, outer->saddr) ? SU_FROM_SERVER : SU_FROM_DC;
+		pkt = inner;
+	} else {
+		const uint8_t *eth = su_at(b, 0, SU_ETH_HLEN);
+
+		if (eth && su_tbl_peer_mac(t, eth + 6))
+			v->from = SU_FROM_SERVER;
+	}
+	v->owner = su_stage_owner_of(t, f, pkt, v->decap, &fate);
+	if (v->owner == SU_OWNER_NONE)
+		return fate;
+	fwd = su_tbl_fwd(t, v->owner);
+	if (!fwd)
+		return SU_ROUTE_drop_no_owner;
+	fate = (enum su_route_counter)(v->from == SU_FROM_WIRE ? fwd->fate :
+				       v->from == SU_FROM_DC ? fwd->fate_from_dc :
+							       fwd->fate_from_server);
+	if (fate == SU_ROUTE_pass_local) {
+		/* The kernel would send a source-routed packet on, with the source it carries. */
+		if (pkt->flags & SU_IP_SOURCE_ROUTED)
+			return SU_ROUTE_drop_source_routed;
+		return v->decap ? SU_ROUTE_decap_local : SU_ROUTE_pass_local;
+	}
+	/* Never truncate, never fragment: the IP packet, outer headers included, must fit the
+	 * interface (VLAN tags and padding are not part of it). */
+	if (SU_ROUTE_TRANSMITS(fate) && pkt->ip_len > fwd->max_ip_len)
+		return SU_ROUTE_drop_too_big;
+	return fate;
+}
+
+/* A new untagged Ethernet header in front of the IP datagram `ip`, which becomes the whole
+ * frame: the outer headers (or the received tags) go, and so does anything after the datagram.
+ * `macs` are the 12 address bytes to write (copied before the move overwrites them). */
+SU_INLINE int su_reframe(struct su_buf *b, const struct su_ip *ip, const uint8_t *macs)
+{
+	uint8_t mac[12];
+	uint8_t *eth;
+
+	su_memcpy(mac, macs, 12);
+	if (su_move_head(b, (int32_t)ip->l3 - SU_ETH_HLEN) ||
+	    su_set_len(b, SU_ETH_HLEN + ip->ip_len))
+		return -1;
+	eth = su_at(b, 0, SU_ETH_HLEN);
+	if (!eth)
+		return -1;
+	su_memcpy(eth, mac, 12);
+	su_put16(eth + 12, ip->family == SU_FAMILY_IPV4 ? SU_ETH_P_IPV4 : SU_ETH_P_IPV6);
+	return 0;
+}
+
+/* Carries out a verdict that changes the packet: unwraps it for the kernel, or rewrites it for
+ * its owner. The fate that results: `fate` itself, or drop_too_big when the frame cannot grow
+ * (a worker's headroom is always enough; a caller of su_core_route may give less). */
+SU_INLINE enum su_route_counter su_route_apply(su_tbl t, struct su_buf *b, const struct su_ip *outer,
+					       const struct su_ip *inner, const struct su_verdict *v,
+					       enum su_route_counter fate)
+{
+	const struct su_ip *pkt = v->decap ? inner : outer;
+	const struct su_fwd *fwd;
+	const uint8_t *eth;
+
+	if (fate == SU_ROUTE_decap_local) {
+		eth = su_at(b, 0, SU_ETH_HLEN);
+		/* The received frame's addresses, no tags (they belonged to the outer path). */
+		return eth && su_reframe(b, inner, eth) == 0 ? fate : SU_ROUTE_drop_malformed;
+	}
+	if (!SU_ROUTE_TRANSMITS(fate))
+		return fate;
+	fwd = su_tbl_fwd(t, v->owner);
+	if (!fwd)
+		return SU_ROUTE_drop_no_owner;
+	if (fate == SU_ROUTE_forward_server_l2) {
+		uint8_t *frame;
+
+		if (v->decap)
+			return su_reframe(b, inner, fwd->hdr[0]) == 0 ? fate : SU_ROUTE_drop_too_big;
+		/* Only the addresses change: tags, payload and padding stay as received. */
+		frame = su_at(b, 0, 12);
+		if (!frame)
+			return SU_ROUTE_drop_malformed;
+		su_memcpy(frame, fwd->hdr[0], 12);
+		return fate;
+	}
+	{
+		const struct su_meta *m = su_tbl_meta(t);
+		uint32_t sport = m ? su_gue_source_port(m, pkt) : SU_GUE_SOURCE_PORT_MIN;
+
+		/* The headers end where the datagram starts: it is kept byte for byte, without any
+		 * Ethernet padding or trailer that followed it. */
+		if (su_move_head(b, (int32_t)pkt->l3 - (int32_t)fwd->hdr_len))
+			return SU_ROUTE_drop_too_big;
+		if (su_set_len(b, (uint32_t)fwd->hdr_len + pkt->ip_len) || su_gue_write(fwd, pkt, sport, b))
+			return SU_ROUTE_drop_malformed;
+	}
+	return fate;
+}
+
+#endif /* SU_CORE_ROUTE_H */

@@ -1,0 +1,223 @@
+/* The checks of a table image (softunicast/table.h) that su_view_build makes before it uses any
+ * part of it: sizes and counts, prefixes and host bits, owners, peers, each key's ranges. The
+ * image comes from TypeScript (src/slices/compile.ts) but is untrusted input all the same: the
+ * fuzzers feed it garbage (native/fuzz). Messages name the bad part and what was expected. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "view_check.h"
+
+#define SU_KNOWN_HOST_FLAGS (SU_HOST_HAS_IPV4 | SU_HOST_HAS_IPV6)
+#define SU_KNOWN_OWNER_FLAGS (SU_OWNER_NEXT_HOP_KNOWN)
+#define SU_KNOWN_PEER_FLAGS (SU_PEER_HAS_MAC)
+
+static uint8_t max_prefix(uint8_t family)
+{
+	return family == SU_FAMILY_IPV4 ? 32 : 128;
+}
+
+static uint8_t addr_size(uint8_t family)
+{
+	return family == SU_FAMILY_IPV4 ? 4 : 16;
+}
+
+void su_mask_addr(uint8_t out[16], const uint8_t *addr, uint8_t family, uint8_t prefix_len)
+{
+	uint32_t full = prefix_len / 8, bits = prefix_len % 8;
+
+	memset(out, 0, 16);
+	memcpy(out, addr, full);
+	if (bits && full < addr_size(family))
+		out[full] = (uint8_t)(addr[full] & (0xff << (8 - bits)));
+}
+
+/* "10.0.0.0/24" or "2001:db8::/32" for messages; the address need not be valid. */
+static const char *format_prefix(char *buf, size_t size, uint8_t family, const uint8_t *addr,
+				 uint8_t prefix_len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(family == SU_FAMILY_IPV4 ? AF_INET : AF_INET6, addr, text, sizeof(text));
+	snprintf(buf, size, "%s/%u", text, prefix_len);
+	return buf;
+}
+
+static const char *protocol_name(char *buf, size_t size, uint8_t protocol)
+{
+	if (protocol == SU_IPPROTO_TCP)
+		return "TCP";
+	if (protocol == SU_IPPROTO_UDP)
+		return "UDP";
+	snprintf(buf, size, "protocol %u", protocol);
+	return buf;
+}
+
+const char *su_describe_key(char *buf, size_t size, const struct su_slice_key *k)
+{
+	char addr[80], proto[16];
+
+	snprintf(buf, size, "%s %s", protocol_name(proto, sizeof(proto), k->protocol),
+		 format_prefix(addr, sizeof(addr), k->family, k->addr, k->prefix_len));
+	return buf;
+}
+
+int su_check_prefix(const char *what, uint32_t index, uint8_t family, uint8_t prefix_len,
+		    const uint8_t *addr, struct su_error *err)
+{
+	uint8_t masked[16];
+	char text[80];
+
+	if (family != SU_FAMILY_IPV4 && family != SU_FAMILY_IPV6)
+		return su_bad(err, "%s %u has family %u, expected 4 (IPv4) or 6 (IPv6)", what, index,
+			      family);
+	if (prefix_len > max_prefix(family))
+		return su_bad(err, "%s %u has prefix length %u, longer than the %u bits of an IPv%u "
+				   "address",
+			      what, index, prefix_len, max_prefix(family), family);
+	su_mask_addr(masked, addr, family, prefix_len);
+	if (memcmp(masked, addr, 16) != 0)
+		return su_bad(err, "%s %u (%s) has host bits set%s", what, index,
+			      format_prefix(text, sizeof(text), family, addr, prefix_len),
+			      family == SU_FAMILY_IPV4 && memcmp(masked, addr, 4) == 0 ?
+				      " (bytes 4-15 of an IPv4 address must be zero)" :
+				      "");
+	return 0;
+}
+
+int su_check_host(const struct su_host *host, struct su_error *err)
+{
+	if (host->flags & ~SU_KNOWN_HOST_FLAGS)
+		return su_bad(err, "host flags 0x%x include unknown bits 0x%x", host->flags,
+			      host->flags & ~SU_KNOWN_HOST_FLAGS);
+	return 0;
+}
+
+int su_check_owner(uint32_t index, const struct su_owner *o, struct su_error *err)
+{
+	if (o->kind != SU_OWNER_LOCAL && o->kind != SU_OWNER_SERVER && o->kind != SU_OWNER_DATACENTER)
+		return su_bad(err, "owner %u has kind %u, expected 1 (local), 2 (server) or 3 "
+				   "(datacenter)",
+			      index, o->kind);
+	if (o->flags & ~SU_KNOWN_OWNER_FLAGS)
+		return su_bad(err, "owner %u has flags 0x%x with unknown bits 0x%x", index, o->flags,
+			      o->flags & ~SU_KNOWN_OWNER_FLAGS);
+	if (o->kind == SU_OWNER_LOCAL)
+		return 0; /* its packets go to the kernel: encapsulation is unused */
+	switch (o->encap) {
+	case SU_ENCAP_GUE0:
+	case SU_ENCAP_GUE1:
+		if (o->family != SU_FAMILY_IPV4 && o->family != SU_FAMILY_IPV6)
+			return su_bad(err, "owner %u (GUE) has endpoint family %u, expected 4 or 6",
+				      index, o->family);
+		if (o->gue_port == 0)
+			return su_bad(err, "owner %u (GUE) has destination port 0", index);
+		return 0;
+	case SU_ENCAP_L2:
+		if (o->kind != SU_OWNER_SERVER)
+			return su_bad(err, "owner %u is a datacenter with L2 encapsulation, which only "
+					   "servers of this data centre can have",
+				      index);
+		/* The MAC address is the whole point of an L2 owner: without it there is nowhere
+		 * to send (a GUE owner's next hop may be learned later, counted drop_no_neighbour). */
+		if (!(o->flags & SU_OWNER_NEXT_HOP_KNOWN))
+			return su_bad(err, "owner %u (L2) has no MAC address (flag next-hop-known unset)",
+				      index);
+		return 0;
+	default:
+		return su_bad(err, "owner %u has encapsulation %u, expected 0 (GUE0), 1 (GUE1) or 2 "
+				   "(L2)",
+			      index, o->encap);
+	}
+}
+
+int su_check_peers(const struct su_peer *peers, uint32_t count, struct su_error *err)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		const struct su_peer *p = &peers[i];
+		int ret = su_check_prefix("peer", i, p->family, max_prefix(p->family), p->addr, err);
+
+		if (ret)
+			return ret;
+		if (p->flags & ~SU_KNOWN_PEER_FLAGS)
+			return su_bad(err, "peer %u has flags 0x%x with unknown bits 0x%x", i, p->flags,
+				      p->flags & ~SU_KNOWN_PEER_FLAGS);
+		/* Sorted and unique: lookups halve the list. */
+		if (i > 0 && su_peer_compare(&peers[i - 1], p->family, p->addr) >= 0)
+			return su_bad(err, "peer %u does not sort after peer %u: peers must be sorted "
+					   "by family and address, each once",
+				      i, i - 1);
+	}
+	return 0;
+}
+
+int su_check_ranges(const struct su_table_header *h, const struct su_port_range *ranges,
+		    uint32_t index, const struct su_slice_key *k, struct su_error *err)
+{
+	const struct su_port_range *r;
+	char key_text[96];
+
+	if (k->range_count == 0)
+		return su_bad(err, "key %u (%s) has no port ranges", index,
+			      su_describe_key(key_text, sizeof(key_text), k));
+	if ((uint64_t)k->range_first + k->range_count > h->range_count)
+		return su_bad(err, "key %u (%s) has ranges %u to %llu, but the image has %u ranges",
+			      index, su_describe_key(key_text, sizeof(key_text), k), k->range_first,
+			      (unsigned long long)k->range_first + k->range_count - 1, h->range_count);
+	r = &ranges[k->range_first];
+	for (uint32_t i = 0; i < k->range_count; i++) {
+		if (r[i].first > r[i].last)
+			return su_bad(err, "key %u (%s): range %u (ports %u-%u) is reversed", index,
+				      su_describe_key(key_text, sizeof(key_text), k), i, r[i].first,
+				      r[i].last);
+		if (r[i].owner >= h->owner_count)
+			return su_bad(err, "key %u (%s): range %u (ports %u-%u) names owner %u, but the "
+					   "image has %u owners",
+				      index, su_describe_key(key_text, sizeof(key_text), k), i,
+				      r[i].first, r[i].last, r[i].owner, h->owner_count);
+		if (i > 0 && r[i].first <= r[i - 1].last)
+			return su_bad(err, "key %u (%s): range %u (ports %u-%u) does not start after "
+					   "range %u (ports %u-%u) ends; a key's ranges must be sorted "
+					   "and disjoint",
+				      index, su_describe_key(key_text, sizeof(key_text), k), i,
+				      r[i].first, r[i].last, i - 1, r[i - 1].first, r[i - 1].last);
+	}
+	return 0;
+}
+
+int su_check_header(const void *image, size_t size, struct su_table_header *out,
+		    struct su_error *err)
+{
+	struct su_table_header h;
+	uint64_t expected;
+
+	if (size < sizeof(h))
+		return su_bad(err, "%zu bytes, shorter than the %zu-byte header", size, sizeof(h));
+	memcpy(&h, image, sizeof(h));
+	*out = h;
+	if (h.magic != SU_TABLE_MAGIC)
+		return su_bad(err, "magic 0x%08x, expected 0x%08x (\"SUTB\")", h.magic,
+			      SU_TABLE_MAGIC);
+	if (h.abi_version != SU_ABI_VERSION)
+		return su_bad(err, "ABI version %u, but the native fast path was built for version "
+				   "%u",
+			      h.abi_version, SU_ABI_VERSION);
+	if (h.trusted_count > SU_TRUSTED_PEERS_MAX)
+		return su_bad(err, "%u trusted prefixes, more than the %u the XDP program holds",
+			      h.trusted_count, SU_TRUSTED_PEERS_MAX);
+	if (h.peer_count > SU_PEERS_MAX)
+		return su_bad(err, "%u peers, more than the %u the XDP program holds", h.peer_count,
+			      SU_PEERS_MAX);
+	/* 64-bit arithmetic: five 32-bit counts times at most 32 bytes cannot overflow it. */
+	expected = sizeof(h) + (uint64_t)h.trusted_count * sizeof(struct su_prefix) +
+		   (uint64_t)h.peer_count * sizeof(struct su_peer) +
+		   (uint64_t)h.owner_count * sizeof(struct su_owner) +
+		   (uint64_t)h.key_count * sizeof(struct su_slice_key) +
+		   (uint64_t)h.range_count * sizeof(struct su_port_range);
+	if (expected != size)
+		return su_bad(err, "%zu bytes, but its counts (trusted prefixes %u, peers %u, owners "
+				   "%u, keys %u, ranges %u) make %llu",
+			      size, h.trusted_count, h.peer_count, h.owner_count, h.key_count,
+			      h.range_count, (unsigned long long)expected);
+	return 0;
+}
