@@ -1,5 +1,6 @@
 // Public exports of softunicast: nothing else is API.
 export { XdpPort, type XdpMode } from './xdp/port.js';
+export { vethPeerObjectPath } from './native.js';
 export { XdpQueue, type BatchHandler } from './xdp/queue.js';
 export { RxBatch, TxBatch } from './xdp/batch.js';
 export type { XdpPortOptions, RingSizes, BindMode, AttachMode } from './xdp/options.js';
@@ -22,7 +23,7 @@ export {
   type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {
-  Router, type RouterOptions, type RouterHostOptions, type RouterCounters, type RouteFates, type Explanation,
+  Router, type Lane, type RouterOptions, type RouterHostOptions, type RouterCounters, type RouteFates, type Explanation,
 } from './router/router.js';
 export type { OwnerCounters, PacketsAndBytes } from './router/owner-counters.js';
 export type { DropCapture, DropCaptureOptions, DropCaptureSummary, DropCaptureEnd } from './router/drop-capture.js';

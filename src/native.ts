@@ -31,7 +31,7 @@ export interface NativePortOptions {
 }
 
 export interface NativePort {
-  info(): { zeroCopy: boolean; adopted: boolean };
+  info(): { zeroCopy: boolean; adopted: boolean; driver: string };
   umem(): ArrayBuffer;
   exchange(queue: number): ArrayBuffer;
   start(): void;
@@ -98,6 +98,8 @@ const buildDir = join(root, 'build', 'native');
 
 /** The compiled XDP program that ports attach. */
 export const steerObjectPath = join(buildDir, 'bpf', 'steer.bpf.o');
+/** The XDP program for the far end of a veth whose near end runs a router (bpf/veth_peer.bpf.c). */
+export const vethPeerObjectPath = join(buildDir, 'bpf', 'veth_peer.bpf.o');
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);

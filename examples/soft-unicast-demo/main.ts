@@ -4,8 +4,11 @@
 // connectFromSlice and with curl, over IPv4 and IPv6), and prints where each flow's replies
 // landed and how they reached their owner, then the routers' counters. Exits 0 only if every
 // transfer arrived intact and all three paths showed for both families; always tears down.
+// `--lane afxdp` runs the routers with the AF_XDP workers finishing every packet; by default the
+// XDP program finishes what it can in the kernel (the express lane).
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +38,15 @@ const STATS_INTERVAL_S = 0.1;
 
 const started = performance.now();
 const log = (line: string): void => void process.stderr.write(`demo: ${line}\n`);
+
+type Lane = 'auto' | 'afxdp';
+function laneOf(argv: readonly string[]): Lane {
+  if (argv.length === 0) return 'auto';
+  if (argv.length === 2 && argv[0] === '--lane' && (argv[1] === 'auto' || argv[1] === 'afxdp')) return argv[1];
+  log(`Expected no arguments or '--lane auto|afxdp' but received ${JSON.stringify(argv.join(' '))}`);
+  process.exit(2);
+}
+const LANE = laneOf(process.argv.slice(2));
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const since = (t: number): string => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -164,8 +176,27 @@ function countersTable(totals: ReadonlyMap<string, Totals>, world: World): strin
     }
   };
   add('program', ABI.steerCounters, 'xdp');
-  add('fates', ABI.routeCounters, 'fast path');
+  add('fates', ABI.routeCounters, 'fate');
   return renderTable(['counter', ...world.servers.map((s) => `${s.name} (${s.dc})`)], rows);
+}
+
+/** Mounts a bpf filesystem of the demo's own at `path` (unmounted on exit). */
+function mountBpf(path: string): void {
+  mkdirSync(path, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'bpf', 'bpf', path], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mount -t bpf bpf ${path} failed: ${r.stderr.trim()}`);
+  mounted = path;
+}
+let mounted: string | undefined;
+function unmountBpf(): void {
+  if (mounted !== undefined) spawnSync('umount', [mounted]);
+  mounted = undefined;
+}
+
+/** Whether an interface of namespace `ns` carries an XDP program. */
+async function carriesXdp(ns: string): Promise<boolean> {
+  const r = await execIn(ns, 'ip', ['-j', 'link', 'show'], { throwOnError: true });
+  return (JSON.parse(r.stdout) as { xdp?: unknown }[]).some((l) => l.xdp !== undefined);
 }
 
 async function demo(dir: string): Promise<boolean> {
@@ -185,10 +216,15 @@ async function demo(dir: string): Promise<boolean> {
   t = performance.now();
   const inet = (await Agent.ready('inet', world.inet.ns, INET_SERVER, { addresses: [INET4, INET6], httpPort: HTTP_PORT, udpPort: UDP_ECHO_PORT, blobs: [SIZE] })).first;
   const sha256 = (inet.hashes as Record<string, string>)[SIZE]!;
-  log(`starting soft-unicast-router --config ${configPath} --host NAME --json --stats-interval ${STATS_INTERVAL_S} on ${world.servers.map((s) => s.name).join(', ')}`);
+  // `ip netns exec` gives each router a /sys of its own without /sys/fs/bpf: the routers pin
+  // their XDP programs in a bpf filesystem of the demo's instead.
+  const pins = join(dir, 'bpf');
+  mountBpf(pins);
+  const common = ['--config', configPath, '--json', '--stats-interval', String(STATS_INTERVAL_S), '--no-watch', '--lane', LANE];
+  log(`starting soft-unicast-router ${common.join(' ')} --host NAME --pin-dir ${pins}/NAME on ${world.servers.map((s) => s.name).join(', ')}`);
   const routers: RouterRun[] = world.servers.map((s) => ({
     server: s.name,
-    proc: spawnIn(s.ns, process.execPath, [ROUTER, '--config', configPath, '--host', s.name, '--json', '--stats-interval', String(STATS_INTERVAL_S), '--no-watch']),
+    proc: spawnIn(s.ns, process.execPath, [ROUTER, ...common, '--host', s.name, '--pin-dir', join(pins, s.name)]),
   }));
   const clients = new Map<string, Agent>();
   await Promise.all([
@@ -235,9 +271,15 @@ async function demo(dir: string): Promise<boolean> {
   out(`Router counters (totals; ${landingServer('v4')} and ${landingServer('v6')} are their data centres' entry servers and endpoints; zeros left out):`);
   out(countersTable(totals, world));
 
-  // ---- detach: SIGTERM, as an operator would --------------------------------------------------
+  // ---- stop (SIGTERM), then detach, as an operator would ---------------------------------------
   const exits = await Promise.all(routers.map(async (r) => ({ r, exit: await r.proc.kill('SIGTERM') })));
   const problems = exits.filter(({ exit }) => exit.code !== 0).map(({ r, exit }) => `soft-unicast-router on ${r.server} exited with ${String(exit.code ?? exit.signal)}:\n${r.proc.stderr}`);
+  for (const s of world.servers) {
+    if (!(await carriesXdp(s.ns))) problems.push(`${s.name}: its router stopped and took the pinned XDP program with it`);
+    const r = await execIn(s.ns, process.execPath, [ROUTER, '--detach', '--config', configPath, '--host', s.name, '--pin-dir', join(pins, s.name)]);
+    if (r.code !== 0) problems.push(`soft-unicast-router --detach on ${s.name} exited with ${String(r.code ?? r.signal)}: ${r.stderr}`);
+    if (await carriesXdp(s.ns)) problems.push(`${s.name}: an XDP program is still attached after --detach`);
+  }
   for (const f of flows) for (const p of f.problems) problems.push(`${f.server.name} ${FAMILY_NAME[f.family]} ${f.tool}: ${p}`);
   for (const family of FAMILIES) {
     const missing = PATH_KINDS.filter((k) => !seen[family].has(k));
@@ -248,18 +290,22 @@ async function demo(dir: string): Promise<boolean> {
     out(`FAILED:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     return false;
   }
-  out(`OK: ${flows.length} of ${flows.length} transfers intact (sha256 verified); all three paths for IPv4 and IPv6; routers detached cleanly`);
+  out(`OK: ${flows.length} of ${flows.length} transfers intact (sha256 verified); all three paths for IPv4 and IPv6 (lane ${LANE}); routers stopped, then detached cleanly`);
   return true;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'su-demo-'));
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+process.once('exit', () => {
+  unmountBpf();
+  rmSync(dir, { recursive: true, force: true });
+});
 // On a signal ('exit' does not run then) this goes first; the harness's own one-shot handler
 // follows: it kills what runs in the namespaces, deletes them, and raises the signal again,
 // which then ends the process.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.prependOnceListener(signal, () => {
     log(`${signal}: stopping; removing namespaces ${runPrefix}-*`);
+    unmountBpf();
     rmSync(dir, { recursive: true, force: true });
   });
 }
@@ -272,6 +318,7 @@ try {
   const t = performance.now();
   try {
     await teardownRun();
+    unmountBpf();
     log(`tore the world down in ${since(t)}; ${ok ? 'all well' : 'FAILED'} after ${since(started)}`);
   } catch (error) {
     ok = false;

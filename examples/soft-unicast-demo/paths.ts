@@ -71,7 +71,7 @@ export function observedPath(moved: ReadonlyMap<string, Totals>, owner: string):
   if (hops.some((h) => h.from === owner)) return { problem: `the owner ${owner} itself forwarded its replies` };
   const last = hops.at(-1);
   const taken = last === undefined || last.how === 'L2' ? 'pass_local' : 'decap_local';
-  if (n(moved.get(owner)?.program ?? {}, taken) === 0) {
+  if (n(moved.get(owner)?.fates ?? {}, taken) === 0) {
     const how = taken === 'pass_local' ? 'passed (pass_local)' : 'unwrapped (decap_local)';
     return { problem: `${owner}'s router ${how} nothing for it${last === undefined ? ' and no router forwarded anything' : ` after ${last.from} sent them on`}` };
   }

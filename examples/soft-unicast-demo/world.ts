@@ -33,12 +33,17 @@
 // them into GUE or onto another link, where the receiver then finds a wrong checksum. So inet and
 // the routers compute checksums in software (`ethtool -K tx off`): every packet a server's XDP
 // program sees from outside carries a complete checksum, as it would from a physical NIC.
+// XDP_TX: the servers' routers send forwarded packets back out of the veth they came in on from
+// the XDP program itself (the express lane). A veth queues such frames for its peer and wakes the
+// peer only when the peer has an XDP program of its own (drivers/net/veth.c, veth_xdp_flush):
+// without one they wait, unseen, until other traffic comes by. A physical NIC needs nothing of
+// the kind; the routers' data-centre ports get bpf/veth_peer.bpf.c, which passes everything.
 // MTU: GUE adds 28 (variant 1 over IPv4) to 52 bytes (variant 0 over IPv6), so the data-centre
 // links and the backbone carry 1600 while inet keeps 1500: every packet inet sends fits once
 // wrapped.
 import { fileURLToPath } from 'node:url';
 
-import type { PortRange } from '../../src/index.js';
+import { vethPeerObjectPath, type PortRange } from '../../src/index.js';
 import { createNamespace, destroyNamespaces, mustExec, mustExecIn, ping } from '../netns/harness.js';
 
 export const SHARED4 = '192.0.2.1';
@@ -140,6 +145,14 @@ async function checksumsInSoftware(ns: string, ifnames: readonly string[]): Prom
   for (const dev of ifnames) await mustExecIn(ns, 'ethtool', ['-K', dev, 'tx', 'off'], { what: `turning tx checksum offload off on ${dev} in ${ns}` });
 }
 
+async function xdpOnPeers(ns: string, ifnames: readonly string[]): Promise<void> {
+  // See the header: a veth delivers what the servers' XDP programs send back only to a peer with
+  // an XDP program of its own.
+  for (const dev of ifnames) {
+    await mustExecIn(ns, 'ip', ['link', 'set', 'dev', dev, 'xdpdrv', 'obj', vethPeerObjectPath, 'sec', 'xdp'], { what: `attaching veth_peer.bpf.o to ${dev} in ${ns}` });
+  }
+}
+
 async function macOf(ns: string, ifname: string): Promise<string> {
   const { stdout } = await mustExecIn(ns, 'ip', ['-j', 'link', 'show', 'dev', ifname]);
   const [link] = JSON.parse(stdout) as { address: string }[];
@@ -236,6 +249,7 @@ export async function buildWorld(): Promise<World> {
         dc === ANYCAST_ENTRY.v4 ? `route add ${SHARED6}/128 via ${BACKBONE[other].v6}` : `route add ${SHARED4}/32 via ${BACKBONE[other].v4}`,
       ], `configuring ${r.ns}`);
       await checksumsInSoftware(r.ns, [r.inetLink, r.backbone, r.bridge, ...dcServers.map((s) => r.port(s.name))]);
+      await xdpOnPeers(r.ns, dcServers.map((s) => r.port(s.name)));
 
       for (const s of dcServers) {
         // The namespace's ephemeral range must hold the slices (the kernel only narrows it per socket).

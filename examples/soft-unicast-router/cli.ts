@@ -38,6 +38,20 @@ export interface RouterCli {
   captureDrops?: string;
   captureSeconds?: number;
   captureMaxBytes?: number;
+  /** Which lane finishes packets (Router option `lane`). */
+  lane: 'auto' | 'afxdp';
+  /**
+   * Where the XDP program is pinned (pinDir(interface) unless given), or false with --no-pin:
+   * then it leaves the interface with the process.
+   */
+  pinDir?: string | false;
+  /** Unpin and detach what an earlier router left on the interface, then exit. */
+  detach: boolean;
+}
+
+/** The directory a router pins its XDP program in unless told otherwise: one per server and interface (the host name keeps routers of one machine apart, as in the demo). */
+export function pinDirFor(host: string, ifname: string): string {
+  return `/sys/fs/bpf/softunicast/${host}/${ifname}`;
 }
 
 /** A command for a running router, sent over its control socket. */
@@ -98,6 +112,16 @@ Options when running:
                              reason as each packet's comment) from the start
   --capture-seconds N        stop that capture after N seconds (default 60)
   --capture-max-bytes N      stop it before FILE grows past N bytes (default 67108864)
+  --lane auto|afxdp          auto (default): the XDP program finishes every packet it can in
+                             the kernel (delivery, forwarding, GUE), the AF_XDP workers the
+                             rest; afxdp: the workers forward and drop everything
+  --pin-dir DIR              pin the XDP program, its link and its tables in DIR (a bpf
+                             filesystem; default /sys/fs/bpf/softunicast/HOST/INTERFACE): they stay
+                             on the interface when the router exits or dies, the kernel keeps
+                             forwarding, and the next start takes them over
+  --no-pin                   pin nothing: the XDP program leaves the interface with the router
+  --detach                   remove what a router pinned on this server's interface (the XDP
+                             program leaves it) and exit
   --version                  print the version and exit
   --help                     show this text
 
@@ -112,7 +136,9 @@ Commands for a running router (over its control socket):
 
 Signals:
   SIGHUP                     reload the configuration file (a bad file keeps the running table)
-  SIGINT, SIGTERM            detach from the interface and exit 0; a second one exits at once
+  SIGINT, SIGTERM            stop and exit 0: the pinned XDP program keeps forwarding until
+                             the next start (with --no-pin it leaves the interface); a second
+                             signal exits at once
 
 Exit status: 0 success (and --check: the file is valid), 1 an invalid file or a failure,
 2 a bad command line.`;
@@ -130,6 +156,10 @@ const OPTIONS = {
   'capture-drops': { type: 'string' },
   'capture-seconds': { type: 'string' },
   'capture-max-bytes': { type: 'string' },
+  lane: { type: 'string' },
+  'pin-dir': { type: 'string' },
+  'no-pin': { type: 'boolean' },
+  detach: { type: 'boolean' },
   version: { type: 'boolean' },
   help: { type: 'boolean' },
   // Arguments of the commands.
@@ -144,7 +174,7 @@ type Name = keyof typeof OPTIONS;
 /** Flags each mode takes; anything else is refused by name. */
 const RUN_FLAGS: readonly Name[] = [
   'config', 'host', 'check', 'json', 'stats-interval', 'prometheus', 'no-watch', 'log-format', 'socket', 'capture-drops',
-  'capture-seconds', 'capture-max-bytes', 'version', 'help',
+  'capture-seconds', 'capture-max-bytes', 'lane', 'pin-dir', 'no-pin', 'detach', 'version', 'help',
 ];
 const COMMAND_FLAGS: Readonly<Record<string, readonly Name[]>> = {
   owner: ['host', 'socket', 'json'],
@@ -302,7 +332,25 @@ export function parseCli(argv: readonly string[], defaultHost: () => string = ho
     watch: values['no-watch'] !== true,
     logFormat: format,
     socket,
+    lane: 'auto',
+    detach: values.detach === true,
   };
+  const lane = values.lane as string | undefined;
+  if (lane !== undefined) {
+    if (lane !== 'auto' && lane !== 'afxdp') throw new UsageError(`Expected 'auto' or 'afxdp' for --lane but received ${describe(lane)}`);
+    cli.lane = lane;
+  }
+  if (values['pin-dir'] !== undefined && values['no-pin'] !== undefined) throw new UsageError('Options --pin-dir and --no-pin exclude each other');
+  if (values['pin-dir'] !== undefined) {
+    const dir = values['pin-dir'] as string;
+    if (!dir.startsWith('/')) throw new UsageError(`Expected an absolute directory for --pin-dir but received ${describe(dir)}`);
+    cli.pinDir = dir;
+  }
+  if (values['no-pin'] === true) {
+    if (cli.detach) throw new UsageError('Option --detach removes what was pinned: it does not go with --no-pin');
+    cli.pinDir = false;
+  }
+  if (cli.detach && cli.check) throw new UsageError('Options --detach and --check exclude each other');
   if (values['stats-interval'] !== undefined) cli.statsInterval = parseInterval(values['stats-interval'] as string);
   if (values.prometheus !== undefined) cli.prometheus = parseListen(values.prometheus as string, '--prometheus');
   if (values['capture-drops'] !== undefined) cli.captureDrops = resolve(values['capture-drops'] as string);

@@ -5,9 +5,11 @@
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 
-import { InvalidConfigError, Router, type Config, type RouterCounters, type RouterOptions, type SoftunicastError } from '../../src/index.js';
+import { existsSync } from 'node:fs';
+
+import { InvalidConfigError, Router, vethPeerObjectPath, XdpPort, type Config, type RouterCounters, type RouterOptions, type SoftunicastError } from '../../src/index.js';
 import { checkJson, checkText, compileFor, count, interfaceText, invalidLines, listenText, statsText, warningLines } from './check.js';
-import { parseCli, PROGRAM, USAGE, UsageError, type Listen, type RouterCli } from './cli.js';
+import { parseCli, pinDirFor, PROGRAM, USAGE, UsageError, type Listen, type RouterCli } from './cli.js';
 import { runCommand } from './client.js';
 import { closeControl, serveControl } from './control.js';
 import { createLogger, type Logger } from './log.js';
@@ -59,6 +61,25 @@ async function check(cli: RouterCli): Promise<number> {
   }
 }
 
+/** --detach: removes what a router pinned on this server's interface; the program leaves it. */
+async function detach(cli: RouterCli): Promise<number> {
+  try {
+    const { config } = await readConfig(cli.config);
+    const ifname = compileFor(config, cli.host).options.port.interface;
+    const dir = cli.pinDir || pinDirFor(cli.host, ifname);
+    if (!existsSync(dir)) {
+      say(`nothing pinned in ${dir}: no router left its XDP program on ${ifname}`);
+      return 0;
+    }
+    XdpPort.removePinned(dir);
+    say(`removed ${dir}: the XDP program left ${ifname} (unless a running router still holds it)`);
+    return 0;
+  } catch (error) {
+    say(message(error));
+    return 1;
+  }
+}
+
 function listenOf(cli: RouterCli, config: Config): Listen | undefined {
   if (cli.prometheus !== undefined) return cli.prometheus;
   const p = config.stats.prometheus;
@@ -89,6 +110,8 @@ async function run(cli: RouterCli): Promise<never> {
   let hangupEarly = false;
   let loaded: Loaded;
   let options: RouterOptions;
+  /** options as the router was opened with them: this binary's lane and pin directory added. */
+  let opened: RouterOptions;
   const report = unresolvedReporter(log);
   const metrics = new RouterMetrics(() => (router !== undefined && !router.closed ? router.counters() : undefined));
 
@@ -135,7 +158,9 @@ async function run(cli: RouterCli): Promise<never> {
     printStats(true);
     router.close();
     shutdown();
-    log.info(`${signal}: detached from ${options.port.interface}, exiting`);
+    const pinned = opened.port.pinDir;
+    if (pinned === undefined) log.info(`${signal}: detached from ${options.port.interface}, exiting`);
+    else log.info(`${signal}: exiting; the XDP program stays on ${options.port.interface}, pinned in ${pinned}, and keeps forwarding in the kernel until the next start (--detach removes it)`);
     process.exit(0);
   };
 
@@ -169,10 +194,16 @@ async function run(cli: RouterCli): Promise<never> {
     }
     control = await serveControl(cli.socket, { router: () => router, log });
     log.info(`answering commands on ${cli.socket}`);
-    log.info(`attaching to ${interfaceText(options.port)}`);
+    const pinDir = cli.pinDir === false ? undefined : cli.pinDir ?? pinDirFor(cli.host, options.port.interface);
+    opened = { ...options, lane: cli.lane, port: { ...options.port, ...(pinDir !== undefined && { pinDir }) } };
+    log.info(`attaching to ${interfaceText(opened.port)}, lane ${cli.lane}`);
     t = performance.now();
     log.info(`publishing generation 1: ${count(options.table.size, 'slice')}`);
-    router = await Router.open(options);
+    router = await Router.open(opened);
+    if (router.driver === 'veth' && cli.lane === 'auto') {
+      log.warn(`${options.port.interface} is a veth: what the XDP program sends back out (forwards and GUE) reaches the far end only while that end has an XDP program of its own; attach ${vethPeerObjectPath} there (ip link set dev PEER xdpdrv obj ${vethPeerObjectPath} sec xdp) or run with --lane afxdp (docs/deploying.md)`);
+    }
+    if (router.adopted) log.info(`took over the XDP program and tables pinned in ${pinDir} by an earlier router: no gap on ${options.port.interface}`);
     metrics.tableInUse(options.table);
     const first = router.counters();
     log.info(`ready in ${ms(started)} (attached and published in ${ms(t)}): generation ${first.generation} on ${options.port.interface}, queues ${first.queues.map((q) => q.queue).join(', ')}`);
@@ -258,6 +289,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'run':
       if (parsed.cli.check) process.exitCode = await check(parsed.cli);
+      else if (parsed.cli.detach) process.exitCode = await detach(parsed.cli);
       else await run(parsed.cli);
   }
 }

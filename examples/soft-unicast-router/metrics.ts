@@ -30,9 +30,13 @@ export class RouterMetrics {
       const c = snap();
       if (c !== undefined) this.set(c.generation);
     } });
-    counterFamily(registers, 'softunicast_route_packets_total', 'Packets of the AF_XDP fast path by fate, summed over queues (SU_ROUTE_COUNTERS, abi.h; docs/metrics.md)', ['fate'], (set) => {
+    counterFamily(registers, 'softunicast_route_packets_total', 'Packets by fate and by the lane that finished them, the XDP program (xdp) or an AF_XDP worker (worker), summed over CPUs and queues (SU_ROUTE_COUNTERS, abi.h; docs/metrics.md)', ['fate', 'lane'], (set) => {
       const c = snap();
-      if (c !== undefined) for (const { name } of ABI.routeCounters) set({ fate: name }, c.fates[name]);
+      if (c === undefined) return;
+      for (const { name } of ABI.routeCounters) {
+        set({ fate: name, lane: 'xdp' }, c.xdp[name]);
+        set({ fate: name, lane: 'worker' }, c.queues.reduce((sum, q) => sum + q.fates[name], 0));
+      }
     });
     counterFamily(registers, 'softunicast_xdp_packets_total', 'Packets the XDP program handled, by counter, summed over CPUs (SU_STEER_COUNTERS, abi.h; docs/metrics.md)', ['counter'], (set) => {
       const c = snap();

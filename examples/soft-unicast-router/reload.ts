@@ -17,7 +17,7 @@ import type { ReloadResult } from './metrics.js';
 /** What the reloader needs of a Router. */
 export interface Publisher {
   readonly table: SliceTable;
-  publish(table: SliceTable): Promise<{ generation: number }>;
+  publish(table: SliceTable, options: { host: RouterOptions['host'] }): Promise<{ generation: number }>;
   counters(): { generation: number };
 }
 
@@ -73,14 +73,15 @@ function logChanges(log: Logger, d: TableDiff): void {
   each(d.removed, 'removed', (r) => [`slice ${sliceText(r)} removed, owner was ${r.owner}`, { owner: r.owner }]);
 }
 
-/**
- * The settings a Router takes at open() only, as text per setting: a reload that changes them
- * publishes the new table but says that these wait for a restart.
- */
+/** The settings a Router takes at open() only: a reload that changes them says they wait for a restart. */
 function openSettings(o: RouterOptions): Record<string, string> {
+  return { interface: JSON.stringify(o.port) };
+}
+
+/** The host settings a publish applies with the table, as text per setting, to log what changed. */
+function hostSettings(o: RouterOptions): Record<string, string> {
   const h = o.host;
   return {
-    interface: JSON.stringify(o.port),
     addresses: `${h.ipv4?.toString() ?? '-'} ${h.ipv6?.toString() ?? '-'}`,
     'GUE port': String(h.guePort),
     'trusted peers': (h.trustedPeers ?? []).map((p) => ('toCidrString' in p ? p.toCidrString() : p.toString())).join(' '),
@@ -113,6 +114,7 @@ interface Request {
 export class Reloader {
   readonly #o: ReloaderOptions;
   readonly #settings: Record<string, string>;
+  #host: Record<string, string>;
   #lastText: string;
   #pending: Request | undefined;
   #busy = false;
@@ -125,6 +127,7 @@ export class Reloader {
     this.#o = options;
     this.#lastText = options.loaded.text;
     this.#settings = openSettings(options.opened);
+    this.#host = hostSettings(options.opened);
   }
 
   /**
@@ -218,15 +221,18 @@ export class Reloader {
     const diff = diffTables(router.table, options.table);
     const settings = openSettings(options);
     const waiting = Object.keys(settings).filter((k) => settings[k] !== this.#settings[k]);
+    const host = hostSettings(options);
     try {
       log.info(`reload (${reason}): publishing ${count(options.table.size, 'slice')}`);
-      const { generation } = await router.publish(options.table);
+      const { generation } = await router.publish(options.table, { host: options.host });
       log.info(`reloaded (${reason}): generation ${generation} in use; ${diffText(diff)} (${Math.round(performance.now() - start)} ms)`, { reason, generation });
     } catch (error) {
       log.error(`reload (${reason}) refused; generation ${this.#generation()} stays in use: ${(error as Error).message}`, { reason });
       return this.#o.onResult?.('refused');
     }
     logChanges(log, diff);
+    for (const [k, v] of Object.entries(host)) if (v !== this.#host[k]) log.info(`${k} now ${v || 'none'} (was ${this.#host[k] || 'none'})`, { reason });
+    this.#host = host;
     if (waiting.length > 0) log.warn(`the file changes ${waiting.join(', ')}; that takes effect when the router restarts`);
     for (const w of config.warnings) log.warn(formatProblem(w, this.#o.path));
     this.#o.onResult?.('applied', options.table);

@@ -189,6 +189,9 @@ Napi::Value PortWrap::Info(const Napi::CallbackInfo &info)
 
 	o.Set("zeroCopy", su_port_zerocopy(port));
 	o.Set("adopted", su_port_adopted(port));
+	char driver[64];
+	su_iface_driver(su_port_config(port)->ifname, driver, sizeof(driver));
+	o.Set("driver", driver);
 	return o;
 }
 

@@ -15,7 +15,7 @@
 #define FRAMES 8
 
 /* Owners of the table: 0 local, 1 a server over GUE variant 1 (IPv4); slices of 198.51.100.10
- * UDP: 1000-1999 local, 2000-2999 the server. */
+ * UDP: 1000-1999 local, 2000-2999 and 4000-4999 the server (3000-3999: managed, no owner). */
 static struct su_view *table(uint64_t generation)
 {
 	struct su_view *v = NULL;
@@ -29,6 +29,7 @@ static struct su_view *table(uint64_t generation)
 	add_key(&m, 4, "198.51.100.10", 32, IPPROTO_UDP);
 	add_range(&m, 1000, 1999, 0);
 	add_range(&m, 2000, 2999, 1);
+	add_range(&m, 4000, 4999, 1);
 	if (img_build(&m, &v, &err)) {
 		fprintf(stderr, "table: %s\n", err.message);
 		exit(2);

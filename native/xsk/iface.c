@@ -56,6 +56,22 @@ static int rx_queues_from_sysfs(const char *ifname, uint32_t *count)
 	return 0;
 }
 
+void su_iface_driver(const char *ifname, char *out, size_t size)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(out, size, "%s", "");
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
+		snprintf(out, size, "%.*s", (int)sizeof(info.driver), info.driver);
+	close(fd);
+}
+
 int su_iface_rx_queue_count(const char *ifname, uint32_t *count, struct su_error *err)
 {
 	if (if_nametoindex(ifname) == 0)

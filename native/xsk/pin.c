@@ -28,7 +28,18 @@ static int pin_path(char *out, size_t size, const char *dir, const char *name, s
 	return 0;
 }
 
-/* mkdir -p of `dir`, which must end up on a bpf filesystem: pins elsewhere are impossible. */
+static int bpf_fs_error(const char *dir, const char *at, struct su_error *err)
+{
+	return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+			    "Expected the pin directory '%s' on a bpf filesystem but '%s' is not on "
+			    "one: mount one (mount -t bpf bpf /sys/fs/bpf; inside 'ip netns exec', "
+			    "which mounts a /sys of its own, give a directory on a bpf filesystem "
+			    "mounted elsewhere) or pin nothing",
+			    dir, at);
+}
+
+/* mkdir -p of `dir` on a bpf filesystem: the deepest part that exists must be on one already
+ * (nothing is made on another filesystem), and so must the result. */
 static int make_dir(const char *dir, struct su_error *err)
 {
 	char path[PATH_MAX];
@@ -37,6 +48,19 @@ static int make_dir(const char *dir, struct su_error *err)
 	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path) || dir[0] != '/')
 		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
 				    "Expected an absolute pin directory but received '%s'", dir);
+	/* Up to the deepest existing ancestor ("/" at worst). */
+	while (statfs(path, &fs) != 0) {
+		char *slash = strrchr(path, '/');
+
+		if (slash == path) {
+			path[1] = '\0';
+			break;
+		}
+		*slash = '\0';
+	}
+	if (statfs(path, &fs) != 0 || fs.f_type != BPF_FS_MAGIC)
+		return bpf_fs_error(dir, path, err);
+	snprintf(path, sizeof(path), "%s", dir);
 	for (char *p = path + 1;; p++) {
 		char c = *p;
 
@@ -45,16 +69,14 @@ static int make_dir(const char *dir, struct su_error *err)
 		*p = '\0';
 		if (mkdir(path, 0700) && errno != EEXIST)
 			return su_error_set(err, "ERR_SYSCALL", errno, "mkdir",
-					    "Could not make the pin directory '%s'", path);
+					    "Could not make the pin directory '%s': %s", path,
+					    strerror(errno));
 		*p = c;
 		if (c == '\0')
 			break;
 	}
 	if (statfs(dir, &fs) || fs.f_type != BPF_FS_MAGIC)
-		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
-				    "Expected the pin directory '%s' on a bpf filesystem but it is "
-				    "not on one; mount it with: mount -t bpf bpf /sys/fs/bpf",
-				    dir);
+		return bpf_fs_error(dir, dir, err);
 	return 0;
 }
 

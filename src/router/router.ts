@@ -102,7 +102,7 @@ function checkObject(value: unknown, path: string, keys: readonly string[]): Rec
 export class Router {
   readonly #port: XdpPort;
   readonly #native: NativeRouter;
-  readonly #host: HostSpec;
+  #host: HostSpec;
   readonly #refreshTimer: NodeJS.Timeout | undefined;
   #table: SliceTable;
   #compiled: CompiledTable | undefined;
@@ -133,7 +133,7 @@ export class Router {
    */
   static async open(options: RouterOptions): Promise<Router> {
     const o = checkObject(options, 'options', ROUTER_KEYS);
-    const h = checkObject(o.host, 'options.host', HOST_KEYS);
+    const h = checkObject(o.host, 'options.host', HOST_KEYS) as RouterHostOptions;
     if (typeof o.port !== 'object' || o.port === null || Array.isArray(o.port)) invalid('options.port', 'an object of XdpPort options', o.port);
     const portOptions = o.port as Record<string, unknown>;
     // The table decides what the XDP program captures.
@@ -148,15 +148,7 @@ export class Router {
     const ifname = portOptions.interface;
     if (typeof ifname !== 'string') invalid('options.port.interface', 'an interface name', ifname);
     const facts = interfaceFacts(ifname);
-    const host: HostSpec = {
-      mac: facts.mac,
-      mtu: facts.mtu,
-      ...(h.ipv4 !== undefined && { ipv4: h.ipv4 as IPv4 }),
-      ...(h.ipv6 !== undefined && { ipv6: h.ipv6 as IPv6 }),
-      guePort: (h.guePort as number | undefined) ?? ABI.gue.defaultPort,
-      flowHashSeed: (h.flowHashSeed as number | undefined) ?? randomInt(2 ** 32),
-      trustedPeers: (h.trustedPeers as RouterHostOptions['trustedPeers']) ?? [],
-    };
+    const host = hostSpec(facts, h, randomInt(2 ** 32));
     const table = o.table;
     // Fail on a bad table before touching the interface.
     compileTable(table, host, { generation: 0 });
@@ -184,26 +176,53 @@ export class Router {
   }
 
   /**
+   * Whether the XDP program, its link and its tables were taken over from an earlier router
+   * (port option `pinDir`): they kept forwarding until this router's first publish.
+   */
+  get adopted(): boolean {
+    return this.#port.mode.adopted;
+  }
+
+  /** The interface's driver as ethtool names it ('veth', 'mlx5_core'), '' when it names none. */
+  get driver(): string {
+    return this.#port.mode.driver;
+  }
+
+  /**
    * Makes `table` the one both lanes use: next hops are resolved, the table compiled and
    * checked, then the XDP program's tables and the workers' are swapped, each atomically.
    * Packets of slices that do not change owner are never dropped by a publish.
+   *
+   * `options.host` replaces the host settings of open() with the same table (addresses, GUE
+   * port, trusted peers, flow hash seed; a setting left out keeps its value): they are part of
+   * the table both lanes read, so a new list of trusted peers applies with the publish.
    */
-  publish(table: SliceTable): Promise<{ generation: number }> {
+  publish(table: SliceTable, options?: { host?: RouterHostOptions }): Promise<{ generation: number }> {
     if (!(table instanceof SliceTable)) invalid('table', 'a SliceTable', table);
+    let host = this.#host;
+    if (options !== undefined) {
+      const o = checkObject(options, 'options', ['host']);
+      if (o.host !== undefined) {
+        const h = checkObject(o.host, 'options.host', HOST_KEYS) as RouterHostOptions;
+        host = hostSpec(this.#host, { ...hostOptionsOf(this.#host), ...h }, this.#host.flowHashSeed ?? 0);
+        // Refused here, before the queue: a bad setting never reaches a table.
+        compileTable(table, host, { generation: 0 });
+      }
+    }
     const snapshot = table.clone();
-    const done = this.#queue.then(() => this.#apply(snapshot));
+    const done = this.#queue.then(() => this.#apply(snapshot, host));
     this.#queue = done.catch(() => undefined);
     return done;
   }
 
-  async #apply(table: SliceTable): Promise<{ generation: number }> {
+  async #apply(table: SliceTable, host: HostSpec): Promise<{ generation: number }> {
     if (this.#closed) throw new ClosedError('The router is closed');
     const hops = await this.#resolve(table, false);
     if (this.#closed) throw new ClosedError('The router is closed');
     const generation = this.#generation + 1;
     const nextHops = new Map<string, string>();
     for (const [owner, hop] of hops) if (hop.mac !== undefined) nextHops.set(owner, hop.mac);
-    const compiled = compileTable(table, this.#host, { generation, nextHops });
+    const compiled = compileTable(table, host, { generation, nextHops });
     const view = new (native().SliceView)(compiled.image);
     // Both lanes, each atomically: the XDP program's maps (a bank flip), then the workers' table
     // (a pointer swap). Packets of slices that keep their owner see no gap.
@@ -211,6 +230,7 @@ export class Router {
     this.#native.publish(view);
     this.#generation = generation;
     this.#table = table;
+    this.#host = host;
     this.#compiled = compiled;
     this.#nextHops = hops;
     this.#explainView = undefined;
@@ -318,7 +338,11 @@ export class Router {
     return this;
   }
 
-  /** Stops forwarding, detaches the XDP program, frees every table. Idempotent. */
+  /**
+   * Stops the workers and frees every table. The XDP program leaves the interface, unless the
+   * port was opened with `pinDir`: then it stays, pinned, and keeps finishing in the kernel what
+   * it can (XdpPort.removePinned ends that). Idempotent.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -327,6 +351,24 @@ export class Router {
     this.#native.close();
     this.#port.close();
   }
+}
+
+/** The compiler's host settings: the interface's facts, then the options (defaults filled in). */
+function hostSpec(facts: { mac: string; mtu: number }, h: RouterHostOptions, seed: number): HostSpec {
+  return {
+    mac: facts.mac,
+    mtu: facts.mtu,
+    ...(h.ipv4 !== undefined && { ipv4: h.ipv4 }),
+    ...(h.ipv6 !== undefined && { ipv6: h.ipv6 }),
+    guePort: h.guePort ?? ABI.gue.defaultPort,
+    flowHashSeed: h.flowHashSeed ?? seed,
+    trustedPeers: h.trustedPeers ?? [],
+  };
+}
+
+function hostOptionsOf(h: HostSpec): RouterHostOptions {
+  const { mac: _mac, mtu: _mtu, ...rest } = h;
+  return rest;
 }
 
 const PASSES = new Set(['pass_local', 'decap_local', 'pass_unmanaged', 'pass_unparsed']);

@@ -17,6 +17,8 @@ export interface XdpMode {
   busyPoll: boolean;
   /** The program, its link and maps were taken over from an earlier process (options.pinDir). */
   adopted: boolean;
+  /** The interface's driver as ethtool names it ('veth', 'mlx5_core'), '' when it names none. */
+  driver: string;
 }
 
 export class XdpPort {
@@ -77,6 +79,7 @@ export class XdpPort {
         needWakeup: resolved.needWakeup,
         busyPoll: resolved.busyPoll,
         adopted: port.info().adopted,
+        driver: port.info().driver,
       };
       port.start();
       return new XdpPort(port, state, resolved.interface, mode, queues, umem);

@@ -8,10 +8,10 @@ import { listNamespaces, requireNetnsPrivileges } from './harness.js';
 
 beforeEach(() => requireNetnsPrivileges(['ip', 'ping', 'sysctl', 'ethtool', 'ss', 'curl']));
 
-/** Runs the compiled demo as `npm run demo` does after bootstrapping. */
-function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the compiled demo as `npm run demo` does after bootstrapping (`npm run demo -- ARGS`). */
+function runDemo(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/examples/soft-unicast-demo/main.js'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/examples/soft-unicast-demo/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -24,8 +24,11 @@ function runDemo(): Promise<{ code: number | null; stdout: string; stderr: strin
 const PATHS = ['GUE from the other data centre', 'local', 'same data centre'];
 
 describe('npm run demo', () => {
-  it('downloads intact from every slice, shows the three paths for IPv4 and IPv6, and cleans up', async () => {
-    const { code, stdout, stderr } = await runDemo();
+  it.each([
+    ['the express lane (default)', 'auto', []],
+    ['the AF_XDP lane', 'afxdp', ['--lane', 'afxdp']],
+  ] as const)('with %s: downloads intact from every slice, shows the three paths for IPv4 and IPv6, and cleans up', async (_name, lane, args) => {
+    const { code, stdout, stderr } = await runDemo(args);
     expect(code, `${stdout}\n${stderr}`).toBe(0);
 
     // The flows table: "a2 IPv4 curl | a2 (A) | 4096-6143 (4096) | a1 (A) | same data centre | a1 -GUE-> a2 | 1048576 | verified"
@@ -45,10 +48,12 @@ describe('npm run demo', () => {
     // Where the replies landed and how they went on, as the routes make them go.
     expect(rows.find(([flow]) => flow === 'b2 IPv4 curl')!.slice(3, 6)).toEqual(['a1 (A)', 'GUE from the other data centre', 'a1 =GUE=> b1 -L2-> b2']);
     expect(rows.find(([flow]) => flow === 'a2 IPv6 connectFromSlice')!.slice(3, 6)).toEqual(['b1 (B)', 'GUE from the other data centre', 'b1 =GUE=> a1 -GUE-> a2']);
-    expect(stdout).toMatch(/^OK: 20 of 20 transfers intact \(sha256 verified\); all three paths for IPv4 and IPv6; routers detached cleanly$/m);
+    expect(stdout).toContain(`\nOK: 20 of 20 transfers intact (sha256 verified); all three paths for IPv4 and IPv6 (lane ${lane}); routers stopped, then detached cleanly\n`);
 
-    // The routers' counters follow the table.
-    expect(stdout).toMatch(/^fast path encap_datacenter +\| +\d+ \|/m);
+    // The routers' counters follow the table; the express lane hands the workers nothing.
+    expect(stdout).toMatch(/^fate encap_datacenter +\| +\d+ \|/m);
+    if (lane === 'auto') expect(stdout).not.toMatch(/^xdp redirected /m);
+    else expect(stdout).toMatch(/^xdp redirected +\| +\d+ \|/m);
 
     // Nothing of the demo's run is left.
     const prefix = /namespaces (su[0-9a-f]{6})-\*/.exec(stderr)?.[1];

@@ -40,8 +40,13 @@ describe('XdpPort options', () => {
       needWakeup: true,
       busyPoll: false,
       replace: false,
+      pinDir: '',
       capture: [],
     });
+  });
+
+  it('keeps a pin directory without its trailing slashes', () => {
+    expect(resolveOptions({ interface: 'eth0', pinDir: '/sys/fs/bpf/su/eth0//' }, () => 1).pinDir).toBe('/sys/fs/bpf/su/eth0');
   });
 
   it('scales the default frame count with the queues and asks for the count only for "all"', () => {
@@ -90,6 +95,8 @@ describe('XdpPort options', () => {
     [{ needWakeup: 1 }, /Expected a boolean for options.needWakeup but received 1/],
     [{ busyPoll: 'yes' }, /Expected a boolean for options.busyPoll but received 'yes'/],
     [{ replace: null }, /Expected a boolean for options.replace but received null/],
+    [{ pinDir: 'sys/fs/bpf/x' }, /Expected an absolute directory path on a bpf filesystem for options.pinDir but received 'sys\/fs\/bpf\/x'/],
+    [{ pinDir: 7 }, /Expected an absolute directory path on a bpf filesystem for options.pinDir but received 7/],
     [{ capture: {} }, /Expected an array of capture rules for options.capture but received an object/],
   ])('rejects %j', (extra, message) => rejects({ interface: 'veth0', ...extra }, message));
 });

@@ -159,7 +159,7 @@ describe('the binary: --check', () => {
         'DESTINATION  PROTOCOLS  PORTS        SERVER  OWNER  KIND    REACHED                     TAGS',
         '192.0.2.1    udp        10000-10999  srv     srv    local   kernel (this host)          country=de',
         '192.0.2.1    udp        20000-20999  peer    peer   server  gue0 to 10.7.0.2 port 6080  country=de',
-        'compiled: 2 slices, 2 owners, 1 key, 2 ranges, 1 local rule, 2 capture rules, 2 trusted peers, 220 bytes',
+        'compiled: 2 slices, 2 owners, 1 key, 2 ranges, 2 trusted peers, 1 server of this data centre, 244 bytes',
         '',
       ].join('\n'),
     });
@@ -174,9 +174,9 @@ describe('the binary: --check', () => {
       expect(lines[0]).toMatch(new RegExp(`^${EXAMPLE} is valid\\. The table of ${host}, data centre (fra|ams), on interface eth0`));
       // The table is describeTable's, as formatTable prints it; then the compile stats.
       expect(lines.slice(1, -2).join('\n')).toBe(formatTable(describeTable(config, host)));
-      expect(lines.at(-2)).toMatch(/^compiled: 11 slices, \d owners, 5 keys, \d+ ranges, \d local rules?, \d capture rules, 2 trusted peers, \d+ bytes$/);
+      expect(lines.at(-2)).toMatch(/^compiled: 11 slices, \d owners, 5 keys, \d+ ranges, 2 trusted peers, \d servers? of this data centre, \d+ bytes$/);
     }
-    expect(router('--check', '--config', EXAMPLE, '--host', 'fra1').stdout).toContain('\ncompiled: 11 slices, 4 owners, 5 keys, 15 ranges, 3 local rules, 5 capture rules, 2 trusted peers, 500 bytes\n');
+    expect(router('--check', '--config', EXAMPLE, '--host', 'fra1').stdout).toContain('\ncompiled: 11 slices, 4 owners, 5 keys, 15 ranges, 2 trusted peers, 2 servers of this data centre, 548 bytes\n');
   });
 
   it('prints one JSON document with --json: rows, compile stats, interface and stats settings', () => {
@@ -190,7 +190,7 @@ describe('the binary: --check', () => {
       datacenter: 'dc1',
       interface: { interface: 'eth0', attach: 'generic' },
       stats: { intervalSeconds: 2, prometheus: '[::1]:9500' },
-      compiled: { slices: 2, owners: 2, keys: 1, ranges: 2, trustedPeers: 2, localRules: 1, captureRules: 2, bytes: 220 },
+      compiled: { slices: 2, owners: 2, keys: 1, ranges: 2, trustedPeers: 2, peers: 1, bytes: 244 },
       warnings: [],
       rows: [
         { destination: '192.0.2.1', protocols: ['udp'], ports: { from: 10000, to: 10999 }, server: 'srv', owner: 'srv', kind: 'local', reached: 'kernel (this host)', tags: { country: 'de' } },

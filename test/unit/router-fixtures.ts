@@ -43,7 +43,9 @@ export function counters(values: {
   const fates = { ...zeros(ABI.routeCounters), ...values.fates } as RouterCounters['fates'];
   return {
     generation: values.generation ?? 1,
+    lane: 'auto',
     fates,
+    xdp: fates,
     program: { ...zeros(ABI.steerCounters), ...values.program } as RouterCounters['program'],
     queues: (values.queues ?? [{ queue: 0 }]).map((q) => ({
       ...(zeros(ABI.queueCounters) as Omit<RouterCounters['queues'][number], 'queue' | 'kernel' | 'fates'>),

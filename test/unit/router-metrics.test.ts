@@ -70,7 +70,10 @@ describe('the metrics registry', () => {
   it('has every counter of abi.h under its one name, per queue where it is per queue', async () => {
     const { samples, types } = parse(await new RouterMetrics(snapshot).registry.metrics());
     expect(value(samples, 'softunicast_table_generation')).toBe(7);
-    for (const { name } of ABI.routeCounters) expect(value(samples, 'softunicast_route_packets_total', { fate: name })).toBe(snapshot().fates[name]);
+    for (const { name } of ABI.routeCounters) {
+      expect(value(samples, 'softunicast_route_packets_total', { fate: name, lane: 'xdp' })).toBe(snapshot().xdp[name]);
+      expect(value(samples, 'softunicast_route_packets_total', { fate: name, lane: 'worker' })).toBe(snapshot().queues.reduce((sum, q) => sum + q.fates[name], 0));
+    }
     for (const { name } of ABI.steerCounters) expect(value(samples, 'softunicast_xdp_packets_total', { counter: name })).toBe(snapshot().program[name]);
     for (const { name } of ABI.queueCounters) {
       expect(types.get(`softunicast_queue_${name}_total`)).toBe('counter');

@@ -22,7 +22,7 @@ describe('Router.open validation', () => {
 
   it('refuses unknown keys, naming the known ones', async () => {
     await expect(Router.open({ port: { interface: 'lo' }, host, table: table(), tabel: 1 } as never)).rejects.toThrow(
-      "Expected no such option (known: port, host, table, neighbourRefreshMs) for options.tabel but received 1",
+      "Expected no such option (known: port, host, table, neighbourRefreshMs, lane) for options.tabel but received 1",
     );
     await expect(Router.open({ port: { interface: 'lo' }, host: { ...host, ip: 1 }, table: table() } as never)).rejects.toThrow(
       'Expected no such option (known: ipv4, ipv6, guePort, trustedPeers, flowHashSeed) for options.host.ip but received 1',
@@ -32,6 +32,12 @@ describe('Router.open validation', () => {
   it('refuses capture rules: the table decides what is captured', async () => {
     await expect(Router.open({ port: { interface: 'lo', capture: [] }, host, table: table() } as never)).rejects.toThrow(
       'Expected no capture rules (the router derives them from the table) for options.port.capture but received an array of 0',
+    );
+  });
+
+  it('refuses a lane it does not know', async () => {
+    await expect(Router.open({ port: { interface: 'lo' }, host, table: table(), lane: 'xdp' } as never)).rejects.toThrow(
+      "Expected 'auto' or 'afxdp' for options.lane but received 'xdp'",
     );
   });
 

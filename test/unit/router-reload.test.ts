@@ -17,6 +17,7 @@ describe('live reload', () => {
     generation = 1;
     inFlight = 0;
     published: SliceTable[] = [];
+    hosts: Parameters<Publisher['publish']>[1]['host'][] = [];
     fail: Error | undefined;
     release: (() => void) | undefined;
     hold = false;
@@ -25,7 +26,7 @@ describe('live reload', () => {
       this.table = table;
     }
 
-    async publish(table: SliceTable): Promise<{ generation: number }> {
+    async publish(table: SliceTable, options: Parameters<Publisher['publish']>[1]): Promise<{ generation: number }> {
       expect(this.inFlight, 'two publications at once').toBe(0);
       this.inFlight++;
       try {
@@ -33,6 +34,7 @@ describe('live reload', () => {
         if (this.fail !== undefined) throw this.fail;
         this.table = table;
         this.published.push(table);
+        this.hosts.push(options.host);
         return { generation: ++this.generation };
       } finally {
         this.inFlight--;
@@ -115,13 +117,15 @@ describe('live reload', () => {
     await reloader.close();
   });
 
-  it('says which settings wait for a restart, and publishes the table anyway', async () => {
+  it('publishes host settings with the table, and says which settings wait for a restart', async () => {
     const { path, fake, logs, reloader } = await setup('reload-2.yaml');
     writeFileSync(path, SMALL.replace('attach: generic', 'attach: driver').replace('10.7.0.1,', '10.7.0.1, guePort: 7000,'));
     await reloader.trigger('SIGHUP', true);
-    expect(logs.at(-2)).toMatch(/^reloaded \(SIGHUP\): generation 2 in use; no slice changed \(\d+ ms\)$/);
-    expect(logs.at(-1)).toBe('warn: the file changes interface, GUE port; that takes effect when the router restarts');
+    expect(logs.at(-3)).toMatch(/^reloaded \(SIGHUP\): generation 2 in use; no slice changed \(\d+ ms\)$/);
+    expect(logs.at(-2)).toBe('GUE port now 7000 (was 6080)');
+    expect(logs.at(-1)).toBe('warn: the file changes interface; that takes effect when the router restarts');
     expect(fake.published).toHaveLength(1);
+    expect(fake.hosts[0]?.guePort).toBe(7000);
     await reloader.close();
   });
 

@@ -8,16 +8,16 @@ describe('stats lines', () => {
   const before: Sample = {
     atMs: 10_000,
     counters: counters({
-      program: { packets: 1000, pass_local: 100, decap_local: 50, pass_unmanaged: 10, redirected: 840 },
-      fates: { forward_server_gue: 500, forward_server_l2: 100, encap_datacenter: 200, drop_no_owner: 40 },
+      program: { packets: 1000, redirected: 840 },
+      fates: { pass_local: 100, decap_local: 50, pass_unmanaged: 10, forward_server_gue: 500, forward_server_l2: 100, encap_datacenter: 200, drop_no_owner: 40 },
     }),
   };
   const after: Sample = {
     atMs: 12_000,
     counters: counters({
       generation: 3,
-      program: { packets: 5000, pass_local: 600, decap_local: 250, pass_unmanaged: 30, pass_unparsed: 2 },
-      fates: { forward_server_gue: 1500, forward_server_l2: 300, encap_datacenter: 1000, drop_no_owner: 48, drop_too_big: 2 },
+      program: { packets: 5000, pass_unmatched: 1, pass_no_socket: 1 },
+      fates: { pass_local: 600, decap_local: 250, pass_unmanaged: 28, pass_unparsed: 2, forward_server_gue: 1500, forward_server_l2: 300, encap_datacenter: 1000, drop_no_owner: 48, drop_too_big: 2 },
       queues: [{ queue: 0, rx_ring_full: 3 }, { queue: 1, rx_ring_full: 1 }],
       unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
     }),
@@ -27,7 +27,8 @@ describe('stats lines', () => {
     expect(statsBetween(before, after)).toEqual({
       seconds: 2,
       generation: 3,
-      // (5000-1000)/2; local (600+250-150)/2; forwarded (1800-600)/2; encapsulated 800/2; passed 22/2;
+      // (5000-1000)/2; local (600+250-150)/2; forwarded (1800-600)/2; encapsulated 800/2; passed
+      // (18 unmanaged + 2 unparsed + 1 unmatched + 1 without a socket)/2;
       // dropped (8 + 2 + 3 + 1)/2.
       pps: { rx: 2000, local: 350, forwarded: 600, encapsulated: 400, passed: 11, dropped: 7 },
       drops: { drop_no_owner: 8, drop_too_big: 2, rx_ring_full: 4 },
@@ -53,7 +54,7 @@ describe('stats lines', () => {
       pps: { rx: 2000, local: 350, forwarded: 600, encapsulated: 400, passed: 11, dropped: 7 },
       drops: { drop_no_owner: 8, drop_too_big: 2, rx_ring_full: 4 },
       unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
-      totals: { fates: after.counters.fates, program: after.counters.program },
+      totals: { lane: 'auto', fates: after.counters.fates, xdp: after.counters.xdp, program: after.counters.program },
       retiredTables: 0,
     });
     expect(statsJson(statsBetween(before, after), after.counters, new Date(0), true)).toMatchObject({ final: true });

@@ -4,6 +4,7 @@
 #define SOFTUNICAST_XSK_PORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "softunicast/abi.h"
@@ -65,6 +66,9 @@ typedef void (*su_batch_fn)(void *ctx, struct su_queue *queue, struct su_desc *d
 
 /* Number of RX queues `ifname` has, for "all queues". 0 or -errno with `err` filled. */
 int su_iface_rx_queue_count(const char *ifname, uint32_t *count, struct su_error *err);
+
+/* The driver's name as ethtool reports it ("veth", "mlx5_core"), "" when it tells none. */
+void su_iface_driver(const char *ifname, char *out, size_t size);
 
 /* Attaches the program and binds the sockets; workers do not run until su_port_start(). */
 int su_port_open(const struct su_port_config *cfg, struct su_port **out, struct su_error *err);
