@@ -18,6 +18,8 @@
 
 /* Events handed over per callback; a busy burst becomes several calls. */
 #define BATCH 256
+/* Multicast datagrams can carry many messages; 64 KiB holds the largest the kernel builds. */
+#define RECV_BYTES 65536
 /* The socket's receive buffer: a link flap on a host with a full routing table queues
  * thousands of route messages. ENOBUFS is survivable (SU_NL_EVENT_OVERRUN), just costly. */
 #define RCVBUF (4 << 20)
@@ -32,6 +34,7 @@ struct su_nl_follower {
 	struct su_nl_event events[BATCH];
 	uint32_t n;
 	int route_seen; /* one SU_NL_EVENT_ROUTE per batch is enough */
+	char buf[RECV_BYTES] __attribute__((aligned(NLMSG_ALIGNTO)));
 };
 
 static void flush(struct su_nl_follower *f)
@@ -66,11 +69,11 @@ static int wanted(const struct su_nl_follower *f, const struct su_nl_event *ev)
 }
 
 /* Reads everything queued now; returns -errno when the socket failed for good. */
-static int drain(struct su_nl_follower *f, char *buf, size_t size)
+static int drain(struct su_nl_follower *f)
 {
 	for (;;) {
-		ssize_t got = recv(f->fd, buf, size, MSG_DONTWAIT);
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		ssize_t got = recv(f->fd, f->buf, sizeof(f->buf), MSG_DONTWAIT);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)f->buf;
 		size_t left = got > 0 ? (size_t)got : 0;
 		struct su_nl_event ev;
 
@@ -95,14 +98,14 @@ static int drain(struct su_nl_follower *f, char *buf, size_t size)
 	return 0;
 }
 
+/* Until su_nl_follower_stop. A netlink socket fails for good only when it is closed under us
+ * (ENOBUFS is not a failure): then there is nothing left to follow. */
 static void *run(void *arg)
 {
 	struct su_nl_follower *f = arg;
 	struct pollfd fds[2] = { { .fd = f->fd, .events = POLLIN }, { .fd = f->stop_fd, .events = POLLIN } };
-	/* Multicast datagrams can carry many messages; 64 KiB holds the largest the kernel builds. */
-	char *buf = malloc(65536);
 
-	while (buf) {
+	for (;;) {
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -110,10 +113,9 @@ static void *run(void *arg)
 		}
 		if (fds[1].revents)
 			break;
-		if (fds[0].revents && drain(f, buf, 65536))
+		if (fds[0].revents && drain(f))
 			break;
 	}
-	free(buf);
 	return NULL;
 }
 

@@ -29,9 +29,11 @@ const PORT = 20000;
 const LONGER_THAN_A_REFRESH_MS = 2500;
 /** srv's kernel considers a confirmed neighbour reachable for 2-6 s (half to 1.5 times this):
  * short, so that the freshness test sees several rounds of confirmation. When that time is
- * up, an entry used within delay_first_probe_time (1 s) is probed; any other goes STALE. The
- * kernel counts a confirmation as a use, so with a reachable time shorter than the delay an
- * entry would keep itself fresh: 1 s keeps the reachable time longer. */
+ * up, an entry used within delay_first_probe_time (1 s) is probed; any other goes STALE
+ * (net/core/neighbour.c, neigh_timer_handler). On this kernel a confirmation also stamps the
+ * entry as used (ip -s neigh shows equal used and confirmed ages), so with a reachable time
+ * shorter than the delay the entry would keep itself fresh with nobody sending: the delay is
+ * kept below the shortest reachable time. */
 const BASE_REACHABLE_MS = 4000;
 const DELAY_FIRST_PROBE_S = 1;
 /** How long the freshness test watches: at least two rounds of REACHABLE (up to 6 s), DELAY
