@@ -62,7 +62,7 @@ void Cleanup(void *arg)
 		su_port_close(p->port);
 	inst->open_ports.clear();
 	for (NetlinkWrap *n : inst->open_netlinks)
-		n->Close();
+		n->Stop();
 	inst->open_netlinks.clear();
 }
 

@@ -183,8 +183,8 @@ Napi::Value NetlinkWrap::Follow(const Napi::CallbackInfo &info)
 
 NetlinkWrap::~NetlinkWrap()
 {
-	// Reached only after the doorbell was finalized, hence after Close().
-	Close();
+	// Reached after the doorbell was finalized (after Close()), or at the environment's end.
+	Stop();
 }
 
 void NetlinkWrap::Deliver(void *ctx, const su_nl_event *events, uint32_t n)
@@ -197,7 +197,7 @@ void NetlinkWrap::Deliver(void *ctx, const su_nl_event *events, uint32_t n)
 		delete batch;
 }
 
-void NetlinkWrap::Close()
+void NetlinkWrap::Stop()
 {
 	if (!nl_)
 		return;
@@ -205,6 +205,14 @@ void NetlinkWrap::Close()
 	follower_ = nullptr;
 	su_nl_close(nl_);
 	nl_ = nullptr;
+}
+
+void NetlinkWrap::Close()
+{
+	Stop();
+	if (released_)
+		return;
+	released_ = true;
 	doorbell_.Release();
 }
 

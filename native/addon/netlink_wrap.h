@@ -23,7 +23,10 @@ public:
 	explicit NetlinkWrap(const Napi::CallbackInfo &info);
 	~NetlinkWrap() override;
 
-	// Stops the follower (no event is delivered after this) and closes the sockets. Idempotent.
+	// Stops the follower (no event is delivered after this) and closes the sockets; what the
+	// environment's cleanup hook calls. Idempotent.
+	void Stop();
+	// Stop(), and lets the doorbell go (the wrapper can be collected then). Idempotent.
 	void Close();
 	bool closed() const { return nl_ == nullptr; }
 
@@ -43,6 +46,7 @@ private:
 	su_nl *nl_ = nullptr;
 	su_nl_follower *follower_ = nullptr;
 	EventDoorbell doorbell_;
+	bool released_ = false;
 };
 
 }  // namespace su

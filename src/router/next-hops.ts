@@ -32,7 +32,10 @@ export interface NextHop {
 
 export interface NextHopsOptions {
   /** Milliseconds between requests that the kernel treat the next hops in use as used
-   * (NTF_USE), so that it probes them instead of letting them go stale; 0: never. */
+   * (NTF_USE), so that it probes them when their reachable time is up instead of letting them
+   * go STALE; 0: none. Below the kernel's delay_first_probe_time (5 s by default) an entry in
+   * use never goes STALE. Either way a next hop in use that goes STALE or FAILED, or is
+   * deleted, is probed at once. */
   probeIntervalMs: number;
   /** How long resolve() waits for the kernel to resolve a next hop it was never asked about
    * before. Default 1000. */

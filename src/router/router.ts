@@ -45,7 +45,8 @@ export interface RouterOptions {
   table: SliceTable;
   /** Milliseconds between requests that the kernel keep the next hops in use confirmed (it
    * probes them rather than letting them go stale: the fast path sends around it); 0 turns
-   * them off. Changes to next hops are followed as they happen either way. Default 1000. */
+   * these off, leaving only the probes of next hops that went STALE or FAILED. Changes to next
+   * hops are followed as they happen either way. Default 1000. */
   neighbourRefreshMs?: number;
 }
 
