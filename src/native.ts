@@ -76,10 +76,59 @@ export interface NativeRouter {
   close(): void;
 }
 
+/** A neighbour entry as the kernel reports it (RTM_NEWNEIGH / RTM_DELNEIGH). */
+export interface NetlinkNeighbour {
+  family: 4 | 6;
+  ifindex: number;
+  address: string;
+  /** NUD_* bits (linux/neighbour.h). */
+  state: number;
+  flags: number;
+  /** Link-layer address as aa:bb:cc:dd:ee:ff; null when the entry has none (not NUD_VALID). */
+  lladdr: string | null;
+  deleted: boolean;
+}
+
+/** A change the netlink follower saw (softunicast/netlink.h, su_nl_event). */
+export type NetlinkEvent =
+  | ({ kind: 'neigh' } & NetlinkNeighbour)
+  | { kind: 'link'; ifindex: number; flags: number; deleted: boolean }
+  | { kind: 'route' }
+  | { kind: 'overrun' };
+
+/** The kernel's answers carry `error`: null, or an errno's name such as 'ENETUNREACH'. */
+export interface NetlinkRoute {
+  error: string | null;
+  /** RTN_* (RTN_UNICAST 1, RTN_LOCAL 2, ...). */
+  type: number;
+  /** Output interface index. */
+  oif: number;
+  /** The next hop when it is not the destination itself (possibly of the other family). */
+  gateway: string | null;
+}
+
+/** Requests to the kernel's routing and neighbour tables, and a follower of their changes (native/netlink). */
+export interface NativeNetlink {
+  /** Starts delivering changes to the constructor's callback; `ifindex` keeps neighbour and link changes to one interface. */
+  follow(ifindex: number): void;
+  routeGet(address: string): NetlinkRoute;
+  neighGet(ifindex: number, address: string): Partial<NetlinkNeighbour> & { error: string | null };
+  /** Asks the kernel to treat the entry as used (NTF_USE, creating it when missing); null or the errno's name. */
+  neighUse(ifindex: number, address: string): string | null;
+  linkGet(ifindex: number): { error: string | null; flags: number };
+  close(): void;
+}
+
 interface Binding {
   NativePort: new (options: NativePortOptions) => NativePort;
   SliceView: new (image: Uint8Array) => NativeSliceView;
   NativeRouter: new (port: NativePort) => NativeRouter;
+  NativeNetlink: {
+    new (onEvents: (events: NetlinkEvent[]) => void): NativeNetlink;
+    /** The index of interface `name` in this network namespace, 0 when there is none. */
+    interfaceIndex(name: string): number;
+    interfaceName(index: number): string | null;
+  };
   abi: {
     abiVersion: number;
     steerCounters: string[];

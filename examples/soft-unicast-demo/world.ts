@@ -43,8 +43,9 @@
 // wrapped.
 import { fileURLToPath } from 'node:url';
 
-import { vethPeerObjectPath, type PortRange } from '../../src/index.js';
+import type { PortRange } from '../../src/index.js';
 import { createNamespace, destroyNamespaces, mustExec, mustExecIn, ping } from '../netns/harness.js';
+import { xdpOnVethPeer } from '../netns/veth-peer.js';
 
 export const SHARED4 = '192.0.2.1';
 export const SHARED6 = '2001:db8:100::1';
@@ -148,9 +149,7 @@ async function checksumsInSoftware(ns: string, ifnames: readonly string[]): Prom
 async function xdpOnPeers(ns: string, ifnames: readonly string[]): Promise<void> {
   // See the header: a veth delivers what the servers' XDP programs send back only to a peer with
   // an XDP program of its own.
-  for (const dev of ifnames) {
-    await mustExecIn(ns, 'ip', ['link', 'set', 'dev', dev, 'xdpdrv', 'obj', vethPeerObjectPath, 'sec', 'xdp'], { what: `attaching veth_peer.bpf.o to ${dev} in ${ns}` });
-  }
+  for (const dev of ifnames) await xdpOnVethPeer(ns, dev);
 }
 
 async function macOf(ns: string, ifname: string): Promise<string> {

@@ -65,7 +65,9 @@ function text(cli: ControlCli, answers: Ok[]): string {
   const c = cli.command;
   if (c.cmd === 'owner') return ownerText(answers[0]!);
   if (c.cmd === 'explain') {
-    return answers.map((a, i) => `frame ${i + 1}: ${String(a.stage)}: ${String(a.fate)} (${String(a.doc)})${a.output === null ? '' : `\n  sends ${String(a.output)}`}`).join('\n');
+    // pass_* and decap_local hand the frame to the kernel; the rest send it on.
+    const verb = (fate: unknown) => (/^(pass_|decap_)/.test(String(fate)) ? 'passes to the kernel' : 'sends');
+    return answers.map((a, i) => `frame ${i + 1}: ${String(a.stage)}: ${String(a.fate)} (${String(a.doc)})${a.output === null ? '' : `\n  ${verb(a.fate)} ${String(a.output)}`}`).join('\n');
   }
   if (c.cmd === 'stats') return JSON.stringify(answers[0]!.counters, null, 2);
   const a = answers[0]!;

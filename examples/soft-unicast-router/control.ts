@@ -63,7 +63,9 @@ function explain(router: Router, req: Record<string, unknown>): Answer {
   if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex)) bad('frame', 'an Ethernet frame as an even number of hex digits', hex);
   const e = router.explain(Buffer.from(hex as string, 'hex'));
   const doc = ABI.routeCounters.find((c) => c.name === e.fate)?.doc ?? '';
-  return { ok: true, stage: 'fast path', fate: e.fate, doc, output: e.output === null ? null : Buffer.from(e.output).toString('hex') };
+  // Who finishes it: the XDP program in the kernel, or an AF_XDP worker.
+  const stage = e.stage === 'xdp' ? 'XDP program' : 'AF_XDP worker';
+  return { ok: true, stage, fate: e.fate, doc, output: e.output === null ? null : Buffer.from(e.output).toString('hex') };
 }
 
 function capture(router: Router, req: Record<string, unknown>, log: Logger): Answer {

@@ -201,7 +201,7 @@ async function run(cli: RouterCli): Promise<never> {
     log.info(`publishing generation 1: ${count(options.table.size, 'slice')}`);
     router = await Router.open(opened);
     if (router.driver === 'veth' && cli.lane === 'auto') {
-      log.warn(`${options.port.interface} is a veth: what the XDP program sends back out (forwards and GUE) reaches the far end only while that end has an XDP program of its own; attach ${vethPeerObjectPath} there (ip link set dev PEER xdpdrv obj ${vethPeerObjectPath} sec xdp) or run with --lane afxdp (docs/deploying.md)`);
+      log.warn(`${options.port.interface} is a veth: what the XDP program sends back out reaches the far end only if that end carries an XDP program (e.g. ${vethPeerObjectPath}; docs/deploying.md), or run with --lane afxdp`);
     }
     if (router.adopted) log.info(`took over the XDP program and tables pinned in ${pinDir} by an earlier router: no gap on ${options.port.interface}`);
     metrics.tableInUse(options.table);

@@ -6,6 +6,7 @@
 #include "router_wrap.h"
 #include "errors.h"
 #include "instance.h"
+#include "netlink_wrap.h"
 #include "port_wrap.h"
 #include "slice_view.h"
 
@@ -71,6 +72,9 @@ void Cleanup(void *arg)
 	for (PortWrap *p : inst->open_ports)
 		su_port_close(p->port);
 	inst->open_ports.clear();
+	for (NetlinkWrap *n : inst->open_netlinks)
+		n->Stop();
+	inst->open_netlinks.clear();
 }
 
 }  // namespace
@@ -91,6 +95,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("removePinned", Napi::Function::New(env, RemovePinned));
 	exports.Set("SliceView", SliceView::Define(env));
 	exports.Set("NativeRouter", RouterWrap::Define(env));
+	exports.Set("NativeNetlink", NetlinkWrap::Define(env));
 	EgressInit(env, exports);
 	return exports;
 }

@@ -16,7 +16,7 @@ import type { XdpPortOptions } from '../xdp/options.js';
 import { XdpPort } from '../xdp/port.js';
 import { captureRunning, DropCapture, type DropCaptureOptions } from './drop-capture.js';
 import { interfaceFacts } from './interface.js';
-import { resolveNextHop, type NextHop } from './neighbours.js';
+import { NextHops, type NextHop } from './next-hops.js';
 import { OwnerTotals, type OwnerCounters } from './owner-counters.js';
 
 type Keys<L extends readonly { name: string }[]> = L[number]['name'];
@@ -42,7 +42,10 @@ export interface RouterOptions {
   host: RouterHostOptions;
   /** The first table; later ones arrive through publish(). */
   table: SliceTable;
-  /** Milliseconds between re-resolutions of next-hop MAC addresses; 0 turns it off. Default 1000. */
+  /** Milliseconds between requests that the kernel keep the next hops in use confirmed (it
+   * probes them rather than letting them go stale: the fast path sends around it); 0 turns
+   * these off, leaving only the probes of next hops that went STALE or FAILED. Changes to next
+   * hops are followed as they happen either way. Default 1000. */
   neighbourRefreshMs?: number;
   /**
    * Which lane finishes packets. 'auto' (default): the XDP program finishes every verdict it
@@ -103,13 +106,11 @@ export class Router {
   readonly #port: XdpPort;
   readonly #native: NativeRouter;
   #host: HostSpec;
-  readonly #refreshTimer: NodeJS.Timeout | undefined;
+  readonly #neighbours: NextHops;
   #table: SliceTable;
   #compiled: CompiledTable | undefined;
   #explainView: NativeSliceView | undefined;
   #nextHops = new Map<string, NextHop>();
-  /** The last answer for each owner address (see #resolve). */
-  readonly #resolved = new Map<string, NextHop>();
   #generation = 0;
   readonly #owners = new OwnerTotals();
   #capture: DropCapture | undefined;
@@ -118,13 +119,14 @@ export class Router {
   /** Publications run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(port: XdpPort, nativeRouter: NativeRouter, host: HostSpec, table: SliceTable, refreshMs: number, lane: Lane) {
+  private constructor(port: XdpPort, nativeRouter: NativeRouter, host: HostSpec, table: SliceTable, neighbours: NextHops, lane: Lane) {
     this.#port = port;
     this.#lane = lane;
     this.#native = nativeRouter;
     this.#host = host;
     this.#table = table;
-    this.#refreshTimer = refreshMs > 0 ? setInterval(() => void this.#refresh(), refreshMs).unref() : undefined;
+    this.#neighbours = neighbours;
+    neighbours.on('change', () => void this.#refresh());
   }
 
   /**
@@ -154,13 +156,16 @@ export class Router {
     compileTable(table, host, { generation: 0 });
 
     const port = await XdpPort.openForRouter(portOptions as unknown as XdpPortOptions);
+    let neighbours: NextHops | undefined;
     try {
+      neighbours = NextHops.open(ifname, { probeIntervalMs: refreshMs });
       const nativeRouter = new (native().NativeRouter)(XdpPort.internals(port).native);
       nativeRouter.setMode(lane === 'auto' ? ABI.modes.express : ABI.modes.afxdp);
-      const router = new Router(port, nativeRouter, host, table, refreshMs, lane);
+      const router = new Router(port, nativeRouter, host, table, neighbours, lane);
       await router.publish(table);
       return router;
     } catch (error) {
+      neighbours?.close();
       port.close();
       throw error;
     }
@@ -217,7 +222,7 @@ export class Router {
 
   async #apply(table: SliceTable, host: HostSpec): Promise<{ generation: number }> {
     if (this.#closed) throw new ClosedError('The router is closed');
-    const hops = await this.#resolve(table, false);
+    const hops = await this.#resolve(table);
     if (this.#closed) throw new ClosedError('The router is closed');
     const generation = this.#generation + 1;
     const nextHops = new Map<string, string>();
@@ -239,28 +244,22 @@ export class Router {
     return { generation };
   }
 
-  /** Next hops of `table`'s owners. With `fresh` false, an address resolved to a MAC address
-   * since the last refresh is taken from there: asking the kernel costs two processes per owner,
-   * which would bound how fast tables can follow each other; the refresh timer keeps those
-   * answers at most one period old. */
-  async #resolve(table: SliceTable, fresh: boolean): Promise<Map<string, NextHop>> {
-    const hops = new Map<string, NextHop>();
-    await Promise.all(
-      [...table.owners()].map(async ([name, owner]) => {
-        if (owner.kind === 'local' || (owner.kind === 'server' && owner.encap === 'l2')) return;
-        const address = (owner.kind === 'server' ? owner.address : owner.endpoint).toString();
-        const known = fresh || this.#refreshTimer === undefined ? undefined : this.#resolved.get(address);
-        const hop = known?.mac !== undefined ? known : await resolveNextHop(address, this.#port.interface);
-        this.#resolved.set(address, hop);
-        hops.set(name, hop);
-      }),
-    );
-    return hops;
+  /** Next hops of `table`'s owners, which NextHops follows from now on: answered from what
+   * it knows, the kernel asked only about next hops it never saw. */
+  async #resolve(table: SliceTable): Promise<Map<string, NextHop>> {
+    const addresses = new Map<string, string>();
+    for (const [name, owner] of table.owners()) {
+      if (owner.kind === 'local' || (owner.kind === 'server' && owner.encap === 'l2')) continue;
+      addresses.set(name, (owner.kind === 'server' ? owner.address : owner.endpoint).toString());
+    }
+    const byAddress = await this.#neighbours.resolve(addresses.values());
+    return new Map([...addresses].map(([name, address]) => [name, byAddress.get(address)!]));
   }
 
+  /** A next hop in use changed (NextHops 'change'): the table is published again with it. */
   async #refresh(): Promise<void> {
     if (this.#closed) return;
-    const hops = await this.#resolve(this.#table, true);
+    const hops = await this.#resolve(this.#table);
     const changed = [...hops].some(([owner, hop]) => this.#nextHops.get(owner)?.mac !== hop.mac);
     if (changed && !this.#closed) await this.publish(this.#table).catch(() => undefined);
   }
@@ -346,7 +345,7 @@ export class Router {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#refreshTimer !== undefined) clearInterval(this.#refreshTimer);
+    this.#neighbours.close();
     void this.#capture?.stop('closed');
     this.#native.close();
     this.#port.close();

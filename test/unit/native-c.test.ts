@@ -1,4 +1,4 @@
-// The plain-C tests of native/xsk and native/router that need no root, run under valgrind: clean
+// The plain-C tests of native/xsk, native/router and native/netlink that need no root, run under valgrind: clean
 // means exit 0 (valgrind exits 99 on any memory error or leak).
 import { describe, expect, it } from 'vitest';
 
@@ -13,6 +13,13 @@ describe('native C tests (valgrind)', () => {
 
   it('router: per-owner counters across publishes, drop capture, the capture ring', () => {
     const { output, status } = runUnderValgrind('router_test');
+    expect(output).not.toMatch(/^not ok/m);
+    expect(output).toMatch(/^\d+ passed, 0 failed$/m);
+    expect(status, output).toBe(0);
+  });
+
+  it('netlink: parsing rtnetlink messages, requests to the kernel, the follower of changes', () => {
+    const { output, status } = runUnderValgrind('netlink_test');
     expect(output).not.toMatch(/^not ok/m);
     expect(output).toMatch(/^\d+ passed, 0 failed$/m);
     expect(status, output).toBe(0);

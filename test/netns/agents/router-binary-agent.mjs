@@ -6,7 +6,9 @@
 //                         counts those the router sends back to it in GUE (UDP port 6080), by
 //                         the inner packet's destination port.
 // Every datagram carries a 32-bit sequence number per destination port, so counts are distinct
-// datagrams and a gap is a lost one.
+// datagrams and a gap is a lost one. The peer also keeps the time each GUE datagram arrived
+// (performance.timeOrigin + now(): the wall clock in ms, comparable across processes), so that
+// neighbours.test.ts can tell when traffic resumed after a change.
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 
@@ -67,10 +69,33 @@ if (role === 'sink') {
   commands.report = () => ({ received: seen.report() });
 } else if (role === 'peer') {
   const gue = await udp('0.0.0.0', GUE_PORT);
+  /** Arrival times (ms, ascending) of GUE datagrams, per inner destination port. */
+  const arrivals = new Map();
   gue.on('message', (msg) => {
     const inner = innerOf(msg);
-    if (inner !== undefined) seen.add(inner.port, inner.seq);
+    if (inner === undefined) return;
+    seen.add(inner.port, inner.seq);
+    let times = arrivals.get(inner.port);
+    if (times === undefined) arrivals.set(inner.port, (times = []));
+    times.push(performance.timeOrigin + performance.now());
   });
+  // The first arrival at or after `at` (ms, same clock) for `port`, or null; and how many
+  // datagrams arrived from then on.
+  commands.firstAfter = ({ port, at }) => {
+    const times = arrivals.get(port) ?? [];
+    const i = times.findIndex((t) => t >= at);
+    return { first: i < 0 ? null : times[i], count: i < 0 ? 0 : times.length - i };
+  };
+  // The longest time between two arrivals for `port` among those from `from` to `to` (ms, same
+  // clock): { start, end } of the quiet stretch, or nulls with fewer than two arrivals.
+  commands.longestGap = ({ port, from, to }) => {
+    const times = (arrivals.get(port) ?? []).filter((t) => t >= from && t <= to);
+    let best = { start: null, end: null };
+    for (let i = 1; i < times.length; i++) {
+      if (best.start === null || times[i] - times[i - 1] > best.end - best.start) best = { start: times[i - 1], end: times[i] };
+    }
+    return best;
+  };
   const sender = createSocket('udp4');
   const sent = new Map();
   let timer;
