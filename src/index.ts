@@ -28,6 +28,7 @@ export {
 export type { OwnerCounters, PacketsAndBytes } from './router/owner-counters.js';
 export type { DropCapture, DropCaptureOptions, DropCaptureSummary, DropCaptureEnd } from './router/drop-capture.js';
 export { parseConfig, loadConfig, formatOf, type ConfigFormat } from './config/source.js';
+export { readConfigFile, CONFIG_MAX_BYTES, CONFIG_READ_TIMEOUT_MS } from './config/file.js';
 export { problemLine as formatProblem } from './config/problems.js';
 export { validateConfig } from './config/validate.js';
 export { tableFor, routerOptionsFor } from './config/view.js';

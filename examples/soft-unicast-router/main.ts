@@ -24,6 +24,8 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 /** Before a logger exists (usage errors, --check): plain lines on stderr. */
 const say = (line: string) => process.stderr.write(`${PROGRAM}: ${line}\n`);
 const ms = (since: number) => `${Math.round(performance.now() - since)} ms`;
+/** How long SIGTERM waits for a running reload: the process is gone within a second. */
+const STOP_WAIT_MS = 500;
 
 /** The library's messages name the API's `host` option; here it is the --host flag. */
 function message(error: unknown): string {
@@ -154,7 +156,9 @@ async function run(cli: RouterCli): Promise<never> {
     stopping = signal;
     if (router === undefined) return; // open() is under way; run() stops once it returns
     clearInterval(timer);
-    await reloader?.close();
+    // A reload under way may publish still (its table then is the one left behind); one stuck
+    // on its file or its router is not waited for beyond this: the signal ends the process.
+    await Promise.race([reloader?.close(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
     printStats(true);
     router.close();
     shutdown();

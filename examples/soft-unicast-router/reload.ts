@@ -2,12 +2,10 @@
 // validate, build the table, publish it atomically; a bad file leaves the running table alone.
 // One reload at a time. Used by main.ts; test/unit/router-cli.test.ts drives it with a fake router.
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { constants } from 'node:os';
 import { basename, dirname } from 'node:path';
 
 import {
-  diffTables, formatOf, formatProblem, parseConfig, routerOptionsFor, SyscallError,
+  diffTables, formatOf, formatProblem, parseConfig, readConfigFile, routerOptionsFor,
   type Config, type RouterOptions, type SliceTable, type TableDiff,
 } from '../../src/index.js';
 import { count } from './check.js';
@@ -26,17 +24,8 @@ export interface Loaded {
   config: Config;
 }
 
-/** The file's text; throws SyscallError as loadConfig() does when it cannot be read. */
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    // errno positive, as the library's SyscallErrors carry it.
-    const errno = e.code !== undefined ? (constants.errno as Record<string, number>)[e.code] : undefined;
-    throw new SyscallError(`Could not read the configuration file ${path}: ${e.message}`, errno, e.syscall ?? 'open');
-  }
-}
+/** The file's text, as loadConfig() reads it: a regular file, bounded in size and time. */
+const readText = (path: string): Promise<string> => readConfigFile(path);
 
 /**
  * Reads and validates the file (loadConfig(), keeping the text it read); throws the library's

@@ -1,10 +1,9 @@
 // parseConfig and loadConfig: the configuration file's text (JSON or YAML) -> a validated Config.
 // Syntax errors and validation errors both come back as problems with the line and column they are about.
-import { readFile } from 'node:fs/promises';
-import { constants } from 'node:os';
 import { extname } from 'node:path';
 
-import { invalid, SyscallError } from '../errors.js';
+import { invalid } from '../errors.js';
+import { readConfigFile } from './file.js';
 import { lazyLocator } from './locate.js';
 import { invalidConfig, Problems } from './problems.js';
 import { Lines, readText } from './read.js';
@@ -42,17 +41,12 @@ export function formatOf(path: string): ConfigFormat {
   return invalid('path', 'a file name ending in .json, .yaml or .yml', path);
 }
 
-/** Reads, parses and validates the configuration file at `path` (format by extension). */
+/**
+ * Reads, parses and validates the configuration file at `path` (format by extension): a regular
+ * file of at most 256 MiB (src/config/file.ts), read within 10 s.
+ */
 export async function loadConfig(path: string): Promise<Config> {
   if (typeof path !== 'string' || path === '') invalid('path', 'the path of a configuration file', path);
   const format = formatOf(path);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    const errno = e.code !== undefined ? (constants.errno as Record<string, number>)[e.code] : undefined;
-    throw new SyscallError(`Could not read the configuration file ${path}: ${e.message}`, errno, e.syscall ?? 'open');
-  }
-  return parseConfig(text, format, path);
+  return parseConfig(await readConfigFile(path), format, path);
 }

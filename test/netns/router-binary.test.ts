@@ -8,7 +8,8 @@
 //    |    veth
 //   peer  eth0 10.7.0.2/24, route to 192.0.2.1 via srv
 //         sends to ports of both slices; counts the GUE the router sends back for its own slice
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -303,6 +304,16 @@ describe('soft-unicast-router on srv', () => {
     // Loopback only: srv's other addresses do not answer.
     const outside = await execIn(srv, process.execPath, ['-e', `fetch('http://${SRV4}:${METRICS}/metrics').then(() => process.exit(0), (e) => { console.log(e.cause?.code); process.exit(3); })`]);
     expect({ code: outside.code, why: outside.stdout.trim() }).toEqual({ code: 3, why: 'ECONNREFUSED' });
+  });
+
+  it('refuses a FIFO put in place of its file, and still exits on SIGTERM', async () => {
+    const saved = readFileSync(configPath, 'utf8');
+    rmSync(configPath);
+    execFileSync('mkfifo', [configPath]);
+    router.child.kill('SIGHUP');
+    await logLine(/^reload \(SIGHUP\) refused; generation 3 stays in use: Expected a regular file for the configuration file .* but it is a FIFO \(named pipe\)/);
+    rmSync(configPath);
+    writeFileSync(configPath, saved);
   });
 
   it('detaches on SIGTERM: a final stats line, exit 0, no XDP program left on eth0', async () => {

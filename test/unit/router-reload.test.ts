@@ -1,7 +1,8 @@
 // The router binary's live reload, against a fake router: a good file is published and its
 // changes logged slice by slice, a bad one is refused and the table kept, one reload at a time,
-// file changes followed through editors' renames.
-import { renameSync, writeFileSync } from 'node:fs';
+// file changes followed through editors' renames, and only a regular file read (never a FIFO).
+import { execFileSync } from 'node:child_process';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -126,6 +127,22 @@ describe('live reload', () => {
     expect(logs.at(-1)).toBe('warn: the file changes interface; that takes effect when the router restarts');
     expect(fake.published).toHaveLength(1);
     expect(fake.hosts[0]?.guePort).toBe(7000);
+    await reloader.close();
+  });
+
+  it('refuses a FIFO put in place of the file without waiting on it, and reloads the file put back', async () => {
+    const { path, fake, logs, results, reloader } = await setup('reload-fifo.yaml');
+    const text = readFileSync(path, 'utf8');
+    rmSync(path);
+    execFileSync('mkfifo', [path]);
+    await reloader.trigger('SIGHUP', true);
+    expect(logs.at(-1)).toBe(`error: reload (SIGHUP) refused; generation 1 stays in use: Expected a regular file for the configuration file ${path} but it is a FIFO (named pipe)`);
+    expect(results.at(-1)).toBe('refused');
+    rmSync(path);
+    writeFileSync(path, text.replace('10000-10999', '10000-10998'));
+    await reloader.trigger('SIGHUP', true);
+    expect(results.at(-1)).toBe('applied');
+    expect(fake.published).toHaveLength(1);
     await reloader.close();
   });
 
