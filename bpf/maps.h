@@ -116,6 +116,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } su_frags SEC(".maps");
 
+/* The "too big" answers' token bucket of each CPU (native/core/icmp.h). Key: u32 0. Writer and
+ * reader: the core, through su_icmp_tokens. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct su_icmp_tokens);
+} su_icmp_budget SEC(".maps");
+
 /* Key: u32 enum su_route_counter. Value: u64 per CPU. Writer: su_steer. Reader: the addon,
  * summed over CPUs, beside the workers' counts of the same names. */
 struct {

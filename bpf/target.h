@@ -146,6 +146,19 @@ SU_INLINE uint32_t su_csum_range(const struct su_buf *b, uint32_t off, uint32_t 
 	return sum < 0 ? 0x5a5a5a5a : (uint32_t)sum;
 }
 
+/* This CPU's bucket (the map always has its one slot; NULL would mean no answer). */
+SU_INLINE struct su_icmp_tokens *su_icmp_tokens(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&su_icmp_budget, &zero);
+}
+
+SU_INLINE uint64_t su_now_ns(void)
+{
+	return bpf_ktime_get_ns();
+}
+
 SU_INLINE void su_buf_reload(struct su_buf *b)
 {
 	b->data = (uint8_t *)(long)b->ctx->data;

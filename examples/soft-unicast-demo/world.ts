@@ -174,7 +174,9 @@ const COMMON_SYSCTLS = {
  * will need (the Router resolves next hops from the kernel's tables). On failure everything
  * made so far is deleted before the error is rethrown.
  */
-export async function buildWorld(): Promise<World> {
+export async function buildWorld(options: { dcMtu?: number } = {}): Promise<World> {
+  // A smaller MTU leaves no room for GUE around inet's packets: path MTU discovery must work.
+  const dcMtu = options.dcMtu ?? DC_MTU;
   const made: string[] = [];
   const namespace = async (suffix: string): Promise<string> => {
     const ns = await createNamespace(suffix);
@@ -215,18 +217,18 @@ export async function buildWorld(): Promise<World> {
     await checksumsInSoftware(inetNs, [inetLinks.A, inetLinks.B]);
 
     // ---- routers, bridges, servers ----------------------------------------------------------
-    await veth(routers.A.ns, routers.A.backbone, routers.B.ns, routers.B.backbone, DC_MTU);
+    await veth(routers.A.ns, routers.A.backbone, routers.B.ns, routers.B.backbone, dcMtu);
     for (const dc of ['A', 'B'] as const) {
       const r = routers[dc];
       const plan = DATACENTRES[dc];
       const other = OTHER[dc];
       const dcServers = servers.filter((s) => s.dc === dc);
-      for (const s of dcServers) await veth(s.ns, s.ifname, r.ns, r.port(s.name), DC_MTU);
+      for (const s of dcServers) await veth(s.ns, s.ifname, r.ns, r.port(s.name), dcMtu);
       const entry = dcServers.find((s) => s.name === plan.entry)!;
       await sysctl(r.ns, { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 }, `forwarding on ${r.ns}`);
       await ipBatch(r.ns, [
         // STP off (the default) lets ports forward at once instead of after 30 s of learning.
-        `link add name ${r.bridge} mtu ${DC_MTU} type bridge stp_state 0`,
+        `link add name ${r.bridge} mtu ${dcMtu} type bridge stp_state 0`,
         ...dcServers.flatMap((s) => [`link set dev ${r.port(s.name)} master ${r.bridge}`, `link set dev ${r.port(s.name)} up`]),
         `link set dev ${r.bridge} up`,
         `addr add ${ROUTER_V4(dc)}/24 dev ${r.bridge}`,

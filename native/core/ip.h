@@ -19,6 +19,7 @@
 #define SU_IP_SOURCE_ROUTED (1u << 1)  /* IPv4 LSRR/SSRR, or an IPv6 routing header with
 					* segments left: the kernel would send it on */
 #define SU_IP_LONG_CHAIN (1u << 2)     /* IPv6 extension headers past SU_IPV6_EXT_MAX */
+#define SU_IP_DONT_FRAGMENT (1u << 3)  /* IPv4 DF: the sender does path MTU discovery */
 
 /* An IP datagram with its TCP or UDP header. Offsets count from the frame's first byte. */
 struct su_ip {

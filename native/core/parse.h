@@ -171,6 +171,8 @@ SU_INLINE enum su_route_counter su_parse_ipv4(const struct su_buf *b, uint32_t l
 			(frag & 0x1fff) ? SU_FRAGMENT_LATER : SU_FRAGMENT_FIRST;
 	out->frag_id = su_get16(p + 4);
 	out->ip_len = (uint16_t)total;
+	if (frag & 0x4000)
+		out->flags |= SU_IP_DONT_FRAGMENT;
 	if (ihl > SU_IPV4_HLEN && su_ipv4_source_routed(b, l3 + SU_IPV4_HLEN, ihl - SU_IPV4_HLEN))
 		out->flags |= SU_IP_SOURCE_ROUTED;
 	return su_parse_l4(b, l3 + ihl, total - ihl, p[9], out);

@@ -3,7 +3,7 @@
  * (native/core/route.c). Steps: parse; GUE for this host is checked and unwrapped; the owner is
  * found (by ports, or for a later fragment by its first); the owner's fate for a packet from
  * where this one came from; the rewrite. The target half (su_tbl_*, su_frag_*, su_csum_range,
- * su_move_head, su_set_len) is defined by the includer first (native/core/user.h, bpf/target.h).
+ * su_move_head, su_set_len, su_icmp_tokens, su_now_ns) is defined by the includer first (native/core/user.h, bpf/target.h).
  *
  * Loops are ruled out by construction (DESIGN.md): a packet that came from a server of this
  * data centre (in GUE, or L2-forwarded) is delivered here or dropped, never sent on; one from
@@ -14,6 +14,7 @@
 
 #include "frags.h"
 #include "gue.h"
+#include "icmp.h"
 #include "lookup.h"
 #include "parse.h"
 
@@ -33,6 +34,8 @@ struct su_verdict {
 	uint8_t decap;  /* the packet acted on is the inner one of GUE for this host */
 	uint8_t from;   /* SU_FROM_* */
 	uint8_t pad0;
+	uint16_t mtu;   /* reply_too_big: the largest IP packet the owner's encapsulation takes */
+	uint16_t pad1;
 };
 
 /* The fate of a packet whose headers could not be read to the ports: what is not ours goes to
@@ -90,6 +93,7 @@ SU_INLINE enum su_route_counter su_route_decide(su_tbl t, su_frag_state f, const
 	enum su_route_counter fate;
 
 	v->owner = SU_OWNER_NONE;
+	v->mtu = 0;
 	v->decap = 0;
 	v->from = SU_FROM_WIRE;
 	if (!m)
@@ -126,9 +130,17 @@ SU_INLINE enum su_route_counter su_route_decide(su_tbl t, su_frag_state f, const
 		return v->decap ? SU_ROUTE_decap_local : SU_ROUTE_pass_local;
 	}
 	/* Never truncate, never fragment: the IP packet, outer headers included, must fit the
-	 * interface (VLAN tags and padding are not part of it). */
-	if (SU_ROUTE_TRANSMITS(fate) && pkt->ip_len > fwd->max_ip_len)
-		return SU_ROUTE_drop_too_big;
+	 * interface (VLAN tags and padding are not part of it). A sender doing path MTU discovery
+	 * is told what fits, also when another data centre sent its packet on in GUE (the
+	 * answer goes back the way the tunnel packet came, towards the router that routes to the
+	 * sender). A packet a server of this data centre sent on gets no answer: it is dropped for
+	 * the loop rules before it could be too big. */
+	if (SU_ROUTE_TRANSMITS(fate) && pkt->ip_len > fwd->max_ip_len) {
+		v->mtu = (uint16_t)fwd->max_ip_len;
+		return v->from != SU_FROM_SERVER && su_icmp_too_big_wanted(pkt) ?
+			       SU_ROUTE_reply_too_big :
+			       SU_ROUTE_drop_too_big;
+	}
 	return fate;
 }
 
@@ -167,6 +179,12 @@ SU_INLINE enum su_route_counter su_route_apply(su_tbl t, struct su_buf *b, const
 		eth = su_at(b, 0, SU_ETH_HLEN);
 		/* The received frame's addresses, no tags (they belonged to the outer path). */
 		return eth && su_reframe(b, inner, eth) == 0 ? fate : SU_ROUTE_drop_malformed;
+	}
+	if (fate == SU_ROUTE_reply_too_big) {
+		/* Over the rate: dropped as the packet would have been without an answer. */
+		if (!su_icmp_take(su_icmp_tokens(), su_now_ns()))
+			return SU_ROUTE_drop_too_big;
+		return su_icmp_too_big(b, pkt, outer->l3, v->mtu) == 0 ? fate : SU_ROUTE_drop_too_big;
 	}
 	if (!SU_ROUTE_TRANSMITS(fate))
 		return fate;

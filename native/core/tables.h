@@ -30,6 +30,7 @@ SU_INLINE int su_meta_peer_mac(const struct su_meta *m, const uint8_t *mac)
  *   int su_frag_find(su_frag_state, ip, generation, *owner), void su_frag_save(...)
  *   uint32_t su_csum_range(buf, off, len, seed)
  *   int su_move_head(buf, delta), int su_set_len(buf, len)
+ *   struct su_icmp_tokens *su_icmp_tokens(void), uint64_t su_now_ns(void)
  * each returning NULL (or 0, or -1) for what the table or packet does not hold. */
 #if defined(SU_TARGET_BPF)
 typedef uint32_t su_tbl;
@@ -40,5 +41,17 @@ struct su_frag_table;
 typedef const struct su_view *su_tbl;
 typedef struct su_frag_table *su_frag_state; /* NULL: no fragment memory (later pieces dropped) */
 #endif
+
+/* Answers per second and the burst a CPU (a worker) may send (native/core/icmp.h): an attacker
+ * with big packets cannot turn the router into an ICMP source beyond this; the rest count
+ * drop_too_big. */
+#define SU_ICMP_PER_SECOND 1000
+#define SU_ICMP_BURST 100
+
+struct su_icmp_tokens {
+	uint64_t last_ns; /* when `tokens` was last topped up */
+	uint32_t tokens;
+	uint32_t pad0;
+};
 
 #endif /* SU_CORE_TABLES_H */

@@ -5,6 +5,8 @@
 #ifndef SU_CORE_USER_H
 #define SU_CORE_USER_H
 
+#include <time.h>
+
 #include "checksum.h"
 #include "frags.h"
 #include "view.h"
@@ -84,6 +86,23 @@ SU_INLINE uint32_t su_csum_range(const struct su_buf *b, uint32_t off, uint32_t 
 	if (len > have - off)
 		len = have - off;
 	return su_csum_fold32(su_csum_add(seed, b->data + off, len));
+}
+
+/* The answers' token bucket: one per worker thread, as the XDP program keeps one per CPU. */
+SU_INLINE struct su_icmp_tokens *su_icmp_tokens(void)
+{
+	static __thread struct su_icmp_tokens tokens;
+
+	return &tokens;
+}
+
+SU_INLINE uint64_t su_now_ns(void)
+{
+	struct timespec ts;
+
+	/* Coarse: the bucket refills by the millisecond; this one costs no syscall. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* The frame starts `delta` bytes later (earlier when negative: into the headroom). */

@@ -242,6 +242,10 @@ export const ABI = {
       "doc": "sent in GUE to the backbone endpoint of the owning data centre"
     },
     {
+      "name": "reply_too_big",
+      "doc": "answered with ICMP fragmentation needed or ICMPv6 packet too big: too big once encapsulated"
+    },
+    {
       "name": "pass_local",
       "doc": "passed to the kernel: a slice this host owns"
     },
@@ -327,7 +331,7 @@ export const ABI = {
     },
     {
       "name": "drop_too_big",
-      "doc": "dropped: would exceed the interface MTU once encapsulated"
+      "doc": "dropped: too big once encapsulated, unanswered (IPv4 without DF, GUE received, or answers over their rate)"
     },
     {
       "name": "drop_no_neighbour",
@@ -532,7 +536,7 @@ export const ABI = {
   "ownerStats": {
     "packets": 0,
     "bytes": 1,
-    "perOwner": 54
+    "perOwner": 56
   },
   "capture": {
     "ringBytes": 1048576,

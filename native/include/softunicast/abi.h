@@ -149,13 +149,14 @@ struct su_exchange_entry {
 
 /* ---- The fate of each packet (native/core, the one core of both lanes) ----------------------
  * One counter per fate, in this order: per CPU in the XDP program, per queue in the workers;
- * written by their single writer, read as snapshots. forward_* and encap_* send the packet on,
+ * written by their single writer, read as snapshots. forward_*, encap_* and reply_* send a packet,
  * pass_* and decap_local hand it to the kernel (in the XDP lane: a worker cannot, and counts
  * drop_local instead), every other one drops it. */
 #define SU_ROUTE_COUNTERS(X)                                                                      \
 	X(forward_server_gue, "sent in GUE to the server of this data centre that owns the slice")   \
 	X(forward_server_l2, "sent to the owning server by rewriting the Ethernet destination")      \
 	X(encap_datacenter, "sent in GUE to the backbone endpoint of the owning data centre")        \
+	X(reply_too_big, "answered with ICMP fragmentation needed or ICMPv6 packet too big: too big once encapsulated") \
 	X(pass_local, "passed to the kernel: a slice this host owns")                                \
 	X(decap_local, "GUE from a trusted peer for a slice this host owns: unwrapped and passed")   \
 	X(pass_unmanaged, "passed to the kernel: no slice's ports or address cover it")              \
@@ -177,7 +178,7 @@ struct su_exchange_entry {
 	X(drop_source_routed, "dropped: a source route (IPv4 LSRR/SSRR, IPv6 segments left) the kernel would follow") \
 	X(drop_tunnel_control, "dropped: GUE carrying link-local, multicast or loopback addresses (tunnel control traffic)") \
 	X(drop_ipv6_chain, "dropped: more than 8 IPv6 extension headers, to a managed address")      \
-	X(drop_too_big, "dropped: would exceed the interface MTU once encapsulated")                 \
+	X(drop_too_big, "dropped: too big once encapsulated, unanswered (IPv4 without DF, GUE received, or answers over their rate)") \
 	X(drop_no_neighbour, "dropped: the next hop's MAC address is not known")                     \
 	X(drop_no_source, "dropped: this host has no unicast address of the endpoint's family")
 
@@ -188,7 +189,7 @@ enum su_route_counter {
 	SU_ROUTE_COUNTER_COUNT
 };
 /* The fates that send the packet on, and those that hand it to the kernel. */
-#define SU_ROUTE_TRANSMITS(c) ((c) <= SU_ROUTE_encap_datacenter)
+#define SU_ROUTE_TRANSMITS(c) ((c) <= SU_ROUTE_reply_too_big)
 #define SU_ROUTE_PASSES(c) ((c) >= SU_ROUTE_pass_local && (c) <= SU_ROUTE_pass_unparsed)
 
 /* An owner index that names no owner: the lookup found none (or never ran). */
