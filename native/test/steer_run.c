@@ -1,5 +1,5 @@
 /* Drives the real XDP program (bpf/steer.bpf.c) through BPF_PROG_TEST_RUN for tests written in
- * TypeScript (test/bpf/golden-xdp.test.ts, capture-rules.test.ts, fuzz-corpus-xdp.test.ts):
+ * TypeScript (test/bpf: golden-xdp, capture-rules, table-swap and fuzz-corpus-xdp tests):
  * commands on stdin, one JSON line each on stdout. Loads the object without attaching it and
  * with every pin path cleared (nothing shared with a running router); needs root.
  *   steer_run PATH/TO/steer.bpf.o
@@ -10,7 +10,11 @@
  *                  (also the mode of later tables; express until told otherwise)
  *   capture RULES  struct su_capture_rule[] (compileCaptureRules): a port without a table
  *   run FRAME      one test run -> {"retval", "out" (the frame after the program), "fates" (route
- *                  counters that moved, by name), "steer" (steer counters that moved, by name)} */
+ *                  counters that moved, by name), "steer" (steer counters that moved, by name),
+ *                  and once a table was published "core": {"fate", "out"}, the user-space core's
+ *                  answer as the XDP program decides (su_core_route_as_xdp) under the same table,
+ *                  with a fragment table of its own that has seen the same frames, "out" the
+ *                  frame sent on or passed, null for drops} */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,11 +27,17 @@
 #include <bpf/libbpf.h>
 
 #include "softunicast/core.h"
+#include "json_lines.h"
 #include "../router/xdp_tables.h"
 #include "../xsk/internal.h"
 
 /* Larger than any XDP test frame: the kernel limits them to a page minus head- and tailroom. */
 #define FRAME_MAX 4096
+/* What BPF_PROG_TEST_RUN leaves in front of the frame (XDP_PACKET_HEADROOM): the twin gets the
+ * same, so that both can grow a frame alike. */
+#define HEADROOM 256
+/* Fragments the twin remembers: the XDP program's LRU map holds more, no test needs them. */
+#define TWIN_FRAGS 1024
 
 static FILE *libbpf_log;
 
@@ -53,44 +63,12 @@ struct steer {
 	struct bpf_object *obj;
 	const char *path;
 	struct su_xdp_tables tables;
+	/* The last table published, and the fragments its user-space twin has seen. */
+	struct su_view *view;
+	struct su_frag_table *frags;
 	int prog_fd, steer_fd, ncpus;
 	uint32_t mode; /* SU_MODE_EXPRESS or SU_MODE_AFXDP, for the `mode` and `table` commands */
 };
-
-/* ---- Output ------------------------------------------------------------------------------- */
-
-static void print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static void print_error(const char *code, const char *message)
-{
-	printf("{\"ok\":false,\"code\":");
-	print_json_string(code);
-	printf(",\"message\":");
-	print_json_string(message);
-	printf("}\n");
-}
-
-static void print_errno(const char *what, int err)
-{
-	char message[256];
-
-	snprintf(message, sizeof(message), "%s: %s", what, strerror(err < 0 ? -err : err));
-	print_error("ERR_SYSCALL", message);
-}
 
 /* The counters that moved between `before` and `after`, as "name":delta pairs. */
 static void print_moved(const char *key, const char *const *names, int n, const uint64_t *before,
@@ -105,44 +83,6 @@ static void print_moved(const char *key, const char *const *names, int n, const 
 		first = 0;
 	}
 	printf("}");
-}
-
-/* ---- Input -------------------------------------------------------------------------------- */
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes `text` ("-" is empty) into a new buffer; -1 on bad hex. */
-static ssize_t unhex(const char *text, uint8_t **out)
-{
-	size_t len = strcmp(text, "-") == 0 ? 0 : strlen(text);
-	uint8_t *bytes;
-
-	if (len % 2)
-		return -1;
-	/* One spare byte: malloc(0) may return NULL, which reads like a failure. */
-	bytes = malloc(len / 2 + 1);
-	if (!bytes)
-		return -1;
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			free(bytes);
-			return -1;
-		}
-		bytes[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*out = bytes;
-	return (ssize_t)(len / 2);
 }
 
 /* ---- Commands ----------------------------------------------------------------------------- */
@@ -180,6 +120,28 @@ static int read_all(const struct steer *st, uint64_t steer[SU_STEER_COUNTER_COUN
 	return read_steer(st, steer);
 }
 
+/* The user-space core's answer for the same frame, as the XDP program decides. */
+static void print_twin(const struct steer *st, const uint8_t *frame, size_t len)
+{
+	static uint8_t buf[HEADROOM + FRAME_MAX];
+	uint8_t *data = buf + HEADROOM;
+	uint32_t n = (uint32_t)len, owner;
+	enum su_route_counter fate;
+
+	if (!st->view)
+		return;
+	memcpy(data, frame, len);
+	fate = su_core_route_as_xdp(st->view, st->frags, &data, &n, HEADROOM, &owner);
+	printf(",\"core\":{\"fate\":\"%s\",\"out\":", fate_names[fate]);
+	if (SU_ROUTE_TRANSMITS(fate) || SU_ROUTE_PASSES(fate) || fate == SU_ROUTE_decap_local) {
+		printf("\"");
+		print_hex(data, n);
+		printf("\"}");
+	} else {
+		printf("null}");
+	}
+}
+
 static void cmd_run(const struct steer *st, const uint8_t *frame, size_t len)
 {
 	uint64_t steer0[SU_STEER_COUNTER_COUNT], steer1[SU_STEER_COUNTER_COUNT];
@@ -207,11 +169,11 @@ static void cmd_run(const struct steer *st, const uint8_t *frame, size_t len)
 		return;
 	}
 	printf("{\"ok\":true,\"retval\":%u,\"out\":\"", opts.retval);
-	for (uint32_t i = 0; i < opts.data_size_out && i < sizeof(out); i++)
-		printf("%02x", out[i]);
+	print_hex(out, opts.data_size_out < sizeof(out) ? opts.data_size_out : sizeof(out));
 	printf("\"");
 	print_moved("fates", fate_names, SU_ROUTE_COUNTER_COUNT, fates0, fates1);
 	print_moved("steer", steer_names, SU_STEER_COUNTER_COUNT, steer0, steer1);
+	print_twin(st, frame, len);
 	printf("}\n");
 }
 
@@ -225,14 +187,20 @@ static void cmd_table(struct steer *st, const uint8_t *image, size_t len)
 		print_error(err.code, err.message);
 		return;
 	}
-	/* The maps hold everything the program reads: the view is not needed after the publish. */
-	if (su_xdp_tables_publish(&st->tables, view, st->mode, &retired, &err))
+	if (su_xdp_tables_publish(&st->tables, view, st->mode, &retired, &err)) {
 		print_error(err.code, err.message);
-	else
+		su_view_free(view);
+	} else {
 		printf("{\"ok\":true,\"generation\":%llu}\n",
 		       (unsigned long long)su_view_generation(view));
+		/* The twin starts afresh too: the program's remembered fragments are of the old
+		 * table's generation, which the new one does not follow. */
+		su_view_free(st->view);
+		su_frag_table_free(st->frags);
+		st->view = view;
+		st->frags = su_frag_table_new(TWIN_FRAGS);
+	}
 	free(retired.counters);
-	su_view_free(view);
 }
 
 /* The control word, as su_xdp_tables_publish writes it: the last table's bank, in `mode`. */
@@ -279,17 +247,6 @@ static void cmd_capture(const struct steer *st, const uint8_t *rules, size_t len
 	else
 		printf("{\"ok\":true}\n");
 	free(r);
-}
-
-/* Splits `line` at spaces into at most `max` words; returns how many. */
-static int split(char *line, char **words, int max)
-{
-	int n = 0;
-
-	for (char *save = NULL, *w = strtok_r(line, " \t\r\n", &save); w && n < max;
-	     w = strtok_r(NULL, " \t\r\n", &save))
-		words[n++] = w;
-	return n;
 }
 
 static void dispatch(struct steer *st, char *line)
@@ -394,6 +351,8 @@ int main(int argc, char **argv)
 		free(line);
 	}
 	su_xdp_tables_close(&st.tables);
+	su_view_free(st.view);
+	su_frag_table_free(st.frags);
 	bpf_object__close(st.obj);
 	libbpf_set_print(NULL);
 	fclose(libbpf_log);
