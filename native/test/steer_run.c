@@ -36,8 +36,8 @@
 /* What BPF_PROG_TEST_RUN leaves in front of the frame (XDP_PACKET_HEADROOM): the twin gets the
  * same, so that both can grow a frame alike. */
 #define HEADROOM 256
-/* Fragments the twin remembers: the XDP program's LRU map holds more, no test needs them. */
-#define TWIN_FRAGS 1024
+/* Fragments the twin remembers: as many as the XDP program's map (bpf/maps.h, SU_FRAG_ENTRIES). */
+#define TWIN_FRAGS 65536
 
 static FILE *libbpf_log;
 
@@ -63,7 +63,7 @@ struct steer {
 	struct bpf_object *obj;
 	const char *path;
 	struct su_xdp_tables tables;
-	/* The last table published, and the fragments its user-space twin has seen. */
+	/* The last table published, and the fragments its user-space twin has seen (all tables'). */
 	struct su_view *view;
 	struct su_frag_table *frags;
 	int prog_fd, steer_fd, ncpus;
@@ -193,12 +193,10 @@ static void cmd_table(struct steer *st, const uint8_t *image, size_t len)
 	} else {
 		printf("{\"ok\":true,\"generation\":%llu}\n",
 		       (unsigned long long)su_view_generation(view));
-		/* The twin starts afresh too: the program's remembered fragments are of the old
-		 * table's generation, which the new one does not follow. */
+		/* The twin's fragments stay, as the program's do: an entry answers for the
+		 * generation that made it (a table published again under it follows them). */
 		su_view_free(st->view);
-		su_frag_table_free(st->frags);
 		st->view = view;
-		st->frags = su_frag_table_new(TWIN_FRAGS);
 	}
 	free(retired.counters);
 }
@@ -318,7 +316,8 @@ static int load(struct steer *st, bool *show_log)
 		fprintf(stderr, "%s\n", err.message);
 		return ret;
 	}
-	return 0;
+	st->frags = su_frag_table_new(TWIN_FRAGS);
+	return st->frags ? 0 : -ENOMEM;
 }
 
 int main(int argc, char **argv)
