@@ -162,16 +162,32 @@ __noinline int su_stage_apply(struct xdp_md *ctx, __u32 bank, const struct su_ip
 	return su_route_apply(bank & 1, &b, outer, inner, v, (enum su_route_counter)v->fate);
 }
 
-/* A port without a table: the capture rules decide. */
+/* The generation capture mode remembers first fragments under: no table's (TypeScript's
+ * generations stay below 2^53), so a router's fragment state never mixes with it. */
+#define SU_CAPTURE_GENERATION (~0ULL)
+
+/* A port without a table: the capture rules decide. A later piece of a datagram carries no
+ * ports; it goes where its first went (captured first pieces are remembered), so a handler
+ * gets the whole datagram and the kernel none of it. */
 static __always_inline int capture_mode(struct xdp_md *ctx, __u32 bank, __u32 queue)
 {
 	struct su_ip ip;
+	__u32 owner;
 
-	if (su_stage_parse(ctx, &ip) != SU_PARSE_OK || !su_captured(bank, &ip)) {
-		count_steer(SU_STEER_pass_unmatched);
-		return XDP_PASS;
+	if (su_stage_parse(ctx, &ip) != SU_PARSE_OK)
+		goto unmatched;
+	if (ip.fragment == SU_FRAGMENT_LATER) {
+		if (!su_frag_find(0, &ip, SU_CAPTURE_GENERATION, &owner))
+			goto unmatched;
+	} else if (!su_captured(bank, &ip)) {
+		goto unmatched;
+	} else if (ip.fragment == SU_FRAGMENT_FIRST) {
+		su_frag_save(0, &ip, SU_CAPTURE_GENERATION, 0);
 	}
 	return redirect(queue, XDP_PASS);
+unmatched:
+	count_steer(SU_STEER_pass_unmatched);
+	return XDP_PASS;
 }
 
 static __always_inline __u32 frame_len(struct xdp_md *ctx)

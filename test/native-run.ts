@@ -14,7 +14,8 @@ export function runUnderValgrind(binary: string, args: string[] = [], input?: st
       `build/native/${binary}`,
       ...args,
     ],
-    { encoding: 'utf8', timeout: 300_000, ...(input === undefined ? {} : { input }) },
+    // Drivers answer a JSON line per command, frames in hex: far past spawnSync's 1 MiB default.
+    { encoding: 'utf8', timeout: 300_000, maxBuffer: 512 * 1024 * 1024, ...(input === undefined ? {} : { input }) },
   );
   return { output: `${result.stdout}${result.stderr}`, status: result.status, stdout: result.stdout };
 }

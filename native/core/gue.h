@@ -119,16 +119,23 @@ SU_INLINE enum su_route_counter su_gue_unwrap(su_tbl t, const struct su_buf *b,
 	default:
 		return SU_ROUTE_drop_gue_variant;
 	}
+	/* The inner datagram ends where the outer UDP datagram does, exactly: its length field is
+	 * read first, so that a length running past the datagram counts as the mismatch it is,
+	 * like one stopping short of it, rather than as a malformed header. */
+	g = su_at(b, at, 6);
+	if (g && at + 6 <= end &&
+	    (family == SU_FAMILY_IPV4 ? su_get16(g + 2) : SU_IPV6_HLEN + su_get16(g + 4)) != end - at)
+		return SU_ROUTE_drop_gue_length;
 	fate = su_parse_ip(b, at, end - at, (uint8_t)family, inner);
+	/* Judged by the addresses as soon as they are read: tunnel control traffic is rarely TCP
+	 * or UDP (a router solicitation is ICMPv6), and would otherwise count as malformed. */
+	if (inner->family != SU_FAMILY_NONE &&
+	    (su_not_unicast(inner->family, inner->saddr) || su_not_unicast(inner->family, inner->daddr)))
+		return SU_ROUTE_drop_tunnel_control;
 	if (fate == SU_ROUTE_pass_unparsed || fate == SU_ROUTE_drop_ipv6_chain)
 		return SU_ROUTE_drop_malformed; /* inside a tunnel, nothing is the kernel's */
 	if (fate != SU_PARSE_OK)
 		return fate;
-	/* The inner datagram ends where the outer UDP datagram does, exactly. */
-	if (at + inner->ip_len != end)
-		return SU_ROUTE_drop_gue_length;
-	if (su_not_unicast(inner->family, inner->saddr) || su_not_unicast(inner->family, inner->daddr))
-		return SU_ROUTE_drop_tunnel_control;
 	if (inner->flags & SU_IP_SOURCE_ROUTED)
 		return SU_ROUTE_drop_source_routed;
 	return SU_PARSE_OK;

@@ -118,7 +118,7 @@ static void test_image_checks(void)
 	CHECK(ret == -EINVAL &&
 		      strcmp(err.message,
 			     "Invalid table image: 671 bytes, but its counts (trusted prefixes 2, "
-			     "owners 7, keys 4, ranges 28) make 672") == 0,
+			     "peers 0, owners 7, keys 4, ranges 28) make 672") == 0,
 	      "rejects an image shorter than its counts: %s", err.message);
 	ret = su_view_build(buf, n + 8, &v, &err);
 	CHECK(ret == -EINVAL && strstr(err.message, "680 bytes, but its counts") != NULL,
@@ -134,8 +134,8 @@ static void test_image_checks(void)
 		CHECK(ret == -EINVAL &&
 			      strcmp(err.message,
 				     "Invalid table image: 672 bytes, but its counts (trusted "
-				     "prefixes 2, owners 7, keys 4294967295, ranges 4294967295) make "
-				     "154618822956") == 0,
+				     "prefixes 2, peers 0, owners 7, keys 4294967295, ranges "
+				     "4294967295) make 154618822956") == 0,
 		      "rejects counts whose sizes overflow 32 bits: %s", err.message);
 	}
 
@@ -680,6 +680,21 @@ static enum su_route_counter route(const struct su_view *v, struct pkt *k)
 	return su_core_route(v, &k->data, &k->len, (uint32_t)(k->data - k->buf));
 }
 
+/* A packet that is the kernel's: the XDP program passes it (su_core_route_as_xdp, on a copy:
+ * its fate is returned), a worker cannot and counts drop_local (on `k`). SU_ROUTE_COUNTER_COUNT,
+ * "(not a fate)", when the worker says anything else. */
+static enum su_route_counter kernels(const struct su_view *v, struct pkt *k)
+{
+	struct pkt copy;
+	uint32_t owner;
+	enum su_route_counter xdp;
+
+	pkt_save(&copy, k);
+	xdp = su_core_route_as_xdp(v, NULL, &copy.data, &copy.len,
+				   (uint32_t)(copy.data - copy.buf), &owner);
+	return route(v, k) == SU_ROUTE_drop_local ? xdp : SU_ROUTE_COUNTER_COUNT;
+}
+
 static int bytes_equal(const char *what, const uint8_t *got, uint32_t got_len,
 		       const uint8_t *want, uint32_t want_len)
 {
@@ -896,15 +911,17 @@ static void test_route_plain(const struct img *m, const struct su_view *v)
 	}
 
 	pkt_plain(&k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 40000, 1500, 0);
-	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_local, "local slice: drop_local (%s)", fate_name(fate));
+	fate = kernels(v, &k);
+	CHECK(fate == SU_ROUTE_pass_local, "local slice: pass_local in XDP, drop_local in a worker (%s)",
+	      fate_name(fate));
+	/* Ports and addresses no slice covers are the kernel's (issue 13: passed in both lanes). */
 	pkt_plain(&k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 40000, 999, 0);
-	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_no_owner, "port outside every slice: drop_no_owner (%s)",
+	fate = kernels(v, &k);
+	CHECK(fate == SU_ROUTE_pass_unmanaged, "port below every slice: pass_unmanaged (%s)",
 	      fate_name(fate));
 	pkt_plain(&k, 4, "192.0.2.77", "198.51.100.11", IPPROTO_UDP, 40000, 2000, 0);
-	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_no_owner, "another address: drop_no_owner (%s)", fate_name(fate));
+	fate = kernels(v, &k);
+	CHECK(fate == SU_ROUTE_pass_unmanaged, "another address: pass_unmanaged (%s)", fate_name(fate));
 	pkt_plain(&k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 40000, 7000, 0);
 	fate = route(v, &k);
 	CHECK(fate == SU_ROUTE_drop_no_neighbour, "owner without next hop: drop_no_neighbour (%s)",
@@ -963,9 +980,9 @@ static void test_route_no_source(struct img *m)
 
 		pkt_gue(&k, 6, "2001:db8:aaaa::9", hdr, 4, 4, "192.0.2.77", "198.51.100.10",
 			IPPROTO_UDP, 1, 3000, 0);
-		fate = route(v, &k);
-		CHECK(fate == SU_ROUTE_drop_no_owner,
-		      "GUE to an address the host does not claim is looked up as is (%s)",
+		fate = kernels(v, &k);
+		CHECK(fate == SU_ROUTE_pass_unmanaged,
+		      "GUE to an address the host does not claim is looked up as is: the kernel's (%s)",
 		      fate_name(fate));
 	}
 	su_view_free(v);
@@ -980,9 +997,10 @@ static void test_route_no_source(struct img *m)
 
 		pkt_gue(&k, 4, "203.0.113.9", hdr, 4, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP,
 			1, 3000, 0);
-		fate = route(v, &k);
-		CHECK(fate == SU_ROUTE_drop_no_owner,
-		      "GUE port 0 turns decapsulation off: looked up as is (%s)", fate_name(fate));
+		fate = kernels(v, &k);
+		CHECK(fate == SU_ROUTE_pass_unmanaged,
+		      "GUE port 0 turns decapsulation off: looked up as is, the kernel's (%s)",
+		      fate_name(fate));
 	}
 	su_view_free(v);
 	m->h.host.gue_port = SU_GUE_DEFAULT_PORT;
@@ -1109,13 +1127,15 @@ static void test_route_decap(const struct img *m, const struct su_view *v)
 	      fate_name(fate));
 	pkt_gue(&k, 4, "203.0.113.9", v0_ipv4, 4, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP,
 		40000, 1500, 0);
-	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_local, "GUE for a local slice: drop_local (%s)", fate_name(fate));
+	fate = kernels(v, &k);
+	CHECK(fate == SU_ROUTE_decap_local,
+	      "GUE for a local slice: decap_local in XDP, drop_local in a worker (%s)", fate_name(fate));
 	pkt_gue(&k, 4, "203.0.113.9", v0_ipv4, 4, 4, "192.0.2.77", "198.51.100.99", IPPROTO_UDP,
 		40000, 3500, 0);
 	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_no_owner, "GUE for an unowned address: drop_no_owner (%s)",
-	      fate_name(fate));
+	/* Never an open relay (issue 12): only slices we manage are taken out of a tunnel. */
+	CHECK(fate == SU_ROUTE_drop_gue_not_managed,
+	      "GUE for an address no slice covers: drop_gue_not_managed (%s)", fate_name(fate));
 	{
 		const uint8_t flags[4] = { 0x00, 4, 0x80, 0 }, control[4] = { 0x20, 0, 0, 0 },
 			      variant2[4] = { 0x80, 4, 0, 0 }, variant3[4] = { 0xc0, 4, 0, 0 },
@@ -1168,25 +1188,38 @@ static void test_route_decap(const struct img *m, const struct su_view *v)
 	fate = route(v, &k);
 	CHECK(fate == SU_ROUTE_forward_server_gue,
 	      "GUE around a first fragment: steered by its ports (%s)", fate_name(fate));
-	/* An inner packet longer than the UDP payload. */
+	/* Lengths that disagree (issue 19): the UDP length with the IP length, the inner length
+	 * with the UDP payload; each is drop_gue_length. */
 	pkt_gue(&k, 4, "203.0.113.9", v0_ipv4, 4, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP,
 		40000, 3500, 0);
 	put16(k.data + 14 + 20 + 4, (uint16_t)(get16(k.data + 14 + 20 + 4) - 1));
 	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_malformed,
-	      "inner datagram longer than the UDP length says: drop_malformed (%s)", fate_name(fate));
+	CHECK(fate == SU_ROUTE_drop_gue_length,
+	      "UDP length one short of the IP datagram: drop_gue_length (%s)", fate_name(fate));
 	pkt_gue(&k, 4, "203.0.113.9", v0_ipv4, 4, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP,
 		40000, 3500, 0);
 	put16(k.data + 14 + 20 + 4, 0xffff);
 	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_malformed,
-	      "UDP length longer than the IP datagram: drop_malformed (%s)", fate_name(fate));
-	/* GUE to this host but another port: an ordinary packet. */
+	CHECK(fate == SU_ROUTE_drop_gue_length,
+	      "UDP length longer than the IP datagram: drop_gue_length (%s)", fate_name(fate));
+	pkt_gue(&k, 4, "203.0.113.9", v0_ipv4, 4, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP,
+		40000, 3500, 0);
+	put16(k.data + 14 + 20 + 8 + 4 + 2, (uint16_t)(get16(k.data + 14 + 20 + 8 + 4 + 2) + 1));
+	fate = route(v, &k);
+	CHECK(fate == SU_ROUTE_drop_gue_length,
+	      "inner length one past the UDP payload: drop_gue_length (%s)", fate_name(fate));
+	pkt_gue(&k, 4, "203.0.113.9", v0_ipv4, 4, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP,
+		40000, 3500, 4);
+	put16(k.data + 14 + 20 + 8 + 4 + 2, (uint16_t)(get16(k.data + 14 + 20 + 8 + 4 + 2) - 1));
+	fate = route(v, &k);
+	CHECK(fate == SU_ROUTE_drop_gue_length,
+	      "inner length one short of the UDP payload: drop_gue_length (%s)", fate_name(fate));
+	/* GUE to this host but another port: an ordinary packet, to an address no slice covers. */
 	pkt_gue(&k, 4, "203.0.113.9", v0_ipv4, 4, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP,
 		40000, 3500, 0);
 	put16(k.data + 14 + 20 + 2, 6081);
-	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_no_owner, "UDP to the host on another port: drop_no_owner (%s)",
+	fate = kernels(v, &k);
+	CHECK(fate == SU_ROUTE_pass_unmanaged, "UDP to the host on another port: pass_unmanaged (%s)",
 	      fate_name(fate));
 }
 
@@ -1326,6 +1359,30 @@ static void test_fragments(const struct su_view *v)
 	su_frag_table_free(t);
 }
 
+/* `frame` cut to `cut` bytes in a buffer of exactly that size (its IPv4 total length cut too
+ * when `fix_length`): the XDP program's fate, when a worker says drop_local for the kernel's
+ * packets and the same fate for the rest; else SU_ROUTE_COUNTER_COUNT. */
+static enum su_route_counter truncated(const struct su_view *v, const uint8_t *frame, uint32_t cut,
+				       int fix_length)
+{
+	uint8_t *a = malloc(HEADROOM + cut), *b = malloc(HEADROOM + cut);
+	uint8_t *da = a + HEADROOM, *db = b + HEADROOM;
+	uint32_t la = cut, lb = cut, owner;
+	enum su_route_counter xdp, worker;
+
+	memcpy(da, frame, cut);
+	if (fix_length)
+		put16(da + 14 + 2, (uint16_t)(cut - 14));
+	memcpy(db, da, cut);
+	xdp = su_core_route_as_xdp(v, NULL, &da, &la, HEADROOM, &owner);
+	worker = su_core_route(v, &db, &lb, HEADROOM);
+	free(a);
+	free(b);
+	if (SU_ROUTE_PASSES(xdp) || xdp == SU_ROUTE_decap_local)
+		return worker == SU_ROUTE_drop_local ? xdp : SU_ROUTE_COUNTER_COUNT;
+	return worker == xdp ? xdp : SU_ROUTE_COUNTER_COUNT;
+}
+
 static void test_route_parse(const struct su_view *v)
 {
 	struct pkt k;
@@ -1422,7 +1479,8 @@ static void test_route_parse(const struct su_view *v)
 	put_l4(k.data + n + 40 + 72, IPPROTO_UDP, 1, 2000, 0);
 	k.len = n + 40 + 72 + 8;
 	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_malformed, "nine IPv6 extension headers: drop_malformed (%s)",
+	/* Past the walk the kernel would answer for the owner (issue 12): dropped, by name. */
+	CHECK(fate == SU_ROUTE_drop_ipv6_chain, "nine IPv6 extension headers: drop_ipv6_chain (%s)",
 	      fate_name(fate));
 	/* An extension header running past the datagram. */
 	pkt_init(&k);
@@ -1436,22 +1494,24 @@ static void test_route_parse(const struct su_view *v)
 	CHECK(fate == SU_ROUTE_drop_malformed,
 	      "IPv6 extension header longer than the datagram: drop_malformed (%s)", fate_name(fate));
 
-	/* Malformed frames, each one field off. */
+	/* Malformed frames, each one field off: to a managed address they are dropped; what ends
+	 * before the addresses, or is no IP, TCP or UDP, is the kernel's (pass_unparsed). */
 	struct {
 		const char *what;
 		uint32_t off;  /* byte to change in a plain IPv4/UDP frame */
 		int value;     /* new byte value, or -1 to cut the frame to `off` bytes */
+		enum su_route_counter fate; /* as the XDP program decides */
 	} bad[] = {
-		{ "a frame shorter than Ethernet", 13, -1 },
-		{ "an ARP frame", 13, 0x06 },
-		{ "an IPv4 EtherType around IPv6", 14, 0x65 },
-		{ "IHL 4", 14, 0x44 },
-		{ "IHL beyond the total length", 14, 0x4f },
-		{ "a total length beyond the frame", 16, 0x01 },
-		{ "a total length shorter than the header", 17, 19 },
-		{ "a truncated IPv4 header", 14 + 19, -1 },
-		{ "ICMP", 14 + 9, 1 },
-		{ "a truncated UDP header", 14 + 20 + 7, -1 },
+		{ "a frame shorter than Ethernet", 13, -1, SU_ROUTE_pass_unparsed },
+		{ "an ARP frame", 13, 0x06, SU_ROUTE_pass_unparsed },
+		{ "an IPv4 EtherType around IPv6", 14, 0x65, SU_ROUTE_pass_unparsed },
+		{ "IHL 4", 14, 0x44, SU_ROUTE_drop_malformed },
+		{ "IHL beyond the total length", 14, 0x4f, SU_ROUTE_drop_malformed },
+		{ "a total length beyond the frame", 16, 0x01, SU_ROUTE_drop_malformed },
+		{ "a total length shorter than the header", 17, 19, SU_ROUTE_drop_malformed },
+		{ "a truncated IPv4 header", 14 + 19, -1, SU_ROUTE_pass_unparsed },
+		{ "ICMP", 14 + 9, 1, SU_ROUTE_pass_unparsed },
+		{ "a truncated UDP header", 14 + 20 + 7, -1, SU_ROUTE_drop_malformed },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		pkt_plain(&k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 1, 2000, 0);
@@ -1463,8 +1523,8 @@ static void test_route_parse(const struct su_view *v)
 		} else {
 			k.data[bad[i].off] = (uint8_t)bad[i].value;
 		}
-		fate = route(v, &k);
-		CHECK(fate == SU_ROUTE_drop_malformed, "%s: drop_malformed (%s)", bad[i].what,
+		fate = bad[i].fate == SU_ROUTE_pass_unparsed ? kernels(v, &k) : route(v, &k);
+		CHECK(fate == bad[i].fate, "%s: %s (%s)", bad[i].what, fate_name(bad[i].fate),
 		      fate_name(fate));
 	}
 	pkt_plain(&k, 4, "192.0.2.77", "198.51.100.10", IPPROTO_TCP, 1, 2000, 0);
@@ -1492,28 +1552,32 @@ static void test_route_parse(const struct su_view *v)
 	}
 	n += put_datagram(k.data + n, 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 1, 2000, 0);
 	k.len = n;
-	fate = route(v, &k);
-	CHECK(fate == SU_ROUTE_drop_malformed, "three VLAN tags: drop_malformed (%s)",
+	fate = kernels(v, &k);
+	CHECK(fate == SU_ROUTE_pass_unparsed, "three VLAN tags: not IP to us, pass_unparsed (%s)",
 	      fate_name(fate));
-	/* Every truncation of a valid GUE frame is dropped without reading past it (valgrind
-	 * watches the reads: the frame is copied to a buffer of exactly its length). */
+	/* Every truncation of a valid GUE frame is decided without reading past it (valgrind
+	 * watches the reads: the frame is copied to a buffer of exactly its length) and never
+	 * unwrapped. Cut as it is, its IP length says more than is there and its destination is
+	 * this host's own address: the kernel's, which drops it. With the IP length cut to match,
+	 * the UDP header is whole from 42 bytes on, and its length disagrees. */
 	{
 		const uint8_t hdr[8] = { 0x01, 4, 0, 0, 9, 9, 9, 9 };
-		uint32_t bad_fates = 0;
+		uint32_t bad_fates = 0, bad_fixed = 0;
 
 		pkt_gue(&k, 4, "203.0.113.9", hdr, 8, 4, "192.0.2.77", "198.51.100.10", IPPROTO_TCP,
 			1, 3000, 0);
 		for (uint32_t cut = 0; cut < k.len; cut++) {
-			uint8_t *copy = malloc(HEADROOM + cut), *data = copy + HEADROOM;
-			uint32_t len = cut;
+			enum su_route_counter fixed = cut < 14 + 20 + 8 ? SU_ROUTE_pass_unparsed :
+									  SU_ROUTE_drop_gue_length;
 
-			memcpy(data, k.data, cut);
-			fate = su_core_route(v, &data, &len, HEADROOM);
-			bad_fates += fate != SU_ROUTE_drop_malformed;
-			free(copy);
+			bad_fates += truncated(v, k.data, cut, 0) != SU_ROUTE_pass_unparsed;
+			if (cut >= 14 + 20)
+				bad_fixed += truncated(v, k.data, cut, 1) != fixed;
 		}
-		CHECK(bad_fates == 0, "all %u truncations of a GUE frame: drop_malformed (%u not)",
-		      k.len, bad_fates);
+		CHECK(bad_fates == 0 && bad_fixed == 0,
+		      "all %u truncations of a GUE frame: the kernel's (%u not), and with the IP "
+		      "length cut too, pass_unparsed or drop_gue_length (%u not)",
+		      k.len, bad_fates, bad_fixed);
 	}
 }
 

@@ -1,12 +1,20 @@
-/* Drives the XDP program (bpf/steer.bpf.c) through BPF_PROG_TEST_RUN for golden-packet tests
- * written in TypeScript (test/bpf/local-view.test.ts): commands on stdin, one JSON line each on
- * stdout. Loads the object without attaching it; needs root.
+/* Drives the real XDP program (bpf/steer.bpf.c) through BPF_PROG_TEST_RUN for tests written in
+ * TypeScript (test/bpf: golden-xdp, capture-rules, table-swap and fuzz-corpus-xdp tests):
+ * commands on stdin, one JSON line each on stdout. Loads the object without attaching it and
+ * with every pin path cleared (nothing shared with a running router); needs root.
  *   steer_run PATH/TO/steer.bpf.o
  * Commands, bytes as hex ("-" for none):
- *   view HOST RULES TRUSTED  su_prog_set_local_view (struct su_host, su_capture_rule[], su_prefix[])
- *   capture RULES            replaces the capture rules, unused slots zeroed
- *   run FRAME                one test run: {"retval", "out" (the frame after the program),
- *                            "counters" (the steer counters that moved, by name)} */
+ *   table IMAGE    a compiled table image (src/slices/compile.ts): su_view_build, then
+ *                  su_xdp_tables_publish in the current mode -> {"generation"}
+ *   mode NAME      express or afxdp: the control word names the last table's bank in that mode
+ *                  (also the mode of later tables; express until told otherwise)
+ *   capture RULES  struct su_capture_rule[] (compileCaptureRules): a port without a table
+ *   run FRAME      one test run -> {"retval", "out" (the frame after the program), "fates" (route
+ *                  counters that moved, by name), "steer" (steer counters that moved, by name),
+ *                  and once a table was published "core": {"fate", "out"}, the user-space core's
+ *                  answer as the XDP program decides (su_core_route_as_xdp) under the same table,
+ *                  with a fragment table of its own that has seen the same frames, "out" the
+ *                  frame sent on or passed, null for drops} */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,10 +26,18 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "softunicast/core.h"
+#include "json_lines.h"
+#include "../router/xdp_tables.h"
 #include "../xsk/internal.h"
 
 /* Larger than any XDP test frame: the kernel limits them to a page minus head- and tailroom. */
 #define FRAME_MAX 4096
+/* What BPF_PROG_TEST_RUN leaves in front of the frame (XDP_PACKET_HEADROOM): the twin gets the
+ * same, so that both can grow a frame alike. */
+#define HEADROOM 256
+/* Fragments the twin remembers: as many as the XDP program's map (bpf/maps.h, SU_FRAG_ENTRIES). */
+#define TWIN_FRAGS 65536
 
 static FILE *libbpf_log;
 
@@ -31,95 +47,47 @@ static int capture_libbpf_log(enum libbpf_print_level level, const char *fmt, va
 	return vfprintf(libbpf_log, fmt, args);
 }
 
-static const char *const counter_names[] = {
+static const char *const steer_names[] = {
 #define SU_X(name, doc) #name,
 	SU_STEER_COUNTERS(SU_X)
+#undef SU_X
+};
+
+static const char *const fate_names[] = {
+#define SU_X(name, doc) #name,
+	SU_ROUTE_COUNTERS(SU_X)
 #undef SU_X
 };
 
 struct steer {
 	struct bpf_object *obj;
 	const char *path;
-	int prog_fd, capture_fd, counters_fd;
-	int ncpus;
+	struct su_xdp_tables tables;
+	/* The last table published, and the fragments its user-space twin has seen (all tables'). */
+	struct su_view *view;
+	struct su_frag_table *frags;
+	int prog_fd, steer_fd, ncpus;
+	uint32_t mode; /* SU_MODE_EXPRESS or SU_MODE_AFXDP, for the `mode` and `table` commands */
 };
 
-/* ---- Output ------------------------------------------------------------------------------- */
-
-static void print_json_string(const char *s)
+/* The counters that moved between `before` and `after`, as "name":delta pairs. */
+static void print_moved(const char *key, const char *const *names, int n, const uint64_t *before,
+			const uint64_t *after)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
+	printf(",\"%s\":{", key);
+	for (int c = 0, first = 1; c < n; c++) {
+		if (after[c] == before[c])
+			continue;
+		printf("%s\"%s\":%llu", first ? "" : ",", names[c],
+		       (unsigned long long)(after[c] - before[c]));
+		first = 0;
 	}
-	putchar('"');
-}
-
-static void print_error(const char *code, const char *message)
-{
-	printf("{\"ok\":false,\"code\":");
-	print_json_string(code);
-	printf(",\"message\":");
-	print_json_string(message);
-	printf("}\n");
-}
-
-static void print_errno(const char *what, int err)
-{
-	char message[256];
-
-	snprintf(message, sizeof(message), "%s: %s", what, strerror(err < 0 ? -err : err));
-	print_error("ERR_SYSCALL", message);
-}
-
-/* ---- Input -------------------------------------------------------------------------------- */
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes `text` ("-" is empty) into a new buffer; -1 on bad hex. */
-static ssize_t unhex(const char *text, uint8_t **out)
-{
-	size_t len = strcmp(text, "-") == 0 ? 0 : strlen(text);
-	uint8_t *bytes;
-
-	if (len % 2)
-		return -1;
-	/* One spare byte: malloc(0) may return NULL, which reads like a failure. */
-	bytes = malloc(len / 2 + 1);
-	if (!bytes)
-		return -1;
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			free(bytes);
-			return -1;
-		}
-		bytes[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*out = bytes;
-	return (ssize_t)(len / 2);
+	printf("}");
 }
 
 /* ---- Commands ----------------------------------------------------------------------------- */
 
-static int read_counters(const struct steer *st, uint64_t out[SU_STEER_COUNTER_COUNT])
+static int read_steer(const struct steer *st, uint64_t out[SU_STEER_COUNTER_COUNT])
 {
 	/* Per-CPU values come back as one 8-byte slot per possible CPU; zeroed, because valgrind
 	 * sees the kernel write only some of them. */
@@ -128,7 +96,7 @@ static int read_counters(const struct steer *st, uint64_t out[SU_STEER_COUNTER_C
 	if (!percpu)
 		return -ENOMEM;
 	for (uint32_t key = 0; key < SU_STEER_COUNTER_COUNT; key++) {
-		if (bpf_map_lookup_elem(st->counters_fd, &key, percpu)) {
+		if (bpf_map_lookup_elem(st->steer_fd, &key, percpu)) {
 			int err = -errno;
 
 			free(percpu);
@@ -142,9 +110,42 @@ static int read_counters(const struct steer *st, uint64_t out[SU_STEER_COUNTER_C
 	return 0;
 }
 
+static int read_all(const struct steer *st, uint64_t steer[SU_STEER_COUNTER_COUNT],
+		    uint64_t fates[SU_ROUTE_COUNTER_COUNT])
+{
+	struct su_error err = { 0 };
+
+	if (su_xdp_tables_route_counters(&st->tables, fates, &err))
+		return -(err.errnum ? err.errnum : EIO);
+	return read_steer(st, steer);
+}
+
+/* The user-space core's answer for the same frame, as the XDP program decides. */
+static void print_twin(const struct steer *st, const uint8_t *frame, size_t len)
+{
+	static uint8_t buf[HEADROOM + FRAME_MAX];
+	uint8_t *data = buf + HEADROOM;
+	uint32_t n = (uint32_t)len, owner;
+	enum su_route_counter fate;
+
+	if (!st->view)
+		return;
+	memcpy(data, frame, len);
+	fate = su_core_route_as_xdp(st->view, st->frags, &data, &n, HEADROOM, &owner);
+	printf(",\"core\":{\"fate\":\"%s\",\"out\":", fate_names[fate]);
+	if (SU_ROUTE_TRANSMITS(fate) || SU_ROUTE_PASSES(fate) || fate == SU_ROUTE_decap_local) {
+		printf("\"");
+		print_hex(data, n);
+		printf("\"}");
+	} else {
+		printf("null}");
+	}
+}
+
 static void cmd_run(const struct steer *st, const uint8_t *frame, size_t len)
 {
-	uint64_t before[SU_STEER_COUNTER_COUNT], after[SU_STEER_COUNTER_COUNT];
+	uint64_t steer0[SU_STEER_COUNTER_COUNT], steer1[SU_STEER_COUNTER_COUNT];
+	uint64_t fates0[SU_ROUTE_COUNTER_COUNT], fates1[SU_ROUTE_COUNTER_COUNT];
 	static uint8_t out[FRAME_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (uint32_t)len,
 		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
@@ -155,125 +156,173 @@ static void cmd_run(const struct steer *st, const uint8_t *frame, size_t len)
 		return;
 	}
 	memset(out, 0, sizeof(out));
-	if ((err = read_counters(st, before)) ||
-	    (err = bpf_prog_test_run_opts(st->prog_fd, &opts)) ||
-	    (err = read_counters(st, after))) {
-		print_errno("test run", err);
+	if ((err = read_all(st, steer0, fates0))) {
+		print_errno("counters", err);
+		return;
+	}
+	if (bpf_prog_test_run_opts(st->prog_fd, &opts)) {
+		print_errno("test run", errno);
+		return;
+	}
+	if ((err = read_all(st, steer1, fates1))) {
+		print_errno("counters", err);
 		return;
 	}
 	printf("{\"ok\":true,\"retval\":%u,\"out\":\"", opts.retval);
-	for (uint32_t i = 0; i < opts.data_size_out && i < sizeof(out); i++)
-		printf("%02x", out[i]);
-	printf("\",\"counters\":{");
-	for (int c = 0, first = 1; c < SU_STEER_COUNTER_COUNT; c++) {
-		if (after[c] == before[c])
-			continue;
-		printf("%s\"%s\":%llu", first ? "" : ",", counter_names[c],
-		       (unsigned long long)(after[c] - before[c]));
-		first = 0;
-	}
-	printf("}}\n");
+	print_hex(out, opts.data_size_out < sizeof(out) ? opts.data_size_out : sizeof(out));
+	printf("\"");
+	print_moved("fates", fate_names, SU_ROUTE_COUNTER_COUNT, fates0, fates1);
+	print_moved("steer", steer_names, SU_STEER_COUNTER_COUNT, steer0, steer1);
+	print_twin(st, frame, len);
+	printf("}\n");
 }
 
-static void cmd_view(const struct steer *st, const uint8_t *host, size_t host_len,
-		     const uint8_t *rules, size_t rules_len, const uint8_t *trusted,
-		     size_t trusted_len)
+static void cmd_table(struct steer *st, const uint8_t *image, size_t len)
 {
-	struct su_host h;
-	struct su_capture_rule *r = NULL;
-	struct su_prefix *t = NULL;
+	struct su_router_finished retired = { 0 };
 	struct su_error err = { 0 };
+	struct su_view *view = NULL;
 
-	if (host_len != sizeof(h) || rules_len % sizeof(*r) || trusted_len % sizeof(*t)) {
-		print_error("ERR_INVALID_OPTION", "view: sizes are not whole structs");
+	if (su_view_build(image, len, &view, &err)) {
+		print_error(err.code, err.message);
 		return;
 	}
-	memcpy(&h, host, sizeof(h));
-	/* Copies: the decoded bytes need not be aligned for the structs. */
-	r = calloc(rules_len / sizeof(*r) + 1, sizeof(*r));
-	t = calloc(trusted_len / sizeof(*t) + 1, sizeof(*t));
-	if (!r || !t) {
-		print_errno("view", ENOMEM);
+	if (su_xdp_tables_publish(&st->tables, view, st->mode, &retired, &err)) {
+		print_error(err.code, err.message);
+		su_view_free(view);
 	} else {
-		memcpy(r, rules, rules_len);
-		memcpy(t, trusted, trusted_len);
-		if (su_prog_set_local_view(st->obj, st->path, &h, r,
-					   (uint32_t)(rules_len / sizeof(*r)), t,
-					   (uint32_t)(trusted_len / sizeof(*t)), &err))
-			print_error(err.code, err.message);
-		else
-			printf("{\"ok\":true}\n");
+		printf("{\"ok\":true,\"generation\":%llu}\n",
+		       (unsigned long long)su_view_generation(view));
+		/* The twin's fragments stay, as the program's do: an entry answers for the
+		 * generation that made it (a table published again under it follows them). */
+		su_view_free(st->view);
+		st->view = view;
 	}
-	free(r);
-	free(t);
+	free(retired.counters);
+}
+
+/* The control word, as su_xdp_tables_publish writes it: the last table's bank, in `mode`. */
+static void cmd_mode(struct steer *st, const char *name)
+{
+	struct su_control c = { .bank = st->tables.bank };
+	uint32_t zero = 0;
+
+	if (strcmp(name, "express") == 0)
+		c.mode = SU_MODE_EXPRESS;
+	else if (strcmp(name, "afxdp") == 0)
+		c.mode = SU_MODE_AFXDP;
+	else {
+		print_error("ERR_INVALID_OPTION", "mode: expected express or afxdp");
+		return;
+	}
+	if (bpf_map_update_elem(st->tables.control, &zero, &c, BPF_ANY)) {
+		print_errno("mode", errno);
+		return;
+	}
+	st->mode = c.mode;
+	st->tables.mode = c.mode;
+	printf("{\"ok\":true}\n");
 }
 
 static void cmd_capture(const struct steer *st, const uint8_t *rules, size_t len)
 {
-	if (len % sizeof(struct su_capture_rule) ||
-	    len / sizeof(struct su_capture_rule) > SU_CAPTURE_RULES_MAX) {
-		print_error("ERR_INVALID_OPTION", "capture: not whole rules, or too many");
+	struct su_capture_rule *r;
+	struct su_error err = { 0 };
+
+	if (len % sizeof(*r)) {
+		print_error("ERR_INVALID_OPTION", "capture: not whole rules");
 		return;
 	}
-	for (uint32_t i = 0; i < SU_CAPTURE_RULES_MAX; i++) {
-		struct su_capture_rule rule = { 0 };
-
-		if (i < len / sizeof(rule))
-			memcpy(&rule, rules + i * sizeof(rule), sizeof(rule));
-		if (bpf_map_update_elem(st->capture_fd, &i, &rule, BPF_ANY)) {
-			print_errno("capture", errno);
-			return;
-		}
+	/* A copy: the decoded bytes need not be aligned for the struct. */
+	r = calloc(len / sizeof(*r) + 1, sizeof(*r));
+	if (!r) {
+		print_errno("capture", ENOMEM);
+		return;
 	}
-	printf("{\"ok\":true}\n");
+	memcpy(r, rules, len);
+	if (su_prog_set_capture(st->obj, st->path, r, (uint32_t)(len / sizeof(*r)), &err))
+		print_error(err.code, err.message);
+	else
+		printf("{\"ok\":true}\n");
+	free(r);
 }
 
-/* Splits `line` at spaces into at most `max` words; returns how many. */
-static int split(char *line, char **words, int max)
+static void dispatch(struct steer *st, char *line)
 {
-	int n = 0;
-
-	for (char *save = NULL, *w = strtok_r(line, " \t\r\n", &save); w && n < max;
-	     w = strtok_r(NULL, " \t\r\n", &save))
-		words[n++] = w;
-	return n;
-}
-
-static void dispatch(const struct steer *st, char *line)
-{
-	char *words[5];
-	uint8_t *bytes[3] = { NULL, NULL, NULL };
-	ssize_t lens[3] = { 0, 0, 0 };
-	int n = split(line, words, 5);
-	int args = n - 1;
+	char *words[3];
+	uint8_t *bytes = NULL;
+	ssize_t len = 0;
+	int n = split(line, words, 3);
 
 	if (n == 0)
 		return;
-	for (int i = 0; i < args && i < 3; i++) {
-		lens[i] = unhex(words[i + 1], &bytes[i]);
-		if (lens[i] < 0) {
-			print_error("ERR_INVALID_OPTION", "bad hex");
-			goto free_bytes;
-		}
+	if (n != 2) {
+		print_error("ERR_INVALID_OPTION", "expected a command and one argument");
+		return;
 	}
-	if (strcmp(words[0], "run") == 0 && args == 1)
-		cmd_run(st, bytes[0], (size_t)lens[0]);
-	else if (strcmp(words[0], "view") == 0 && args == 3)
-		cmd_view(st, bytes[0], (size_t)lens[0], bytes[1], (size_t)lens[1], bytes[2],
-			 (size_t)lens[2]);
-	else if (strcmp(words[0], "capture") == 0 && args == 1)
-		cmd_capture(st, bytes[0], (size_t)lens[0]);
+	if (strcmp(words[0], "mode") == 0) {
+		cmd_mode(st, words[1]);
+		return;
+	}
+	len = unhex(words[1], &bytes);
+	if (len < 0) {
+		print_error("ERR_INVALID_OPTION", "bad hex");
+		return;
+	}
+	if (strcmp(words[0], "run") == 0)
+		cmd_run(st, bytes, (size_t)len);
+	else if (strcmp(words[0], "table") == 0)
+		cmd_table(st, bytes, (size_t)len);
+	else if (strcmp(words[0], "capture") == 0)
+		cmd_capture(st, bytes, (size_t)len);
 	else
-		print_error("ERR_INVALID_OPTION", "unknown command or wrong argument count");
-free_bytes:
-	for (int i = 0; i < 3; i++)
-		free(bytes[i]);
+		print_error("ERR_INVALID_OPTION", "unknown command");
+	free(bytes);
+}
+
+/* Opens and loads the object with no pin path (su_pin_prepare without a directory), finds the
+ * program and the maps. 0, or -errno with the reason printed. */
+static int load(struct steer *st, bool *show_log)
+{
+	struct bpf_program *prog;
+	struct su_error err = { 0 };
+	int ret;
+
+	st->obj = bpf_object__open_file(st->path, NULL);
+	if (!st->obj) {
+		ret = -errno;
+		fprintf(stderr, "open %s: %s\n", st->path, strerror(-ret));
+		*show_log = true;
+		return ret;
+	}
+	if ((ret = su_pin_prepare(st->obj, NULL, &err))) {
+		fprintf(stderr, "%s\n", err.message);
+		return ret;
+	}
+	if ((ret = bpf_object__load(st->obj))) {
+		fprintf(stderr, "load %s: %s\n", st->path, strerror(-ret));
+		*show_log = true;
+		return ret;
+	}
+	prog = bpf_object__find_program_by_name(st->obj, "su_steer");
+	st->steer_fd = bpf_object__find_map_fd_by_name(st->obj, "su_steer_counters");
+	st->ncpus = libbpf_num_possible_cpus();
+	if (!prog || st->steer_fd < 0 || st->ncpus <= 0) {
+		fprintf(stderr, "%s lacks su_steer or its counters\n", st->path);
+		return -ENOENT;
+	}
+	st->prog_fd = bpf_program__fd(prog);
+	if ((ret = su_xdp_tables_open(st->obj, st->path, &st->tables, &err))) {
+		fprintf(stderr, "%s\n", err.message);
+		return ret;
+	}
+	st->frags = su_frag_table_new(TWIN_FRAGS);
+	return st->frags ? 0 : -ENOMEM;
 }
 
 int main(int argc, char **argv)
 {
-	struct steer st = { .path = argc == 2 ? argv[1] : NULL };
-	struct bpf_program *prog;
+	struct steer st = { .path = argc == 2 ? argv[1] : NULL, .mode = SU_MODE_EXPRESS };
 	char *log_text = NULL, *line = NULL;
 	size_t log_len = 0, line_cap = 0;
 	bool show_log = false;
@@ -289,42 +338,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	libbpf_set_print(capture_libbpf_log);
-
-	st.obj = bpf_object__open_file(st.path, NULL);
-	if (!st.obj) {
-		err = -errno;
-		fprintf(stderr, "open %s: %s\n", st.path, strerror(-err));
-		show_log = true;
-		goto close_log;
-	}
-	err = bpf_object__load(st.obj);
-	if (err) {
-		fprintf(stderr, "load %s: %s\n", st.path, strerror(-err));
-		show_log = true;
-		goto close_obj;
-	}
-	prog = bpf_object__find_program_by_name(st.obj, "su_steer");
-	st.capture_fd = bpf_object__find_map_fd_by_name(st.obj, "su_capture_rules");
-	st.counters_fd = bpf_object__find_map_fd_by_name(st.obj, "su_steer_counters");
-	st.ncpus = libbpf_num_possible_cpus();
-	if (!prog || st.capture_fd < 0 || st.counters_fd < 0 || st.ncpus < 0) {
-		fprintf(stderr, "%s lacks su_steer or one of its maps\n", st.path);
-		err = -ENOENT;
-		goto close_obj;
-	}
-	st.prog_fd = bpf_program__fd(prog);
-
-	printf("{\"ok\":true,\"ready\":true}\n");
-	fflush(stdout);
-	while (getline(&line, &line_cap, stdin) >= 0) {
-		dispatch(&st, line);
+	st.tables.stats_fd[0] = st.tables.stats_fd[1] = -1;
+	err = load(&st, &show_log);
+	if (!err) {
+		printf("{\"ok\":true,\"ready\":true}\n");
 		fflush(stdout);
+		while (getline(&line, &line_cap, stdin) >= 0) {
+			dispatch(&st, line);
+			fflush(stdout);
+		}
+		free(line);
 	}
-	free(line);
-	err = 0;
-close_obj:
+	su_xdp_tables_close(&st.tables);
+	su_view_free(st.view);
+	su_frag_table_free(st.frags);
 	bpf_object__close(st.obj);
-close_log:
 	libbpf_set_print(NULL);
 	fclose(libbpf_log);
 	if (show_log)

@@ -146,28 +146,14 @@ void su_prog_detach(struct su_port *port)
 
 /* ---- Capture rules (bpf/maps.h, su_capture_rules) ------------------------------------------ */
 
-static int read_control(const struct su_port *port, struct su_control *c, struct su_error *err)
-{
-	uint32_t zero = 0;
-	int ret = bpf_map_lookup_elem(port->control_map_fd, &zero, c);
-
-	if (ret)
-		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_lookup_elem",
-				    "Could not read the XDP program's control word");
-	return 0;
-}
-
-int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rules, uint32_t n,
-			struct su_error *err)
+int su_prog_set_capture(struct bpf_object *obj, const char *path,
+			const struct su_capture_rule *rules, uint32_t n, struct su_error *err)
 {
 	static const struct su_capture_rule none;
 	struct su_control c;
 	uint32_t zero = 0, next;
-	int ret;
+	int control_fd, rules_fd, ret;
 
-	if (port->closed)
-		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
-				    port->cfg.ifname);
 	if (n > SU_CAPTURE_RULES_MAX)
 		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
 				    "Expected at most %d capture rules but received %u",
@@ -179,8 +165,12 @@ int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rule
 					    "Expected family %d or %d for capture rule %u but "
 					    "received %u",
 					    SU_FAMILY_IPV4, SU_FAMILY_IPV6, i, rules[i].family);
-	if ((ret = read_control(port, &c, err)))
+	if ((ret = find_map_fd(obj, path, "su_control", &control_fd, err)) ||
+	    (ret = find_map_fd(obj, path, "su_capture_rules", &rules_fd, err)))
 		return ret;
+	if ((ret = bpf_map_lookup_elem(control_fd, &zero, &c)))
+		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_lookup_elem",
+				    "Could not read the XDP program's control word");
 	/* As for a router's tables: fill the idle bank whole (a shorter list must not leave old
 	 * rules behind), flip the index, wait out the packets that may still read the old one. A
 	 * packet matches every old rule or every new one, never a mix. */
@@ -188,18 +178,26 @@ int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rule
 	for (uint32_t i = 0; i < SU_CAPTURE_RULES_MAX; i++) {
 		uint32_t key = next * SU_CAPTURE_RULES_MAX + i;
 
-		if ((ret = bpf_map_update_elem(port->capture_map_fd, &key, i < n ? &rules[i] : &none,
-					       BPF_ANY)))
+		if ((ret = bpf_map_update_elem(rules_fd, &key, i < n ? &rules[i] : &none, BPF_ANY)))
 			return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
 					    "Could not write capture rule %u of the XDP program", i);
 	}
 	/* A port adopted from a router's pinned state leaves the router's mode here. */
 	c.bank = next;
 	c.mode = SU_MODE_CAPTURE;
-	if ((ret = bpf_map_update_elem(port->control_map_fd, &zero, &c, BPF_ANY)))
+	if ((ret = bpf_map_update_elem(control_fd, &zero, &c, BPF_ANY)))
 		return su_error_set(err, "ERR_SYSCALL", ret, "bpf_map_update_elem",
 				    "Could not switch the XDP program to its new capture rules");
-	return su_prog_grace(port->bpf_obj, port->cfg.bpf_object_path, err);
+	return su_prog_grace(obj, path, err);
+}
+
+int su_port_set_capture(struct su_port *port, const struct su_capture_rule *rules, uint32_t n,
+			struct su_error *err)
+{
+	if (port->closed)
+		return su_error_set(err, "ERR_CLOSED", 0, NULL, "The port on '%s' is closed",
+				    port->cfg.ifname);
+	return su_prog_set_capture(port->bpf_obj, port->cfg.bpf_object_path, rules, n, err);
 }
 
 /* Replacing the inner map of a map-in-map makes the bpf() call wait for an RCU grace period

@@ -94,6 +94,11 @@ struct su_port {
  * process dies, kill -9 included: FACTS.md "Building and attaching"). */
 int su_prog_attach(struct su_port *port, struct su_error *err);
 void su_prog_detach(struct su_port *port);
+/* Writes capture rules into the idle bank of a loaded steer object's su_capture_rules and
+ * switches it to them (SU_MODE_CAPTURE): su_port_set_capture, and the BPF_PROG_TEST_RUN tool
+ * (native/test/steer_run.c), which has an object but no port. */
+int su_prog_set_capture(struct bpf_object *obj, const char *path,
+			const struct su_capture_rule *rules, uint32_t n, struct su_error *err);
 /* Waits until no run of the program that read a map before this call is left (bpf/maps.h,
  * su_grace). */
 int su_prog_grace(struct bpf_object *obj, const char *path, struct su_error *err);

@@ -1,52 +1,65 @@
-// The golden packets (test/fixtures/golden.ts) through the XDP program under BPF_PROG_TEST_RUN
-// (native/test/steer_run.c, valgrind): the local view, trusted peers and capture rules compiled
-// from the same table as the fast path's, so both halves agree on who owns what. Needs root.
+// The golden packets (test/fixtures/golden.ts) through the real XDP program under
+// BPF_PROG_TEST_RUN (native/test/steer_run.c, valgrind), the golden table published into its maps
+// as a router publishes it: in the express lane every packet meets its golden fate with the
+// golden bytes (XDP_PASS, XDP_TX or XDP_DROP); in the AF_XDP lane the kernel's packets are the
+// same and the rest go to the workers untouched. Needs root.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { goldenCompiled, goldenPackets, type GoldenPacket, type XdpExpectation } from '../fixtures/golden.js';
+import { goldenCompiled, goldenPackets, KERNEL_FATES, TRANSMIT_FATES } from '../fixtures/golden.js';
 import { hex } from '../fixtures/packets.js';
-import { runUnderValgrind } from '../native-run.js';
+import { SteerScript, TEST_RUN_FRAME_MAX, XDP } from './steer-run.js';
 
-const XDP_PASS = 2;
-const arg = (bytes: Uint8Array): string => (bytes.length === 0 ? '-' : hex(bytes));
+const packets = goldenPackets().filter((p) => p.notForXdp === undefined);
+const script = new SteerScript();
+const published = script.table(goldenCompiled().image);
+script.mode('express');
+const express = packets.map((p) => script.run(p.input));
+script.mode('afxdp');
+const afxdp = packets.map((p) => script.run(p.input));
 
-interface Answer {
-  ok: boolean;
-  retval?: number;
-  out?: string;
-  counters?: Record<string, number>;
-}
+beforeAll(() => {
+  script.execute();
+}, 300_000);
 
 describe('golden packets through the XDP program (BPF_PROG_TEST_RUN, valgrind)', () => {
-  const compiled = goldenCompiled();
-  const packets = goldenPackets().filter((p): p is GoldenPacket & { xdp: XdpExpectation } => p.xdp !== undefined);
-  let answers: Answer[] = [];
+  it('takes the golden table', () => {
+    expect(script.answer(published)).toEqual({ ok: true, generation: 7 });
+  });
 
-  beforeAll(() => {
-    const commands = [
-      `view ${arg(compiled.host)} ${arg(compiled.localRules)} ${arg(compiled.trusted)}`,
-      `capture ${arg(compiled.captureRules)}`,
-      ...packets.map((p) => `run ${hex(p.input)}`),
-    ];
-    const result = runUnderValgrind('steer_run', ['build/native/bpf/steer.bpf.o'], `${commands.join('\n')}\n`);
-    expect(result.status, result.output).toBe(0);
-    answers = result.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Answer);
-    // steer_run answers once for loading, then once per command.
-    expect(answers.length, result.output).toBe(commands.length + 1);
-    expect(answers[1], 'local view').toEqual({ ok: true });
-    expect(answers[2], 'capture rules').toEqual({ ok: true });
-  }, 300_000);
+  it('leaves out only frames no XDP program of ours can see, each with its reason', () => {
+    const left = goldenPackets().filter((p) => p.notForXdp !== undefined);
+    expect(left.map((p) => p.input.length > TEST_RUN_FRAME_MAX)).toEqual(left.map(() => true));
+    expect(packets.every((p) => p.input.length <= TEST_RUN_FRAME_MAX)).toBe(true);
+  });
 
   packets.forEach((packet, i) => {
-    it(`${packet.name}: ${packet.xdp.counter}`, () => {
-      const answer = answers[i + 3];
-      expect(answer?.ok, JSON.stringify(answer)).toBe(true);
-      expect(answer?.retval).toBe(XDP_PASS);
-      expect(answer?.counters).toEqual({ packets: 1, [packet.xdp.counter]: 1 });
-      expect(answer?.out).toBe(hex(packet.xdp.output ?? packet.input));
+    const kernel = KERNEL_FATES.includes(packet.fate);
+    const transmit = TRANSMIT_FATES.includes(packet.fate);
+
+    describe(packet.name, () => {
+      it(`express lane: ${packet.fate}`, () => {
+        const answer = script.answer(express[i]!);
+        expect(answer.ok, JSON.stringify(answer)).toBe(true);
+        expect({ fates: answer.fates, steer: answer.steer }).toEqual({ fates: { [packet.fate]: 1 }, steer: { packets: 1 } });
+        expect(answer.retval).toBe(kernel ? XDP.PASS : transmit ? XDP.TX : XDP.DROP);
+        if (packet.output !== null) expect(answer.out).toBe(hex(packet.output));
+      });
+
+      it(kernel ? `AF_XDP lane: ${packet.fate} in XDP` : 'AF_XDP lane: to the workers, untouched', () => {
+        const answer = script.answer(afxdp[i]!);
+        expect(answer.ok, JSON.stringify(answer)).toBe(true);
+        if (kernel) {
+          expect({ fates: answer.fates, steer: answer.steer }).toEqual({ fates: { [packet.fate]: 1 }, steer: { packets: 1 } });
+          expect(answer.retval).toBe(XDP.PASS);
+          expect(answer.out).toBe(hex(packet.output!));
+        } else {
+          // No socket is bound in a test run: the redirect finds none, and a router's packet
+          // never falls back to the kernel.
+          expect({ fates: answer.fates, steer: answer.steer }).toEqual({ fates: {}, steer: { packets: 1, drop_no_socket: 1 } });
+          expect(answer.retval).toBe(XDP.DROP);
+          expect(answer.out).toBe(hex(packet.input));
+        }
+      });
     });
   });
 });

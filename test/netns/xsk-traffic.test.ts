@@ -185,7 +185,7 @@ describe('XdpPort on a veth pair', () => {
     expect(await tcpEcho(pair.b.ns, pair.a.ipv6, 'over-ipv6')).toBe('over-ipv6');
 
     const { counters } = await agent.command('counters');
-    // Everything above was unmanaged: passed to the kernel, none redirected.
+    // Everything above matched no capture rule: passed to the kernel, none redirected.
     expect(counters.program.redirected).toBe(0);
     expect(counters.program.pass_unmatched).toBeGreaterThan(0);
     await agent.command('close');

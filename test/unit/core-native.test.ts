@@ -10,7 +10,7 @@ import { runUnderValgrind } from '../native-run.js';
 // src/native.ts declares the binding's classes; this is the slice of SliceView the test uses.
 interface SliceViewApi {
   generation(): bigint;
-  explain(frame: Uint8Array): { fate: string; output: Uint8Array | null };
+  explain(frame: Uint8Array, asXdp?: boolean): { fate: string; output: Uint8Array | null };
   release(): void;
 }
 type SliceViewClass = new (image: unknown) => SliceViewApi;
@@ -192,10 +192,24 @@ describe('fast path core (native/core)', () => {
 
   it('SliceView.explain: drops name their counter and have no output', () => {
     const view = new (SliceView())(image(owners, keys));
-    expect(view.explain(udpFrame(1500))).toEqual({ fate: 'drop_local', output: null });
     expect(view.explain(udpFrame(4000))).toEqual({ fate: 'drop_no_owner', output: null });
-    expect(view.explain(udpFrame(2000).subarray(0, 30))).toEqual({ fate: 'drop_malformed', output: null });
-    expect(view.explain(new Uint8Array(0))).toEqual({ fate: 'drop_malformed', output: null });
+    // A total length past the frame, to a managed address: never the kernel's.
+    const lying = udpFrame(2000);
+    lying[16] = 1;
+    expect(view.explain(lying)).toEqual({ fate: 'drop_malformed', output: null });
+    expect(view.explain(lying, true)).toEqual({ fate: 'drop_malformed', output: null });
+  });
+
+  it("SliceView.explain: the kernel's packets are passed by the XDP program, a worker's drop_local", () => {
+    const view = new (SliceView())(image(owners, keys));
+    const local = udpFrame(1500);
+    expect(view.explain(local)).toEqual({ fate: 'drop_local', output: null });
+    expect(view.explain(local, true)).toEqual({ fate: 'pass_local', output: local });
+    // An IP header that ends before the addresses: not ours to judge (the kernel drops it).
+    const cut = udpFrame(2000).subarray(0, 30);
+    expect(view.explain(cut)).toEqual({ fate: 'drop_local', output: null });
+    expect(view.explain(cut, true)).toEqual({ fate: 'pass_unparsed', output: cut });
+    expect(view.explain(new Uint8Array(0), true)).toEqual({ fate: 'pass_unparsed', output: new Uint8Array(0) });
   });
 
   it('rejects a bad image with InvalidTableError naming the problem', () => {
@@ -211,7 +225,7 @@ describe('fast path core (native/core)', () => {
     }
     const short = image(owners, keys).subarray(0, 100);
     expect(() => new (SliceView())(short)).toThrow(
-      /^Invalid table image: 100 bytes, but its counts \(trusted prefixes 0, owners 3, keys 1, ranges 3\) make 220$/,
+      /^Invalid table image: 100 bytes, but its counts \(trusted prefixes 0, peers 0, owners 3, keys 1, ranges 3\) make 220$/,
     );
     expect(() => new (SliceView())([1, 2, 3])).toThrow(InvalidOptionError);
     expect(() => new (SliceView())('x')).toThrow('Expected a Uint8Array for image but received a string');
