@@ -148,6 +148,12 @@ SU_INLINE int su_icmp_too_big(struct su_buf *b, const struct su_ip *pkt, uint32_
 	for (uint32_t i = 0; i < SU_L2_MAX; i++)
 		if (i < l2)
 			p[i] = link[i];
+	/* The link header's last EtherType is the answer's family: an answer to a packet that came
+	 * in GUE may be of the other family than the tunnel. */
+	p = su_at(b, l2 - 2, 2);
+	if (!p)
+		return -1;
+	su_put16(p, pkt->family == SU_FAMILY_IPV4 ? SU_ETH_P_IPV4 : SU_ETH_P_IPV6);
 	p = su_at(b, l2, SU_IPV6_HLEN + SU_ICMP_HLEN);
 	if (!p)
 		return -1;
