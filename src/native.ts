@@ -64,6 +64,8 @@ export interface NativeRouter {
   counters(queue: number): Float64Array;
   /** The XDP lane's fates, summed over CPUs. */
   xdpCounters(): Float64Array;
+  /** What the router would do with a frame: the live table, the XDP program's fragment memory. */
+  explain(frame: Uint8Array): { fate: string; output: Uint8Array | null; owner: number };
   /** ABI.modes.express or ABI.modes.afxdp, from the next publish on. */
   setMode(mode: number): void;
   /** Per-owner counters of the table in use: [owner][ABI.ownerStats.perOwner]. */

@@ -65,7 +65,7 @@ function explain(router: Router, req: Record<string, unknown>): Answer {
   const doc = ABI.routeCounters.find((c) => c.name === e.fate)?.doc ?? '';
   // Who finishes it: the XDP program in the kernel, or an AF_XDP worker.
   const stage = e.stage === 'xdp' ? 'XDP program' : 'AF_XDP worker';
-  return { ok: true, stage, fate: e.fate, doc, output: e.output === null ? null : Buffer.from(e.output).toString('hex') };
+  return { ok: true, stage, fate: e.fate, doc, owner: e.owner, output: e.output === null ? null : Buffer.from(e.output).toString('hex') };
 }
 
 function capture(router: Router, req: Record<string, unknown>, log: Logger): Answer {

@@ -2,6 +2,7 @@
 // it and reads its fate counters. Validation and naming live in src/router/router.ts.
 #include "router_wrap.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ Napi::Function RouterWrap::Define(Napi::Env env)
 			     InstanceMethod<&RouterWrap::Counters>("counters"),
 			     InstanceMethod<&RouterWrap::XdpCounters>("xdpCounters"),
 			     InstanceMethod<&RouterWrap::SetMode>("setMode"),
+			     InstanceMethod<&RouterWrap::Explain>("explain"),
 			     InstanceMethod<&RouterWrap::OwnerCounters>("ownerCounters"),
 			     InstanceMethod<&RouterWrap::TakeFinished>("takeFinished"),
 			     InstanceMethod<&RouterWrap::CaptureStart>("captureStart"),
@@ -114,6 +116,38 @@ Napi::Value RouterWrap::SetMode(const Napi::CallbackInfo &info)
 	if (su_router_set_mode(router_, info[0].As<Napi::Number>().Uint32Value(), &err))
 		throw MakeError(info.Env(), err);
 	return info.Env().Undefined();
+}
+
+// explain(frame: Uint8Array): { fate, output, owner }: what the router would do with the frame
+// (su_router_explain); the caller's bytes stay as they are, output is a fresh copy (null when
+// the frame is dropped), owner the image's owner index or -1.
+Napi::Value RouterWrap::Explain(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	ThrowIfClosed(env);
+	Napi::Uint8Array frame = info[0].As<Napi::Uint8Array>();
+	if (frame.ByteLength() > UINT16_MAX)
+		throw MakeError(env, "ERR_INVALID_OPTION",
+				"Expected a frame of at most 65535 bytes but received " +
+					std::to_string(frame.ByteLength()) + " bytes");
+	std::vector<uint8_t> buf(kExplainHeadroom + frame.ByteLength());
+	uint32_t len = static_cast<uint32_t>(frame.ByteLength()), offset, owner;
+	if (len)
+		memcpy(buf.data() + kExplainHeadroom, frame.Data(), len);
+	enum su_route_counter fate =
+		su_router_explain(router_, buf.data(), kExplainHeadroom, &len, &offset, &owner);
+	Napi::Object out = Napi::Object::New(env);
+	out.Set("fate", FateName(fate));
+	if (SU_ROUTE_TRANSMITS(fate) || SU_ROUTE_PASSES(fate)) {
+		Napi::Uint8Array output = Napi::Uint8Array::New(env, len);
+		memcpy(output.Data(), buf.data() + offset, len);
+		out.Set("output", output);
+	} else {
+		out.Set("output", env.Null());
+	}
+	out.Set("owner", Napi::Number::New(env, owner == SU_OWNER_NONE ? -1.0 : owner));
+	return out;
 }
 
 namespace {

@@ -15,11 +15,6 @@ namespace {
 // Marks objects made by our constructor, so that TakeView never unwraps a look-alike.
 const napi_type_tag kSliceViewTag = { 0x736f6674756e6963ULL, 0x736c69636576696eULL };
 
-// What the worker guarantees in front of every received packet (XDP_PACKET_HEADROOM): explain()
-// gives the same, so that it answers exactly as the fast path would.
-constexpr uint32_t kExplainHeadroom = 256;
-static_assert(kExplainHeadroom >= SU_CORE_MAX_GROWTH, "explain() must leave room to encapsulate");
-
 const char *const kFateNames[] = {
 #define SU_X(name, doc) #name,
 	SU_ROUTE_COUNTERS(SU_X)
@@ -145,7 +140,7 @@ Napi::Value SliceView::Explain(const Napi::CallbackInfo &info)
 		       : su_core_route(view, &data, &len, kExplainHeadroom);
 
 	Napi::Object out = Napi::Object::New(env);
-	out.Set("fate", kFateNames[fate]);
+	out.Set("fate", FateName(fate));
 	if (SU_ROUTE_TRANSMITS(fate) ||
 	    (as_xdp && (SU_ROUTE_PASSES(fate) || fate == SU_ROUTE_decap_local))) {
 		Napi::Uint8Array output = Napi::Uint8Array::New(env, len);
@@ -162,6 +157,11 @@ Napi::Value SliceView::Release(const Napi::CallbackInfo &info)
 {
 	Drop("released");
 	return info.Env().Undefined();
+}
+
+const char *FateName(enum su_route_counter fate)
+{
+	return kFateNames[fate];
 }
 
 su_view *TakeView(Napi::Env env, Napi::Object slice_view)

@@ -8,6 +8,14 @@
 
 namespace su {
 
+// What the worker guarantees in front of every received packet (XDP_PACKET_HEADROOM): explain()
+// gives the same, so that it answers exactly as the fast path would.
+constexpr uint32_t kExplainHeadroom = 256;
+static_assert(kExplainHeadroom >= SU_CORE_MAX_GROWTH, "explain() must leave room to encapsulate");
+
+// The counter name of a fate (SU_ROUTE_COUNTERS).
+const char *FateName(enum su_route_counter fate);
+
 class SliceView : public Napi::ObjectWrap<SliceView> {
 public:
 	static Napi::Function Define(Napi::Env env);

@@ -64,7 +64,8 @@ int su_xdp_tables_open(struct bpf_object *obj, const char *path, struct su_xdp_t
 	    (ret = map_fd(obj, path, "su_owner_stats", &x->owner_stats, err)) ||
 	    (ret = map_fd(obj, path, "su_route_counters", &x->route_counters, err)) ||
 	    (ret = map_fd(obj, path, "su_grace", &x->grace, err)) ||
-	    (ret = map_fd(obj, path, "su_grace_token", &x->grace_token, err)))
+	    (ret = map_fd(obj, path, "su_grace_token", &x->grace_token, err)) ||
+	    (ret = map_fd(obj, path, "su_frags", &x->frags, err)))
 		return ret;
 	return read_control(x, err);
 }

@@ -7,8 +7,8 @@ import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
 import { ClosedError, invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
-import { native, type NativeRouter, type NativeSliceView } from '../native.js';
-import { compileTable, type CompiledTable, type HostSpec } from '../slices/compile.js';
+import { native, type NativeRouter } from '../native.js';
+import { compileTable, type HostSpec } from '../slices/compile.js';
 import { SliceTable } from '../slices/table.js';
 import type { OwnerSpec, Protocol, SliceEntry } from '../slices/types.js';
 import { named, type QueueCounters, type SteerCounters } from '../xdp/counters.js';
@@ -89,6 +89,8 @@ export interface Explanation {
   output: Uint8Array | null;
   /** Who finishes the packet: the XDP program ('xdp') or an AF_XDP worker ('worker'). */
   stage: 'xdp' | 'worker';
+  /** The owner of the slice it is for, when the lookup found one. */
+  owner: string | null;
 }
 
 const ROUTER_KEYS = ['port', 'host', 'table', 'neighbourRefreshMs', 'lane'];
@@ -108,8 +110,6 @@ export class Router {
   #host: HostSpec;
   readonly #neighbours: NextHops;
   #table: SliceTable;
-  #compiled: CompiledTable | undefined;
-  #explainView: NativeSliceView | undefined;
   #nextHops = new Map<string, NextHop>();
   #generation = 0;
   readonly #owners = new OwnerTotals();
@@ -236,9 +236,7 @@ export class Router {
     this.#generation = generation;
     this.#table = table;
     this.#host = host;
-    this.#compiled = compiled;
     this.#nextHops = hops;
-    this.#explainView = undefined;
     // Free the previous table once every worker has moved past it.
     setTimeout(() => this.#reclaim(), 50).unref();
     return { generation };
@@ -281,15 +279,21 @@ export class Router {
 
   /**
    * What the router would do with `frame` (an Ethernet frame), without sending anything: the
-   * same core decides, as the XDP program runs it, and `stage` says which lane finishes it.
+   * same core decides, under the table in use, as the XDP program runs it and with its fragment
+   * memory (a later fragment follows its first as it would on the wire), and `stage` says which
+   * lane finishes it.
    */
   explain(frame: Uint8Array): Explanation {
     if (this.#closed) throw new ClosedError('The router is closed');
     if (!(frame instanceof Uint8Array)) invalid('frame', 'a Uint8Array holding an Ethernet frame', frame);
-    if (this.#compiled === undefined) return { fate: 'drop_no_table', output: null, stage: 'xdp' };
-    this.#explainView ??= new (native().SliceView)(this.#compiled.image);
-    const { fate, output } = this.#explainView.explain(frame, true);
-    return { fate, output, stage: stageOf(fate, this.#lane, this.#capture?.active === true) };
+    if (frame.length > 65535) invalid('frame', 'an Ethernet frame of at most 65535 bytes', frame);
+    const { fate, output, owner } = this.#native.explain(frame);
+    return {
+      fate,
+      output,
+      stage: stageOf(fate, this.#lane, this.#capture?.active === true),
+      owner: owner < 0 ? null : this.#owners.name(this.#generation, owner) ?? null,
+    };
   }
 
   /** A snapshot of every counter: fates, the XDP program, queues, unresolved next hops. */

@@ -16,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { pcapngHeader, pcapngPacket } from '../../src/router/pcapng.js';
-import { ethernet, hex, ipv4, udp } from '../fixtures/packets.js';
+import { ethernet, hex, ipv4, raw, udp } from '../fixtures/packets.js';
+
+const raw17 = (bytes: Uint8Array) => raw(17, bytes);
 import {
   createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess,
 } from './harness.js';
@@ -186,6 +188,17 @@ describe('a running router, questioned', () => {
     for (const file of [ng, pcap]) {
       expect((await json('explain', '--pcap', file)).map((a: any) => a.fate)).toEqual(['forward_server_gue', 'drop_no_owner']);
     }
+    // Fragments follow their first as on the wire: the first piece of datagram 0x4242 goes
+    // through the router for real; a later piece of it is explained by where that one went, a
+    // later piece of a datagram never seen is dropped (drop_fragment).
+    const first = ipv4({ src: PEER4, dst: SHARED, id: 0x4242, moreFragments: true }, udp({ dst: 20002, payload: new Uint8Array(64) }));
+    const raw = `import socket; s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW); s.sendto(bytes.fromhex('${hex(first.bytes)}'), ('${SHARED}', 0))`;
+    await mustExecIn(peer, 'python3', ['-c', raw]);
+    const later = (id: number) => hex(ethernet({}, ipv4({ src: PEER4, dst: SHARED, id, fragmentOffset: 9 }, raw17(new Uint8Array(40)))));
+    // (One frame: one JSON object.)
+    await waitFor(async () => (await json('explain', later(0x4242))).fate === 'forward_server_gue', { what: 'the first piece to go through', timeoutMs: 5_000 });
+    expect((await json('explain', later(0x4243))).fate).toBe('drop_fragment');
+
     const broken = join(dir, 'broken.pcap');
     writeFileSync(broken, 'not a capture');
     expect(await command('explain', '--pcap', broken)).toMatchObject({ code: 1, stderr: `soft-unicast-router: Expected a pcap or pcapng file for ${broken} but its first bytes are 6e6f7420\n` });

@@ -78,6 +78,14 @@ int su_router_xdp_counters(const struct su_router *router, uint64_t out[SU_ROUTE
 void su_router_counters(const struct su_router *router, uint32_t index,
 			uint64_t out[SU_ROUTE_COUNTER_COUNT]);
 
+/* What the router would do with the frame at buf + headroom of *len bytes (headroom at least
+ * SU_CORE_MAX_GROWTH): the one core under the table in use, as the XDP program decides, with the
+ * XDP program's fragment memory (read, never written). The frame is rewritten in place: on
+ * return it starts at buf + *offset and is *len bytes (what is sent, or what the kernel gets);
+ * *owner as su_core_route_owner. The caller's thread, the one that publishes. */
+enum su_route_counter su_router_explain(struct su_router *router, uint8_t *buf, uint32_t headroom,
+					uint32_t *len, uint32_t *offset, uint32_t *owner);
+
 /* The port must be closed (workers joined). Frees every table. */
 void su_router_free(struct su_router *router);
 
