@@ -18,7 +18,7 @@ const EXAMPLE = 'examples/soft-unicast-router/example.yaml';
 const HELP_HINT = "soft-unicast-router: run 'soft-unicast-router --help' for usage\n";
 const KNOWN =
   '--config, --host, --check, --json, --stats-interval, --prometheus, --no-watch, --log-format, --socket, --capture-drops, ' +
-  '--capture-seconds, --capture-max-bytes, --version, --help';
+  '--capture-seconds, --capture-max-bytes, --lane, --pin-dir, --no-pin, --detach, --version, --help';
 
 /** Runs the built binary from the repository root. */
 function router(...args: string[]) {
@@ -32,18 +32,22 @@ describe('the command line', () => {
   it('reads every flag; the host defaults to the machine\'s name, the file stats section stays the default', () => {
     expect(parseCli(['--config', 'r.yaml'], host)).toEqual({
       kind: 'run',
-      cli: { config: 'r.yaml', host: 'this-machine', check: false, json: false, watch: true, logFormat: 'text', socket: '/run/softunicast/this-machine.sock' },
+      cli: { config: 'r.yaml', host: 'this-machine', check: false, json: false, watch: true, logFormat: 'text', socket: '/run/softunicast/this-machine.sock', lane: 'auto', detach: false },
     });
     expect(parseCli([
       '--config=r.json', '--host', 'fra1', '--check', '--json', '--stats-interval', '0.5', '--prometheus', '[::1]:9464', '--no-watch',
       '--log-format', 'json', '--socket', '/tmp/r.sock', '--capture-drops', 'drops.pcapng', '--capture-seconds', '30', '--capture-max-bytes', '1000000',
+      '--lane', 'afxdp', '--pin-dir', '/sys/fs/bpf/x',
     ], host)).toEqual({
       kind: 'run',
       cli: {
         config: 'r.json', host: 'fra1', check: true, json: true, watch: false, statsInterval: 0.5, prometheus: { address: '::1', port: 9464 },
         logFormat: 'json', socket: '/tmp/r.sock', captureDrops: resolve('drops.pcapng'), captureSeconds: 30, captureMaxBytes: 1000000,
+        lane: 'afxdp', pinDir: '/sys/fs/bpf/x', detach: false,
       },
     });
+    expect(parseCli(['--config', 'r.yaml', '--no-pin'], host)).toMatchObject({ cli: { pinDir: false } });
+    expect(parseCli(['--config', 'r.yaml', '--detach'], host)).toMatchObject({ cli: { detach: true } });
     expect(parseCli(['--help'], host)).toEqual({ kind: 'help' });
     expect(parseCli(['--config', 'r.yml', '--help'], host)).toEqual({ kind: 'help' });
     expect(parseCli(['--version'], host)).toEqual({ kind: 'version' });
@@ -96,6 +100,11 @@ describe('the command line', () => {
     [['--config', 'a.yaml', '--stats-interval', '0'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '0'"],
     [['--config', 'a.yaml', '--stats-interval', '5s'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '5s'"],
     [['--config', 'a.yaml', '--stats-interval', '3601'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '3601'"],
+    [['--config', 'a.yaml', '--lane', 'xdp'], "Expected 'auto' or 'afxdp' for --lane but received 'xdp'"],
+    [['--config', 'a.yaml', '--pin-dir', 'bpf/x'], "Expected an absolute directory for --pin-dir but received 'bpf/x'"],
+    [['--config', 'a.yaml', '--pin-dir', '/x', '--no-pin'], 'Options --pin-dir and --no-pin exclude each other'],
+    [['--config', 'a.yaml', '--detach', '--no-pin'], 'Option --detach removes what was pinned: it does not go with --no-pin'],
+    [['--config', 'a.yaml', '--detach', '--check'], 'Options --detach and --check exclude each other'],
   ])('refuses %j: %s', (argv, message) => {
     expect(() => parseCli(argv, host)).toThrow(new UsageError(message));
   });
