@@ -1,26 +1,7 @@
 /* The one core in the AF_XDP workers (softunicast/core.h): su_core_route and its variants run
  * route.h's stages against the view in memory (user.h). No allocation, no logging, loops bounded
  * by header counts: the same code the XDP program runs (bpf/steer.bpf.c). */
-#include "user.h"
-
-#include "route.h"
-
-SU_INLINE enum su_route_counter su_stage_parse_frame(const struct su_buf *b, struct su_ip *out)
-{
-	return su_parse_frame(b, out);
-}
-
-SU_INLINE enum su_route_counter su_stage_unwrap(su_tbl t, const struct su_buf *b,
-						const struct su_ip *outer, struct su_ip *inner)
-{
-	return su_gue_unwrap(t, b, outer, inner);
-}
-
-SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_ip *pkt, int decap,
-				     enum su_route_counter *miss)
-{
-	return su_owner_of(t, f, su_tbl_meta(t), pkt, decap, miss);
-}
+#include "user_route.h"
 
 /* Decides and rewrites one packet; the fate as the worker lane sees it: a packet meant for the
  * kernel cannot be handed to it from here (drop_local). */
