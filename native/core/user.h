@@ -41,9 +41,10 @@ SU_INLINE int su_tbl_peer(su_tbl v, uint8_t family, const uint8_t *addr)
 	return v->meta.peer_count && su_view_peer(v, family, addr);
 }
 
+/* Most tables have no L2 peer: then the frame's address is not even read (as in bpf/target.h). */
 SU_INLINE int su_tbl_peer_mac(su_tbl v, const uint8_t *mac)
 {
-	return su_meta_peer_mac(&v->meta, mac);
+	return v->meta.mac_peer_count && su_meta_peer_mac(&v->meta, mac);
 }
 
 /* frags.c: the queue's table (NULL: none, every later piece unplaced). */
