@@ -49,7 +49,7 @@ export interface CompileStats {
   keys: number;
   ranges: number;
   trustedPeers: number;
-  /** Servers of this data centre: a packet they forwarded is never forwarded again. */
+  /** Servers of this data centre (owners of kind 'server'): a packet they forwarded is never forwarded again. */
   peers: number;
   /** Bytes of the image. */
   bytes: number;
@@ -160,28 +160,33 @@ function ownerRecord(name: string, spec: OwnerSpec, host: Host, nextHops: Readon
 
 /**
  * struct su_peer[] of every server owner the table defines (with slices or without), sorted by
- * family and address, each once: the addresses they send GUE from, and the MAC addresses of
- * those reached by L2 (what a frame they forwarded carries as its source).
+ * family and address, each once: the addresses they send GUE from (the owner's address and its
+ * other addresses: a packet from any of them is never forwarded to a server again), and the MAC
+ * addresses of those reached by L2 (what a frame they forwarded carries as its source).
  */
 function encodePeers(specs: ReadonlyMap<string, OwnerSpec>): Uint8Array {
   const { size, fields } = ABI.peer;
   const rows = new Map<string, Uint8Array>();
-  for (const [name, spec] of specs) {
-    if (spec.kind !== 'server') continue;
+  const add = (address: IPv4 | IPv6, mac: Uint8Array | undefined) => {
     const bytes = new Uint8Array(size);
-    const v4 = isIPv4(spec.address);
+    const v4 = isIPv4(address);
     bytes[fields.family.offset] = v4 ? FAMILY_V4 : FAMILY_V6;
-    writeAddress(bytes, fields.addr.offset, v4 ? FAMILY_V4 : FAMILY_V6, v4 ? Number(spec.address.getValue()) : 0, v4 ? 0n : spec.address.getValue());
-    if (spec.encap === 'l2') {
+    writeAddress(bytes, fields.addr.offset, v4 ? FAMILY_V4 : FAMILY_V6, v4 ? Number(address.getValue()) : 0, v4 ? 0n : address.getValue());
+    if (mac !== undefined) {
       bytes[fields.flags.offset] = ABI.table.peerFlags.hasMac;
-      bytes.set(parseMac(spec.mac, `owners['${name}'].mac`), fields.mac.offset);
+      bytes.set(mac, fields.mac.offset);
     }
     // Sorted as the native side compares them: family, then address bytes.
     const key = String.fromCharCode(bytes[fields.family.offset]!, ...bytes.subarray(fields.addr.offset, fields.addr.offset + 16));
-    if (!rows.has(key) || spec.encap === 'l2') rows.set(key, bytes);
+    if (!rows.has(key) || mac !== undefined) rows.set(key, bytes);
+  };
+  for (const [name, spec] of specs) {
+    if (spec.kind !== 'server') continue;
+    add(spec.address, spec.encap === 'l2' ? parseMac(spec.mac, `owners['${name}'].mac`) : undefined);
+    for (const other of spec.otherAddresses ?? []) add(other, undefined);
   }
   if (rows.size > ABI.table.peersMax) {
-    throw new TableLimitError(`The table defines ${rows.size} servers of this data centre, more than the ${ABI.table.peersMax} the packet path holds (SU_PEERS_MAX)`);
+    throw new TableLimitError(`The table's servers of this data centre have ${rows.size} addresses, more than the ${ABI.table.peersMax} the packet path holds (SU_PEERS_MAX)`);
   }
   const out = new Uint8Array(size * rows.size);
   [...rows.keys()].sort().forEach((key, i) => out.set(rows.get(key)!, i * size));
@@ -275,7 +280,7 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
       keys: slicesSection.keys,
       ranges: slicesSection.ranges,
       trustedPeers: h.trusted.length,
-      peers: peers.length / ABI.peer.size,
+      peers: [...state.specs.values()].filter((s) => s.kind === 'server').length,
       bytes: size,
     },
   };

@@ -26,6 +26,12 @@ export interface ServerOwnerSpec {
   mac?: string;
   /** GUE destination port. Default 6080 (IANA "gue"); not allowed for 'l2'. */
   guePort?: number;
+  /**
+   * The server's other unicast addresses (its address of the other family): packets never go
+   * there, but GUE from them is this server's, so what it sends is never forwarded to a server
+   * again, nor back to it (the loop rule). Default none.
+   */
+  otherAddresses?: readonly (IPv4 | IPv6)[];
 }
 
 /** Another data centre, reached in GUE through its backbone endpoint. */
