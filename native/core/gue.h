@@ -120,6 +120,12 @@ SU_INLINE enum su_route_counter su_gue_unwrap(su_tbl t, const struct su_buf *b,
 		return SU_ROUTE_drop_gue_variant;
 	}
 	fate = su_parse_ip(b, at, end - at, (uint8_t)family, inner);
+	/* Named for what it is as soon as the addresses say so (the family is set once they are
+	 * read): a Linux peer's router solicitation is ICMPv6 that the parser leaves to the
+	 * kernel, and would otherwise count as malformed (issue 19). */
+	if (inner->family != SU_FAMILY_NONE &&
+	    (su_not_unicast(inner->family, inner->saddr) || su_not_unicast(inner->family, inner->daddr)))
+		return SU_ROUTE_drop_tunnel_control;
 	if (fate == SU_ROUTE_pass_unparsed || fate == SU_ROUTE_drop_ipv6_chain)
 		return SU_ROUTE_drop_malformed; /* inside a tunnel, nothing is the kernel's */
 	if (fate != SU_PARSE_OK)
@@ -127,8 +133,6 @@ SU_INLINE enum su_route_counter su_gue_unwrap(su_tbl t, const struct su_buf *b,
 	/* The inner datagram ends where the outer UDP datagram does, exactly. */
 	if (at + inner->ip_len != end)
 		return SU_ROUTE_drop_gue_length;
-	if (su_not_unicast(inner->family, inner->saddr) || su_not_unicast(inner->family, inner->daddr))
-		return SU_ROUTE_drop_tunnel_control;
 	if (inner->flags & SU_IP_SOURCE_ROUTED)
 		return SU_ROUTE_drop_source_routed;
 	return SU_PARSE_OK;
