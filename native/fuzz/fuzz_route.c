@@ -98,14 +98,15 @@ static int same_result(const struct fz_result *a, const struct fz_result *b)
 /* Before the first table is published, every entry point drops, the frame untouched. */
 static void check_no_table(uint8_t *frame, const uint8_t *input, uint32_t len)
 {
+	const enum su_route_counter none = SU_ROUTE_drop_no_table;
 	uint8_t *data = frame;
-	uint32_t data_len = len, owner = 0;
+	uint32_t data_len = len, worker = 0, xdp = 0;
 
-	if (su_core_route(NULL, &data, &data_len, 0) != SU_ROUTE_drop_no_table ||
-	    su_core_route_owner(NULL, NULL, &data, &data_len, 0, &owner) != SU_ROUTE_drop_no_table ||
-	    owner != SU_OWNER_NONE ||
-	    su_core_route_as_xdp(NULL, NULL, &data, &data_len, 0, &owner) != SU_ROUTE_drop_no_table ||
-	    owner != SU_OWNER_NONE || data != frame || data_len != len || memcmp(frame, input, len) != 0)
+	if (su_core_route(NULL, &data, &data_len, 0) != none ||
+	    su_core_route_owner(NULL, NULL, &data, &data_len, 0, &worker) != none ||
+	    su_core_route_as_xdp(NULL, NULL, &data, &data_len, 0, &xdp) != none ||
+	    worker != SU_OWNER_NONE || xdp != SU_OWNER_NONE || data != frame || data_len != len ||
+	    memcmp(frame, input, len) != 0)
 		fz_fail("without a table, a frame was not simply dropped");
 }
 
@@ -113,8 +114,8 @@ static void check_no_table(uint8_t *frame, const uint8_t *input, uint32_t len)
 static void check_lanes(int n, const struct fz_result *worker, const struct fz_result *xdp)
 {
 	if (worker->owner != xdp->owner)
-		fz_fail("frame %d: owner %u in the worker lane, %u in the XDP lane", n, worker->owner,
-			xdp->owner);
+		fz_fail("frame %d: owner %u in the worker lane, %u in the XDP lane", n,
+			worker->owner, xdp->owner);
 	if (SU_ROUTE_PASSES(xdp->fate) || xdp->fate == SU_ROUTE_decap_local) {
 		if (worker->fate != SU_ROUTE_drop_local)
 			fz_fail("frame %d: %s in the XDP lane, %s in the worker lane", n,
@@ -155,8 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 		if (n == 0)
 			check_no_table(frame, p, len);
 		fz_route(view, &table, FZ_ALONE, NULL, NULL, frame, len, headroom, &alone);
-		fz_route(view, &table, FZ_WORKER, frags_worker, &memory_worker, frame, len, headroom,
-			 &worker);
+		fz_route(view, &table, FZ_WORKER, frags_worker, &memory_worker, frame, len,
+			 headroom, &worker);
 		fz_route(view, &table, FZ_XDP, frags_xdp, &memory_xdp, frame, len, headroom, &xdp);
 		/* Without a table every later fragment is dropped; with one, nothing else changes. */
 		if (alone.fate != SU_ROUTE_drop_fragment && !same_result(&alone, &worker))

@@ -95,8 +95,8 @@ static void route_frame(const struct su_view *view, const struct fz_table *t, co
 		    worker.fate != SU_ROUTE_drop_local :
 		    worker.fate != xdp.fate || worker.len != xdp.len ||
 			    (worker.bytes && memcmp(worker.bytes, xdp.bytes, worker.len) != 0))
-		fz_fail("the worker lane (%s) and the XDP lane (%s) differ", fz_fate_name(worker.fate),
-			fz_fate_name(xdp.fate));
+		fz_fail("the worker lane (%s) and the XDP lane (%s) differ",
+			fz_fate_name(worker.fate), fz_fate_name(xdp.fate));
 	fz_result_free(&worker);
 	fz_result_free(&xdp);
 }

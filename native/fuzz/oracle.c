@@ -90,8 +90,8 @@ static void check_gue_headers(const struct su_host *host, const struct su_owner 
 }
 
 /* `out` (`out_len` bytes at `out_off` of the buffer) is what was sent for `e` of `frame`. */
-static void check_sent(const struct fz_table *t, const struct fz_expect *e, enum su_route_counter fate,
-		       const uint8_t *frame, uint32_t len, uint32_t headroom, uint32_t out_off,
+static void check_sent(const struct fz_table *t, const struct fz_expect *e,
+		       enum su_route_counter fate, const uint8_t *frame, uint32_t len, uint32_t headroom, uint32_t out_off,
 		       const uint8_t *out, uint32_t out_len)
 {
 	const struct su_host *host = &t->h.host;
