@@ -30,6 +30,8 @@ export interface ServerOwnerSpec {
   mac?: string;
   /** GUE destination port. Default 6080 (IANA "gue"); not allowed for 'l2'. */
   guePort?: number;
+  /** An owner of the table that takes every slice of this one while it is down (Router option `health`). */
+  fallback?: string;
 }
 
 /** Another data centre, reached in GUE through its backbone endpoint. */
@@ -41,6 +43,8 @@ export interface DatacenterOwnerSpec {
   encap?: DatacenterEncap;
   /** GUE destination port. Default 6080. */
   guePort?: number;
+  /** An owner of the table that takes every slice of this one while it is down (Router option `health`). */
+  fallback?: string;
 }
 
 /** Who owns a slice, and how its packets get there. */
