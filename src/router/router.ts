@@ -327,9 +327,10 @@ export class Router {
   /**
    * The operator's word on a server or data centre owner of the table in use, over what the
    * probes say: 'down' gives its slices to its fallback (if that is up), 'up' keeps them, 'auto'
-   * hands the decision back to the probes. Resolves once the resulting table is in use.
+   * hands the decision back to the probes. Throws at once for an owner or setting it refuses;
+   * the promise resolves once the resulting table is in use.
    */
-  async setHealth(owner: string, setting: HealthSetting): Promise<void> {
+  setHealth(owner: string, setting: HealthSetting): Promise<void> {
     if (this.#closed) throw new ClosedError('The router is closed');
     const spec = typeof owner === 'string' ? this.#table.ownerSpec(owner) : undefined;
     if (spec === undefined || spec.kind === 'local') {
@@ -338,7 +339,7 @@ export class Router {
     }
     if (setting !== 'up' && setting !== 'down' && setting !== 'auto') invalid('setting', "'up', 'down' or 'auto'", setting);
     this.#health.set(owner, setting);
-    await this.#queue;
+    return this.#queue.then(() => undefined);
   }
 
   /** Next hops of `table`'s owners, which NextHops follows from now on: answered from what
