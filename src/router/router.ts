@@ -296,12 +296,12 @@ export class Router {
   /** An owner went down or came back: the table is published again with its slices where they go now. */
   #healthChanged(change: HealthChange): void {
     if (this.#closed) return;
-    const fallback = this.#table.ownerSpec(change.owner);
+    const spec = this.#table.ownerSpec(change.owner);
     const event = (moved: HealthEvent['moved']): HealthEvent => ({
       ...change,
       moved,
       slicesTo: this.#routes.get(change.owner) ?? change.owner,
-      fallback: fallback !== undefined && fallback.kind !== 'local' ? fallback.fallback : undefined,
+      fallback: spec !== undefined && spec.kind !== 'local' ? spec.fallback : undefined,
     });
     this.#enqueue(this.#table, this.#host).then(
       ({ moved }) => this.#emitHealth(event(moved)),
