@@ -1,9 +1,10 @@
 // Fallback owners: the table the fast path uses while owners are down (every slice of a down
-// owner goes to its fallback, unless that is down too), and which owners peer health probes.
-// Used by Router on every publish and every health change.
+// owner goes to its fallback, unless that is down too), which owners peer health probes, and
+// which the operator may set. Used by Router on every publish, health change and setHealth().
+import { invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import type { SliceTable } from '../slices/table.js';
-import type { ProbeTarget } from './peer-health.js';
+import type { HealthSetting, ProbeTarget } from './peer-health.js';
 
 /** Where the slices of down owners go: down owner -> the owner that takes them. */
 export type FallbackRoutes = ReadonlyMap<string, string>;
@@ -24,6 +25,16 @@ export function fallbackTable(table: SliceTable, isDown: (owner: string) => bool
   const out = table.clone();
   for (const [from, to] of routes) out.moveOwner(from, to);
   return { table: out, routes };
+}
+
+/** Refuses what Router.setHealth cannot take: an owner that is no server or data centre of `table`, a setting it does not know. */
+export function checkHealthSetting(table: SliceTable, owner: unknown, setting: unknown): asserts setting is HealthSetting {
+  const spec = typeof owner === 'string' ? table.ownerSpec(owner) : undefined;
+  if (spec === undefined || spec.kind === 'local') {
+    const known = [...table.owners()].filter(([, s]) => s.kind !== 'local').map(([n]) => n);
+    invalid('owner', `a server or data centre owner of the table in use (${known.slice(0, 10).join(', ') || 'none'}${known.length > 10 ? ', ...' : ''})`, owner);
+  }
+  if (setting !== 'up' && setting !== 'down' && setting !== 'auto') invalid('setting', "'up', 'down' or 'auto'", setting);
 }
 
 /** Owners whose slices go elsewhere under `after` than under `before`, and where they go now. */

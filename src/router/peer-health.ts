@@ -53,6 +53,16 @@ export interface HealthChange {
   reason: string;
 }
 
+/** A change of an owner's health (Router.onHealthChange), once the table it leads to is in use. */
+export interface HealthEvent extends HealthChange {
+  /** Owners whose slices went elsewhere with it, and where they go now (a fallback, or the owner itself again). */
+  moved: { owner: string; to: string }[];
+  /** Where the owner's slices go now: its fallback, or itself. */
+  slicesTo: string;
+  /** Its fallback, if it has one. */
+  fallback: string | undefined;
+}
+
 /** Sends probes and hands back what comes back (probe-socket.ts; tests give their own). */
 export interface ProbeTransport {
   /** Sends `message` to the target; `done` gets the error when it could not be sent. */

@@ -16,11 +16,11 @@ import { named, type QueueCounters, type SteerCounters } from '../xdp/counters.j
 import type { XdpPortOptions } from '../xdp/options.js';
 import { XdpPort } from '../xdp/port.js';
 import { captureRunning, DropCapture, type DropCaptureOptions } from './drop-capture.js';
-import { fallbackTable, movedBetween, probeTargets, type FallbackRoutes } from './fallback.js';
+import { checkHealthSetting, fallbackTable, movedBetween, probeTargets, type FallbackRoutes } from './fallback.js';
 import { interfaceFacts } from './interface.js';
 import { NextHops, type NextHop } from './next-hops.js';
 import { OwnerTotals, type OwnerCounters } from './owner-counters.js';
-import { healthSettings, PeerHealth, type HealthChange, type HealthOptions, type HealthSetting, type OwnerHealth } from './peer-health.js';
+import { healthSettings, PeerHealth, type HealthChange, type HealthEvent, type HealthOptions, type HealthSetting, type OwnerHealth } from './peer-health.js';
 import { udpProbes } from './probe-socket.js';
 
 type Keys<L extends readonly { name: string }[]> = L[number]['name'];
@@ -65,16 +65,6 @@ export interface RouterOptions {
    * answered ones they are its own again. setHealth() overrides the probes.
    */
   health?: HealthOptions;
-}
-
-/** A change of an owner's health (Router.onHealthChange), once the table it leads to is in use. */
-export interface HealthEvent extends HealthChange {
-  /** Owners whose slices went elsewhere with it, and where they go now (a fallback, or the owner itself again). */
-  moved: { owner: string; to: string }[];
-  /** Where the owner's slices go now: its fallback, or itself. */
-  slicesTo: string;
-  /** Its fallback, if it has one. */
-  fallback: string | undefined;
 }
 
 export type Lane = 'auto' | 'afxdp';
@@ -332,12 +322,7 @@ export class Router {
    */
   setHealth(owner: string, setting: HealthSetting): Promise<void> {
     if (this.#closed) throw new ClosedError('The router is closed');
-    const spec = typeof owner === 'string' ? this.#table.ownerSpec(owner) : undefined;
-    if (spec === undefined || spec.kind === 'local') {
-      const known = [...this.#table.owners()].filter(([, s]) => s.kind !== 'local').map(([n]) => n);
-      invalid('owner', `a server or data centre owner of the table in use (${known.slice(0, 10).join(', ') || 'none'}${known.length > 10 ? ', ...' : ''})`, owner);
-    }
-    if (setting !== 'up' && setting !== 'down' && setting !== 'auto') invalid('setting', "'up', 'down' or 'auto'", setting);
+    checkHealthSetting(this.#table, owner, setting);
     this.#health.set(owner, setting);
     return this.#queue.then(() => undefined);
   }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { compileTable, InvalidOptionError, SliceTable, UnknownOwnerError } from '../../src/index.js';
 import { ABI } from '../../src/generated/abi.js';
-import { fallbackTable, movedBetween, probeTargets } from '../../src/router/fallback.js';
+import { checkHealthSetting, fallbackTable, movedBetween, probeTargets } from '../../src/router/fallback.js';
 import { healthSettings, PeerHealth, probeMessage, type HealthChange, type ProbeReplyHandler, type ProbeTarget } from '../../src/router/peer-health.js';
 
 const A2 = IPv4.fromString('10.1.0.2');
@@ -238,6 +238,13 @@ describe('fallback owners', () => {
     expect(some.map((t) => [t.owner, t.address.toString(), t.port])).toEqual([['a2', '10.1.0.2', 6080], ['a3', '10.1.0.3', 6080], ['a4', '10.1.0.4', 6090]]);
     expect([...settable]).toEqual(['a2', 'a3', 'a4', 'dcB']);
     expect(probeTargets(table(), true, 6090).targets.map((t) => [t.owner, t.port])).toEqual([['a2', 6080], ['a3', 6080], ['a4', 6090], ['dcB', 6081]]);
+  });
+
+  it('lets the operator set server and data centre owners only, up, down or auto', () => {
+    expect(() => checkHealthSetting(table(), 'a2', 'down')).not.toThrow();
+    expect(() => checkHealthSetting(table(), 'a1', 'down')).toThrow(new InvalidOptionError("Expected a server or data centre owner of the table in use (a2, a3, a4, dcB) for owner but received 'a1'"));
+    expect(() => checkHealthSetting(table(), 'a9', 'down')).toThrow("for owner but received 'a9'");
+    expect(() => checkHealthSetting(table(), 'a2', 'dead')).toThrow(new InvalidOptionError("Expected 'up', 'down' or 'auto' for setting but received 'dead'"));
   });
 
   it('refuses a fallback that is the owner itself or that the table does not define', () => {
