@@ -23,6 +23,7 @@ export {
 export {
   Router, type Lane, type RouterOptions, type RouterHostOptions, type RouterCounters, type RouteFates, type Explanation,
 } from './router/router.js';
+export type { HealthEvent, HealthOptions, HealthSetting, OwnerHealth } from './router/peer-health.js';
 export type { OwnerCounters, PacketsAndBytes } from './router/owner-counters.js';
 export type { DropCapture, DropCaptureOptions, DropCaptureSummary, DropCaptureEnd } from './router/drop-capture.js';
 export { parseConfig, loadConfig, formatOf, type ConfigFormat } from './config/source.js';

@@ -61,7 +61,9 @@ export type ControlCommand =
   | { cmd: 'explain'; pcap: string }
   | { cmd: 'stats' }
   | { cmd: 'capture'; action: 'start'; path: string; seconds?: number; maxBytes?: number; maxPackets?: number; snaplen?: number }
-  | { cmd: 'capture'; action: 'stop' | 'status' };
+  | { cmd: 'capture'; action: 'stop' | 'status' }
+  | { cmd: 'health' }
+  | { cmd: 'health'; owner: string; setting: 'up' | 'down' | 'auto' };
 
 export interface ControlCli {
   socket: string;
@@ -133,6 +135,10 @@ Commands for a running router (over its control socket):
   stats                          every counter, as JSON
   capture-drops start FILE [--seconds N] [--max-bytes N] [--max-packets N] [--snaplen N]
   capture-drops stop | status    stop the running drop capture, or show it
+  health                         peer health: each probed owner, up or down, and where its
+                                 slices go
+  health OWNER up|down|auto      set an owner down (its slices go to its fallback) or up,
+                                 over what the probes say; auto hands it back to them
 
 Signals:
   SIGHUP                     reload the configuration file (a bad file keeps the running table)
@@ -181,6 +187,7 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly Name[]>> = {
   explain: ['host', 'socket', 'json', 'pcap'],
   stats: ['host', 'socket', 'json'],
   'capture-drops': ['host', 'socket', 'json', 'seconds', 'max-bytes', 'max-packets', 'snaplen'],
+  health: ['host', 'socket', 'json'],
 };
 
 const KNOWN = RUN_FLAGS.map((n) => `--${n}`).join(', ');
@@ -284,6 +291,12 @@ function controlCommand(word: string, args: string[], values: Values): ControlCo
   if (word === 'stats') {
     if (args.length > 0) usage('no arguments');
     return { cmd: 'stats' };
+  }
+  if (word === 'health') {
+    if (args.length === 0) return { cmd: 'health' };
+    const [owner, setting] = args;
+    if (args.length !== 2 || (setting !== 'up' && setting !== 'down' && setting !== 'auto')) usage("nothing, or OWNER up|down|auto, e.g. 'health fra2 down'");
+    return { cmd: 'health', owner: owner!, setting: setting as 'up' | 'down' | 'auto' };
   }
   const [action, path, ...rest] = args;
   if (action === 'stop' || action === 'status') {

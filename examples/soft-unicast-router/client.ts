@@ -1,4 +1,4 @@
-// The commands for a running router (owner, explain, stats, capture-drops): one request per
+// The commands for a running router (owner, explain, stats, capture-drops, health): one request per
 // command (per frame for explain) over its control socket (control.ts), answers printed as text
 // or JSON. Used by main.ts.
 import { readFileSync } from 'node:fs';
@@ -61,6 +61,18 @@ function ownerText(a: Ok): string {
   return lines.join('\n');
 }
 
+function healthText(a: Ok): string {
+  if (a.health === undefined) return `owner ${String(a.owner)} set ${String(a.setting)}`;
+  const rows = Object.entries(a.health as Record<string, { up: boolean; probes: number; replies: number; since: string; source: string; slicesTo: string }>);
+  if (rows.length === 0) return 'no owner is probed (none has a fallback; health.probeAll probes all)';
+  return rows
+    .map(([owner, h]) => {
+      const where = h.slicesTo === owner ? '' : `, its slices go to ${h.slicesTo}`;
+      return `${owner}: ${h.up ? 'up' : 'down'} since ${h.since} (${h.source}; ${h.replies} of ${h.probes} probes answered${where})`;
+    })
+    .join('\n');
+}
+
 function text(cli: ControlCli, answers: Ok[]): string {
   const c = cli.command;
   if (c.cmd === 'owner') return ownerText(answers[0]!);
@@ -70,6 +82,7 @@ function text(cli: ControlCli, answers: Ok[]): string {
     return answers.map((a, i) => `frame ${i + 1}: ${String(a.stage)}: ${String(a.fate)} (${String(a.doc)})${a.output === null ? '' : `\n  ${verb(a.fate)} ${String(a.output)}`}`).join('\n');
   }
   if (c.cmd === 'stats') return JSON.stringify(answers[0]!.counters, null, 2);
+  if (c.cmd === 'health') return healthText(answers[0]!);
   const a = answers[0]!;
   if (c.action === 'start') return `capturing dropped packets into ${String(a.path)}`;
   if (c.action === 'stop') return a.stopping === undefined ? 'no drop capture was running' : `stopping the drop capture into ${String(a.stopping)}`;

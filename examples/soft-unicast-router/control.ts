@@ -1,6 +1,6 @@
 // The router's control socket: a unix socket (mode 0600, root or the router's user only) that
 // answers one JSON request per line with one JSON answer per line. Commands: owner, explain,
-// stats, capture (start, stop, status). Served by main.ts; client.ts is the other end.
+// stats, capture (start, stop, status), health (show, set). Served by main.ts; client.ts is the other end.
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, isIPv4, isIPv6, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -85,6 +85,17 @@ function capture(router: Router, req: Record<string, unknown>, log: Logger): Ans
   return { ok: true, path: c.path };
 }
 
+/** Peer health: every owner's, or the operator's word on one ('up', 'down', 'auto'). */
+function health(router: Router, req: Record<string, unknown>, log: Logger): Answer {
+  if (req.owner === undefined) return { ok: true, health: router.counters().health };
+  const { owner, setting } = req;
+  if (typeof owner !== 'string') bad('owner', 'the name of a server or data centre owner', owner);
+  // Throws at once for an owner or setting it refuses; the table follows in the background.
+  void router.setHealth(owner as string, setting as 'up' | 'down' | 'auto').catch(() => undefined);
+  log.info(`owner ${String(owner)} set ${String(setting)} by the operator`, { owner: owner as string, setting: setting as string });
+  return { ok: true, owner, setting };
+}
+
 function handle(ctx: ControlContext, line: string): Answer {
   let req: Record<string, unknown>;
   try {
@@ -104,8 +115,10 @@ function handle(ctx: ControlContext, line: string): Answer {
         return { ok: true, counters: router.counters() };
       case 'capture':
         return capture(router, req, ctx.log);
+      case 'health':
+        return health(router, req, ctx.log);
       default:
-        return bad('cmd', "'owner', 'explain', 'stats' or 'capture'", req.cmd);
+        return bad('cmd', "'owner', 'explain', 'stats', 'capture' or 'health'", req.cmd);
     }
   } catch (error) {
     const e = error as SoftunicastError;

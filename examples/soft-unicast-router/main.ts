@@ -12,6 +12,7 @@ import { checkJson, checkText, compileFor, count, interfaceText, invalidLines, l
 import { parseCli, pinDirFor, PROGRAM, USAGE, UsageError, type Listen, type RouterCli } from './cli.js';
 import { runCommand } from './client.js';
 import { closeControl, serveControl } from './control.js';
+import { healthLines } from './health-log.js';
 import { createLogger, type Logger } from './log.js';
 import { RouterMetrics } from './metrics.js';
 import { serveMetrics } from './prometheus.js';
@@ -204,6 +205,9 @@ async function run(cli: RouterCli): Promise<never> {
     t = performance.now();
     log.info(`publishing generation 1: ${count(options.table.size, 'slice')}`);
     router = await Router.open(opened);
+    router.onHealthChange((event) => {
+      for (const line of healthLines(event)) log[line.level](line.msg, line.fields);
+    });
     if (router.driver === 'veth' && cli.lane === 'auto') {
       log.warn(`${options.port.interface} is a veth: what the XDP program sends back out reaches the far end only if that end carries an XDP program (e.g. ${vethPeerObjectPath}; docs/deploying.md), or run with --lane afxdp`);
     }

@@ -68,6 +68,15 @@ export class RouterMetrics {
       this.reset();
       for (const owner of Object.keys(snap()?.unresolvedOwners ?? {})) this.set({ owner }, 1);
     } });
+    new Gauge({ name: 'softunicast_owner_up', help: 'Peer health: 1 while an owner this router probes (or the operator set) is up, 0 while it is down and its slices go to its fallback', labelNames: ['owner'], registers, collect() {
+      this.reset();
+      for (const [owner, h] of Object.entries(snap()?.health ?? {})) this.set({ owner }, h.up ? 1 : 0);
+    } });
+    for (const [unit, key, what] of [['probes', 'probes', 'Health probes sent'], ['probe_replies', 'replies', 'Answers to health probes received']] as const) {
+      counterFamily(registers, `softunicast_owner_${unit}_total`, `${what}, per probed owner`, ['owner'], (set) => {
+        for (const [owner, h] of Object.entries(snap()?.health ?? {})) set({ owner }, h[key]);
+      });
+    }
     this.#reloads = new Counter({ name: 'softunicast_reloads_total', help: 'Reloads of the configuration by result: applied (a new table published), unchanged (nothing to publish), refused (an invalid file; the running table stays)', labelNames: ['result'], registers });
     for (const result of ['applied', 'unchanged', 'refused'] as const) this.#reloads.inc({ result }, 0);
     this.#lastReload = new Gauge({ name: 'softunicast_last_reload_timestamp_seconds', help: 'When the last reload finished, applied or not (Unix time)', registers });

@@ -64,7 +64,7 @@ function logChanges(log: Logger, d: TableDiff): void {
 
 /** The settings a Router takes at open() only: a reload that changes them says they wait for a restart. */
 function openSettings(o: RouterOptions): Record<string, string> {
-  return { interface: JSON.stringify(o.port) };
+  return { interface: JSON.stringify(o.port), health: JSON.stringify(o.health ?? null) };
 }
 
 /** The host settings a publish applies with the table, as text per setting, to log what changed. */

@@ -33,6 +33,8 @@ export interface Stats {
   /** Packets dropped in the interval by reason (counter names of abi.h), non-zero ones only. */
   drops: Record<string, number>;
   unresolvedOwners: Record<string, string>;
+  /** Owners peer health finds down now, and where their slices go (themselves: nowhere). */
+  downOwners: Record<string, string>;
 }
 
 type Fates = RouterCounters['fates'];
@@ -98,6 +100,7 @@ export function statsBetween(before: Sample, after: Sample): Stats {
     },
     drops,
     unresolvedOwners: a.unresolvedOwners,
+    downOwners: Object.fromEntries(Object.entries(a.health).filter(([, h]) => !h.up).map(([owner, h]) => [owner, h.slicesTo])),
   };
 }
 
@@ -105,7 +108,7 @@ const pps = (n: number) => String(Math.round(n));
 
 /**
  * "generation 2: rx 2000 pps, local 1000, forwarded 1000, encapsulated 0, passed 0, dropped 0 pps"
- * and, when there are any, "; drops in 5.0 s: drop_no_owner 12" and "; unresolved: ams".
+ * and, when there are any, "; drops in 5.0 s: drop_no_owner 12", "; unresolved: ams" and "; down: fra2 (to fra1)".
  */
 export function statsLine(s: Stats, final = false): string {
   const r = s.pps;
@@ -116,6 +119,8 @@ export function statsLine(s: Stats, final = false): string {
   if (drops.length > 0) line += `; drops in ${s.seconds.toFixed(1)} s: ${drops.map(([name, n]) => `${name} ${n}`).join(', ')}`;
   const unresolved = Object.keys(s.unresolvedOwners);
   if (unresolved.length > 0) line += `; unresolved: ${unresolved.join(', ')}`;
+  const down = Object.entries(s.downOwners);
+  if (down.length > 0) line += `; down: ${down.map(([owner, to]) => (to === owner ? owner : `${owner} (to ${to})`)).join(', ')}`;
   return line;
 }
 
@@ -130,6 +135,7 @@ export function statsJson(s: Stats, after: RouterCounters, time: Date, final = f
     pps: Object.fromEntries(Object.entries(s.pps).map(([k, v]) => [k, round(v)])),
     drops: s.drops,
     unresolvedOwners: s.unresolvedOwners,
+    health: after.health,
     totals: { lane: after.lane, fates: after.fates, xdp: after.xdp, program: after.program },
     retiredTables: after.retiredTables,
   };

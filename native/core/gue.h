@@ -52,12 +52,28 @@ SU_INLINE uint32_t su_ip_stated_len(const struct su_buf *b, uint32_t at, uint32_
 	return family == SU_FAMILY_IPV4 ? su_get16(p + 2) : SU_IPV6_HLEN + su_get16(p + 4);
 }
 
+/* A control message from a trusted peer, `g` its GUE header with `len` bytes from it to the end
+ * of the datagram: a health probe is answered (reply_probe, su_gue_probe_reply), any other
+ * control message dropped. A probe carries no flags (section 5.4: unknown flags drop) and its
+ * optional fields, if any, lie inside the datagram; the rest is the prober's and goes back as is. */
+SU_INLINE enum su_route_counter su_gue_control(const uint8_t *g, uint32_t len)
+{
+	if (g[1] != SU_GUE_CTYPE_PROBE)
+		return SU_ROUTE_drop_gue_control;
+	if (g[2] | g[3])
+		return SU_ROUTE_drop_gue_flags;
+	if (SU_GUE_V0_HEADER_LEN + 4 * (uint32_t)SU_GUE_HLEN(g[0]) > len)
+		return SU_ROUTE_drop_malformed;
+	return SU_ROUTE_reply_probe;
+}
+
 /* Unwraps `outer` (for which su_gue_for_us holds) into `inner` (its offsets still count from
  * the frame's start), after every check that keeps a tunnel from becoming a relay (DESIGN.md):
  * the sender is trusted; the outer datagram is whole (no fragment, no source route), its UDP
  * length agrees with its IP length, its checksums hold; the GUE header is one we accept; the
  * inner packet ends exactly where the UDP datagram does, is no fragment of a GUE datagram, is
- * not source-routed and is unicast. SU_PARSE_OK or the packet's fate. */
+ * not source-routed and is unicast. SU_PARSE_OK or the packet's fate; reply_probe for a trusted
+ * peer's health probe, which has no inner packet (su_gue_control). */
 SU_INLINE enum su_route_counter su_gue_unwrap(su_tbl t, const struct su_buf *b,
 					      const struct su_ip *outer, struct su_ip *inner)
 {
@@ -105,7 +121,7 @@ SU_INLINE enum su_route_counter su_gue_unwrap(su_tbl t, const struct su_buf *b,
 		if (!g || udp_len < SU_UDP_HLEN + SU_GUE_V0_HEADER_LEN)
 			return SU_ROUTE_drop_malformed;
 		if (SU_GUE_CONTROL(g[0]))
-			return SU_ROUTE_drop_gue_control;
+			return su_gue_control(g, end - at);
 		/* We implement no flags, so any set flag is unknown: drop (section 5.4). */
 		if (g[2] | g[3])
 			return SU_ROUTE_drop_gue_flags;
@@ -149,6 +165,79 @@ SU_INLINE enum su_route_counter su_gue_unwrap(su_tbl t, const struct su_buf *b,
 	if (inner->flags & SU_IP_SOURCE_ROUTED)
 		return SU_ROUTE_drop_source_routed;
 	return SU_PARSE_OK;
+}
+
+/* Turns a health probe (`outer`, for which su_gue_unwrap said reply_probe) into its answer, in
+ * place: back where it came from (MAC addresses, IP addresses and UDP ports swapped, VLAN tags
+ * kept), TTL or hop limit SU_GUE_OUTER_TTL, the reply type in place of the probe's, the nonce
+ * and anything else after the header unchanged, bytes after the datagram cut. The UDP checksum
+ * is 0 over IPv4 as our encapsulation sends it, and summed over IPv6 (RFC 8200 8.1). The prober
+ * is this host's peer: so the peer's data plane itself answers, and a peer whose router
+ * process restarts while its XDP program stays (pinned) still counts as up. 0, or -1 when the
+ * frame is not what `outer` says. */
+SU_INLINE int su_gue_probe_reply(struct su_buf *b, const struct su_ip *outer)
+{
+	uint32_t udp_len = outer->l4_len;
+	uint8_t mac[6], *p;
+	uint16_t csum;
+
+	if (su_set_len(b, (uint32_t)outer->l3 + outer->ip_len))
+		return -1;
+	p = su_at(b, 0, 12);
+	if (!p)
+		return -1;
+	su_memcpy(mac, p, 6);
+	su_memcpy(p, p + 6, 6);
+	su_memcpy(p + 6, mac, 6);
+	/* The parser's copies of the addresses, written back the other way round. */
+	if (outer->family == SU_FAMILY_IPV4) {
+		p = su_at(b, outer->l3 + 12u, 8);
+		if (!p)
+			return -1;
+		su_memcpy(p, outer->daddr, 4);
+		su_memcpy(p + 4, outer->saddr, 4);
+	} else {
+		p = su_at(b, outer->l3 + 8u, 32);
+		if (!p)
+			return -1;
+		su_memcpy(p, outer->daddr, 16);
+		su_memcpy(p + 16, outer->saddr, 16);
+	}
+	p = su_at(b, outer->l4, SU_UDP_HLEN + SU_GUE_V0_HEADER_LEN);
+	if (!p)
+		return -1;
+	su_put16(p, outer->dport);
+	su_put16(p + 2, outer->sport);
+	p[6] = 0;
+	p[7] = 0;
+	p[SU_UDP_HLEN + 1] = SU_GUE_CTYPE_PROBE_REPLY;
+	if (outer->family == SU_FAMILY_IPV4) {
+		p = su_at(b, outer->l3, SU_IPV4_HLEN);
+		if (!p)
+			return -1;
+		p[8] = SU_GUE_OUTER_TTL;
+		p[10] = 0;
+		p[11] = 0;
+		/* Over the whole header, options included, as the decapsulator checked it. */
+		csum = su_csum_finish(su_csum_range(b, outer->l3, outer->l4 - outer->l3, 0));
+	} else {
+		p = su_at(b, outer->l3, SU_IPV6_HLEN);
+		if (!p)
+			return -1;
+		p[7] = SU_GUE_OUTER_TTL;
+		/* The pseudo-header's sum is the same with the addresses swapped. */
+		csum = su_csum_finish(su_csum_range(b, outer->l4, udp_len,
+						    su_csum_fold32(su_pseudo_sum(outer->family, outer->daddr,
+										 outer->saddr, udp_len))));
+		/* Zero means "no checksum" (RFC 768): a sum of zero is sent as all ones. */
+		if (csum == 0)
+			csum = 0xffff;
+	}
+	p = su_at(b, outer->family == SU_FAMILY_IPV4 ? outer->l3 + 10u : outer->l4 + 6u, 2);
+	if (!p)
+		return -1;
+	su_memcpy(p, &csum, 2);
+	return 0;
 }
 
 /* The outer source port for `inner`: flow entropy (draft 5.11.2), so one flow, one port, one

@@ -1,8 +1,9 @@
 /* One packet's fate, and its rewrite when it is sent on or unwrapped: the one core's packet path,
  * the same code in the XDP program (bpf/steer.bpf.c) and in the AF_XDP workers
- * (native/core/route.c). Steps: parse; GUE for this host is checked and unwrapped; the owner is
- * found (by ports, or for a later fragment by its first); the owner's fate for a packet from
- * where this one came from; the rewrite. The target half (su_tbl_*, su_frag_*, su_csum_range,
+ * (native/core/route.c). Steps: parse; GUE for this host is checked and unwrapped (a peer's
+ * health probe is answered instead: reply_probe, gue.h); the owner is found (by ports, or for
+ * a later fragment by its first); the owner's fate for a packet from where this one came from;
+ * the rewrite. The target half (su_tbl_*, su_frag_*, su_csum_range,
  * su_move_head, su_set_len, su_icmp_tokens, su_now_ns) is defined by the includer first (native/core/user.h, bpf/target.h).
  *
  * Loops are ruled out by construction (DESIGN.md): a packet that came from a server of this
@@ -180,6 +181,8 @@ SU_INLINE enum su_route_counter su_route_apply(su_tbl t, struct su_buf *b, const
 		/* The received frame's addresses, no tags (they belonged to the outer path). */
 		return eth && su_reframe(b, inner, eth) == 0 ? fate : SU_ROUTE_drop_malformed;
 	}
+	if (fate == SU_ROUTE_reply_probe)
+		return su_gue_probe_reply(b, outer) == 0 ? fate : SU_ROUTE_drop_malformed;
 	if (fate == SU_ROUTE_reply_too_big) {
 		/* Over the rate: dropped as the packet would have been without an answer. */
 		if (!su_icmp_take(su_icmp_tokens(), su_now_ns()))

@@ -136,6 +136,39 @@ static void check_sent(const struct fz_table *t, const struct fz_expect *e,
 			fz_get16(udp), e->frag->sport);
 }
 
+/* The answer to a peer's health probe: the frame turned round where it stands (MAC and IP
+ * addresses and UDP ports swapped, TTL 64), the reply type (129) in place of the probe's (128),
+ * everything else of the datagram as received, nothing after it; checksums right (UDP 0 over
+ * IPv4). */
+static void check_probe_reply(const struct fz_expect *e, const uint8_t *frame, const uint8_t *out,
+			      uint32_t out_len)
+{
+	const struct fz_ip *o = &e->outer;
+	int v4 = o->family == SU_FAMILY_IPV4;
+	uint32_t n = v4 ? 4 : 16, udp_len = o->l4_len;
+	const uint8_t *h = out + o->l3, *udp = out + o->l4;
+
+	if (out_len != o->l3 + o->ip_len)
+		fz_fail("reply_probe: %u bytes, the model %u", out_len, o->l3 + o->ip_len);
+	if (memcmp(out, frame + 6, 6) || memcmp(out + 6, frame, 6) || memcmp(out + 12, frame + 12, o->l3 - 12))
+		fz_fail("reply_probe: the link header is not the received one turned round");
+	if (memcmp(h + (v4 ? 12 : 8), o->daddr, n) || memcmp(h + (v4 ? 12 : 8) + n, o->saddr, n) ||
+	    h[v4 ? 8 : 7] != 64)
+		fz_fail("reply_probe: IP addresses or TTL");
+	if (fz_get16(udp) != o->dport || fz_get16(udp + 2) != o->sport || fz_get16(udp + 4) != udp_len ||
+	    udp[8 + 1] != 129 || udp[8] != frame[o->l4 + 8] || memcmp(udp + 10, frame + o->l4 + 10, udp_len - 10))
+		fz_fail("reply_probe: UDP ports, length or the GUE header and payload");
+	if (v4) {
+		if (!fz_sum_ok(fz_sum16(0, h, o->l4 - o->l3)) || fz_get16(udp + 6) != 0)
+			fz_fail("reply_probe: IPv4 header checksum, or a UDP checksum over IPv4");
+	} else {
+		uint32_t sum = fz_sum16(fz_sum16(0, o->daddr, n), o->saddr, n) + IPPROTO_UDP + udp_len;
+
+		if (!fz_sum_ok(fz_sum16(sum, udp, udp_len)))
+			fz_fail("reply_probe: UDP checksum over IPv6");
+	}
+}
+
 /* The answer to a packet too big for its owner's way (RFC 792/1191, RFC 4443 3.2): the link
  * header as received with the MAC addresses swapped (the last EtherType the answer's), an IP
  * header from the packet's destination to its source, the ICMP message with the MTU, and as much
@@ -293,7 +326,9 @@ static void check_leaving(const struct fz_table *t, struct fz_expect *e, enum su
 			data - buf, size);
 	out->off = (uint32_t)(data - buf);
 	out->len = out_len;
-	if (got == SU_ROUTE_reply_too_big) {
+	if (got == SU_ROUTE_reply_probe) {
+		check_probe_reply(e, frame, data, out_len);
+	} else if (got == SU_ROUTE_reply_too_big) {
 		check_answer(e, frame, data, out_len);
 	} else if (SU_ROUTE_TRANSMITS(got)) {
 		check_sent(t, e, got, frame, len, headroom, out->off, data, out_len);

@@ -83,11 +83,18 @@ static uint8_t gue_header(const uint8_t *frame, uint32_t *at, uint32_t end,
 			*fate = SU_ROUTE_drop_malformed;
 			return 0;
 		}
-		/* Control messages and flags we do not implement are dropped (5.4); optional
-		 * fields that no flag asks for are skipped, not read (3.4). */
-		*fate = (g[0] & 0x20) ? SU_ROUTE_drop_gue_control :
-			(g[2] | g[3]) ? SU_ROUTE_drop_gue_flags : SU_ROUTE_drop_malformed;
 		hlen = 4 + 4 * (uint32_t)(g[0] & 0x1f);
+		/* A control message: a trusted peer's health probe (ctype 128, no flags, its
+		 * header inside the datagram) is answered, any other dropped. */
+		if (g[0] & 0x20) {
+			*fate = g[1] != 128 ? SU_ROUTE_drop_gue_control :
+				(g[2] | g[3]) ? SU_ROUTE_drop_gue_flags :
+				hlen > end - *at ? SU_ROUTE_drop_malformed : SU_ROUTE_reply_probe;
+			return 0;
+		}
+		/* Flags we do not implement are dropped (5.4); optional fields that no flag asks
+		 * for are skipped, not read (3.4). */
+		*fate = (g[2] | g[3]) ? SU_ROUTE_drop_gue_flags : SU_ROUTE_drop_malformed;
 		if ((g[0] & 0x20) || (g[2] | g[3]) || end - *at <= hlen)
 			return 0;
 		family = g[1] == 4 ? SU_FAMILY_IPV4 : g[1] == 41 ? SU_FAMILY_IPV6 : 0;

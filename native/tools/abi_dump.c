@@ -85,8 +85,10 @@ int main(void)
 	SU_ENCAPS(SU_X)
 #undef SU_X
 	printf("}}");
-	printf(",\"gue\":{\"defaultPort\":%d,\"sourcePortMin\":%d,\"sourcePortMask\":%d}",
-	       SU_GUE_DEFAULT_PORT, SU_GUE_SOURCE_PORT_MIN, SU_GUE_SOURCE_PORT_MASK);
+	printf(",\"gue\":{\"defaultPort\":%d,\"sourcePortMin\":%d,\"sourcePortMask\":%d,"
+	       "\"ctypeProbe\":%d,\"ctypeProbeReply\":%d,\"probeNonceLen\":%d}",
+	       SU_GUE_DEFAULT_PORT, SU_GUE_SOURCE_PORT_MIN, SU_GUE_SOURCE_PORT_MASK,
+	       SU_GUE_CTYPE_PROBE, SU_GUE_CTYPE_PROBE_REPLY, SU_GUE_PROBE_NONCE_LEN);
 	first = 0;
 	names_begin("routeCounters");
 #define SU_X(name, doc) printf("%s{\"name\":\"%s\",\"doc\":\"%s\"}", first++ ? "," : "", #name, doc);

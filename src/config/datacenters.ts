@@ -6,7 +6,7 @@ import { parseMac } from '../slices/owner.js';
 import type { DatacenterEncap, ServerEncap } from '../slices/types.js';
 import { resolveOptions } from '../xdp/options.js';
 import type { Owners } from './egress.js';
-import { within, type Path } from './path.js';
+import { fail, within, type Path } from './path.js';
 import type { Problems } from './problems.js';
 import type { DatacenterConfig, HostAddresses, ServerConfig, ServerInterface } from './types.js';
 import { checkName, integer, ipv4, ipv6, map, object, oneOf } from './values.js';
@@ -56,7 +56,7 @@ function checkMac(p: Problems, s: Record<string, unknown>, path: Path, encap: Se
 /** A server, or undefined when any of its settings has a problem (each is recorded). */
 function checkServer(p: Problems, value: unknown, path: Path, name: string, dc: string, gue: GueDefaults, guePort: number): ServerConfig | undefined {
   const before = p.count;
-  const s = object(p, value, path, 'server', 'a server { ipv4?, ipv6?, encap?, mac?, guePort?, interface? }');
+  const s = object(p, value, path, 'server', 'a server { ipv4?, ipv6?, encap?, mac?, guePort?, fallback?, interface? }');
   if (s === undefined) return undefined;
   const addresses = checkAddresses(p, s, path, 'a server');
   const encap = p.attempt(path, () => oneOf(s.encap, [...path, 'encap'], SERVER_ENCAPS, gue.encap));
@@ -65,6 +65,7 @@ function checkServer(p: Problems, value: unknown, path: Path, name: string, dc: 
   // its data centre's endpoint: it keeps a receive port, its data centre's unless set.
   const port = p.attempt(path, () => integer(s.guePort, [...path, 'guePort'], 1, 65535, guePort));
   const iface = s.interface === undefined ? undefined : checkInterface(p, s.interface, [...path, 'interface']);
+  const fallback = p.attempt(path, () => fallbackName(s.fallback, [...path, 'fallback']));
   if (p.count > before) return undefined;
   return {
     name,
@@ -74,7 +75,16 @@ function checkServer(p: Problems, value: unknown, path: Path, name: string, dc: 
     ...(mac !== undefined && { mac }),
     guePort: port!,
     ...(iface !== undefined && { interface: iface }),
+    ...(fallback !== undefined && { fallback }),
   };
+}
+
+/** A fallback as written: a name (fallbacks.ts checks what it names once every name is known). */
+function fallbackName(value: unknown, path: Path): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') fail(path, 'the name of a server or data centre', value);
+  checkName(value, path, 'server or data centre');
+  return value;
 }
 
 /** What checkDatacenters found: the valid parts, and what slices may name. */
@@ -120,7 +130,7 @@ function checkDatacenter(p: Problems, name: string, value: unknown, several: boo
   const at = ['datacenters', name];
   const before = p.count;
   p.attempt(at, () => checkName(name, at, 'data centre'));
-  const d = object(p, value, at, 'datacenter', 'a data centre { endpoint?, encap?, guePort?, servers }');
+  const d = object(p, value, at, 'datacenter', 'a data centre { endpoint?, encap?, guePort?, fallback?, servers }');
   if (d === undefined) {
     st.complete = false;
     return;
@@ -137,12 +147,14 @@ function checkDatacenter(p: Problems, name: string, value: unknown, several: boo
   if (list !== undefined && names.length === 0) p.expected([...at, 'servers'], 'at least one server', d.servers);
   // Without its servers, no slice name can be called unknown: it may be one of them.
   if (names.length === 0) st.complete = false;
+  const fallback = p.attempt(at, () => fallbackName(d.fallback, [...at, 'fallback']));
   const dc: DatacenterConfig = {
     name,
     endpoint,
     encap: p.attempt(at, () => oneOf(d.encap, [...at, 'encap'], GUE_ENCAPS, gue.encap)) ?? gue.encap,
     guePort: p.attempt(at, () => integer(d.guePort, [...at, 'guePort'], 1, 65535, gue.port)) ?? gue.port,
     servers: names,
+    ...(fallback !== undefined && { fallback }),
   };
   const twice = st.where.get(name);
   if (twice !== undefined) p.expected(at, `a name used only once (it also names ${twice})`, name);

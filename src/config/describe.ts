@@ -19,7 +19,7 @@ export interface TableRow {
   /** Its owner in this router's table: the server, or its data centre. */
   owner: string;
   kind: OwnerKind;
-  /** How this router's packets for the slice get there: 'kernel', 'gue0 to 10.1.0.2 port 6080', 'l2 to 02:...'. */
+  /** How this router's packets for the slice get there: 'kernel', 'gue0 to 10.1.0.2 port 6080', 'l2 to 02:...', with ', fallback NAME' when it has one. */
   reached: string;
   tags: Readonly<Record<string, string>>;
 }
@@ -29,11 +29,14 @@ function reached(spec: OwnerSpec): string {
     case 'local':
       return 'kernel (this host)';
     case 'server':
-      return spec.encap === 'l2' ? `l2 to ${spec.mac}` : `${spec.encap ?? 'gue0'} to ${text(spec.address)} port ${spec.guePort}`;
+      return (spec.encap === 'l2' ? `l2 to ${spec.mac}` : `${spec.encap ?? 'gue0'} to ${text(spec.address)} port ${spec.guePort}`) + fallbackText(spec.fallback);
     case 'datacenter':
-      return `${spec.encap ?? 'gue0'} to ${text(spec.endpoint)} port ${spec.guePort}`;
+      return `${spec.encap ?? 'gue0'} to ${text(spec.endpoint)} port ${spec.guePort}${fallbackText(spec.fallback)}`;
   }
 }
+
+/** Who takes the slices while the owner is down (peer health). */
+const fallbackText = (fallback: string | undefined): string => (fallback === undefined ? '' : `, fallback ${fallback}`);
 
 /** Every slice of the file as the router on server `host` sees it. */
 export function describeTable(config: Config, host: string): TableRow[] {

@@ -3,11 +3,11 @@
 // that the schema lists exactly these, so the two cannot drift apart.
 export const CONFIG_KEYS = {
   /** The top level. `$schema` lets editors find the schema; it is otherwise ignored. */
-  config: ['$schema', 'version', 'gue', 'datacenters', 'egress', 'stats'],
+  config: ['$schema', 'version', 'gue', 'datacenters', 'egress', 'stats', 'health'],
   gue: ['port', 'encap', 'trustedPeers'],
-  datacenter: ['endpoint', 'encap', 'guePort', 'servers'],
+  datacenter: ['endpoint', 'encap', 'guePort', 'fallback', 'servers'],
   endpoint: ['ipv4', 'ipv6'],
-  server: ['ipv4', 'ipv6', 'encap', 'mac', 'guePort', 'interface'],
+  server: ['ipv4', 'ipv6', 'encap', 'mac', 'guePort', 'fallback', 'interface'],
   /** XdpPortOptions under the name `name` for `interface`, and without `capture`. */
   interface: [
     'name', 'queues', 'frameSize', 'frameCount', 'frameHeadroom', 'rings', 'batchSize', 'bind', 'attach', 'needWakeup',
@@ -19,6 +19,7 @@ export const CONFIG_KEYS = {
   slice: ['ports', 'owner', 'protocols'],
   portRange: ['from', 'to'],
   stats: ['intervalSeconds', 'prometheus'],
+  health: ['intervalMs', 'downAfter', 'upAfter', 'probeAll'],
 } as const;
 
 export type ConfigObjectKind = keyof typeof CONFIG_KEYS;

@@ -42,6 +42,8 @@ export interface DatacenterConfig {
   readonly guePort: number;
   /** Its servers' names, in file order. */
   readonly servers: readonly string[];
+  /** A server of another data centre that takes its slices while it is down. */
+  readonly fallback?: string;
 }
 
 /** Port options of a server's router: XdpPortOptions without capture (the table decides it). */
@@ -59,6 +61,8 @@ export interface ServerConfig extends HostAddresses {
   readonly guePort: number;
   /** Where its router runs; a server without one owns slices but runs no router. */
   readonly interface?: ServerInterface;
+  /** A server, or another data centre than its own, that takes its slices while it is down. */
+  readonly fallback?: string;
 }
 
 /** One slice of an egress entry, its owner a server's name. */
@@ -87,6 +91,18 @@ export interface StatsConfig {
   readonly prometheus?: { readonly address: IPv4 | IPv6; readonly port: number };
 }
 
+/** The file's `health` section with defaults filled in: Router option `health` of every router. */
+export interface HealthConfig {
+  /** Milliseconds between two probes of an owner. 1000 unless set. */
+  readonly intervalMs: number;
+  /** Unanswered probes in a row after which an owner is down. 3 unless set. */
+  readonly downAfter: number;
+  /** Answered probes in a row after which it is up again. 2 unless set. */
+  readonly upAfter: number;
+  /** Probe every server and data centre, not only those with a fallback. false unless set. */
+  readonly probeAll: boolean;
+}
+
 /** A whole deployment, validated: every router reads the same one and picks its own view. */
 export interface Config {
   /** The file name given to parseConfig/loadConfig, for messages. */
@@ -98,6 +114,7 @@ export interface Config {
   readonly servers: ReadonlyMap<string, ServerConfig>;
   readonly egress: readonly EgressConfig[];
   readonly stats: StatsConfig;
+  readonly health: HealthConfig;
   /** What validation warns of (severity 'warning'): a server that owns no slice, trust that reaches too far. */
   readonly warnings: readonly ConfigProblem[];
 }

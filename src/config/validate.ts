@@ -9,12 +9,13 @@ import type { Destination } from '../fields.js';
 import { checkConflicts } from './conflicts.js';
 import { checkDatacenters, GUE_ENCAPS } from './datacenters.js';
 import { checkEgress, type EntryDraft } from './egress.js';
+import { checkFallbacks } from './fallbacks.js';
 import { CONFIG_KEYS } from './keys.js';
 import { entrySlices, keepPacked, type PackedSlices } from './packed.js';
 import { invalidConfig, locateAll, Problems, type ConfigProblem, type Locate } from './problems.js';
 import { checkReach } from './reach.js';
-import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, ServerConfig, StatsConfig, TrustedPeer } from './types.js';
-import { addressOrPrefix, integer, isIPv4Text, isIPv6Text, object, oneOf } from './values.js';
+import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, HealthConfig, ServerConfig, StatsConfig, TrustedPeer } from './types.js';
+import { addressOrPrefix, boolean, integer, isIPv4Text, isIPv6Text, object, oneOf } from './values.js';
 
 /** Configurations made by validateConfig, the only ones tableFor and friends accept. */
 const made = new WeakSet<Config>();
@@ -90,6 +91,22 @@ function checkStats(p: Problems, value: unknown): StatsConfig {
   return { intervalSeconds: interval as number, ...(prometheus !== undefined && { prometheus }) };
 }
 
+const HEALTH: HealthConfig = { intervalMs: 1000, downAfter: 3, upAfter: 2, probeAll: false };
+
+/** The `health` section: Router option `health` of every router (src/router/peer-health.ts). */
+function checkHealth(p: Problems, value: unknown): HealthConfig {
+  const path = ['health'];
+  if (value === undefined) return HEALTH;
+  const h = object(p, value, path, 'health', 'an object { intervalMs?, downAfter?, upAfter?, probeAll? }');
+  if (h === undefined) return HEALTH;
+  return {
+    intervalMs: p.attempt(path, () => integer(h.intervalMs, [...path, 'intervalMs'], 10, 3_600_000, HEALTH.intervalMs)) ?? HEALTH.intervalMs,
+    downAfter: p.attempt(path, () => integer(h.downAfter, [...path, 'downAfter'], 1, 1000, HEALTH.downAfter)) ?? HEALTH.downAfter,
+    upAfter: p.attempt(path, () => integer(h.upAfter, [...path, 'upAfter'], 1, 1000, HEALTH.upAfter)) ?? HEALTH.upAfter,
+    probeAll: p.attempt(path, () => boolean(h.probeAll, [...path, 'probeAll'], HEALTH.probeAll)) ?? HEALTH.probeAll,
+  };
+}
+
 /** Warns of servers no slice belongs to: an owner in name only, likely a slip of the file. */
 function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices): void {
   const used = new Uint8Array(servers.size);
@@ -140,6 +157,9 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
   const egressOk = p.count === before;
   const reach = checkReach(p, datacenters, servers, gue.trusted);
   const stats = checkStats(p, root.stats);
+  const health = checkHealth(p, root.health);
+  const declaredDcs = typeof root.datacenters === 'object' && root.datacenters !== null ? Object.keys(root.datacenters) : [];
+  checkFallbacks(p, datacenters, servers, owners, declaredDcs);
   const valid = entries.filter((e): e is EntryDraft => e?.prefix !== undefined);
   checkConflicts(p, { servers, datacenters, entries: valid, trusted: Array.isArray(gue.trusted) ? gue.trusted : undefined, prometheus: stats.prometheus?.address });
   if (egressOk && owners.complete) warnUnused(p, servers, packed);
@@ -152,6 +172,7 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
     servers,
     egress: egressOf(valid, packed),
     stats,
+    health,
     packed,
   };
 }

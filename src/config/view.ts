@@ -72,7 +72,22 @@ export function viewOf(config: Config, host: string): View {
     owners.set(dc.name, { kind: 'datacenter', endpoint: endpoint[family]!, encap: dc.encap, guePort: dc.guePort });
     for (const name of dc.servers) ownerOf.set(name, dc.name);
   }
+  withFallbacks(config, owners, ownerOf);
   return { server, owners, ownerOf };
+}
+
+/**
+ * The file's fallbacks as owners of this view: a server named stands for its owner here (itself,
+ * this host, or its data centre); a data centre for itself (validation keeps a fallback from
+ * naming the data centre it would be no owner in).
+ */
+function withFallbacks(config: Config, owners: Map<string, OwnerSpec>, ownerOf: ReadonlyMap<string, string>): void {
+  for (const [name, spec] of owners) {
+    if (spec.kind === 'local') continue;
+    const named = spec.kind === 'server' ? config.servers.get(name)?.fallback : config.datacenters.get(name)?.fallback;
+    const fallback = named === undefined ? undefined : ownerOf.get(named) ?? named;
+    if (fallback !== undefined && fallback !== name && owners.has(fallback)) owners.set(name, { ...spec, fallback });
+  }
 }
 
 /**
@@ -111,5 +126,6 @@ export function routerOptionsFor(config: Config, host: string): RouterOptions {
       trustedPeers: config.gue.trustedPeers,
     },
     table: tableFor(config, host),
+    health: { ...config.health },
   };
 }

@@ -226,7 +226,10 @@ export const ABI = {
   "gue": {
     "defaultPort": 6080,
     "sourcePortMin": 49152,
-    "sourcePortMask": 16383
+    "sourcePortMask": 16383,
+    "ctypeProbe": 128,
+    "ctypeProbeReply": 129,
+    "probeNonceLen": 8
   },
   "routeCounters": [
     {
@@ -244,6 +247,10 @@ export const ABI = {
     {
       "name": "reply_too_big",
       "doc": "answered with ICMP fragmentation needed or ICMPv6 packet too big: too big once encapsulated"
+    },
+    {
+      "name": "reply_probe",
+      "doc": "a peer's health probe (GUE control message) answered where it came from"
     },
     {
       "name": "pass_local",
@@ -299,7 +306,7 @@ export const ABI = {
     },
     {
       "name": "drop_gue_control",
-      "doc": "dropped: GUE control message (C bit set)"
+      "doc": "dropped: GUE control message (C bit set) other than a health probe"
     },
     {
       "name": "drop_gue_flags",
@@ -536,7 +543,7 @@ export const ABI = {
   "ownerStats": {
     "packets": 0,
     "bytes": 1,
-    "perOwner": 56
+    "perOwner": 58
   },
   "capture": {
     "ringBytes": 1048576,

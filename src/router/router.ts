@@ -9,6 +9,7 @@ import { ClosedError, invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, type NativeRouter } from '../native.js';
 import { compileTable, type HostSpec } from '../slices/compile.js';
+import { checkFallbacks } from '../slices/owner.js';
 import { SliceTable } from '../slices/table.js';
 import type { OwnerSpec, SliceEntry } from '../slices/types.js';
 import type { Protocol } from '../fields.js';
@@ -16,9 +17,12 @@ import { named, type QueueCounters, type SteerCounters } from '../xdp/counters.j
 import type { XdpPortOptions } from '../xdp/options.js';
 import { XdpPort } from '../xdp/port.js';
 import { captureRunning, DropCapture, type DropCaptureOptions } from './drop-capture.js';
+import { checkHealthSetting, fallbackTable, movedBetween, probeTargets, type FallbackRoutes } from './fallback.js';
 import { interfaceFacts } from './interface.js';
 import { NextHops, type NextHop } from './next-hops.js';
 import { OwnerTotals, type OwnerCounters } from './owner-counters.js';
+import { healthSettings, PeerHealth, type HealthChange, type HealthEvent, type HealthOptions, type HealthSetting, type OwnerHealth } from './peer-health.js';
+import { udpProbes } from './probe-socket.js';
 
 type Keys<L extends readonly { name: string }[]> = L[number]['name'];
 /** How many packets met each fate in the fast path (names from SU_ROUTE_COUNTERS, abi.h). */
@@ -55,6 +59,13 @@ export interface RouterOptions {
    * 'afxdp': the workers forward and drop everything; XDP only passes the kernel's packets.
    */
   lane?: Lane;
+  /**
+   * Peer health: owners with a `fallback` (every server and data centre with `probeAll`) get a
+   * GUE probe every `intervalMs` (1000), answered by their data plane; after `downAfter` (3)
+   * unanswered ones an owner is down and its slices go to its fallback, after `upAfter` (2)
+   * answered ones they are its own again. setHealth() overrides the probes.
+   */
+  health?: HealthOptions;
 }
 
 export type Lane = 'auto' | 'afxdp';
@@ -76,6 +87,8 @@ export interface RouterCounters {
   owners: OwnerCounters;
   /** Owners the fast path cannot send to yet, and why. */
   unresolvedOwners: Record<string, string>;
+  /** Owners probed (or set by the operator): their health, and where their slices go now. */
+  health: Record<string, OwnerHealth & { slicesTo: string }>;
   /** Replaced tables still waiting for a worker to finish a batch that may read them. */
   retiredTables: number;
 }
@@ -94,7 +107,7 @@ export interface Explanation {
   owner: string | null;
 }
 
-const ROUTER_KEYS = ['port', 'host', 'table', 'neighbourRefreshMs', 'lane'];
+const ROUTER_KEYS = ['port', 'host', 'table', 'neighbourRefreshMs', 'lane', 'health'];
 const HOST_KEYS = ['ipv4', 'ipv6', 'guePort', 'trustedPeers', 'flowHashSeed'];
 
 function checkObject(value: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
@@ -111,6 +124,11 @@ export class Router {
   #host: HostSpec;
   readonly #neighbours: NextHops;
   #table: SliceTable;
+  /** #table with the slices of down owners given to their fallbacks: what the fast path uses. */
+  #effective: SliceTable;
+  #routes: FallbackRoutes = new Map();
+  readonly #health: PeerHealth;
+  readonly #healthListeners = new Set<(event: HealthEvent) => void>();
   #nextHops = new Map<string, NextHop>();
   #generation = 0;
   readonly #owners = new OwnerTotals();
@@ -120,13 +138,15 @@ export class Router {
   /** Publications run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(port: XdpPort, nativeRouter: NativeRouter, host: HostSpec, table: SliceTable, neighbours: NextHops, lane: Lane) {
+  private constructor(port: XdpPort, nativeRouter: NativeRouter, host: HostSpec, table: SliceTable, neighbours: NextHops, lane: Lane, health: HealthOptions | undefined) {
     this.#port = port;
     this.#lane = lane;
     this.#native = nativeRouter;
     this.#host = host;
     this.#table = table;
+    this.#effective = table;
     this.#neighbours = neighbours;
+    this.#health = new PeerHealth(healthSettings(health), (onReply) => udpProbes(() => this.#host, onReply), (change) => this.#healthChanged(change));
     neighbours.on('change', () => void this.#refresh());
   }
 
@@ -148,6 +168,7 @@ export class Router {
     }
     const lane = o.lane ?? 'auto';
     if (lane !== 'auto' && lane !== 'afxdp') invalid('options.lane', "'auto' or 'afxdp'", lane);
+    healthSettings(o.health);
     const ifname = portOptions.interface;
     if (typeof ifname !== 'string') invalid('options.port.interface', 'an interface name', ifname);
     const facts = interfaceFacts(ifname);
@@ -162,8 +183,14 @@ export class Router {
       neighbours = NextHops.open(ifname, { probeIntervalMs: refreshMs });
       const nativeRouter = new (native().NativeRouter)(XdpPort.internals(port).native);
       nativeRouter.setMode(lane === 'auto' ? ABI.modes.express : ABI.modes.afxdp);
-      const router = new Router(port, nativeRouter, host, table, neighbours, lane);
-      await router.publish(table);
+      const router = new Router(port, nativeRouter, host, table, neighbours, lane, o.health as HealthOptions | undefined);
+      try {
+        await router.publish(table);
+      } catch (error) {
+        router.#health.close();
+        throw error;
+      }
+      router.#health.start();
       return router;
     } catch (error) {
       neighbours?.close();
@@ -172,7 +199,10 @@ export class Router {
     }
   }
 
-  /** The table in use (a copy: change it and publish() to apply). */
+  /**
+   * The table as last published (a copy: change it and publish() to apply). While an owner is
+   * down its slices go to its fallback: lookup() and the fast path use that table.
+   */
   get table(): SliceTable {
     return this.#table.clone();
   }
@@ -215,20 +245,28 @@ export class Router {
         compileTable(table, host, { generation: 0 });
       }
     }
-    const snapshot = table.clone();
-    const done = this.#queue.then(() => this.#apply(snapshot, host));
+    return this.#enqueue(table.clone(), host).then(({ generation }) => ({ generation }));
+  }
+
+  #enqueue(table: SliceTable, host: HostSpec): Promise<{ generation: number; moved: HealthEvent['moved'] }> {
+    const done = this.#queue.then(() => this.#apply(table, host));
     this.#queue = done.catch(() => undefined);
     return done;
   }
 
-  async #apply(table: SliceTable, host: HostSpec): Promise<{ generation: number }> {
+  async #apply(table: SliceTable, host: HostSpec): Promise<{ generation: number; moved: HealthEvent['moved'] }> {
     if (this.#closed) throw new ClosedError('The router is closed');
-    const hops = await this.#resolve(table);
+    // Refused before health watches its owners: a fallback the table does not define.
+    checkFallbacks(table.owners());
+    const watched = probeTargets(table, this.#health.settings.probeAll, host.guePort ?? ABI.gue.defaultPort);
+    this.#health.watch(watched.targets, watched.owners);
+    const { table: effective, routes } = fallbackTable(table, (owner) => this.#health.isDown(owner));
+    const hops = await this.#resolve(effective);
     if (this.#closed) throw new ClosedError('The router is closed');
     const generation = this.#generation + 1;
     const nextHops = new Map<string, string>();
     for (const [owner, hop] of hops) if (hop.mac !== undefined) nextHops.set(owner, hop.mac);
-    const compiled = compileTable(table, host, { generation, nextHops });
+    const compiled = compileTable(effective, host, { generation, nextHops });
     const view = new (native().SliceView)(compiled.image);
     // Both lanes, each atomically: the XDP program's maps (a bank flip), then the workers' table
     // (a pointer swap). Packets of slices that keep their owner see no gap.
@@ -236,11 +274,58 @@ export class Router {
     this.#native.publish(view);
     this.#generation = generation;
     this.#table = table;
+    this.#effective = effective;
+    const moved = movedBetween(this.#routes, routes);
+    this.#routes = routes;
     this.#host = host;
     this.#nextHops = hops;
     // Free the previous table once every worker has moved past it.
     setTimeout(() => this.#reclaim(), 50).unref();
-    return { generation };
+    return { generation, moved };
+  }
+
+  /** An owner went down or came back: the table is published again with its slices where they go now. */
+  #healthChanged(change: HealthChange): void {
+    if (this.#closed) return;
+    const spec = this.#table.ownerSpec(change.owner);
+    const event = (moved: HealthEvent['moved']): HealthEvent => ({
+      ...change,
+      moved,
+      slicesTo: this.#routes.get(change.owner) ?? change.owner,
+      fallback: spec !== undefined && spec.kind !== 'local' ? spec.fallback : undefined,
+    });
+    this.#enqueue(this.#table, this.#host).then(
+      ({ moved }) => this.#emitHealth(event(moved)),
+      () => this.#emitHealth(event([])),
+    );
+  }
+
+  #emitHealth(event: HealthEvent): void {
+    if (this.#closed) return;
+    for (const listener of this.#healthListeners) listener(event);
+  }
+
+  /**
+   * Calls `listener` on every change of an owner's health (probes or setHealth()), once the
+   * table it leads to is in use. Returns a function that stops it.
+   */
+  onHealthChange(listener: (event: HealthEvent) => void): () => void {
+    if (typeof listener !== 'function') invalid('listener', 'a function', listener);
+    this.#healthListeners.add(listener);
+    return () => this.#healthListeners.delete(listener);
+  }
+
+  /**
+   * The operator's word on a server or data centre owner of the table in use, over what the
+   * probes say: 'down' gives its slices to its fallback (if that is up), 'up' keeps them, 'auto'
+   * hands the decision back to the probes. Throws at once for an owner or setting it refuses;
+   * the promise resolves once the resulting table is in use.
+   */
+  setHealth(owner: string, setting: HealthSetting): Promise<void> {
+    if (this.#closed) throw new ClosedError('The router is closed');
+    checkHealthSetting(this.#table, owner, setting);
+    this.#health.set(owner, setting);
+    return this.#queue.then(() => undefined);
   }
 
   /** Next hops of `table`'s owners, which NextHops follows from now on: answered from what
@@ -274,8 +359,8 @@ export class Router {
    */
   lookup(destination: IPv4 | IPv6, protocol: Protocol, port: number): { slice: SliceEntry; owner: OwnerSpec } | undefined {
     if (this.#closed) throw new ClosedError('The router is closed');
-    const slice = this.#table.find(destination, protocol, port);
-    return slice === undefined ? undefined : { slice, owner: this.#table.ownerSpec(slice.owner)! };
+    const slice = this.#effective.find(destination, protocol, port);
+    return slice === undefined ? undefined : { slice, owner: this.#effective.ownerSpec(slice.owner)! };
   }
 
   /**
@@ -297,7 +382,7 @@ export class Router {
     };
   }
 
-  /** A snapshot of every counter: fates, the XDP program, queues, unresolved next hops. */
+  /** A snapshot of every counter: fates, the XDP program, queues, unresolved next hops, peer health. */
   counters(): RouterCounters {
     if (this.#closed) throw new ClosedError('The router is closed');
     const port = this.#port.counters();
@@ -310,7 +395,9 @@ export class Router {
     const retiredTables = this.#native.reclaim();
     this.#owners.finished(this.#native.takeFinished());
     const owners = this.#owners.snapshot(this.#native.ownerCounters());
-    return { generation: Number(this.#native.generation()), lane: this.#lane, fates, xdp, program: port.program, queues, owners, unresolvedOwners, retiredTables };
+    const health: RouterCounters['health'] = {};
+    for (const [owner, h] of Object.entries(this.#health.snapshot())) health[owner] = { ...h, slicesTo: this.#routes.get(owner) ?? owner };
+    return { generation: Number(this.#native.generation()), lane: this.#lane, fates, xdp, program: port.program, queues, owners, unresolvedOwners, health, retiredTables };
   }
 
   /**
@@ -350,6 +437,7 @@ export class Router {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#health.close();
     this.#neighbours.close();
     void this.#capture?.stop('closed');
     this.#native.close();

@@ -10,7 +10,7 @@ import { invalid, OwnerUnreachableError, TableLimitError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { isIPv4, isIPv6 } from '../ip.js';
 import { FAMILY_V4, FAMILY_V6, formatV4, formatV6, parsePrefix, writeAddress, type Prefix } from './address.js';
-import { parseMac } from './owner.js';
+import { checkFallbacks, parseMac } from './owner.js';
 import { compilePortSlices, OWNERS_MAX } from './port-slices.js';
 import { SliceTable, tableState } from './table.js';
 import type { OwnerSpec } from './types.js';
@@ -212,8 +212,9 @@ function checkOptions(value: unknown, owners: ReadonlyMap<string, OwnerSpec>): C
 
 /**
  * Compiles `table` for this host. Throws InvalidOptionError for bad host settings or options,
- * OwnerUnreachableError when a GUE owner's family has no host address, TableLimitError when the
- * trusted peers or this data centre's servers do not fit the packet path.
+ * UnknownOwnerError for a fallback the table does not define, OwnerUnreachableError when a GUE
+ * owner's family has no host address, TableLimitError when the trusted peers or this data
+ * centre's servers do not fit the packet path.
  */
 export function compileTable(table: SliceTable, host: HostSpec, options: CompileOptions): CompiledTable {
   if (!(table instanceof SliceTable)) invalid('table', 'a SliceTable', table);
@@ -221,6 +222,7 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   const data = state.data;
   const h = checkHost(host);
   const opts = checkOptions(options, state.specs);
+  checkFallbacks(state.specs);
   const little = endianness() === 'LE';
 
   // Owners with slices, in definition order; identical records share one index.

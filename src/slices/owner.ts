@@ -1,8 +1,8 @@
-// Owner specs: validation with defaults filled in, MAC address parsing, equality for diffs.
-// Used by SliceTable.defineOwner (table.ts), compileTable (compile.ts) and diffTables (diff.ts).
+// Owner specs: validation with defaults filled in, fallbacks, MAC address parsing, equality for
+// diffs. Used by SliceTable.defineOwner (table.ts), compileTable (compile.ts) and diffTables (diff.ts).
 import type { IPv4, IPv6 } from 'ip-num';
 
-import { invalid } from '../errors.js';
+import { describe, invalid, UnknownOwnerError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { isAddress } from '../ip.js';
 import type { OwnerSpec } from './types.js';
@@ -47,6 +47,31 @@ function checkGuePort(value: unknown, path: string): number {
   return value as number;
 }
 
+/** The fallback option: absent, or another owner's name (whether it exists is checkFallbacks'). */
+function checkFallback(value: unknown, path: string): { fallback?: string } {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || value.length === 0) invalid(path, 'the name of another owner of the table', value);
+  return { fallback: value };
+}
+
+/**
+ * Every fallback names an owner `specs` defines, other than its own: a table whose fallbacks
+ * point nowhere is refused before it is compiled. Cycles are harmless (a fallback that is down
+ * itself is not used), so they are allowed.
+ */
+export function checkFallbacks(specs: ReadonlyMap<string, OwnerSpec>): void {
+  for (const [name, spec] of specs) {
+    if (spec.kind === 'local' || spec.fallback === undefined) continue;
+    if (spec.fallback === name) invalid(`owners['${name}'].fallback`, 'another owner than the owner itself', spec.fallback);
+    if (!specs.has(spec.fallback)) {
+      const known = [...specs.keys()].filter((n) => n !== name);
+      throw new UnknownOwnerError(
+        `Expected an owner defined with defineOwner() (${known.slice(0, 10).join(', ') || 'none other'}${known.length > 10 ? ', ...' : ''}) for owners['${name}'].fallback but received ${describe(spec.fallback)}`,
+      );
+    }
+  }
+}
+
 /**
  * Validates `spec` and returns a frozen copy with every default filled in (encap 'gue0',
  * guePort 6080), which is what SliceTable.owners() reports.
@@ -59,7 +84,7 @@ export function normalizeOwner(spec: unknown, path: string): OwnerSpec {
       checkKeys(s, path, ['kind']);
       return Object.freeze({ kind: 'local' });
     case 'server': {
-      checkKeys(s, path, ['kind', 'address', 'encap', 'mac', 'guePort', 'otherAddresses']);
+      checkKeys(s, path, ['kind', 'address', 'encap', 'mac', 'guePort', 'otherAddresses', 'fallback']);
       const address = checkAddress(s.address, `${path}.address`);
       const others = checkOtherAddresses(s.otherAddresses, `${path}.otherAddresses`);
       const more = others === undefined ? {} : { otherAddresses: others };
@@ -68,18 +93,18 @@ export function normalizeOwner(spec: unknown, path: string): OwnerSpec {
       if (encap === 'l2') {
         if (s.guePort !== undefined) invalid(`${path}.guePort`, "no GUE port for an 'l2' owner (it is not encapsulated)", s.guePort);
         parseMac(s.mac, `${path}.mac`);
-        return Object.freeze({ kind: 'server', address, encap, mac: (s.mac as string).toLowerCase(), ...more });
+        return Object.freeze({ kind: 'server', address, encap, mac: (s.mac as string).toLowerCase(), ...more, ...checkFallback(s.fallback, `${path}.fallback`) });
       }
       // The next hop of a GUE owner comes from the neighbour table (compileTable's nextHops).
       if (s.mac !== undefined) invalid(`${path}.mac`, "no MAC address unless encap is 'l2' (GUE next hops are resolved)", s.mac);
-      return Object.freeze({ kind: 'server', address, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`), ...more });
+      return Object.freeze({ kind: 'server', address, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`), ...more, ...checkFallback(s.fallback, `${path}.fallback`) });
     }
     case 'datacenter': {
-      checkKeys(s, path, ['kind', 'endpoint', 'encap', 'guePort']);
+      checkKeys(s, path, ['kind', 'endpoint', 'encap', 'guePort', 'fallback']);
       const endpoint = checkAddress(s.endpoint, `${path}.endpoint`);
       const encap = s.encap ?? 'gue0';
       if (encap !== 'gue0' && encap !== 'gue1') invalid(`${path}.encap`, "'gue0' or 'gue1'", encap);
-      return Object.freeze({ kind: 'datacenter', endpoint, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`) });
+      return Object.freeze({ kind: 'datacenter', endpoint, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`), ...checkFallback(s.fallback, `${path}.fallback`) });
     }
     default:
       return invalid(`${path}.kind`, "'local', 'server' or 'datacenter'", s.kind);
@@ -91,10 +116,10 @@ export function sameOwner(a: OwnerSpec, b: OwnerSpec): boolean {
   if (a.kind === 'local' || b.kind === 'local') return a.kind === b.kind;
   if (a.kind === 'server' && b.kind === 'server') {
     const others = (s: typeof a) => (s.otherAddresses ?? []).map(String).join(' ');
-    return a.address.toString() === b.address.toString() && a.encap === b.encap && a.mac === b.mac && a.guePort === b.guePort && others(a) === others(b);
+    return a.address.toString() === b.address.toString() && a.encap === b.encap && a.mac === b.mac && a.guePort === b.guePort && others(a) === others(b) && a.fallback === b.fallback;
   }
   if (a.kind === 'datacenter' && b.kind === 'datacenter') {
-    return a.endpoint.toString() === b.endpoint.toString() && a.encap === b.encap && a.guePort === b.guePort;
+    return a.endpoint.toString() === b.endpoint.toString() && a.encap === b.encap && a.guePort === b.guePort && a.fallback === b.fallback;
   }
   return false;
 }

@@ -207,6 +207,7 @@ export class SliceTable {
   defineOwner(name: string, spec: OwnerSpec): this {
     const n = checkOwnerName(name, 'name');
     const normalized = normalizeOwner(spec, `owners['${n}']`);
+    if (normalized.kind !== 'local' && normalized.fallback === n) invalid(`owners['${n}'].fallback`, 'another owner than the owner itself', n);
     if (!this.#ids.has(n)) {
       this.#ids.set(n, this.#names.length);
       this.#names.push(n);
@@ -286,6 +287,29 @@ export class SliceTable {
       g.head = g.tail = -1;
       g.pending = 0;
     }
+    return this;
+  }
+
+  /**
+   * Gives every slice of owner `from` to owner `to`; `from` stays defined, with no slice. Never
+   * an overlap: slices of different owners never overlap, and one owner's may. One pass over
+   * the table, whatever its size: what a router does while an owner is down (its fallback).
+   */
+  moveOwner(from: string, to: string): this {
+    const a = this.#ownerId(from, 'from');
+    const b = this.#ownerId(to, 'to');
+    if (a === b || this.#uses[a] === 0) return this;
+    const d = this.#arena.data;
+    for (const maps of [this.#v4, this.#v6] as (Map<unknown, Group> | undefined)[][]) {
+      for (const map of maps) {
+        if (map === undefined) continue;
+        for (const g of map.values()) {
+          for (let i = g.at + 1; i < g.at + g.n * 2; i += 2) if (ownerOf(d[i]!) === a) d[i] = b * 4 + protoOf(d[i]!);
+        }
+      }
+    }
+    this.#uses[b]! += this.#uses[a]!;
+    this.#uses[a] = 0;
     return this;
   }
 

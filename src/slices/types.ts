@@ -32,6 +32,8 @@ export interface ServerOwnerSpec {
    * again, nor back to it (the loop rule). Default none.
    */
   otherAddresses?: readonly (IPv4 | IPv6)[];
+  /** An owner of the table that takes every slice of this one while it is down (Router option `health`). */
+  fallback?: string;
 }
 
 /** Another data centre, reached in GUE through its backbone endpoint. */
@@ -43,6 +45,8 @@ export interface DatacenterOwnerSpec {
   encap?: DatacenterEncap;
   /** GUE destination port. Default 6080. */
   guePort?: number;
+  /** An owner of the table that takes every slice of this one while it is down (Router option `health`). */
+  fallback?: string;
 }
 
 /** Who owns a slice, and how its packets get there. */

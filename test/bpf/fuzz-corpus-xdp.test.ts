@@ -109,7 +109,11 @@ const seeded = spawnSync('node', ['dist/native/fuzz/seeds.js', dir], { encoding:
 if (seeded.status !== 0) throw new Error(`dist/native/fuzz/seeds.js (built by scripts/bootstrap.sh) failed:\n${seeded.stderr}`);
 const all = framesOf(join(dir, 'seeds-route'));
 const frames = all.filter(runnable);
-const images = readdirSync(join(dir, 'seeds-view')).sort().map((name) => ({ name, image: new Uint8Array(readFileSync(join(dir, 'seeds-view', name))) }));
+// 'l2-servers-33' is the view fuzzer's image past the packet path's limit of L2 servers, which
+// the native side refuses (TableLimitError): no table to run frames under.
+const REFUSED = ['l2-servers-33'];
+const images = readdirSync(join(dir, 'seeds-view')).sort().filter((name) => !REFUSED.includes(name))
+  .map((name) => ({ name, image: new Uint8Array(readFileSync(join(dir, 'seeds-view', name))) }));
 const golden = new Uint8Array(readFileSync(join(dir, 'golden.img')));
 rmSync(dir, { recursive: true, force: true });
 

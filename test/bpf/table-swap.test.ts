@@ -157,7 +157,7 @@ beforeAll(() => {
 }, 300_000);
 
 const KERNEL: readonly string[] = ['pass_local', 'decap_local', 'pass_unmanaged', 'pass_unparsed'];
-const TRANSMIT: readonly string[] = ['forward_server_gue', 'forward_server_l2', 'encap_datacenter', 'reply_too_big'];
+const TRANSMIT: readonly string[] = ['forward_server_gue', 'forward_server_l2', 'encap_datacenter', 'reply_too_big', 'reply_probe'];
 
 describe('tables swapped under the XDP program (BPF_PROG_TEST_RUN, valgrind)', () => {
   for (const { phase, table, runs } of plan) {

@@ -66,7 +66,7 @@ describe('several problems at once', () => {
     expect(e.problems.map((p) => p.message)).toEqual([
       'Expected version 1 (the only format so far) for version but received 2',
       "Expected an IPv4 address such as '192.0.2.1' for datacenters.A.servers.a2.ipv4 but received '10.1.0.300'",
-      "Expected no such key (known here: ipv4, ipv6, encap, mac, guePort, interface) for datacenters.A.servers.a3.colour but received 'red'",
+      "Expected no such key (known here: ipv4, ipv6, encap, mac, guePort, fallback, interface) for datacenters.A.servers.a3.colour but received 'red'",
       'Expected a port from 0 to 65535 for egress[1].slices[2].ports but received 70000',
       "Expected the name of a server of the configuration (a1, a2, a3, b1, b2) for egress[1].slices[3].owner but received 'zz'",
       "Slice 2001:db8:100::1 tcp port 4000 of owner 'b1' (egress[1].slices[4]) overlaps slice 2001:db8:100::1 tcp ports 2048-4095 of owner 'a1' " +

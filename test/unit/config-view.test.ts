@@ -133,12 +133,32 @@ describe('routerOptionsFor', () => {
     expect(o.host.guePort).toBe(6080);
     expect(o.host.trustedPeers).toBe(config.gue.trustedPeers);
     expect(o.table.lookup(v4('192.0.2.1'), 'tcp', 2048)).toBe('a1');
-    expect(Object.keys(o).sort()).toEqual(['host', 'port', 'table']);
+    expect(Object.keys(o).sort()).toEqual(['health', 'host', 'port', 'table']);
+    expect(o.health).toEqual({ intervalMs: 1000, downAfter: 3, upAfter: 2, probeAll: false });
 
     const b1 = routerOptionsFor(config, 'b1');
     expect(b1.port).toEqual({ interface: 'eth1' });
     expect(b1.host).not.toHaveProperty('ipv4');
     expect(b1.host.guePort).toBe(7000);
+  });
+
+  it('hands on the health section, and each fallback as an owner of the server\'s own table', () => {
+    const d = base();
+    d.health = { intervalMs: 250, downAfter: 2, probeAll: true };
+    d.datacenters.A.servers.a2.fallback = 'a1'; // a server of its data centre
+    d.datacenters.A.servers.a3.fallback = 'b2'; // a server elsewhere: its data centre, seen from A
+    d.datacenters.B.fallback = 'a2'; // a data centre: to a server of another one
+    d.datacenters.B.servers.b2.fallback = 'A'; // a server: to another data centre
+    const config = validateConfig(d);
+    const a1 = routerOptionsFor(config, 'a1');
+    expect(a1.health).toEqual({ intervalMs: 250, downAfter: 2, upAfter: 2, probeAll: true });
+    const fallbacks = (t: SliceTable) => Object.fromEntries([...t.owners()].map(([n, s]) => [n, s.kind === 'local' ? null : s.fallback ?? null]));
+    expect(fallbacks(a1.table)).toEqual({ a1: null, a2: 'a1', a3: 'B', B: 'a2' });
+    expect(fallbacks(routerOptionsFor(config, 'b1').table)).toEqual({ A: null, b1: null, b2: 'A' });
+    // On a2 itself, A's slices are its own or a1's; B falls back to a2, this host.
+    expect(fallbacks(tableFor(config, 'a2'))).toEqual({ a1: null, a2: null, a3: 'B', B: 'a2' });
+    // --check says who takes over.
+    expect(describeTable(config, 'a1').find((r) => r.server === 'a2')!.reached).toBe('gue0 to 10.1.0.2 port 6080, fallback a1');
   });
 
   it('refuses a server that runs no router', () => {

@@ -95,7 +95,7 @@ describe('the command line', () => {
     [['--config', 'a.yaml', '--check=yes'], "Option --check takes no value but received 'yes'"],
     [['--config', 'a.yaml', '--verbose'], `Unknown option --verbose (options: ${KNOWN})`],
     [['-c', 'a.yaml'], `Unknown option -c (options: ${KNOWN})`],
-    [['--config', 'a.yaml', 'eth0'], `Unexpected argument 'eth0': a command is one of owner, explain, stats, capture-drops, and every option is a flag (${KNOWN})`],
+    [['--config', 'a.yaml', 'eth0'], `Unexpected argument 'eth0': a command is one of owner, explain, stats, capture-drops, health, and every option is a flag (${KNOWN})`],
     [['--config', 'a.conf'], "Expected a file name ending in .json, .yaml or .yml for --config but received 'a.conf'"],
     [['--config', 'a.yaml', '--stats-interval', '0'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '0'"],
     [['--config', 'a.yaml', '--stats-interval', '5s'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '5s'"],

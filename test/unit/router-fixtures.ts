@@ -38,6 +38,7 @@ export function file(name: string, text: string): string {
 export function counters(values: {
   generation?: number; fates?: Partial<RouterCounters['fates']>; program?: Partial<RouterCounters['program']>;
   queues?: { queue: number; rx_packets?: number; rx_ring_full?: number }[]; unresolvedOwners?: Record<string, string>;
+  health?: RouterCounters['health'];
 }): RouterCounters {
   const zeros = (list: readonly { name: string }[]) => Object.fromEntries(list.map((c) => [c.name, 0]));
   const fates = { ...zeros(ABI.routeCounters), ...values.fates } as RouterCounters['fates'];
@@ -56,6 +57,7 @@ export function counters(values: {
     })),
     owners: {},
     unresolvedOwners: values.unresolvedOwners ?? {},
+    health: values.health ?? {},
     retiredTables: 0,
   };
 }

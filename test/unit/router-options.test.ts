@@ -3,7 +3,7 @@
 import { IPv4, IPv6 } from 'ip-num';
 import { describe, expect, it } from 'vitest';
 
-import { InterfaceNotFoundError, InvalidOptionError, OwnerUnreachableError, Router, SliceTable } from '../../src/index.js';
+import { InterfaceNotFoundError, InvalidOptionError, OwnerUnreachableError, Router, SliceTable, UnknownOwnerError } from '../../src/index.js';
 
 function table(): SliceTable {
   return new SliceTable()
@@ -22,7 +22,7 @@ describe('Router.open validation', () => {
 
   it('refuses unknown keys, naming the known ones', async () => {
     await expect(Router.open({ port: { interface: 'lo' }, host, table: table(), tabel: 1 } as never)).rejects.toThrow(
-      "Expected no such option (known: port, host, table, neighbourRefreshMs, lane) for options.tabel but received 1",
+      "Expected no such option (known: port, host, table, neighbourRefreshMs, lane, health) for options.tabel but received 1",
     );
     await expect(Router.open({ port: { interface: 'lo' }, host: { ...host, ip: 1 }, table: table() } as never)).rejects.toThrow(
       'Expected no such option (known: ipv4, ipv6, guePort, trustedPeers, flowHashSeed) for options.host.ip but received 1',
@@ -39,6 +39,23 @@ describe('Router.open validation', () => {
     await expect(Router.open({ port: { interface: 'lo' }, host, table: table(), lane: 'xdp' } as never)).rejects.toThrow(
       "Expected 'auto' or 'afxdp' for options.lane but received 'xdp'",
     );
+  });
+
+  it('refuses peer health settings it cannot use, naming the setting', async () => {
+    const open = (health: unknown) => Router.open({ port: { interface: 'lo' }, host, table: table(), health } as never);
+    await expect(open([])).rejects.toThrow('Expected an object { intervalMs?, downAfter?, upAfter?, probeAll? } for options.health but received an array of 0');
+    await expect(open({ intervalMs: 5 })).rejects.toThrow('Expected a whole number of milliseconds from 10 to 3600000 for options.health.intervalMs but received 5');
+    await expect(open({ downAfter: 0 })).rejects.toThrow('Expected a whole number of probes from 1 to 1000 for options.health.downAfter but received 0');
+    await expect(open({ upAfter: 1.5 })).rejects.toThrow('Expected a whole number of probes from 1 to 1000 for options.health.upAfter but received 1.5');
+    await expect(open({ probeAll: 'yes' })).rejects.toThrow("Expected true or false for options.health.probeAll but received 'yes'");
+    await expect(open({ interval: 100 })).rejects.toThrow('Expected no such option (known: intervalMs, downAfter, upAfter, probeAll) for options.health.interval but received 100');
+  });
+
+  it('refuses a fallback the table does not define', async () => {
+    const t = table().defineOwner('dc', { kind: 'datacenter', endpoint: IPv6.fromString('2001:db8:b::1'), fallback: 'dc9' });
+    const error = await Router.open({ port: { interface: 'lo' }, host, table: t }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnknownOwnerError);
+    expect((error as Error).message).toBe("Expected an owner defined with defineOwner() (me) for owners['dc'].fallback but received 'dc9'");
   });
 
   it('refuses a table that is not a SliceTable', async () => {

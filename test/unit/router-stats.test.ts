@@ -20,6 +20,11 @@ describe('stats lines', () => {
       fates: { pass_local: 600, decap_local: 250, pass_unmanaged: 28, pass_unparsed: 2, forward_server_gue: 1500, forward_server_l2: 300, encap_datacenter: 1000, drop_no_owner: 48, drop_too_big: 2 },
       queues: [{ queue: 0, rx_ring_full: 3 }, { queue: 1, rx_ring_full: 1 }],
       unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
+      health: {
+        fra2: { up: false, probes: 9, replies: 5, since: '2025-01-02T03:04:00.000Z', source: 'probes', slicesTo: 'fra1' },
+        fra3: { up: false, probes: 0, replies: 0, since: '2025-01-02T03:04:01.000Z', source: 'operator', slicesTo: 'fra3' },
+        ams: { up: true, probes: 9, replies: 9, since: '2025-01-02T03:03:00.000Z', source: 'probes', slicesTo: 'ams' },
+      },
     }),
   };
 
@@ -33,13 +38,14 @@ describe('stats lines', () => {
       pps: { rx: 2000, local: 350, forwarded: 600, encapsulated: 400, passed: 11, dropped: 7 },
       drops: { drop_no_owner: 8, drop_too_big: 2, rx_ring_full: 4 },
       unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
+      downOwners: { fra2: 'fra1', fra3: 'fra3' },
     });
   });
 
   it('prints one text line', () => {
     expect(statsLine(statsBetween(before, after))).toBe(
       'generation 3: rx 2000 pps, local 350, forwarded 600, encapsulated 400, passed 11, dropped 7 pps; ' +
-        'drops in 2.0 s: drop_no_owner 8, drop_too_big 2, rx_ring_full 4; unresolved: ams',
+        'drops in 2.0 s: drop_no_owner 8, drop_too_big 2, rx_ring_full 4; unresolved: ams; down: fra2 (to fra1), fra3',
     );
     const quiet = statsBetween(before, { atMs: 15_000, counters: before.counters });
     expect(statsLine(quiet, true)).toBe('final: generation 1: rx 0 pps, local 0, forwarded 0, encapsulated 0, passed 0, dropped 0 pps');
@@ -54,6 +60,7 @@ describe('stats lines', () => {
       pps: { rx: 2000, local: 350, forwarded: 600, encapsulated: 400, passed: 11, dropped: 7 },
       drops: { drop_no_owner: 8, drop_too_big: 2, rx_ring_full: 4 },
       unresolvedOwners: { ams: 'the kernel has no MAC address for 192.0.2.21 on eth0' },
+      health: after.counters.health,
       totals: { lane: 'auto', fates: after.counters.fates, xdp: after.counters.xdp, program: after.counters.program },
       retiredTables: 0,
     });

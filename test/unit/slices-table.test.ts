@@ -67,7 +67,7 @@ describe('owners', () => {
     ['x', { kind: 'server', address: v4('10.0.0.2'), otherAddresses: v6('2001:db8::2') }, "Expected an array of ip-num IPv4 and IPv6 addresses for owners['x'].otherAddresses but received an instance of IPv6"],
     ['x', { kind: 'server', address: v4('10.0.0.2'), otherAddresses: ['2001:db8::2'] }, "Expected an ip-num IPv4 or IPv6 address for owners['x'].otherAddresses[0] but received '2001:db8::2'"],
     ['x', { kind: 'datacenter', endpoint: v4('10.0.0.9'), encap: 'l2' }, "Expected 'gue0' or 'gue1' for owners['x'].encap but received 'l2'"],
-    ['x', { kind: 'datacenter', address: v4('10.0.0.9') }, "Expected no such option (known for this kind: kind, endpoint, encap, guePort) for owners['x'].address"],
+    ['x', { kind: 'datacenter', address: v4('10.0.0.9') }, "Expected no such option (known for this kind: kind, endpoint, encap, guePort, fallback) for owners['x'].address"],
   ])('rejects owner %# with InvalidOptionError', (name, spec, message) => {
     const error = thrown(() => new SliceTable().defineOwner(name, spec as never), InvalidOptionError, 'ERR_INVALID_OPTION');
     expect(error.message).toContain(message);
@@ -339,6 +339,24 @@ describe('move and release', () => {
     expect(error.message).toBe('Expected a slice of the table for selector but received 192.0.2.1 tcp+udp port 443 (any protocols), which matches none');
     const bad = thrown(() => t.release({ destination: v4('192.0.2.1'), ports: 443, owner: 'x' } as never), InvalidSliceError, 'ERR_INVALID_SLICE');
     expect(bad.message).toBe("Expected no such option (destination, protocols, ports) for selector.owner but received 'x'");
+  });
+
+  it('moveOwner hands every slice of one owner to another, prefixes and families alike', () => {
+    const t = table().assignMany([
+      { destination: v4('192.0.2.1'), ports: 80, owner: 'web2' },
+      { destination: cidr6('2001:db8:100::/64'), protocols: ['udp'], ports: { from: 1000, to: 1999 }, owner: 'web2' },
+      { destination: v4('192.0.2.1'), ports: 443, owner: 'dc2' },
+      { destination: v4('192.0.2.1'), ports: 22, owner: 'me' },
+    ]);
+    t.moveOwner('web2', 'dc2');
+    expect(listing(t)).toEqual(['192.0.2.1 tcp+udp 80-80 dc2', '192.0.2.1 tcp+udp 443-443 dc2', '192.0.2.1 tcp+udp 22-22 me', '2001:db8:100:0:0:0:0:0/64 udp 1000-1999 dc2']);
+    expect(t.sliceCounts()).toEqual(new Map([['me', 1], ['web2', 0], ['dc2', 3]]));
+    expect(t.size).toBe(4);
+    // The owner stays defined, so its slices can come back.
+    t.moveOwner('dc2', 'web2').moveOwner('web2', 'web2');
+    expect(t.lookup(v4('192.0.2.1'), 'tcp', 443)).toBe('web2');
+    const error = thrown(() => t.moveOwner('web2', 'nobody'), UnknownOwnerError, 'ERR_UNKNOWN_OWNER');
+    expect(error.message).toBe("Expected an owner defined with defineOwner() (known: me, web2, dc2) for to but received 'nobody'");
   });
 });
 

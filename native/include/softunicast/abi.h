@@ -157,6 +157,7 @@ struct su_exchange_entry {
 	X(forward_server_l2, "sent to the owning server by rewriting the Ethernet destination")      \
 	X(encap_datacenter, "sent in GUE to the backbone endpoint of the owning data centre")        \
 	X(reply_too_big, "answered with ICMP fragmentation needed or ICMPv6 packet too big: too big once encapsulated") \
+	X(reply_probe, "a peer's health probe (GUE control message) answered where it came from")     \
 	X(pass_local, "passed to the kernel: a slice this host owns")                                \
 	X(decap_local, "GUE from a trusted peer for a slice this host owns: unwrapped and passed")   \
 	X(pass_unmanaged, "passed to the kernel: no slice's ports or address cover it")              \
@@ -170,7 +171,7 @@ struct su_exchange_entry {
 	X(drop_loop_server, "dropped: came from a server of this data centre, owned by another: never sent on twice") \
 	X(drop_untrusted_gue, "dropped: GUE from a source outside the trusted peer prefixes")        \
 	X(drop_gue_variant, "dropped: GUE variant 2 or 3, reserved (draft section 3)")               \
-	X(drop_gue_control, "dropped: GUE control message (C bit set)")                              \
+	X(drop_gue_control, "dropped: GUE control message (C bit set) other than a health probe")   \
 	X(drop_gue_flags, "dropped: GUE flags we do not implement (draft section 5.4)")              \
 	X(drop_gue_proto, "dropped: GUE payload neither IPv4 nor IPv6, or not what Proto says")     \
 	X(drop_gue_length, "dropped: GUE whose UDP length, IP length and inner length disagree")     \
@@ -189,7 +190,7 @@ enum su_route_counter {
 	SU_ROUTE_COUNTER_COUNT
 };
 /* The fates that send the packet on, and those that hand it to the kernel. */
-#define SU_ROUTE_TRANSMITS(c) ((c) <= SU_ROUTE_reply_too_big)
+#define SU_ROUTE_TRANSMITS(c) ((c) <= SU_ROUTE_reply_probe)
 #define SU_ROUTE_PASSES(c) ((c) >= SU_ROUTE_pass_local && (c) <= SU_ROUTE_pass_unparsed)
 
 /* An owner index that names no owner: the lookup found none (or never ran). */

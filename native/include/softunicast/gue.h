@@ -23,6 +23,16 @@
 #define SU_GUE_PROTO_IPV4 4  /* IPPROTO_IPIP */
 #define SU_GUE_PROTO_IPV6 41 /* IPPROTO_IPV6 */
 
+/* Control messages (C bit set, section 3.2.2): Proto/ctype holds the control type. Ours come
+ * from the range the draft's IANA considerations leave to private use ("user defined",
+ * 128-255), so that no future standard type is taken for them. A health probe is a variant 0
+ * control message with no flags and no optional fields, followed by a nonce; the peer's data
+ * plane sends it back where it came from with the reply type and the nonce unchanged
+ * (native/core/gue.h; the prober is src/router/peer-health.ts). */
+#define SU_GUE_CTYPE_PROBE 128
+#define SU_GUE_CTYPE_PROBE_REPLY 129
+#define SU_GUE_PROBE_NONCE_LEN 8
+
 /* Outer headers written by the encapsulator. */
 #define SU_GUE_OUTER_TTL 64
 
