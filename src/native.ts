@@ -66,6 +66,8 @@ export interface NativeRouter {
   xdpCounters(): Float64Array;
   /** What the router would do with a frame: the live table, the XDP program's fragment memory. */
   explain(frame: Uint8Array): { fate: string; output: Uint8Array | null; owner: number };
+  /** Owner `owner` of the table in use is reached through a next hop of MAC address `mac` (6 bytes). */
+  setNextHop(owner: number, mac: Uint8Array): void;
   /** ABI.modes.express or ABI.modes.afxdp, from the next publish on. */
   setMode(mode: number): void;
   /** Per-owner counters of the table in use: [owner][ABI.ownerStats.perOwner]. */

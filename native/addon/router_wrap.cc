@@ -22,6 +22,7 @@ Napi::Function RouterWrap::Define(Napi::Env env)
 			     InstanceMethod<&RouterWrap::XdpCounters>("xdpCounters"),
 			     InstanceMethod<&RouterWrap::SetMode>("setMode"),
 			     InstanceMethod<&RouterWrap::Explain>("explain"),
+			     InstanceMethod<&RouterWrap::SetNextHop>("setNextHop"),
 			     InstanceMethod<&RouterWrap::OwnerCounters>("ownerCounters"),
 			     InstanceMethod<&RouterWrap::TakeFinished>("takeFinished"),
 			     InstanceMethod<&RouterWrap::CaptureStart>("captureStart"),
@@ -116,6 +117,23 @@ Napi::Value RouterWrap::SetMode(const Napi::CallbackInfo &info)
 	if (su_router_set_mode(router_, info[0].As<Napi::Number>().Uint32Value(), &err))
 		throw MakeError(info.Env(), err);
 	return info.Env().Undefined();
+}
+
+// setNextHop(owner, mac: Uint8Array of 6): su_router_set_next_hop.
+Napi::Value RouterWrap::SetNextHop(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	su_error err{};
+
+	ThrowIfClosed(env);
+	Napi::Uint8Array mac = info[1].As<Napi::Uint8Array>();
+	if (mac.ByteLength() != 6)
+		throw MakeError(env, "ERR_INVALID_OPTION",
+				"Expected a MAC address of 6 bytes but received " +
+					std::to_string(mac.ByteLength()));
+	if (su_router_set_next_hop(router_, info[0].As<Napi::Number>().Uint32Value(), mac.Data(), &err))
+		throw MakeError(env, err);
+	return env.Undefined();
 }
 
 // explain(frame: Uint8Array): { fate, output, owner }: what the router would do with the frame

@@ -25,6 +25,7 @@ private:
 	Napi::Value XdpCounters(const Napi::CallbackInfo &info);
 	Napi::Value SetMode(const Napi::CallbackInfo &info);
 	Napi::Value Explain(const Napi::CallbackInfo &info);
+	Napi::Value SetNextHop(const Napi::CallbackInfo &info);
 	Napi::Value OwnerCounters(const Napi::CallbackInfo &info);
 	Napi::Value TakeFinished(const Napi::CallbackInfo &info);
 	Napi::Value CaptureStart(const Napi::CallbackInfo &info);

@@ -162,6 +162,34 @@ static int index_keys(struct su_view *v, const uint8_t *src, struct su_error *er
 	return 0;
 }
 
+_Static_assert(offsetof(struct su_fwd, hdr) % 8 == 0 && SU_FWD_HDR_MAX % 8 == 0 &&
+		       sizeof(struct su_fwd) % 8 == 0,
+	       "a forwarding record is rewritten in whole 8-byte words (su_view_set_next_hop)");
+
+int su_view_set_next_hop(struct su_view *view, uint32_t owner, const uint8_t mac[6],
+			 struct su_fwd *out)
+{
+	const uint64_t *src = (const uint64_t *)(const void *)out;
+	struct su_owner *o;
+	uint64_t *dst;
+
+	if (owner >= view->header->owner_count)
+		return -1;
+	dst = (uint64_t *)(void *)&view->fwd[owner];
+	/* The image's copy of the owner, so that it and the record agree from now on. */
+	o = (struct su_owner *)&view->owners[owner];
+	if (o->kind == SU_OWNER_LOCAL || o->encap == SU_ENCAP_L2)
+		return -1; /* no next hop: the kernel's, or the owner's own MAC from the table */
+	memcpy(o->next_hop_mac, mac, 6);
+	o->flags |= SU_OWNER_NEXT_HOP_KNOWN;
+	su_fwd_prepare(&view->header->host, o, out);
+	/* Word by word, each whole for a worker reading the record meanwhile: a packet sees the
+	 * old or the new MAC address, never a mix (the layout puts it in one word). */
+	for (size_t i = 0; i < sizeof(*out) / 8; i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* Each owner's forwarding record, and what else the packet path reads per table. */
 static int prepare(struct su_view *v, struct su_error *err)
 {

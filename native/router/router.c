@@ -195,6 +195,29 @@ void su_router_route_batch(struct su_router *r, uint32_t index, struct su_desc *
 	route_batch(&r->queues[index], NULL, descs, n);
 }
 
+int su_router_set_next_hop(struct su_router *r, uint32_t owner, const uint8_t mac[6],
+			   struct su_error *err)
+{
+	struct su_route_table *t = r->current;
+	struct su_fwd rec;
+
+	if (!t || !t->view)
+		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+				    "Expected a published table before a next hop changes");
+	if (su_view_set_next_hop(t->view, owner, mac, &rec))
+		return su_error_set(err, "ERR_INVALID_OPTION", 0, NULL,
+				    "Expected the index of a GUE owner of the table in use (0 to %u) but "
+				    "received %u", t->owner_count ? t->owner_count - 1 : 0, owner);
+	if (!r->has_xdp)
+		return 0;
+	{
+		uint32_t n;
+		const struct su_fwd *recs = su_view_fwds(t->view, &n);
+
+		return su_xdp_tables_set_fwds(&r->xdp, recs, n, err);
+	}
+}
+
 int su_router_set_mode(struct su_router *r, uint32_t mode, struct su_error *err)
 {
 	if (mode != SU_MODE_EXPRESS && mode != SU_MODE_AFXDP)

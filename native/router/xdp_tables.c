@@ -50,6 +50,7 @@ int su_xdp_tables_open(struct bpf_object *obj, const char *path, struct su_xdp_t
 
 	memset(x, 0, sizeof(*x));
 	x->stats_fd[0] = x->stats_fd[1] = -1;
+	x->fwd_fd[0] = x->fwd_fd[1] = -1;
 	x->cpus = libbpf_num_possible_cpus();
 	if (x->cpus <= 0)
 		return su_error_set(err, "ERR_SYSCALL", -x->cpus, "libbpf_num_possible_cpus",
@@ -75,7 +76,9 @@ void su_xdp_tables_close(struct su_xdp_tables *x)
 	for (int b = 0; b < 2; b++) {
 		if (x->stats_fd[b] >= 0)
 			close(x->stats_fd[b]);
-		x->stats_fd[b] = -1;
+		if (x->fwd_fd[b] >= 0)
+			close(x->fwd_fd[b]);
+		x->stats_fd[b] = x->fwd_fd[b] = -1;
 	}
 }
 
@@ -343,8 +346,37 @@ int su_xdp_tables_publish(struct su_xdp_tables *x, const struct su_view *view, u
 	x->owner_count[idle] = n_fwd;
 	x->stats_fd[idle] = m.stats;
 	m.stats = -1;
+	if (x->fwd_fd[old] >= 0)
+		close(x->fwd_fd[old]);
+	x->fwd_fd[old] = -1;
+	x->fwd_fd[idle] = m.fwd;
+	m.fwd = -1;
 	/* The outer maps hold the rest; the kernel frees them when their slots are replaced. */
 	close_maps(&m);
+	return 0;
+}
+
+int su_xdp_tables_set_fwds(struct su_xdp_tables *x, const struct su_fwd *recs, uint32_t n,
+			   struct su_error *err)
+{
+	uint32_t live = x->bank & 1;
+	int fd = -1, ret;
+
+	if (x->fwd_fd[live] < 0 || n != x->owner_count[live])
+		return 0; /* no table of this process is live: the next publish carries it */
+	/* A map of its own, put in the live bank's slot in one step (the kernel swaps the inner
+	 * map's pointer): a packet reads the old records or the new ones, never a mix. */
+	ret = make_array("su_fwd_t", recs, sizeof(*recs), n, &fd, err);
+	if (!ret && bpf_map_update_elem(x->fwd, &live, &fd, BPF_ANY))
+		ret = su_error_set(err, "ERR_SYSCALL", errno, "bpf_map_update_elem",
+				   "Could not give the XDP program its new forwarding records");
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	close(x->fwd_fd[live]);
+	x->fwd_fd[live] = fd;
 	return 0;
 }
 

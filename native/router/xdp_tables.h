@@ -26,6 +26,8 @@ struct su_xdp_tables {
 	uint64_t generation[2];
 	uint32_t owner_count[2];
 	int stats_fd[2];
+	/* Per bank: the forwarding records' map of this process's table (-1 when none). */
+	int fwd_fd[2];
 };
 
 /* Finds the maps of `obj` (loaded). `path` names the object in errors. */
@@ -40,6 +42,10 @@ void su_xdp_tables_close(struct su_xdp_tables *x);
  * counters (malloc'd; the caller frees `counters`), else retired->counters is NULL. */
 int su_xdp_tables_publish(struct su_xdp_tables *x, const struct su_view *view, uint32_t mode,
 			  struct su_router_finished *retired, struct su_error *err);
+/* The live table's forwarding records replaced by `recs` (`n` of them: a next hop's new MAC
+ * address): a new map, swapped in for the old one in one step. */
+int su_xdp_tables_set_fwds(struct su_xdp_tables *x, const struct su_fwd *recs, uint32_t n,
+			   struct su_error *err);
 /* Drops go to the workers (whose drop capture writes them down) while `on`. */
 int su_xdp_tables_capture_drops(struct su_xdp_tables *x, bool on, struct su_error *err);
 

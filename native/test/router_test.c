@@ -209,6 +209,39 @@ static void test_ring(void)
 	su_capture_ring_destroy(&ring);
 }
 
+/* A next hop's new MAC address reaches the table in use without a publish: the next packet for
+ * the owner goes to it; a local owner or an index out of range is refused by name. */
+static void test_next_hop(uint8_t *umem)
+{
+	static const uint8_t mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee };
+	const uint16_t port[1] = { 2000 };
+	struct su_router *r = NULL;
+	struct su_error err = { 0 };
+	struct su_desc d;
+
+	su_router_create_unbound(umem, FRAME, 1, &r, &err);
+	CHECK(su_router_set_next_hop(r, 1, mac, &err) < 0 &&
+		      strcmp(err.message, "Expected a published table before a next hop changes") == 0,
+	      "refuses a next hop before any table: %s", err.message);
+	su_router_publish(r, table(1), &err);
+	d.addr = HEADROOM;
+	d.len = frame(umem, 0, port[0]);
+	d.action = SU_ACTION_RECYCLE;
+	su_router_route_batch(r, 0, &d, 1);
+	CHECK(umem[d.addr] == 0x02 && umem[d.addr + 5] == 0x33, "sends to the table's next hop first");
+	CHECK(su_router_set_next_hop(r, 1, mac, &err) == 0, "takes owner 1's new next hop: %s", err.message);
+	d.addr = HEADROOM;
+	d.len = frame(umem, 0, port[0]);
+	su_router_route_batch(r, 0, &d, 1);
+	CHECK(d.action == SU_ACTION_TRANSMIT && memcmp(umem + d.addr, mac, 6) == 0,
+	      "the next packet for owner 1 goes to the new MAC address, without a publish");
+	CHECK(su_router_set_next_hop(r, 0, mac, &err) < 0 &&
+		      strstr(err.message, "Expected the index of a GUE owner of the table in use (0 to 1) but received 0"),
+	      "refuses the local owner: %s", err.message);
+	CHECK(su_router_set_next_hop(r, 7, mac, &err) < 0, "refuses an owner out of range");
+	su_router_free(r);
+}
+
 int main(void)
 {
 	uint8_t *umem = aligned_alloc(4096, FRAMES * FRAME);
@@ -216,6 +249,7 @@ int main(void)
 	test_owner_counters(umem);
 	test_capture(umem);
 	test_ring();
+	test_next_hop(umem);
 	free(umem);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

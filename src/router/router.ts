@@ -9,6 +9,7 @@ import { ClosedError, invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, type NativeRouter } from '../native.js';
 import { compileTable, type HostSpec } from '../slices/compile.js';
+import { parseMac } from '../slices/owner.js';
 import { checkFallbacks } from '../slices/owner.js';
 import { SliceTable } from '../slices/table.js';
 import type { OwnerSpec, SliceEntry } from '../slices/types.js';
@@ -137,6 +138,8 @@ export class Router {
   readonly #lane: Lane;
   /** Publications run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Owner name -> index of its record in the table in use (compileTable's ownerIndex). */
+  #ownerIndex: ReadonlyMap<string, number> = new Map();
 
   private constructor(port: XdpPort, nativeRouter: NativeRouter, host: HostSpec, table: SliceTable, neighbours: NextHops, lane: Lane, health: HealthOptions | undefined) {
     this.#port = port;
@@ -272,6 +275,7 @@ export class Router {
     // (a pointer swap). Packets of slices that keep their owner see no gap.
     this.#owners.published(generation, compiled.ownerIndex);
     this.#native.publish(view);
+    this.#ownerIndex = compiled.ownerIndex;
     this.#generation = generation;
     this.#table = table;
     this.#effective = effective;
@@ -340,12 +344,31 @@ export class Router {
     return new Map([...addresses].map(([name, address]) => [name, byAddress.get(address)!]));
   }
 
-  /** A next hop in use changed (NextHops 'change'): the table is published again with it. */
+  /**
+   * A next hop in use changed (NextHops 'change'). A new or changed MAC address goes into the
+   * forwarding records of the table in use at once, in both lanes, without a publish (a
+   * million-slice table takes a second to publish; a MAC address should not wait for that). A
+   * next hop lost, or an owner the table in use does not hold, takes a new table.
+   */
   async #refresh(): Promise<void> {
     if (this.#closed) return;
-    const hops = await this.#resolve(this.#table);
-    const changed = [...hops].some(([owner, hop]) => this.#nextHops.get(owner)?.mac !== hop.mac);
-    if (changed && !this.#closed) await this.publish(this.#table).catch(() => undefined);
+    const hops = await this.#resolve(this.#effective);
+    const changed = [...hops].filter(([owner, hop]) => this.#nextHops.get(owner)?.mac !== hop.mac);
+    if (changed.length === 0 || this.#closed) return;
+    if (!changed.every(([owner, hop]) => hop.mac !== undefined && this.#ownerIndex.has(owner))) {
+      await this.publish(this.#table).catch(() => undefined);
+      return;
+    }
+    // In the publications' queue: never between a publish's compile and its swap.
+    const done = this.#queue.then(() => {
+      if (this.#closed) return;
+      for (const [owner, hop] of changed) {
+        this.#native.setNextHop(this.#ownerIndex.get(owner)!, parseMac(hop.mac, 'mac'));
+        this.#nextHops.set(owner, hop);
+      }
+    });
+    this.#queue = done.catch(() => undefined);
+    await done.catch(() => undefined);
   }
 
   #reclaim(): void {

@@ -83,6 +83,14 @@ const struct su_fwd *su_view_fwds(const struct su_view *view, uint32_t *count);
 const struct su_prefix *su_view_trusted_prefixes(const struct su_view *view, uint32_t *count);
 const struct su_peer *su_view_peers(const struct su_view *view, uint32_t *count);
 
+/* Owner `owner`'s next hop is now `mac` (a GUE owner's; an L2 owner's MAC is its own, from the
+ * table): its forwarding record is worked out anew and written into the view in use in whole
+ * 8-byte words, so that workers reading it meanwhile see the old record's words or the new;
+ * `out` receives the new record (for the XDP program's copy). -1 for a local or L2 owner, or
+ * an index out of range. One writer at a time. */
+int su_view_set_next_hop(struct su_view *view, uint32_t owner, const uint8_t mac[6],
+			 struct su_fwd *out);
+
 /* su_core_route_owner as the XDP program decides (for explain() and tests): packets for the
  * kernel keep their fates (pass_local, decap_local unwrapped, pass_unmanaged, pass_unparsed)
  * instead of the worker lane's drop_local. */

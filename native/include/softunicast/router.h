@@ -34,6 +34,14 @@ void su_router_route_batch(struct su_router *router, uint32_t index, struct su_d
  * SU_MODE_AFXDP: the workers), from the next publish on. */
 int su_router_set_mode(struct su_router *router, uint32_t mode, struct su_error *err);
 
+/* Owner `owner` (an index of the table in use) is reached through a next hop with the MAC
+ * address `mac` from now on, in both lanes, without a publish: its forwarding record is
+ * worked out anew and written over the live one (su_view_set_next_hop), in the workers' view and
+ * in the XDP program's map. The neighbour follower's fast way; a table published later carries
+ * the MAC address in its image. The publishing thread. */
+int su_router_set_next_hop(struct su_router *router, uint32_t owner, const uint8_t mac[6],
+			   struct su_error *err);
+
 /* Makes `view` the table of both lanes: the XDP program's maps (a bank flip) and then every
  * worker's, from its next batch on (one atomic pointer store). The router owns `view` from now
  * on, also when it fails (the previous table stays in use in both lanes then). The previous one is freed once no worker

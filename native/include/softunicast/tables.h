@@ -78,10 +78,11 @@ struct su_fwd {
 	__u8 hdr_len;   /* GUE: bytes written in front of the IP datagram: 42, 46, 62 or 66 */
 	__u8 udp_extra; /* GUE: UDP and GUE header bytes, which the UDP length adds */
 	__u8 ipv4;      /* GUE over IPv4 (else over IPv6) */
-	__u8 pad0;
+	__u8 pad0[5];
 	/* GUE: Ethernet, IP, UDP and GUE headers for an inner IPv4 [0] and IPv6 [1] datagram
 	 * (variant 0's Proto differs). L2: the first 12 bytes of [0] are the Ethernet destination
-	 * and source. */
+	 * and source. Each starts on an 8-byte boundary, so that a new next hop's MAC address is
+	 * one 8-byte store for a reader of the live record (su_view_set_next_hop). */
 	__u8 hdr[2][SU_FWD_HDR_MAX];
 };
 
