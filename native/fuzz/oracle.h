@@ -106,4 +106,12 @@ void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn
 /* A route counter's name, for messages. */
 const char *fz_fate_name(unsigned fate);
 
+/* A too-big packet answered in one lane and dropped in the other: both lanes share the worker
+ * thread's answer budget (native/core/icmp.h), which may run dry between the two calls. */
+static inline int fz_budget_apart(enum su_route_counter a, enum su_route_counter b)
+{
+	return (a == SU_ROUTE_reply_too_big && b == SU_ROUTE_drop_too_big) ||
+	       (a == SU_ROUTE_drop_too_big && b == SU_ROUTE_reply_too_big);
+}
+
 #endif /* SU_FUZZ_ORACLE_H */
