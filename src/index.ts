@@ -20,6 +20,7 @@ export {
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
   UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
+  SliceConflictError, StoreUnavailableError,
   type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {
@@ -37,3 +38,6 @@ export type {
   Config, GueConfig, DatacenterConfig, ServerConfig, ServerInterface, EgressConfig, EgressSlice, StatsConfig,
   HostAddresses, TrustedPeer,
 } from './config/types.js';
+export type { TableSource, SourcedTable, SourceUpdate, SourceHealth, SourceSubscriber } from './sources/types.js';
+export { FileSource, readConfigText, type FileSourceOptions, type LoadedFile } from './sources/file.js';
+export { TableFollower, type FollowerOptions, type FollowResult, type Publisher, type SourceLogger, type LogFields } from './sources/follow.js';
