@@ -41,3 +41,9 @@ export type {
 export type { TableSource, SourcedTable, SourceUpdate, SourceHealth, SourceSubscriber } from './sources/types.js';
 export { FileSource, readConfigText, type FileSourceOptions, type LoadedFile } from './sources/file.js';
 export { TableFollower, type FollowerOptions, type FollowResult, type Publisher, type SourceLogger, type LogFields } from './sources/follow.js';
+export { EtcdSource, type EtcdSourceOptions } from './sources/etcd/source.js';
+export { EtcdTableStore, type EtcdStoreOptions, type ChangeResult } from './sources/etcd/store.js';
+export type { StoredSlice, SliceRef } from './sources/etcd/entries.js';
+export type { LoadOptions, LoadResult } from './sources/etcd/load.js';
+export { checkEndpoints } from './sources/etcd/client.js';
+export { layoutOf, type Layout } from './sources/etcd/layout.js';

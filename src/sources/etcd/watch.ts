@@ -1,0 +1,128 @@
+// One watch stream of etcd's JSON gateway (POST /v3/watch: a chunked answer of one JSON object a
+// line): events by revision, progress, and the reason it ended. Used by the etcd source (source.ts).
+import { request, type ClientRequest } from 'node:http';
+
+import { StoreUnavailableError } from '../../errors.js';
+import { headerOf, keyValueOf, type EtcdClient, type KeyValue } from './client.js';
+
+export interface WatchEvent {
+  readonly type: 'PUT' | 'DELETE';
+  /** For a DELETE, the key and the revision of the deletion (modRevision); the value is empty. */
+  readonly kv: KeyValue;
+}
+
+/** Why a stream ended: etcd compacted past its start, or the connection was lost or refused. */
+export type WatchEnd = { kind: 'compacted'; compactRevision: number } | { kind: 'lost'; error: Error };
+
+export interface WatchHandlers {
+  /** The stream is open: etcd created the watch at this revision. */
+  onCreated(revision: number): void;
+  /**
+   * Events in revision order; etcd never splits the events of one revision over two answers
+   * (mvcc/watchable_store.go cuts batches at revision boundaries), so a batch ends on a whole
+   * revision: `revision` is the last one it holds.
+   */
+  onEvents(events: readonly WatchEvent[], revision: number): void;
+  /** Called once, unless close() came first. */
+  onEnd(end: WatchEnd): void;
+}
+
+export interface WatchRequest {
+  key: string;
+  rangeEnd: string;
+  /** The first revision to report: the one after the snapshot the caller holds. */
+  startRevision: number;
+}
+
+/** Most bytes of one line of the stream: a batch of events under etcd's own message limits. */
+const MAX_LINE = 64 * 1024 * 1024;
+
+export interface Watch {
+  /** Ends the stream; no handler is called after this. */
+  close(): void;
+}
+
+/** Opens a watch on the client's current endpoint. */
+export function openWatch(client: EtcdClient, w: WatchRequest, handlers: WatchHandlers): Watch {
+  const endpoint = client.endpoint;
+  let ended = false;
+  const end = (e: WatchEnd) => {
+    if (ended) return;
+    ended = true;
+    req.destroy();
+    handlers.onEnd(e);
+  };
+  const lost = (message: string) => end({ kind: 'lost', error: new StoreUnavailableError(`The watch of etcd at ${endpoint} on ${w.key} ended: ${message}`) });
+  const body = JSON.stringify({
+    create_request: {
+      key: Buffer.from(w.key).toString('base64'),
+      range_end: Buffer.from(w.rangeEnd).toString('base64'),
+      start_revision: String(w.startRevision),
+      // Periodic empty answers, so that a quiet stream still shows it is alive.
+      progress_notify: true,
+    },
+  });
+  // A connection of its own (agent false): the stream holds it for as long as it lives.
+  const req: ClientRequest = request(`${endpoint}/v3/watch`, {
+    method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+  });
+  req.on('socket', (s) => {
+    // Without traffic a dead peer (a partition, not a closed socket) goes unnoticed: the source
+    // probes etcd too, and TCP keepalive ends the socket itself eventually.
+    s.setKeepAlive(true, 1_000);
+  });
+  req.on('error', (e) => lost(e.message));
+  req.on('response', (res) => {
+    if (res.statusCode !== 200) {
+      res.resume();
+      return lost(`HTTP ${res.statusCode}`);
+    }
+    let buffered = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while (!ended && (nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (line !== '') handleLine(line);
+      }
+      if (buffered.length > MAX_LINE) lost(`a line longer than ${MAX_LINE} bytes`);
+    });
+    res.on('end', () => lost('etcd closed the stream'));
+    res.on('error', (e) => lost(e.message));
+  });
+  req.end(body);
+
+  function handleLine(line: string): void {
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return lost(`a line that is not JSON: ${line.slice(0, 80)}`);
+    }
+    if (message.error !== undefined) {
+      const e = message.error as Record<string, unknown>;
+      return lost(`etcd reported ${String(e.message ?? JSON.stringify(e))}`);
+    }
+    const result = (message.result ?? {}) as Record<string, unknown>;
+    const header = headerOf(result.header);
+    if (result.canceled === true) {
+      const compact = Number(result.compact_revision ?? 0);
+      if (compact > 0) return end({ kind: 'compacted', compactRevision: compact });
+      return lost(`etcd canceled the watch${result.cancel_reason ? `: ${String(result.cancel_reason)}` : ''}`);
+    }
+    if (result.created === true) handlers.onCreated(header.revision);
+    const raw = Array.isArray(result.events) ? (result.events as Record<string, unknown>[]) : [];
+    if (raw.length === 0) return;
+    const events = raw.map((e) => ({ type: e.type === 'DELETE' ? 'DELETE' : 'PUT', kv: keyValueOf((e.kv ?? {}) as Record<string, unknown>) }) as const);
+    handlers.onEvents(events, events[events.length - 1]!.kv.modRevision);
+  }
+
+  return {
+    close: () => {
+      ended = true;
+      req.destroy();
+    },
+  };
+}
