@@ -17,8 +17,8 @@ const MAIN = join(ROOT, 'dist/examples/soft-unicast-router/main.js');
 const EXAMPLE = 'examples/soft-unicast-router/example.yaml';
 const HELP_HINT = "soft-unicast-router: run 'soft-unicast-router --help' for usage\n";
 const KNOWN =
-  '--config, --host, --check, --json, --stats-interval, --prometheus, --no-watch, --log-format, --socket, --capture-drops, ' +
-  '--capture-seconds, --capture-max-bytes, --version, --help';
+  '--config, --etcd, --prefix, --host, --check, --json, --stats-interval, --prometheus, --no-watch, --log-format, --socket, --capture-drops, ' +
+  '--capture-seconds, --capture-max-bytes, --lane, --pin-dir, --no-pin, --detach, --version, --help';
 
 /** Runs the built binary from the repository root. */
 function router(...args: string[]) {
@@ -32,7 +32,7 @@ describe('the command line', () => {
   it('reads every flag; the host defaults to the machine\'s name, the file stats section stays the default', () => {
     expect(parseCli(['--config', 'r.yaml'], host)).toEqual({
       kind: 'run',
-      cli: { config: 'r.yaml', host: 'this-machine', check: false, json: false, watch: true, logFormat: 'text', socket: '/run/softunicast/this-machine.sock' },
+      cli: { config: 'r.yaml', host: 'this-machine', check: false, json: false, watch: true, logFormat: 'text', socket: '/run/softunicast/this-machine.sock', lane: 'auto', detach: false },
     });
     expect(parseCli([
       '--config=r.json', '--host', 'fra1', '--check', '--json', '--stats-interval', '0.5', '--prometheus', '[::1]:9464', '--no-watch',
@@ -41,7 +41,7 @@ describe('the command line', () => {
       kind: 'run',
       cli: {
         config: 'r.json', host: 'fra1', check: true, json: true, watch: false, statsInterval: 0.5, prometheus: { address: '::1', port: 9464 },
-        logFormat: 'json', socket: '/tmp/r.sock', captureDrops: resolve('drops.pcapng'), captureSeconds: 30, captureMaxBytes: 1000000,
+        logFormat: 'json', socket: '/tmp/r.sock', captureDrops: resolve('drops.pcapng'), captureSeconds: 30, captureMaxBytes: 1000000, lane: 'auto', detach: false,
       },
     });
     expect(parseCli(['--help'], host)).toEqual({ kind: 'help' });
@@ -83,7 +83,7 @@ describe('the command line', () => {
   });
 
   it.each([
-    [[], 'Option --config is required: the configuration file to run'],
+    [[], 'Option --config or --etcd is required: the configuration file to run, or the etcd holding the deployment'],
     [['--config'], 'Option --config needs a value'],
     [['--config', '--check'], 'Option --config needs a value but was followed by the option --check'],
     [['--config='], "Option --config needs a value but received ''"],
@@ -91,7 +91,7 @@ describe('the command line', () => {
     [['--config', 'a.yaml', '--check=yes'], "Option --check takes no value but received 'yes'"],
     [['--config', 'a.yaml', '--verbose'], `Unknown option --verbose (options: ${KNOWN})`],
     [['-c', 'a.yaml'], `Unknown option -c (options: ${KNOWN})`],
-    [['--config', 'a.yaml', 'eth0'], `Unexpected argument 'eth0': a command is one of owner, explain, stats, capture-drops, and every option is a flag (${KNOWN})`],
+    [['--config', 'a.yaml', 'eth0'], `Unexpected argument 'eth0': a command is one of owner, explain, stats, capture-drops, slices, and every option is a flag (${KNOWN})`],
     [['--config', 'a.conf'], "Expected a file name ending in .json, .yaml or .yml for --config but received 'a.conf'"],
     [['--config', 'a.yaml', '--stats-interval', '0'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '0'"],
     [['--config', 'a.yaml', '--stats-interval', '5s'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '5s'"],
@@ -139,7 +139,7 @@ describe('the binary: usage', () => {
   });
 
   it.each([
-    [['--check'], 'Option --config is required: the configuration file to run'],
+    [['--check'], 'Option --config or --etcd is required: the configuration file to run, or the etcd holding the deployment'],
     [['--config', EXAMPLE, '--check', '--bogus'], `Unknown option --bogus (options: ${KNOWN})`],
     [['--check', '--config'], 'Option --config needs a value'],
     [['--config', EXAMPLE, '--prometheus', '0.0.0.0:9464'], "Expected a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464' (the endpoint has no authentication: loopback only) for --prometheus but received '0.0.0.0:9464'"],
