@@ -90,7 +90,8 @@ export function openWatch(client: EtcdClient, w: WatchRequest, handlers: WatchHa
       if (buffered.length > MAX_LINE) lost(`a line longer than ${MAX_LINE} bytes`);
     });
     res.on('end', () => lost('etcd closed the stream'));
-    res.on('error', (e) => lost(e.message));
+    // 'aborted': the connection broke mid-answer (etcd died, or a peer reset it).
+    res.on('error', (e) => lost(`the connection broke (${e.message})`));
   });
   req.end(body);
 
