@@ -273,6 +273,18 @@ function etcdOf(values: Values): EtcdCli | undefined {
   }
 }
 
+/** Where the deployment comes from: --config FILE, or --etcd and --prefix (then returned). */
+function deploymentOf(values: Values): EtcdCli | undefined {
+  const etcd = etcdOf(values);
+  if (etcd !== undefined && values.config !== undefined) throw new UsageError('Options --config and --etcd exclude each other: the deployment comes from a file or from etcd');
+  if (values.config === undefined && etcd === undefined) throw new UsageError('Option --config or --etcd is required: the configuration file to run, or the etcd holding the deployment');
+  // The format comes from the extension: a wrong one is a bad flag, found before any reading.
+  if (values.config !== undefined && !/\.(json|ya?ml)$/i.test(values.config as string)) {
+    throw new UsageError(`Expected a file name ending in .json, .yaml or .yml for --config but received ${describe(values.config)}`);
+  }
+  return etcd;
+}
+
 /**
  * Reads the command line (without node and the script). Throws UsageError naming the flag for
  * unknown flags, missing or stray values, flags given twice and bad values.
@@ -294,13 +306,7 @@ export function parseCli(argv: readonly string[], defaultHost: () => string = ho
   onlyFlags(values, RUN_FLAGS, 'running the router');
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
-  const etcd = etcdOf(values);
-  if (etcd !== undefined && values.config !== undefined) throw new UsageError('Options --config and --etcd exclude each other: the deployment comes from a file or from etcd');
-  if (values.config === undefined && etcd === undefined) throw new UsageError('Option --config or --etcd is required: the configuration file to run, or the etcd holding the deployment');
-  // The format comes from the extension: a wrong one is a bad flag, found before any reading.
-  if (values.config !== undefined && !/\.(json|ya?ml)$/i.test(values.config as string)) {
-    throw new UsageError(`Expected a file name ending in .json, .yaml or .yml for --config but received ${describe(values.config)}`);
-  }
+  const etcd = deploymentOf(values);
   const format = (values['log-format'] as string | undefined) ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`Expected 'text' or 'json' for --log-format but received ${describe(format)}`);
   const cli: RouterCli = {

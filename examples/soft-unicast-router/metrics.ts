@@ -73,6 +73,11 @@ export class RouterMetrics {
     for (const result of ['applied', 'unchanged', 'refused'] as const) this.#reloads.inc({ result }, 0);
     this.#lastReload = new Gauge({ name: 'softunicast_last_reload_timestamp_seconds', help: 'When the last reload finished, applied or not (Unix time)', registers });
     this.#slices = new Gauge({ name: 'softunicast_slices', help: 'Slices per owner in the table in use', labelNames: ['owner'], registers });
+    this.#sourceMetrics(registers);
+  }
+
+  /** The table source's families: up, generation, disconnects (all read at each scrape). */
+  #sourceMetrics(registers: Registry[]): void {
     const health = () => this.#table;
     new Gauge({ name: 'softunicast_source_up', help: 'Whether the table source answers (0 while etcd is unreachable: the router forwards with its last table meanwhile)', labelNames: ['source'], registers, collect() {
       const t = health();

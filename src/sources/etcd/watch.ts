@@ -1,6 +1,6 @@
 // One watch stream of etcd's JSON gateway (POST /v3/watch: a chunked answer of one JSON object a
 // line): events by revision, progress, and the reason it ended. Used by the etcd source (source.ts).
-import { request, type ClientRequest } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 
 import { StoreUnavailableError } from '../../errors.js';
 import { headerOf, keyValueOf, type EtcdClient, type KeyValue } from './client.js';
@@ -42,6 +42,53 @@ export interface Watch {
   close(): void;
 }
 
+/** What one line of the stream says. */
+type Message =
+  | { kind: 'created'; revision: number; events: WatchEvent[] }
+  | { kind: 'events'; events: WatchEvent[] }
+  | { kind: 'end'; end: WatchEnd }
+  | { kind: 'lost'; why: string };
+
+/** Reads one line of the stream: `{"result": {...}}` or `{"error": {...}}`. */
+function messageOf(line: string): Message {
+  let message: Record<string, unknown>;
+  try {
+    message = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return { kind: 'lost', why: `a line that is not JSON: ${line.slice(0, 80)}` };
+  }
+  if (message.error !== undefined) {
+    const e = message.error as Record<string, unknown>;
+    return { kind: 'lost', why: `etcd reported ${String(e.message ?? JSON.stringify(e))}` };
+  }
+  const result = (message.result ?? {}) as Record<string, unknown>;
+  if (result.canceled === true) {
+    const compact = Number(result.compact_revision ?? 0);
+    if (compact > 0) return { kind: 'end', end: { kind: 'compacted', compactRevision: compact } };
+    return { kind: 'lost', why: `etcd canceled the watch${result.cancel_reason ? `: ${String(result.cancel_reason)}` : ''}` };
+  }
+  const raw = Array.isArray(result.events) ? (result.events as Record<string, unknown>[]) : [];
+  const events = raw.map((e): WatchEvent => ({ type: e.type === 'DELETE' ? 'DELETE' : 'PUT', kv: keyValueOf((e.kv ?? {}) as Record<string, unknown>) }));
+  if (result.created === true) return { kind: 'created', revision: headerOf(result.header).revision, events };
+  return { kind: 'events', events };
+}
+
+/** Calls `onLine` with each non-empty line of the stream until `stopped()`. */
+function eachLine(res: IncomingMessage, stopped: () => boolean, onLine: (line: string) => void, lost: (why: string) => void): void {
+  let buffered = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while (!stopped() && (nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (line !== '') onLine(line);
+    }
+    if (buffered.length > MAX_LINE) lost(`a line longer than ${MAX_LINE} bytes`);
+  });
+}
+
 /** Opens a watch on the client's current endpoint. */
 export function openWatch(client: EtcdClient, w: WatchRequest, handlers: WatchHandlers): Watch {
   const endpoint = client.endpoint;
@@ -77,48 +124,18 @@ export function openWatch(client: EtcdClient, w: WatchRequest, handlers: WatchHa
       res.resume();
       return lost(`HTTP ${res.statusCode}`);
     }
-    let buffered = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while (!ended && (nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line !== '') handleLine(line);
-      }
-      if (buffered.length > MAX_LINE) lost(`a line longer than ${MAX_LINE} bytes`);
-    });
+    eachLine(res, () => ended, (line) => {
+      const message = messageOf(line);
+      if (message.kind === 'end') return end(message.end);
+      if (message.kind === 'lost') return lost(message.why);
+      if (message.kind === 'created') handlers.onCreated(message.revision);
+      if (message.events.length > 0) handlers.onEvents(message.events, message.events[message.events.length - 1]!.kv.modRevision);
+    }, lost);
     res.on('end', () => lost('etcd closed the stream'));
     // 'aborted': the connection broke mid-answer (etcd died, or a peer reset it).
     res.on('error', (e) => lost(`the connection broke (${e.message})`));
   });
   req.end(body);
-
-  function handleLine(line: string): void {
-    let message: Record<string, unknown>;
-    try {
-      message = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return lost(`a line that is not JSON: ${line.slice(0, 80)}`);
-    }
-    if (message.error !== undefined) {
-      const e = message.error as Record<string, unknown>;
-      return lost(`etcd reported ${String(e.message ?? JSON.stringify(e))}`);
-    }
-    const result = (message.result ?? {}) as Record<string, unknown>;
-    const header = headerOf(result.header);
-    if (result.canceled === true) {
-      const compact = Number(result.compact_revision ?? 0);
-      if (compact > 0) return end({ kind: 'compacted', compactRevision: compact });
-      return lost(`etcd canceled the watch${result.cancel_reason ? `: ${String(result.cancel_reason)}` : ''}`);
-    }
-    if (result.created === true) handlers.onCreated(header.revision);
-    const raw = Array.isArray(result.events) ? (result.events as Record<string, unknown>[]) : [];
-    if (raw.length === 0) return;
-    const events = raw.map((e) => ({ type: e.type === 'DELETE' ? 'DELETE' : 'PUT', kv: keyValueOf((e.kv ?? {}) as Record<string, unknown>) }) as const);
-    handlers.onEvents(events, events[events.length - 1]!.kv.modRevision);
-  }
 
   return {
     close: () => {
