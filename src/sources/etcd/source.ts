@@ -181,7 +181,7 @@ export class EtcdSource implements TableSource {
   }
 
   async #look(look: Look): Promise<void> {
-    if (look.resync && !(await this.#resync())) return;
+    if (look.resync && !(await this.#resync(look.reason))) return;
     const state = this.#state!;
     const subscriber = this.#subscriber;
     let built;
@@ -213,13 +213,13 @@ export class EtcdSource implements TableSource {
   }
 
   /** Replaces the state with a fresh snapshot; false when etcd could not be read (then it retries). */
-  async #resync(): Promise<boolean> {
+  async #resync(reason: string): Promise<boolean> {
     let snap;
     try {
       snap = await readSnapshot(this.#client, this.#layout);
     } catch (error) {
       if (this.#watching || this.#health.state === 'unreachable') this.#lost(error as Error);
-      else await this.#subscriber?.update({ kind: 'refused', reason: 'resync', error: error as Error });
+      else await this.#subscriber?.update({ kind: 'refused', reason, error: error as Error });
       return false;
     }
     const before = this.#state;
