@@ -169,15 +169,9 @@ export class EtcdClient {
     this.timeoutMs = t;
   }
 
-  /** The endpoint requests go to first. */
+  /** The endpoint requests go to first: the one that answered last (the watch opens there). */
   get endpoint(): string {
     return this.endpoints[this.#current]!;
-  }
-
-  /** Which endpoint to try first; the watch follows the one that answered. */
-  set preferred(endpoint: string) {
-    const i = this.endpoints.indexOf(endpoint);
-    if (i >= 0) this.#current = i;
   }
 
   /** `timeoutMs` overrides the client's for this request (probes want an answer sooner). */
