@@ -5,8 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { imagePath, TABLE_SIZES, writeImages } from './images.js';
+import { FAMILIES, imagePath, TABLE_SIZES, writeImages } from './images.js';
 import { benchBuild, nativeBuild } from './paths.js';
+import type { BenchFamily } from './tables.js';
 
 const CORE_BENCH = join(nativeBuild, 'core_bench');
 /** The same binary with drop capture compiled out of the router: the baseline for "capture
@@ -26,6 +27,8 @@ const COUNTED = [
 
 export interface MicroRow {
   phase: string;
+  /** The family of the table's shared addresses and of the frames (owners are reached over IPv4). */
+  family: BenchFamily;
   frame: number;
   /** Median ns/packet per table size (slices -> ns). */
   ns: Map<number, number>;
@@ -103,22 +106,27 @@ export function runMicro(opts: MicroOptions): MicroRow[] {
   opts.log('writing table images (compileTable) ...');
   writeImages(benchBuild);
   const rows = new Map<string, MicroRow>();
-  const row = (phase: string, frame: number): MicroRow => {
-    const key = `${phase}/${frame}`;
+  const row = (phase: string, family: BenchFamily, frame: number): MicroRow => {
+    const key = `${phase}/${family}/${frame}`;
     let r = rows.get(key);
-    if (!r) rows.set(key, (r = { phase, frame, ns: new Map(), ir: new Map() }));
+    if (!r) rows.set(key, (r = { phase, family, frame, ns: new Map(), ir: new Map() }));
     return r;
   };
-  for (const slices of TABLE_SIZES) {
-    opts.log(`core_bench time: ${slices} slices ...`);
-    for (const l of times(imagePath(benchBuild, slices), opts.runs)) row(l.phase!, l.frame!).ns.set(slices, l.median_ns!);
+  for (const family of FAMILIES) {
+    for (const slices of TABLE_SIZES) {
+      opts.log(`core_bench time: ${slices} ${family} slices ...`);
+      for (const l of times(imagePath(benchBuild, slices, family), opts.runs)) row(l.phase!, family, l.frame!).ns.set(slices, l.median_ns!);
+    }
   }
   if (opts.callgrind) {
-    for (const slices of TABLE_SIZES) {
-      opts.log(`callgrind: ${slices} slices ...`);
-      for (const phase of COUNTED) row(phase, 64).ir.set(slices, instructionsPerPacket(imagePath(benchBuild, slices), phase, 64));
-      for (const phase of COUNTED_NO_CAPTURE) {
-        row(`${phase}_nocapture`, 64).ir.set(slices, instructionsPerPacket(imagePath(benchBuild, slices), phase, 64, COUNT_PACKETS, CORE_BENCH_NO_CAPTURE));
+    for (const family of FAMILIES) {
+      for (const slices of TABLE_SIZES) {
+        opts.log(`callgrind: ${slices} ${family} slices ...`);
+        const image = imagePath(benchBuild, slices, family);
+        for (const phase of COUNTED) row(phase, family, 64).ir.set(slices, instructionsPerPacket(image, phase, 64));
+        for (const phase of COUNTED_NO_CAPTURE) {
+          row(`${phase}_nocapture`, family, 64).ir.set(slices, instructionsPerPacket(image, phase, 64, COUNT_PACKETS, CORE_BENCH_NO_CAPTURE));
+        }
       }
     }
   }
@@ -127,10 +135,10 @@ export function runMicro(opts: MicroOptions): MicroRow[] {
 
 const fmt = (v: number | undefined, digits: number): string => (v === undefined ? '' : v.toFixed(digits));
 
-/** The micro table: one row per phase and frame size, ns and instructions per table size. */
+/** The micro table: one row per phase, family and frame size, ns and instructions per table size. */
 export function microTable(rows: readonly MicroRow[]): Record<string, string | number>[] {
   return rows.map((r) => {
-    const out: Record<string, string | number> = { phase: r.phase, frame: r.frame };
+    const out: Record<string, string | number> = { phase: r.phase, family: r.family, frame: r.frame };
     for (const n of TABLE_SIZES) out[`ns@${n}`] = fmt(r.ns.get(n), 1);
     for (const n of TABLE_SIZES) out[`Ir@${n}`] = fmt(r.ir.get(n), 0);
     return out;

@@ -1,6 +1,6 @@
 // The slice tables the benchmarks run on, built through the public SliceTable and compiled by
 // compileTable (the one compiler): used by bench/images.ts (micro) and bench/pps/run.ts (pps).
-import { IPv4 } from 'ip-num';
+import { IPv4, IPv6 } from 'ip-num';
 
 import { compileTable, type CompiledTable, type HostSpec } from '../src/slices/compile.js';
 import { SliceTable } from '../src/slices/table.js';
@@ -10,6 +10,11 @@ export const SLICES_PER_ADDRESS = 16;
 export const PORTS_PER_SLICE = 65536 / SLICES_PER_ADDRESS;
 /** The shared addresses start here (RFC 6598 space: never routed to this machine). */
 export const FIRST_ADDRESS = '100.64.0.0';
+/** The same for IPv6 tables (documentation space, RFC 3849). */
+export const FIRST_ADDRESS6 = '2001:db8:5::';
+
+/** The family of a bench table's shared addresses (its owners are reached over IPv4 either way). */
+export type BenchFamily = 'ipv4' | 'ipv6';
 const SERVERS = 30;
 const DATACENTERS = 4;
 
@@ -21,20 +26,22 @@ export function kindOfSlice(s: number): 'local' | 'server' | 'datacenter' {
   return s % 2 === 1 ? 'server' : 'datacenter';
 }
 
-/** A table of `slices` slices over ceil(slices / 16) consecutive addresses from FIRST_ADDRESS;
- * servers sit at 10.1.0.N and data centres' endpoints at 10.2.N.1, all reached in GUE variant 0. */
-export function benchTable(slices: number): SliceTable {
+/** A table of `slices` slices over ceil(slices / 16) consecutive addresses from FIRST_ADDRESS
+ * (FIRST_ADDRESS6 for `ipv6`); servers sit at 10.1.0.N and data centres' endpoints at 10.2.N.1,
+ * all reached in GUE variant 0 over IPv4, as a router picks IPv4 when both ends have it. */
+export function benchTable(slices: number, family: BenchFamily = 'ipv4'): SliceTable {
   const table = new SliceTable().defineOwner('self', { kind: 'local' });
   for (let i = 0; i < SERVERS; i++) table.defineOwner(`srv${i}`, { kind: 'server', address: IPv4.fromString(`10.1.0.${i + 2}`) });
   for (let i = 0; i < DATACENTERS; i++) table.defineOwner(`dc${i}`, { kind: 'datacenter', endpoint: IPv4.fromString(`10.2.${i}.1`) });
-  const base = IPv4.fromString(FIRST_ADDRESS).getValue();
+  const base = family === 'ipv4' ? IPv4.fromString(FIRST_ADDRESS).getValue() : IPv6.fromString(FIRST_ADDRESS6).getValue();
+  const address = (a: number): IPv4 | IPv6 => (family === 'ipv4' ? new IPv4(base + BigInt(a)) : new IPv6(base + BigInt(a)));
   const input = [];
   for (let n = 0; n < slices; n++) {
     const a = Math.floor(n / SLICES_PER_ADDRESS);
     const s = n % SLICES_PER_ADDRESS;
     const kind = kindOfSlice(s);
     const owner = kind === 'local' ? 'self' : kind === 'server' ? `srv${(a + s) % SERVERS}` : `dc${(a + s) % DATACENTERS}`;
-    input.push({ destination: new IPv4(base + BigInt(a)), ports: { from: s * PORTS_PER_SLICE, to: (s + 1) * PORTS_PER_SLICE - 1 }, owner });
+    input.push({ destination: address(a), ports: { from: s * PORTS_PER_SLICE, to: (s + 1) * PORTS_PER_SLICE - 1 }, owner });
   }
   return table.assignMany(input);
 }

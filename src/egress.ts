@@ -10,7 +10,7 @@ import type { IPv4, IPv6 } from 'ip-num';
 import { InvalidOptionError, SyscallError, invalid } from './errors.js';
 import { isAddress, isIPv4 } from './ip.js';
 import { native } from './native.js';
-import type { PortRange } from './xdp/capture.js';
+import type { PortRange } from './fields.js';
 
 export interface EgressOptions {
   /** The shared address. It must be configured on this host (a dummy or loopback interface). */

@@ -4,15 +4,13 @@ export { vethPeerObjectPath } from './native.js';
 export { XdpQueue, type BatchHandler } from './xdp/queue.js';
 export { RxBatch, TxBatch } from './xdp/batch.js';
 export type { XdpPortOptions, RingSizes, BindMode, AttachMode } from './xdp/options.js';
-export type { CaptureRule, PortRange, Protocol } from './xdp/capture.js';
+export type { CaptureRule } from './xdp/capture.js';
+export type { Destination, PortRange, Protocol } from './fields.js';
 export { SliceTable } from './slices/table.js';
 export { splitPorts, type SplitPortsOptions } from './slices/split.js';
 export { diffTables } from './slices/diff.js';
 export { compileTable, type HostSpec, type CompileOptions, type CompiledTable, type CompileStats } from './slices/compile.js';
-export type {
-  OwnerSpec, LocalOwnerSpec, ServerOwnerSpec, DatacenterOwnerSpec, ServerEncap, DatacenterEncap, Destination,
-  SliceSpec, SliceSelector, Slice, SliceEntry, SliceMove, TableDiff,
-} from './slices/types.js';
+export type { OwnerSpec, LocalOwnerSpec, ServerOwnerSpec, DatacenterOwnerSpec, ServerEncap, DatacenterEncap, SliceSpec, SliceSelector, Slice, SliceEntry, SliceMove, TableDiff } from './slices/types.js';
 export { COUNTER_DOCS, type PortCounters, type QueueCounters, type SteerCounters, type KernelXdpStats } from './xdp/counters.js';
 export { connectFromSlice, udpFromSlice, type EgressOptions } from './egress.js';
 export {

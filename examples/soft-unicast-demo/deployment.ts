@@ -3,7 +3,7 @@
 import { IPv4, IPv6 } from 'ip-num';
 
 import type { Config, PortRange } from '../../src/index.js';
-import { DATACENTRES, GUE_PORT, SHARED4, SHARED6, type DcName, type Family, type World } from './world.js';
+import { DATACENTRES, GUE_PORT, SHARED4, SHARED6, TRUSTED_PEERS, type DcName, type Family, type World } from './world.js';
 
 /** Ports per slice: 2048-4095 to a1, 4096-6143 to a2, ... (the lowest slice is kept back). */
 export const SLICE_SIZE = 2048;
@@ -37,10 +37,10 @@ export function deploymentYaml(world: World): string {
       ...servers,
     ].join('\n');
   };
-  // Exactly the peers (every server, the endpoints among them): a wider prefix such as
-  // 2001:db8::/32 would cover the shared address and the Internet host, and validation refuses
-  // a trusted range over a shared address.
-  const trusted = world.servers.flatMap((s) => [s.ipv4, s.ipv6]);
+  // Exactly the peers (every server, the endpoints among them; world.ts): a wider prefix such
+  // as 2001:db8::/32 would cover the shared address and the Internet host, and validation
+  // refuses a trusted range over a shared address.
+  const trusted = TRUSTED_PEERS;
   return `# The soft-unicast demo's deployment (examples/soft-unicast-demo): two data centres whose five
 # servers share ${SHARED4} and ${SHARED6} by port slices. Every server's router reads this
 # one file and picks its own view: soft-unicast-router --config FILE --host NAME.

@@ -44,7 +44,7 @@
 import { fileURLToPath } from 'node:url';
 
 import type { PortRange } from '../../src/index.js';
-import { createNamespace, destroyNamespaces, mustExec, mustExecIn, ping } from '../netns/harness.js';
+import { createNamespace, destroyNamespaces, execIn, mustExec, mustExecIn, ping } from '../netns/harness.js';
 import { xdpOnVethPeer } from '../netns/veth-peer.js';
 
 export const SHARED4 = '192.0.2.1';
@@ -54,8 +54,6 @@ export const INET6 = '2001:db8:ff::10';
 export const HTTP_PORT = 80;
 export const UDP_ECHO_PORT = 7;
 export const GUE_PORT = 6080;
-/** GUE is accepted from these (generous, but this world holds nothing else). */
-export const TRUSTED_PEERS = ['10.0.0.0/8', '2001:db8::/32'];
 /** MTU of the data-centre segments and the backbone: room for GUE around a 1500-byte packet. */
 export const DC_MTU = 1600;
 
@@ -78,6 +76,18 @@ export const DATACENTRES: Record<DcName, DcPlan> = {
 };
 
 /** Where inet's packets to the shared address of each family enter: rA for IPv4, rB for IPv6. */
+/** Server `i` (from 0) of data centre `dc`: its eth0 addresses. */
+export const serverAddresses = (dc: DcName, i: number): { ipv4: string; ipv6: string } => ({ ipv4: `${DATACENTRES[dc].net4}.${i + 1}`, ipv6: `${DATACENTRES[dc].net6}${i + 1}` });
+
+/**
+ * GUE is accepted from exactly the servers' addresses, the only hosts that send it. A range
+ * such as 2001:db8::/32 would cover inet (2001:db8:ff::10) and the shared address as well: any
+ * host of the world could then put packets with any source into every router.
+ */
+export const TRUSTED_PEERS: readonly string[] = (['A', 'B'] as const).flatMap((dc) =>
+  DATACENTRES[dc].servers.flatMap((_, i) => Object.values(serverAddresses(dc, i))),
+);
+
 export const ANYCAST_ENTRY: Record<Family, DcName> = { v4: 'A', v6: 'B' };
 
 export interface ServerNode {
@@ -141,6 +151,18 @@ async function veth(nsA: string, ifA: string, nsB: string, ifB: string, mtu: num
   );
 }
 
+/**
+ * With br_netfilter loaded, a Linux bridge hands IP frames to iptables, checking and trimming
+ * them on the way: a malformed frame sent across it would reach the servers well-formed, and a
+ * test of malformed frames would pass for the wrong reason. Off in this namespace (the settings
+ * are per namespace, and exist only while the module is loaded).
+ */
+async function bridgeWithoutNetfilter(ns: string): Promise<void> {
+  const loaded = await execIn(ns, 'test', ['-e', '/proc/sys/net/bridge/bridge-nf-call-iptables']);
+  if (loaded.code !== 0) return;
+  await sysctl(ns, { 'net.bridge.bridge-nf-call-iptables': 0, 'net.bridge.bridge-nf-call-ip6tables': 0, 'net.bridge.bridge-nf-call-arptables': 0 }, `bridge netfilter off in ${ns}`);
+}
+
 async function checksumsInSoftware(ns: string, ifnames: readonly string[]): Promise<void> {
   // See the header: complete checksums on every packet XDP may copy elsewhere.
   for (const dev of ifnames) await mustExecIn(ns, 'ethtool', ['-K', dev, 'tx', 'off'], { what: `turning tx checksum offload off on ${dev} in ${ns}` });
@@ -195,7 +217,7 @@ export async function buildWorld(options: { dcMtu?: number } = {}): Promise<Worl
     for (const dc of ['A', 'B'] as const) {
       const plan = DATACENTRES[dc];
       for (const [i, name] of plan.servers.entries()) {
-        servers.push({ name, dc, ns: await namespace(name), ifname: 'eth0', ipv4: `${plan.net4}.${i + 1}`, ipv6: `${plan.net6}${i + 1}`, mac: '' });
+        servers.push({ name, dc, ns: await namespace(name), ifname: 'eth0', ...serverAddresses(dc, i), mac: '' });
       }
     }
 
@@ -226,6 +248,7 @@ export async function buildWorld(options: { dcMtu?: number } = {}): Promise<Worl
       for (const s of dcServers) await veth(s.ns, s.ifname, r.ns, r.port(s.name), dcMtu);
       const entry = dcServers.find((s) => s.name === plan.entry)!;
       await sysctl(r.ns, { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 }, `forwarding on ${r.ns}`);
+      await bridgeWithoutNetfilter(r.ns);
       await ipBatch(r.ns, [
         // STP off (the default) lets ports forward at once instead of after 30 s of learning.
         `link add name ${r.bridge} mtu ${dcMtu} type bridge stp_state 0`,

@@ -36,7 +36,7 @@ function addressOf(value: unknown): IPv4 | IPv6 {
 
 /** An owner's definition as JSON: addresses as text. */
 function ownerJson(spec: OwnerSpec): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, typeof v === 'object' && v !== null ? String(v) : v]));
+  return Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : typeof v === 'object' && v !== null ? String(v) : v]));
 }
 
 function owner(router: Router, req: Record<string, unknown>): Answer {

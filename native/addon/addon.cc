@@ -1,5 +1,6 @@
 // Module entry of softunicast.node: the NativePort class, the ABI the binary was built with (so
 // that src/native.ts can refuse a stale binary), and helpers that need no port.
+#include <malloc.h>
 #include <napi.h>
 
 #include "egress.h"
@@ -83,6 +84,14 @@ void Cleanup(void *arg)
 static Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
 	using namespace su;
+
+	// Tables are large (a million slices: tens of MB) and come and go with every publish. glibc
+	// raises its mmap threshold to the size of each large block freed, up to 32 MiB, after
+	// which such tables come from the heap, whose freed middle it never gives back: the process
+	// grew by a table's size every few publishes. A fixed threshold keeps large blocks mapped,
+	// returned to the system when freed.
+	static bool threshold_set = mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1;
+	(void)threshold_set;
 
 	Instance *inst = new Instance();
 	env.SetInstanceData(inst);

@@ -15,8 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../core/gue.h"
-#include "../core/parse.h"
+#include "../core/user_route.h"
 #include "probes.h"
 #include "softunicast/router.h"
 
@@ -34,8 +33,8 @@ struct pool {
 	uint32_t *len;
 	uint8_t (*eth)[SU_ETH_HLEN]; /* restored after phases that write over it */
 	struct bench_probe *probes;
-	struct su_ip *ip;              /* parsed once, for `encap` */
-	const struct su_owner **owner; /* looked up once, for `encap` */
+	struct su_ip *ip;  /* parsed once, for `encap` */
+	uint32_t *owner;   /* looked up once, for `encap` */
 	struct su_router *router;      /* the batch phases' router over `buf` */
 	struct su_desc *descs;
 };
@@ -48,6 +47,14 @@ static uint8_t *frame_at(const struct pool *p, uint32_t i)
 	return p->buf + (size_t)i * p->stride + HEADROOM;
 }
 
+/* Frame `i` as the core sees it in a worker: its bytes and the headroom in front. */
+static struct su_buf buf_at(const struct pool *p, uint32_t i)
+{
+	uint8_t *data = frame_at(p, i);
+
+	return (struct su_buf){ .data = data, .end = data + p->len[i], .headroom = HEADROOM };
+}
+
 /* Each phase handles frames [from, from + n) of the pool and returns something derived from
  * every result, so that the compiler cannot drop the work. */
 typedef uint64_t (*phase_fn)(const struct pool *p, uint32_t from, uint32_t n);
@@ -57,37 +64,47 @@ static uint64_t run_parse(const struct pool *p, uint32_t from, uint32_t n)
 	uint64_t acc = 0;
 
 	for (uint32_t i = from; i < from + n; i++) {
+		struct su_buf b = buf_at(p, i);
 		struct su_ip ip;
-		uint32_t l2;
+		enum su_route_counter fate = su_parse_frame(&b, &ip);
 
-		acc += su_parse_frame(frame_at(p, i), p->len[i], &l2, &ip) + ip.dport;
+		/* Every bench frame parses: the ports are set. */
+		acc += fate == SU_PARSE_OK ? ip.dport : fate;
 	}
 	return acc;
 }
 
 static uint64_t run_lookup(const struct pool *p, uint32_t from, uint32_t n)
 {
+	const struct su_view *v = p->img->view;
 	uint64_t acc = 0;
 
 	for (uint32_t i = from; i < from + n; i++) {
 		const struct bench_probe *q = &p->probes[i];
+		struct su_found found;
 
-		acc += (uintptr_t)su_view_lookup(p->img->view, q->family, q->addr, q->protocol, q->port);
+		/* The stage as the route runs it: the address as parsing copies it, 16 bytes. */
+		su_lookup_port_slice(v, su_tbl_meta(v), q->family, q->addr, q->protocol, q->port,
+				     &found);
+		acc += found.owner;
 	}
 	return acc;
 }
 
+/* The rewrite of a forward as the route applies it: the owner's record, the GUE source port,
+ * the frame moved into its headroom and the outer headers written. */
 static uint64_t run_encap(const struct pool *p, uint32_t from, uint32_t n)
 {
-	const struct su_host *host = su_view_host(p->img->view);
+	const struct su_view *v = p->img->view;
 	uint64_t acc = 0;
 
 	for (uint32_t i = from; i < from + n; i++) {
-		uint8_t *ip = frame_at(p, i) + SU_ETH_HLEN;
-		uint8_t *frame = ip - su_gue_encap_len(p->owner[i]);
+		struct su_buf b = buf_at(p, i);
+		struct su_verdict verdict = { .owner = p->owner[i], .from = SU_FROM_WIRE };
+		enum su_route_counter fate = (enum su_route_counter)v->fwd[p->owner[i]].fate;
 
-		su_gue_encap(host, p->owner[i], &p->ip[i], frame);
-		acc += frame[SU_ETH_HLEN + 10]; /* the outer IPv4 checksum */
+		acc += su_route_apply(v, &b, &p->ip[i], NULL, &verdict, fate);
+		acc += b.data[SU_ETH_HLEN + 10]; /* the outer IPv4 checksum */
 	}
 	return acc;
 }
@@ -220,16 +237,20 @@ static int pool_build(struct pool *p, const struct bench_image *img, const struc
 		return -ENOENT;
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *mac = su_view_host(img->view)->mac;
-		uint32_t l2;
+		const struct bench_probe *q = &p->probes[i];
+		struct su_buf b;
+		struct su_found found;
 
-		p->len[i] = bench_frame_build(&p->probes[i], mac, frame_len, frame_at(p, i));
+		p->len[i] = bench_frame_build(q, mac, frame_len, frame_at(p, i));
 		memcpy(p->eth[i], frame_at(p, i), SU_ETH_HLEN);
-		if (su_parse_frame(frame_at(p, i), p->len[i], &l2, &p->ip[i]) != SU_PARSE_OK)
+		b = buf_at(p, i);
+		if (su_parse_frame(&b, &p->ip[i]) != SU_PARSE_OK)
 			return -EINVAL;
-		p->owner[i] = su_view_lookup(img->view, p->probes[i].family, p->probes[i].addr,
-					     p->probes[i].protocol, p->probes[i].port);
-		if (!p->owner[i] || p->owner[i]->kind != ph->kind)
+		su_lookup_port_slice(img->view, su_tbl_meta(img->view), q->family, q->addr,
+				     q->protocol, q->port, &found);
+		if (found.owner == SU_OWNER_NONE || img->owners[found.owner].kind != ph->kind)
 			return -EINVAL;
+		p->owner[i] = found.owner;
 	}
 	return ph->router == NO_ROUTER ? 0 : pool_router(p, ph);
 }

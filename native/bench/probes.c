@@ -42,7 +42,8 @@ int bench_image_load(const char *path, struct bench_image *img)
 	}
 	p = img->data;
 	img->header = (const void *)p;
-	p += sizeof(struct su_table_header) + img->header->trusted_count * sizeof(struct su_prefix);
+	p += sizeof(struct su_table_header) + img->header->trusted_count * sizeof(struct su_prefix) +
+	     img->header->peer_count * sizeof(struct su_peer);
 	img->owners = (const void *)p;
 	p += img->header->owner_count * sizeof(struct su_owner);
 	img->keys = (const void *)p;
@@ -121,6 +122,7 @@ uint32_t bench_frame_build(const struct bench_probe *p, const uint8_t dst_mac[6]
 	uint32_t l4 = p->protocol == IPPROTO_TCP ? 20 : 8;
 	uint32_t len = frame_len > 14 + l3 + l4 ? frame_len : 14 + l3 + l4;
 	uint8_t *ip = out + 14, *t = ip + l3;
+	uint16_t csum;
 
 	memset(out, 0, len);
 	memcpy(out, dst_mac, 6);
@@ -134,7 +136,9 @@ uint32_t bench_frame_build(const struct bench_probe *p, const uint8_t dst_mac[6]
 		ip[9] = p->protocol;
 		memcpy(ip + 12, src4, 4);
 		memcpy(ip + 16, p->addr, 4);
-		su_ipv4_set_checksum(ip, 20);
+		/* The sum is in machine order, and so stored as is (checksum.h). */
+		csum = su_csum_finish(su_csum_add(0, ip, 20));
+		memcpy(ip + 10, &csum, 2);
 	} else {
 		put16(out + 12, 0x86dd);
 		ip[0] = 0x60;

@@ -18,6 +18,9 @@ struct su_frag_entry {
 
 struct su_frag_table {
 	uint64_t (*now)(void);
+	/* The latest expiry handed out. Each save's is later than it, so that "the older" is
+	 * known within one tick of the coarse clock too, when every save reads the same time. */
+	uint64_t last_expires;
 	uint32_t mask; /* entries - 1 */
 	struct su_frag_entry entries[];
 };
@@ -90,7 +93,10 @@ void su_frag_table_save(struct su_frag_table *t, const struct su_frag_key *k, ui
 	else
 		slot = a->value.expires_ns <= b->value.expires_ns ? a : b;
 	slot->key = *k;
-	slot->value.expires_ns = now + SU_FRAG_TTL_NS;
+	/* A nanosecond apart at least: an expiry 30 s away loses nothing by it. */
+	slot->value.expires_ns = now + SU_FRAG_TTL_NS > t->last_expires ? now + SU_FRAG_TTL_NS :
+									t->last_expires + 1;
+	t->last_expires = slot->value.expires_ns;
 	slot->value.generation = generation;
 	slot->value.owner = owner;
 }

@@ -41,6 +41,17 @@ SU_INLINE int su_not_unicast(uint8_t family, const uint8_t *a)
 		(su_load32(a + 12) == 0 || su_get32(a + 12) == 1));
 }
 
+/* The length the IP header at `at` gives its datagram (IPv4: total length; IPv6: 40 + payload
+ * length), read before the header is parsed; 0 when its first 6 bytes are not in the frame. */
+SU_INLINE uint32_t su_ip_stated_len(const struct su_buf *b, uint32_t at, uint32_t family)
+{
+	const uint8_t *p = su_at(b, at, 6);
+
+	if (!p)
+		return 0;
+	return family == SU_FAMILY_IPV4 ? su_get16(p + 2) : SU_IPV6_HLEN + su_get16(p + 4);
+}
+
 /* Unwraps `outer` (for which su_gue_for_us holds) into `inner` (its offsets still count from
  * the frame's start), after every check that keeps a tunnel from becoming a relay (DESIGN.md):
  * the sender is trusted; the outer datagram is whole (no fragment, no source route), its UDP
@@ -119,16 +130,15 @@ SU_INLINE enum su_route_counter su_gue_unwrap(su_tbl t, const struct su_buf *b,
 	default:
 		return SU_ROUTE_drop_gue_variant;
 	}
-	/* The inner datagram ends where the outer UDP datagram does, exactly: its length field is
-	 * read first, so that a length running past the datagram counts as the mismatch it is,
-	 * like one stopping short of it, rather than as a malformed header. */
-	g = su_at(b, at, 6);
-	if (g && at + 6 <= end &&
-	    (family == SU_FAMILY_IPV4 ? su_get16(g + 2) : SU_IPV6_HLEN + su_get16(g + 4)) != end - at)
+	/* The inner datagram ends where the outer UDP datagram does, exactly, and its own header
+	 * says so: one that claims bytes past the UDP length (inside the outer IP datagram, or an
+	 * Ethernet trailer after it) or ends short of it disagrees, whatever else it holds. */
+	if (su_ip_stated_len(b, at, family) != end - at)
 		return SU_ROUTE_drop_gue_length;
 	fate = su_parse_ip(b, at, end - at, (uint8_t)family, inner);
-	/* Judged by the addresses as soon as they are read: tunnel control traffic is rarely TCP
-	 * or UDP (a router solicitation is ICMPv6), and would otherwise count as malformed. */
+	/* Tunnel control traffic is named for what it is, whatever it carries: a Linux host sends
+	 * router solicitations (ICMPv6, which no slice has) through its own GUE tunnels. The
+	 * addresses are read before anything else of the packet can fail to parse. */
 	if (inner->family != SU_FAMILY_NONE &&
 	    (su_not_unicast(inner->family, inner->saddr) || su_not_unicast(inner->family, inner->daddr)))
 		return SU_ROUTE_drop_tunnel_control;

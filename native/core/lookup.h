@@ -96,26 +96,32 @@ struct su_lookup {
 	uint32_t managed; /* as struct su_found; by address: whether a key covers it */
 };
 
-/* One prefix length `l` of a lookup: the key there, and the port among its ranges. 1 when the
- * lookup is done. Lengths come longest first, so the first key whose ranges hold the port
- * decides; TypeScript's validator guarantees that overlapping slices share an owner. */
-SU_INLINE int su_lookup_step(struct su_lookup *s, const struct su_len *l)
+/* One prefix length `l` of a lookup of an IPv4 (`ipv4` 1) or IPv6 address: the key there, and the
+ * port among its ranges. 1 when the lookup is done. Lengths come longest first, so the first key
+ * whose ranges hold the port decides; TypeScript's validator guarantees that overlapping slices
+ * share an owner. A target that knows the family passes it as a constant (user.h). */
+SU_INLINE int su_lookup_step_as(struct su_lookup *s, const struct su_len *l, uint32_t ipv4)
 {
 	const struct su_key_ranges *k;
 	uint32_t in_span;
 
 	if (s->mode == SU_LOOKUP_ADDRESS) {
 		s->managed =
-			su_key_at(s->t, l, su_meta_protocol(SU_IPPROTO_TCP), s->a0, s->a1, s->ipv4) ||
-			su_key_at(s->t, l, su_meta_protocol(SU_IPPROTO_UDP), s->a0, s->a1, s->ipv4);
+			su_key_at(s->t, l, su_meta_protocol(SU_IPPROTO_TCP), s->a0, s->a1, ipv4) ||
+			su_key_at(s->t, l, su_meta_protocol(SU_IPPROTO_UDP), s->a0, s->a1, ipv4);
 		return (int)s->managed;
 	}
-	k = su_key_at(s->t, l, s->proto, s->a0, s->a1, s->ipv4);
+	k = su_key_at(s->t, l, s->proto, s->a0, s->a1, ipv4);
 	if (!k)
 		return 0;
 	s->owner = su_range_owner(s->t, k, s->port, &in_span);
 	s->managed |= in_span;
 	return s->owner != SU_OWNER_NONE;
+}
+
+SU_INLINE int su_lookup_step(struct su_lookup *s, const struct su_len *l)
+{
+	return su_lookup_step_as(s, l, s->ipv4);
 }
 
 /* Prefix length `i` of the lookup's family, or NULL past the last. */

@@ -99,6 +99,17 @@ SU_INLINE enum su_route_counter su_parse_l4(const struct su_buf *b, uint32_t l4,
 
 	out->l4 = (uint16_t)l4;
 	out->l4_len = (uint16_t)len;
+	/* TCP or UDP with its header, nearly every packet, first: neither of the cases below. */
+	if (out->fragment != SU_FRAGMENT_LATER &&
+	    (protocol == SU_IPPROTO_TCP || protocol == SU_IPPROTO_UDP)) {
+		p = su_at(b, l4, SU_UDP_HLEN);
+		if (!p || len < su_l4_min(protocol))
+			return SU_ROUTE_drop_malformed;
+		out->protocol = protocol;
+		out->sport = (uint16_t)su_get16(p);
+		out->dport = (uint16_t)su_get16(p + 2);
+		return SU_PARSE_OK;
+	}
 	if (out->fragment == SU_FRAGMENT_LATER) {
 		/* No transport header here: the ports are in the first fragment. */
 		if (protocol != SU_IPPROTO_TCP && protocol != SU_IPPROTO_UDP)
@@ -110,15 +121,7 @@ SU_INLINE enum su_route_counter su_parse_l4(const struct su_buf *b, uint32_t l4,
 	if ((protocol == SU_IPPROTO_ICMP && out->family == SU_FAMILY_IPV4) ||
 	    (protocol == SU_IPPROTO_ICMPV6 && out->family == SU_FAMILY_IPV6))
 		return su_parse_icmp_error(b, l4, len, out);
-	if (protocol != SU_IPPROTO_TCP && protocol != SU_IPPROTO_UDP)
-		return SU_ROUTE_pass_unparsed;
-	p = su_at(b, l4, SU_UDP_HLEN);
-	if (!p || len < su_l4_min(protocol))
-		return SU_ROUTE_drop_malformed;
-	out->protocol = protocol;
-	out->sport = (uint16_t)su_get16(p);
-	out->dport = (uint16_t)su_get16(p + 2);
-	return SU_PARSE_OK;
+	return SU_ROUTE_pass_unparsed;
 }
 
 /* Whether IPv4 options `opt` (`len` bytes, at most 40) hold a loose or strict source route
@@ -148,16 +151,12 @@ SU_INLINE int su_ipv4_source_routed(const struct su_buf *b, uint32_t opt, uint32
 	return 0;
 }
 
-SU_INLINE enum su_route_counter su_parse_ipv4(const struct su_buf *b, uint32_t l3, uint32_t avail,
-					      struct su_ip *out)
+/* The IPv4 header `p` at `l3`, `ihl` bytes long (its IHL field, times 4), of `avail` bytes. */
+SU_INLINE enum su_route_counter su_parse_ipv4_hl(const struct su_buf *b, uint32_t l3, uint32_t avail,
+						 const uint8_t *p, uint32_t ihl, struct su_ip *out)
 {
-	const uint8_t *p = su_at(b, l3, SU_IPV4_HLEN);
-	uint32_t ihl, total, frag;
+	uint32_t total = su_get16(p + 2), frag;
 
-	if (!p || avail < SU_IPV4_HLEN || p[0] >> 4 != 4)
-		return SU_ROUTE_pass_unparsed;
-	ihl = (uint32_t)(p[0] & 0x0f) * 4;
-	total = su_get16(p + 2);
 	out->family = SU_FAMILY_IPV4;
 	out->l3 = (uint16_t)l3;
 	out->flags = 0;
@@ -176,6 +175,22 @@ SU_INLINE enum su_route_counter su_parse_ipv4(const struct su_buf *b, uint32_t l
 	if (ihl > SU_IPV4_HLEN && su_ipv4_source_routed(b, l3 + SU_IPV4_HLEN, ihl - SU_IPV4_HLEN))
 		out->flags |= SU_IP_SOURCE_ROUTED;
 	return su_parse_l4(b, l3 + ihl, total - ihl, p[9], out);
+}
+
+SU_INLINE enum su_route_counter su_parse_ipv4(const struct su_buf *b, uint32_t l3, uint32_t avail,
+					      struct su_ip *out)
+{
+	const uint8_t *p = su_at(b, l3, SU_IPV4_HLEN);
+
+	if (!p || avail < SU_IPV4_HLEN)
+		return SU_ROUTE_pass_unparsed;
+	/* Version 4 without options, nearly every packet: the header's length a constant, so that
+	 * the checks on it and the options' walk fold away. */
+	if (p[0] == 0x45)
+		return su_parse_ipv4_hl(b, l3, avail, p, SU_IPV4_HLEN, out);
+	if (p[0] >> 4 != 4)
+		return SU_ROUTE_pass_unparsed;
+	return su_parse_ipv4_hl(b, l3, avail, p, (uint32_t)(p[0] & 0x0f) * 4, out);
 }
 
 /* A walk along an IPv6 extension header chain (RFC 8200 4.3-4.6). Hop-by-hop, routing and
@@ -255,6 +270,13 @@ SU_INLINE enum su_route_counter su_parse_ipv6(const struct su_buf *b, uint32_t l
 	if (total == SU_IPV6_HLEN || total > avail)
 		return SU_ROUTE_drop_malformed;
 	out->ip_len = (uint16_t)total;
+	/* No extension header, nearly every packet: what the walk would find without walking. */
+	if (!su_is_ext(p[6])) {
+		out->fragment = SU_FRAGMENT_NONE;
+		out->frag_id = 0;
+		out->flags = 0;
+		return su_parse_l4(b, l3 + SU_IPV6_HLEN, total - SU_IPV6_HLEN, p[6], out);
+	}
 	w.b = *b;
 	w.at = l3 + SU_IPV6_HLEN;
 	w.end = l3 + total;
@@ -292,7 +314,8 @@ SU_INLINE enum su_route_counter su_parse_ip(const struct su_buf *b, uint32_t l3,
 	return SU_ROUTE_pass_unparsed;
 }
 
-/* Parses an Ethernet frame down to the ports: the IP datagram after up to two VLAN tags. */
+/* Parses an Ethernet frame down to the ports: the IP datagram after up to two VLAN tags. An
+ * untagged frame, the common case, skips the tags' loop. */
 SU_INLINE enum su_route_counter su_parse_frame(const struct su_buf *b, struct su_ip *out)
 {
 	uint32_t off = SU_ETH_HLEN, len = su_len(b);
@@ -303,7 +326,7 @@ SU_INLINE enum su_route_counter su_parse_frame(const struct su_buf *b, struct su
 	if (!eth)
 		return SU_ROUTE_pass_unparsed;
 	type = su_get16(eth + 12);
-	for (int i = 0; i < SU_VLAN_TAGS_MAX; i++) {
+	for (int i = 0; i < SU_VLAN_TAGS_MAX && type != SU_ETH_P_IPV4 && type != SU_ETH_P_IPV6; i++) {
 		const uint8_t *tag;
 
 		if (type != SU_ETH_P_8021Q && type != SU_ETH_P_8021AD)

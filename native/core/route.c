@@ -1,10 +1,7 @@
 /* The one core in the AF_XDP workers (softunicast/core.h): su_core_route and its variants run
  * route.h's stages against the view in memory (user.h). No allocation, no logging, loops bounded
  * by header counts: the same code the XDP program runs (bpf/steer.bpf.c). */
-#include "user.h"
-
-#include "route.h"
-#include "user_stages.h"
+#include "user_route.h"
 
 /* Decides and rewrites one packet; the fate as the worker lane sees it: a packet meant for the
  * kernel cannot be handed to it from here (drop_local). */

@@ -43,9 +43,10 @@ SU_INLINE int su_tbl_peer(su_tbl v, uint8_t family, const uint8_t *addr)
 	return v->meta.peer_count && su_view_peer(v, family, addr);
 }
 
+/* Most tables have no L2 peer: then the frame's address is not even read (as in bpf/target.h). */
 SU_INLINE int su_tbl_peer_mac(su_tbl v, const uint8_t *mac)
 {
-	return su_meta_peer_mac(&v->meta, mac);
+	return v->meta.mac_peer_count && su_meta_peer_mac(&v->meta, mac);
 }
 
 /* frags.c: the queue's table (NULL: none, every later piece unplaced). */
@@ -136,13 +137,26 @@ SU_INLINE void su_each_ext(struct su_ext_walk *w)
 			return;
 }
 
+/* The lengths of one family, `ipv4` a constant: the steps of an IPv4 lookup carry nothing of
+ * IPv6's. The first length is looked at before the loop: most tables have one length per
+ * family, and a hit there needs no loop (whose registers would be saved around it). */
+SU_INLINE void su_each_len_as(struct su_lookup *s, const struct su_len *lens, uint32_t count,
+			      uint32_t ipv4)
+{
+	if (count == 0 || su_lookup_step_as(s, &lens[0], ipv4))
+		return;
+	for (uint32_t i = 1; i < count; i++)
+		if (su_lookup_step_as(s, &lens[i], ipv4))
+			return;
+}
+
+/* The counts are view.c's, one per distinct prefix length: within the arrays by construction. */
 SU_INLINE void su_each_len(struct su_lookup *s, const struct su_meta *m)
 {
-	const struct su_len *l;
-
-	for (uint32_t i = 0; (l = su_len_at(m, s->ipv4, i)) != NULL; i++)
-		if (su_lookup_step(s, l))
-			return;
+	if (s->ipv4)
+		su_each_len_as(s, m->ipv4_lens, m->ipv4_len_count, 1);
+	else
+		su_each_len_as(s, m->ipv6_lens, m->ipv6_len_count, 0);
 }
 
 #endif /* SU_CORE_USER_H */

@@ -10,25 +10,29 @@ cov="$out/coverage"
 mkdir -p "$cov"
 rm -f "$cov"/*.profraw
 
-core=(native/core/view.c native/core/parse.c native/core/gue.c native/core/route.c
-      native/core/frags.c native/xsk/error.c)
+core=(native/core/view.c native/core/view_check.c native/core/view_export.c native/core/encap.c
+      native/core/route.c native/core/frags.c native/xsk/error.c)
+model=(native/fuzz/oracle.c native/fuzz/oracle_parse.c native/fuzz/oracle_route.c
+       native/fuzz/oracle_table.c)
 for target in route view; do
   bin="$cov/fuzz_$target"
   stale=0
   [ -x "$bin" ] || stale=1
-  for f in "native/fuzz/fuzz_$target.c" native/fuzz/oracle.[ch] native/fuzz/coverage.sh \
+  for f in "native/fuzz/fuzz_$target.c" "${model[@]}" native/fuzz/*.h native/fuzz/coverage.sh \
            "${core[@]}" native/core/*.h native/include/softunicast/*.h; do
     [ "$f" -nt "$bin" ] && stale=1
   done
   if [ "$stale" = 1 ]; then
     clang -g -O1 -fprofile-instr-generate -fcoverage-mapping -fsanitize=fuzzer -D_GNU_SOURCE \
       -std=gnu11 -Inative/include -Inative/core "native/fuzz/fuzz_$target.c" \
-      native/fuzz/oracle.c "${core[@]}" -o "$bin"
+      "${model[@]}" "${core[@]}" -o "$bin"
   fi
   mkdir -p "$out/corpus-$target"
+  inputs=("$out/corpus-$target" "$out/seeds-$target")
+  [ -d "native/fuzz/regressions/$target" ] && inputs+=("native/fuzz/regressions/$target")
   # -runs=0: every corpus input once, no mutation.
   LLVM_PROFILE_FILE="$cov/$target.profraw" "$bin" -runs=0 --table="$out/golden.img" \
-    "$out/corpus-$target" "$out/seeds-$target" >"$cov/$target.log" 2>&1
+    "${inputs[@]}" >"$cov/$target.log" 2>&1
 done
 llvm-profdata merge -sparse "$cov"/*.profraw -o "$cov/core.profdata"
 llvm-cov report "$cov/fuzz_route" -object "$cov/fuzz_view" -instr-profile="$cov/core.profdata" \

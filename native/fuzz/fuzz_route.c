@@ -1,15 +1,18 @@
-/* libFuzzer target: su_core_route on arbitrary frames under a fixed, realistic table (the golden
- * one of test/fixtures/golden.ts: local, server and data-centre owners, IPv4 and IPv6, GUE
- * variants 0 and 1 and L2, trusted peers, an owner without a next hop), with ASan and UBSan
- * (native/fuzz/build.sh). Every decision and every byte sent is checked against the reference
- * model (oracle.c), including the lookup on the parsed fields against a scan of the image.
+/* libFuzzer target: the one core's two user-space entry points, su_core_route_owner (the worker
+ * lane) and su_core_route_as_xdp (the XDP program's decisions), and su_core_route, on arbitrary
+ * frames under a fixed, realistic table (the golden one of test/fixtures/golden.ts: local,
+ * server and data-centre owners, IPv4 and IPv6, GUE variants 0 and 1 and L2, trusted peers,
+ * servers of this data centre, an owner without a next hop), with ASan and UBSan
+ * (native/fuzz/build.sh). Every fate, owner and byte that leaves is checked against the
+ * reference model (oracle.h), the lookup on the parsed fields against a scan of the image.
  *
  * Input: one byte of headroom, then up to FRAMES_MAX frames separated by SEPARATOR.
  *   headroom: below 80, that many bytes (around the 42-66 the encapsulator needs, so that its
  *   shortfall path runs); anything else, the worker's 256.
- * Each frame runs through su_core_route alone, and through su_core_route_frags with one fragment
- * table per input (so that a later fragment can follow its first); both must agree but where
- * the table may place a later fragment.
+ * Each frame runs through su_core_route alone, and through each lane with a fragment table of
+ * its own per input (so that a later fragment can follow its first). The lanes must agree but
+ * where the worker cannot hand a packet to the kernel (drop_local); alone and the worker agree
+ * but where the table places a later fragment.
  * The table image: --table=PATH, else $SU_FUZZ_TABLE, else golden.img next to this binary (all
  * written by native/fuzz/seeds.ts). */
 #include <stdint.h>
@@ -89,56 +92,86 @@ static const uint8_t *find_separator(const uint8_t *p, const uint8_t *end)
 static int same_result(const struct fz_result *a, const struct fz_result *b)
 {
 	return a->fate == b->fate && a->off == b->off && a->len == b->len &&
-	       (!a->bytes || memcmp(a->bytes, b->bytes, a->len) == 0);
+	       (!a->bytes) == (!b->bytes) && (!a->bytes || memcmp(a->bytes, b->bytes, a->len) == 0);
+}
+
+/* Before the first table is published, every entry point drops, the frame untouched. */
+static void check_no_table(uint8_t *frame, const uint8_t *input, uint32_t len)
+{
+	const enum su_route_counter none = SU_ROUTE_drop_no_table;
+	uint8_t *data = frame;
+	uint32_t data_len = len, worker = 0, xdp = 0;
+
+	if (su_core_route(NULL, &data, &data_len, 0) != none ||
+	    su_core_route_owner(NULL, NULL, &data, &data_len, 0, &worker) != none ||
+	    su_core_route_as_xdp(NULL, NULL, &data, &data_len, 0, &xdp) != none ||
+	    worker != SU_OWNER_NONE || xdp != SU_OWNER_NONE || data != frame || data_len != len ||
+	    memcmp(frame, input, len) != 0)
+		fz_fail("without a table, a frame was not simply dropped");
+}
+
+/* The two lanes decide alike: what the XDP program hands the kernel, the worker drops. */
+static void check_lanes(int n, const struct fz_result *worker, const struct fz_result *xdp)
+{
+	if (worker->owner != xdp->owner)
+		fz_fail("frame %d: owner %u in the worker lane, %u in the XDP lane", n,
+			worker->owner, xdp->owner);
+	if (SU_ROUTE_PASSES(xdp->fate) || xdp->fate == SU_ROUTE_decap_local) {
+		if (worker->fate != SU_ROUTE_drop_local)
+			fz_fail("frame %d: %s in the XDP lane, %s in the worker lane", n,
+				fz_fate_name(xdp->fate), fz_fate_name(worker->fate));
+	} else if (!same_result(worker, xdp)) {
+		fz_fail("frame %d: the worker lane (%s) and the XDP lane (%s) differ", n,
+			fz_fate_name(worker->fate), fz_fate_name(xdp->fate));
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 {
 	const uint8_t *p, *end = input + size;
-	struct su_frag_table *frags;
-	struct fz_frags model = { 0 };
+	struct su_frag_table *frags_worker, *frags_xdp;
+	struct fz_frags memory_worker = { 0 }, memory_xdp = { 0 };
 	uint32_t headroom;
 
 	if (size < 1)
 		return 0;
 	headroom = input[0] < HEADROOM_SMALL ? input[0] : HEADROOM_WORKER;
 	/* Four entries: two keys' worth of slots, so that datagrams also evict each other. */
-	frags = su_frag_table_new(4);
-	if (!frags)
+	frags_worker = su_frag_table_new(4);
+	frags_xdp = su_frag_table_new(4);
+	if (!frags_worker || !frags_xdp)
 		abort();
 	p = input + 1;
 	for (int n = 0; n < FRAMES_MAX; n++) {
 		const uint8_t *sep = find_separator(p, end);
 		uint32_t len = (uint32_t)(sep - p);
-		struct fz_result alone, with_table;
-		/* Each frame in an allocation of its own size: the parsers' reads past the frame
-		 * are ASan's to catch here too, not only in the routed copy. */
+		struct fz_result alone, worker, xdp;
+		/* Each frame in an allocation of its own size: the model's reads past the frame
+		 * are ASan's to catch here too, not only the core's in the routed copy. */
 		uint8_t *frame = malloc(len ? len : 1);
 
 		if (!frame)
 			abort();
 		memcpy(frame, p, len);
-		/* Before the first table is published, everything is dropped, untouched. */
-		if (n == 0) {
-			uint8_t *data = frame;
-			uint32_t data_len = len;
-
-			if (su_core_route(NULL, &data, &data_len, 0) != SU_ROUTE_drop_no_table ||
-			    data != frame || data_len != len || memcmp(frame, p, len) != 0)
-				fz_fail("without a table, a frame was not simply dropped");
-		}
-		fz_route(view, &table, NULL, NULL, frame, len, headroom, &alone);
-		fz_route(view, &table, frags, &model, frame, len, headroom, &with_table);
+		if (n == 0)
+			check_no_table(frame, p, len);
+		fz_route(view, &table, FZ_ALONE, NULL, NULL, frame, len, headroom, &alone);
+		fz_route(view, &table, FZ_WORKER, frags_worker, &memory_worker, frame, len,
+			 headroom, &worker);
+		fz_route(view, &table, FZ_XDP, frags_xdp, &memory_xdp, frame, len, headroom, &xdp);
 		/* Without a table every later fragment is dropped; with one, nothing else changes. */
-		if (alone.fate != SU_ROUTE_drop_fragment && !same_result(&alone, &with_table))
+		if (alone.fate != SU_ROUTE_drop_fragment && !same_result(&alone, &worker))
 			fz_fail("frame %d: routed alone and with a fragment table, results differ", n);
+		check_lanes(n, &worker, &xdp);
 		fz_result_free(&alone);
-		fz_result_free(&with_table);
+		fz_result_free(&worker);
+		fz_result_free(&xdp);
 		free(frame);
 		if (sep == end)
 			break;
 		p = sep + SEPARATOR_LEN;
 	}
-	su_frag_table_free(frags);
+	su_frag_table_free(frags_worker);
+	su_frag_table_free(frags_xdp);
 	return 0;
 }

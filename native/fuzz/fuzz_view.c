@@ -1,10 +1,12 @@
 /* libFuzzer target: su_view_build on arbitrary table images (untrusted input, layout in
  * softunicast/table.h), with ASan and UBSan (native/fuzz/build.sh). It must accept exactly the
- * images that follow the rules (oracle.c checks them one by one) and refuse the rest with an
- * ERR_INVALID_TABLE message. An accepted view must answer lookups as a scan of the image does,
- * route packets to its owners as the reference model says (so that fuzzed hosts and owners,
- * MTUs and all, reach the encapsulator), and free without a leak. Seeds are real images
- * (native/fuzz/seeds.ts), which the fuzzer mutates. */
+ * images that follow the rules (oracle_table.c checks them one by one) and refuse the rest with
+ * an ERR_INVALID_TABLE message (ERR_TABLE_LIMIT for more L2 servers than the packet path checks).
+ * An accepted view must hand the XDP program's maps the image's own sections, answer lookups as
+ * a scan of the image does, route packets to its owners in both lanes as the reference model
+ * says (so that fuzzed hosts, owners and peers, MTUs and all, reach the encapsulator and the
+ * loop rules), and free without a leak. Seeds are real images (native/fuzz/seeds.ts), which the
+ * fuzzer mutates. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -81,46 +83,86 @@ static uint32_t ethernet(uint8_t *frame, const struct su_host *host, uint8_t fam
 	return 14;
 }
 
+/* One frame through the worker lane and the XDP lane, which must agree (fuzz_route.c says how). */
+static void route_frame(const struct su_view *view, const struct fz_table *t, const uint8_t *frame,
+			uint32_t len)
+{
+	struct fz_result worker, xdp;
+
+	fz_route(view, t, FZ_ALONE, NULL, NULL, frame, len, HEADROOM, &worker);
+	fz_route(view, t, FZ_XDP, NULL, NULL, frame, len, HEADROOM, &xdp);
+	if (SU_ROUTE_PASSES(xdp.fate) || xdp.fate == SU_ROUTE_decap_local ?
+		    worker.fate != SU_ROUTE_drop_local :
+		    worker.fate != xdp.fate || worker.len != xdp.len ||
+			    (worker.bytes && memcmp(worker.bytes, xdp.bytes, worker.len) != 0))
+		fz_fail("the worker lane (%s) and the XDP lane (%s) differ",
+			fz_fate_name(worker.fate), fz_fate_name(xdp.fate));
+	fz_result_free(&worker);
+	fz_result_free(&xdp);
+}
+
+/* The GUE sources to try, at most one per family of each kind: a trusted prefix's first address
+ * (another data centre, or a server when it is one) and a server of this data centre (trusted
+ * or not). */
+static int gue_sources(const struct fz_table *t, const struct su_host *host, uint8_t *family,
+		       const uint8_t **addr)
+{
+	int n = 0, seen = 0;
+
+	for (uint32_t i = 0; i < t->h.trusted_count + t->h.peer_count && n < 4; i++) {
+		int peer = i >= t->h.trusted_count;
+		uint8_t f = peer ? t->peers[i - t->h.trusted_count].family : t->trusted[i].family;
+		int bit = 1 << ((f == SU_FAMILY_IPV6) + 2 * peer);
+
+		if ((seen & bit) ||
+		    !(host->flags & (f == SU_FAMILY_IPV4 ? SU_HOST_HAS_IPV4 : SU_HOST_HAS_IPV6)))
+			continue;
+		seen |= bit;
+		family[n] = f;
+		addr[n++] = peer ? t->peers[i - t->h.trusted_count].addr : t->trusted[i].addr;
+	}
+	return n;
+}
+
 /* Sends a `ip_len`-byte TCP or UDP datagram to (addr, protocol, port) through the view: as it
- * is, and in GUE (both variants) from a trusted peer of each family the host can receive on. */
+ * is, from an L2 server's MAC, and in GUE (both variants) from trusted peers and servers. */
 static void route_to(const struct su_view *view, const struct fz_table *t, uint8_t family,
 		     const uint8_t *addr, uint8_t protocol, uint16_t port, uint32_t ip_len)
 {
 	static const uint8_t client[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x10 };
 	const struct su_host *host = su_view_host(view);
 	static uint8_t frame[FRAME_MAX];
-	struct fz_result r;
-	int done4 = 0, done6 = 0;
+	const uint8_t *sources[4];
+	uint8_t families[4];
+	int n;
 	uint32_t l2;
 
 	if (ip_len < (family == SU_FAMILY_IPV4 ? 20u : 40u) + 20 || ip_len > 9000)
 		return;
 	l2 = ethernet(frame, host, family);
 	ip_datagram(frame + l2, family, client, addr, protocol, 40000, port, ip_len);
-	fz_route(view, t, NULL, NULL, frame, l2 + ip_len, HEADROOM, &r);
-	fz_result_free(&r);
-
-	for (uint32_t i = 0; i < t->h.trusted_count; i++) {
-		const struct su_prefix *peer = &t->trusted[i];
-		uint8_t outer = peer->family;
+	route_frame(view, t, frame, l2 + ip_len);
+	for (uint32_t i = 0; i < t->h.peer_count; i++) {
+		if (t->peers[i].flags & SU_PEER_HAS_MAC) {
+			memcpy(frame + 6, t->peers[i].mac, 6);
+			route_frame(view, t, frame, l2 + ip_len);
+			break;
+		}
+	}
+	n = host->gue_port ? gue_sources(t, host, families, sources) : 0;
+	for (int s = 0; s < n; s++) {
+		uint8_t outer = families[s];
 		const uint8_t *self = outer == SU_FAMILY_IPV4 ? host->ipv4 : host->ipv6;
 		uint32_t ohl = outer == SU_FAMILY_IPV4 ? 20 : 40;
 
-		int *done = outer == SU_FAMILY_IPV4 ? &done4 : &done6;
-
-		/* One peer per family: the others only repeat the trust check. */
-		if (*done || !host->gue_port ||
-		    !(host->flags & (outer == SU_FAMILY_IPV4 ? SU_HOST_HAS_IPV4 : SU_HOST_HAS_IPV6)))
-			continue;
-		*done = 1;
 		for (int variant = 0; variant < 2; variant++) {
 			uint32_t gue = variant == 0 ? 4 : 0, inner_at = 14 + ohl + 8 + gue;
 
 			ethernet(frame, host, outer);
 			ip_datagram(frame + inner_at, family, client, addr, protocol, 40000, port,
 				    ip_len);
-			/* The peer's own prefix address: inside the prefix, as any host of it. */
-			ip_datagram(frame + 14, outer, peer->addr, self, IPPROTO_UDP, 51000,
+			/* The prefix's own address: inside the prefix, as any host of it. */
+			ip_datagram(frame + 14, outer, sources[s], self, IPPROTO_UDP, 51000,
 				    host->gue_port, ohl + 8 + gue + ip_len);
 			if (variant == 0) {
 				uint8_t *g = frame + 14 + ohl + 8;
@@ -128,8 +170,7 @@ static void route_to(const struct su_view *view, const struct fz_table *t, uint8
 				g[0] = g[2] = g[3] = 0;
 				g[1] = family == SU_FAMILY_IPV4 ? SU_GUE_PROTO_IPV4 : SU_GUE_PROTO_IPV6;
 			}
-			fz_route(view, t, NULL, NULL, frame, inner_at + ip_len, HEADROOM, &r);
-			fz_result_free(&r);
+			route_frame(view, t, frame, inner_at + ip_len);
 		}
 	}
 }
@@ -183,29 +224,69 @@ static void probe_key(const struct su_view *view, const struct fz_table *t,
 	}
 }
 
+/* The forms the XDP program's maps are filled from (softunicast/core.h): the image's sections as
+ * they are, and each key where the image has it. */
+static void check_exports(const struct su_view *view, const struct fz_table *t)
+{
+	uint32_t n;
+	const struct su_prefix *trusted = su_view_trusted_prefixes(view, &n);
+
+	if (n != t->h.trusted_count || memcmp(trusted, t->trusted, n * sizeof(*trusted)) != 0)
+		fz_fail("su_view_trusted_prefixes is not the image's section");
+	if (su_view_peers(view, &n) == NULL ||
+	    n != t->h.peer_count || memcmp(su_view_peers(view, &n), t->peers, n * sizeof(*t->peers)))
+		fz_fail("su_view_peers is not the image's section");
+	if (su_view_ranges(view, &n) == NULL || n != t->h.range_count ||
+	    memcmp(su_view_ranges(view, &n), t->ranges, n * sizeof(*t->ranges)) != 0)
+		fz_fail("su_view_ranges is not the image's section");
+	if (su_view_fwds(view, &n) == NULL || n != t->h.owner_count ||
+	    su_view_owner_count(view) != n || su_view_key_count(view) != t->h.key_count ||
+	    su_view_meta(view)->generation != t->h.generation ||
+	    su_view_meta(view)->owner_count != n || su_view_meta(view)->peer_count != t->h.peer_count)
+		fz_fail("the view's counts or generation are not the image's");
+	for (uint32_t i = 0; i < t->h.key_count; i++) {
+		const struct su_slice_key *k = &t->keys[i];
+		const uint8_t want_meta[4] = { k->family, k->prefix_len, k->protocol, 0 };
+		struct su_key_ranges r;
+		struct su_key_id id;
+		uint8_t addr[16] = { 0 };
+
+		su_view_key(view, i, &id, &r);
+		memcpy(addr, &id.w0, k->family == SU_FAMILY_IPV4 ? 4 : 8);
+		if (k->family == SU_FAMILY_IPV6)
+			memcpy(addr + 8, &id.w1, 8);
+		if (memcmp(&id.meta, want_meta, 4) != 0 || memcmp(addr, k->addr, 16) != 0 ||
+		    r.first != k->range_first || r.count != k->range_count ||
+		    r.base != t->ranges[k->range_first].first)
+			fz_fail("su_view_key %u is not the image's key", i);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 {
 	struct su_error err = { 0 };
 	struct su_view *view = NULL;
 	struct fz_table t;
 	char why[128] = "";
-	int valid = fz_image_valid(input, size, why, sizeof(why));
+	int want = fz_image_check(input, size, why, sizeof(why));
 	int ret = su_view_build(input, size, &view, &err);
 	uint32_t step;
 
 	if (ret == -ENOMEM)
 		return 0;
 	if (ret) {
-		if (valid)
+		const char *code = want == FZ_IMAGE_LIMIT ? "ERR_TABLE_LIMIT" : "ERR_INVALID_TABLE";
+
+		if (want == FZ_IMAGE_VALID)
 			fz_fail("a valid image refused: %s", err.message);
-		if (ret != -EINVAL || strcmp(err.code, "ERR_INVALID_TABLE") != 0 ||
-		    strncmp(err.message, "Invalid table image: ", 21) != 0)
-			fz_fail("refused with %d, code '%s', message '%s'", ret, err.code,
+		if (ret != -EINVAL || strcmp(err.code, code) != 0 ||
+		    (want == FZ_IMAGE_INVALID && strncmp(err.message, "Invalid table image: ", 21) != 0))
+			fz_fail("refused (%s) with %d, code '%s', message '%s'", why, ret, err.code,
 				err.message);
 		return 0;
 	}
-	if (!valid)
-		fz_fail("an invalid image accepted (%s)", why);
+	if (want != FZ_IMAGE_VALID)
+		fz_fail("an image accepted that must be refused (%s)", why);
 
 	fz_table_load(&t, input, size);
 	/* The view holds at least its copy of the image, keys aside (they live on in the index):
@@ -214,6 +295,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	    memcmp(su_view_host(view), &t.h.host, sizeof(t.h.host)) != 0 ||
 	    su_view_memory(view) < size - (size_t)t.h.key_count * sizeof(struct su_slice_key))
 		fz_fail("the view's generation, host or memory is not the image's");
+	check_exports(view, &t);
 	step = t.h.key_count > PROBE_KEYS ? t.h.key_count / PROBE_KEYS : 1;
 	for (uint32_t i = 0, n = 0; i < t.h.key_count; i += step, n++)
 		probe_key(view, &t, &t.keys[i], n < ROUTE_KEYS);

@@ -1,17 +1,13 @@
-/* See oracle.h. The model follows the rules the counters document (softunicast/abi.h) and the
- * header layouts of RFC 791, RFC 8200, RFC 768 and draft-ietf-intarea-gue-09; it never reads the
- * view's private index or forwarding records, so that an optimisation of those (view.h) that
- * changes an answer disagrees with it. */
-#include "oracle.h"
-
-#include <arpa/inet.h>
+/* See oracle.h: a frame through one entry point of the core, its fate and owner compared with the
+ * model's (oracle_route.c), and every byte that leaves checked: sent frames field by field
+ * against the RFCs (RFC 791, RFC 8200, RFC 768, draft-ietf-intarea-gue-09), frames for the
+ * kernel as received or exactly unwrapped. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gue.h"
-#include "parse.h"
+#include "model.h"
 
 static const char *const fate_names[] = {
 #define SU_X(name, doc) #name,
@@ -19,7 +15,7 @@ static const char *const fate_names[] = {
 #undef SU_X
 };
 
-static const char *fate_name(unsigned fate)
+const char *fz_fate_name(unsigned fate)
 {
 	return fate < SU_ROUTE_COUNTER_COUNT ? fate_names[fate] : "(not a fate)";
 }
@@ -34,362 +30,6 @@ void fz_fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	abort();
-}
-
-/* ---- The table, scanned ---------------------------------------------------------------- */
-
-static void *section(const uint8_t **p, size_t n)
-{
-	void *copy = malloc(n ? n : 1);
-
-	if (!copy)
-		abort();
-	memcpy(copy, *p, n);
-	*p += n;
-	return copy;
-}
-
-void fz_table_load(struct fz_table *t, const void *image, size_t size)
-{
-	const uint8_t *p = image;
-
-	if (size < sizeof(t->h))
-		fz_fail("an accepted image of %zu bytes has no header", size);
-	memcpy(&t->h, p, sizeof(t->h));
-	p += sizeof(t->h);
-	if (sizeof(t->h) + (uint64_t)t->h.trusted_count * sizeof(*t->trusted) +
-		    (uint64_t)t->h.owner_count * sizeof(*t->owners) +
-		    (uint64_t)t->h.key_count * sizeof(*t->keys) +
-		    (uint64_t)t->h.range_count * sizeof(*t->ranges) != size)
-		fz_fail("an accepted image of %zu bytes disagrees with its counts", size);
-	t->trusted = section(&p, t->h.trusted_count * sizeof(*t->trusted));
-	t->owners = section(&p, t->h.owner_count * sizeof(*t->owners));
-	t->keys = section(&p, t->h.key_count * sizeof(*t->keys));
-	t->ranges = section(&p, t->h.range_count * sizeof(*t->ranges));
-}
-
-void fz_table_free(struct fz_table *t)
-{
-	free(t->trusted);
-	free(t->owners);
-	free(t->keys);
-	free(t->ranges);
-}
-
-/* Bit by bit: nothing shared with the lookup's word masks. */
-static int prefix_holds(const uint8_t *prefix, unsigned len, const uint8_t *addr)
-{
-	for (unsigned bit = 0; bit < len; bit++)
-		if ((prefix[bit / 8] ^ addr[bit / 8]) & (0x80 >> (bit % 8)))
-			return 0;
-	return 1;
-}
-
-long fz_lookup_naive(const struct fz_table *t, uint8_t family, const uint8_t *addr,
-		     uint8_t protocol, uint16_t port)
-{
-	long best = -1;
-	int best_len = -1;
-
-	for (uint32_t i = 0; i < t->h.key_count; i++) {
-		const struct su_slice_key *k = &t->keys[i];
-
-		if (k->family != family || k->protocol != protocol || k->prefix_len <= best_len ||
-		    !prefix_holds(k->addr, k->prefix_len, addr))
-			continue;
-		for (uint32_t r = k->range_first; r < k->range_first + k->range_count; r++) {
-			if (t->ranges[r].first <= port && port <= t->ranges[r].last) {
-				best = t->ranges[r].owner;
-				best_len = k->prefix_len;
-				break;
-			}
-		}
-	}
-	return best;
-}
-
-static const char *addr_text(char *buf, uint8_t family, const uint8_t *addr)
-{
-	if (family != SU_FAMILY_IPV4 && family != SU_FAMILY_IPV6)
-		return "(no address)";
-	return inet_ntop(family == SU_FAMILY_IPV4 ? AF_INET : AF_INET6, addr, buf,
-			 INET6_ADDRSTRLEN);
-}
-
-long fz_lookup(const struct su_view *view, const struct fz_table *t, uint8_t family,
-	       const uint8_t *addr, uint8_t protocol, uint16_t port)
-{
-	const struct su_owner *got = su_view_lookup(view, family, addr, protocol, port);
-	long want = fz_lookup_naive(t, family, addr, protocol, port);
-	char text[INET6_ADDRSTRLEN];
-
-	/* The view hands out its own copy of the owner: the same bytes as the image's. */
-	if (want < 0 ? got != NULL : !got || memcmp(got, &t->owners[want], sizeof(*got)) != 0)
-		fz_fail("lookup of protocol %u %s port %u: the view found %s, a scan of the image "
-			"owner %ld",
-			protocol, addr_text(text, family, addr), port, got ? "an owner" : "none",
-			want);
-	return want;
-}
-
-/* ---- Packets, checked ------------------------------------------------------------------ */
-
-static uint32_t get16(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
-/* RFC 1071, big-endian words one at a time: nothing shared with checksum.h. */
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += get16(p + i);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static int sum_is_ok(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
-}
-
-/* Whether every field of two parses is the same (the fast parsers' promise, parse.h). */
-static int same_parse(const struct su_ip *a, const struct su_ip *b)
-{
-	return a->ip == b->ip && a->ip_len == b->ip_len && a->saddr == b->saddr &&
-	       a->daddr == b->daddr && a->l4 == b->l4 && a->l4_len == b->l4_len &&
-	       a->sport == b->sport && a->dport == b->dport && a->family == b->family &&
-	       a->protocol == b->protocol && a->icmp_error == b->icmp_error &&
-	       a->fragment == b->fragment && a->frag_id == b->frag_id;
-}
-
-static struct fz_frag *frag_find(struct fz_frags *m, const struct su_ip *p)
-{
-	uint32_t size = p->family == SU_FAMILY_IPV4 ? 4 : 16;
-
-	for (unsigned i = 0; i < m->count; i++) {
-		struct fz_frag *e = &m->e[i];
-
-		if (e->family == p->family && e->protocol == p->protocol && e->id == p->frag_id &&
-		    memcmp(e->saddr, p->saddr, size) == 0 && memcmp(e->daddr, p->daddr, size) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-/* The latest first piece of a datagram wins, as in the core's table. */
-static struct fz_frag *frag_put(struct fz_frags *m, const struct su_ip *p, long owner)
-{
-	uint32_t size = p->family == SU_FAMILY_IPV4 ? 4 : 16;
-	struct fz_frag *e = frag_find(m, p);
-
-	if (!e) {
-		if (m->count == FZ_FRAGS_MAX)
-			fz_fail("more than %u fragmented datagrams in one run", FZ_FRAGS_MAX);
-		e = &m->e[m->count++];
-		memset(e, 0, sizeof(*e));
-		e->family = p->family;
-		e->protocol = p->protocol;
-		e->id = p->frag_id;
-		memcpy(e->saddr, p->saddr, size);
-		memcpy(e->daddr, p->daddr, size);
-	}
-	e->owner = owner;
-	e->sport = -1;
-	return e;
-}
-
-/* How an owner is reached whatever the packet: the order of the checks is the counters' own
- * precedence (an owner this host cannot send to is dropped before size matters). */
-static enum su_route_counter owner_fate(const struct su_host *host, const struct su_owner *o,
-					int decapsulated)
-{
-	if (o->kind == SU_OWNER_LOCAL)
-		return SU_ROUTE_drop_local;
-	if (decapsulated && o->kind == SU_OWNER_DATACENTER)
-		return SU_ROUTE_drop_loop;
-	if (!(o->flags & SU_OWNER_NEXT_HOP_KNOWN))
-		return SU_ROUTE_drop_no_neighbour;
-	if (o->encap == SU_ENCAP_L2)
-		return SU_ROUTE_forward_server_l2;
-	if (!(host->flags & (o->family == SU_FAMILY_IPV4 ? SU_HOST_HAS_IPV4 : SU_HOST_HAS_IPV6)))
-		return SU_ROUTE_drop_no_source;
-	return o->kind == SU_OWNER_SERVER ? SU_ROUTE_forward_server_gue :
-					    SU_ROUTE_encap_datacenter;
-}
-
-/* Outer Ethernet, IP, UDP and (variant 0) GUE header. */
-static uint32_t gue_hdr_len(const struct su_owner *o)
-{
-	return SU_ETH_HLEN + (o->family == SU_FAMILY_IPV4 ? 20 : 40) + 8 +
-	       (o->encap == SU_ENCAP_GUE0 ? 4 : 0);
-}
-
-/* What the model decided, for checking the output. */
-struct expectation {
-	struct su_ip pkt;   /* the datagram steered: the received one, or the one unwrapped */
-	int decapsulated;
-	int later;          /* pkt is a later fragment */
-	long owner;
-	struct fz_frag *frag; /* the model's record of pkt's datagram, if fragmented and kept */
-};
-
-static enum su_route_counter expect(const struct su_view *view, const struct fz_table *t,
-				    struct su_frag_table *frags, struct fz_frags *model,
-				    const uint8_t *frame, uint32_t len, uint32_t headroom,
-				    struct expectation *e)
-{
-	const struct su_host *host = su_view_host(view);
-	enum su_route_counter fate;
-	struct su_ip outer, fast;
-	const struct su_owner *o;
-	uint32_t l2_len, l2_fast, hdr_len;
-
-	memset(e, 0, sizeof(*e));
-	e->owner = -1;
-	fate = su_parse_frame_full(frame, len, &l2_len, &outer);
-	/* The inline parsers take the common frames; for those they must say what the full one
-	 * says, field by field (parse.h). */
-	if (su_parse_ipv4_fast(frame, len, &fast) || su_parse_ipv6_fast(frame, len, &fast)) {
-		if (fate != SU_PARSE_OK || l2_len != SU_ETH_HLEN || !same_parse(&fast, &outer))
-			fz_fail("a fast parser took a frame the full parser %s",
-				fate != SU_PARSE_OK ? "refuses" : "reads otherwise");
-	}
-	/* su_parse_frame is the two together: the same answer again. */
-	if (su_parse_frame(frame, len, &l2_fast, &fast) != fate ||
-	    (fate == SU_PARSE_OK && (l2_fast != l2_len || !same_parse(&fast, &outer))))
-		fz_fail("su_parse_frame and su_parse_frame_full disagree");
-	if (fate != SU_PARSE_OK)
-		return fate;
-	e->pkt = outer;
-	if (su_gue_for_us(host, &outer)) {
-		if (outer.fragment != SU_FRAGMENT_NONE)
-			return SU_ROUTE_drop_fragment;
-		fate = su_gue_decap(view, &outer, &e->pkt);
-		if (fate != SU_PARSE_OK)
-			return fate;
-		e->decapsulated = 1;
-	}
-	if (e->pkt.fragment == SU_FRAGMENT_LATER) {
-		e->later = 1;
-		e->frag = frags ? frag_find(model, &e->pkt) : NULL;
-		if (!e->frag)
-			return SU_ROUTE_drop_fragment;
-		e->owner = e->frag->owner;
-	} else {
-		e->owner = fz_lookup(view, t, e->pkt.family, e->pkt.daddr, e->pkt.protocol,
-				     e->pkt.dport);
-		if (e->owner < 0)
-			return SU_ROUTE_drop_no_owner;
-		if (frags && e->pkt.fragment == SU_FRAGMENT_FIRST)
-			e->frag = frag_put(model, &e->pkt, e->owner);
-	}
-	o = &t->owners[e->owner];
-	fate = owner_fate(host, o, e->decapsulated);
-	if (!SU_ROUTE_TRANSMITS(fate))
-		return fate;
-	/* Never fragment: the IP packet that leaves, outer headers and all, fits the MTU. */
-	if (fate == SU_ROUTE_forward_server_l2)
-		return e->pkt.ip_len > host->mtu ? SU_ROUTE_drop_too_big : fate;
-	hdr_len = gue_hdr_len(o);
-	if (e->pkt.ip_len + hdr_len > host->mtu + (uint32_t)SU_ETH_HLEN)
-		return SU_ROUTE_drop_too_big;
-	/* The outer headers go in front of the datagram, over what preceded it and the headroom. */
-	if ((uint32_t)(e->pkt.ip - frame) + headroom < hdr_len)
-		return SU_ROUTE_drop_too_big;
-	return fate;
-}
-
-/* `out` (`out_len` bytes) is what was sent for `e` of `frame`: the model's packet exactly. */
-static void check_output(const struct su_host *host, const struct fz_table *t,
-			 const struct expectation *e, enum su_route_counter fate,
-			 const uint8_t *frame, uint32_t len, uint32_t headroom, uint32_t out_off,
-			 const uint8_t *out, uint32_t out_len)
-{
-	const struct su_owner *o = &t->owners[e->owner];
-	uint32_t ip_off = (uint32_t)(e->pkt.ip - frame), ip_len = e->pkt.ip_len, hdr_len;
-	const uint8_t *ip, *udp;
-	uint32_t iphl, sport;
-
-	if (memcmp(out + 6, host->mac, 6) != 0)
-		fz_fail("%s: Ethernet source is not the host's MAC", fate_name(fate));
-	if (memcmp(out, o->next_hop_mac, 6) != 0)
-		fz_fail("%s: Ethernet destination is not owner %ld's next hop", fate_name(fate),
-			e->owner);
-	if (fate == SU_ROUTE_forward_server_l2 && !e->decapsulated) {
-		/* Only the addresses change: tags, payload and padding stay as received. */
-		if (out_off != headroom || out_len != len || memcmp(out + 12, frame + 12, len - 12))
-			fz_fail("L2 rewrite changed more than the MAC addresses (at %u, %u bytes of %u)",
-				out_off, out_len, len);
-		return;
-	}
-	hdr_len = fate == SU_ROUTE_forward_server_l2 ? SU_ETH_HLEN : gue_hdr_len(o);
-	if (out_off != headroom + ip_off - hdr_len || out_len != hdr_len + ip_len)
-		fz_fail("%s: %u bytes at %u, the model %u at %u", fate_name(fate), out_len, out_off,
-			hdr_len + ip_len, headroom + ip_off - hdr_len);
-	/* The datagram itself is never touched, nor moved. */
-	if (memcmp(out + hdr_len, frame + ip_off, ip_len) != 0)
-		fz_fail("%s: the inner datagram changed", fate_name(fate));
-	if (fate == SU_ROUTE_forward_server_l2) {
-		if (get16(out + 12) != (e->pkt.family == SU_FAMILY_IPV4 ? 0x0800u : 0x86ddu))
-			fz_fail("L2 after decapsulation: EtherType 0x%04x", get16(out + 12));
-		return;
-	}
-
-	ip = out + SU_ETH_HLEN;
-	if (o->family == SU_FAMILY_IPV4) {
-		iphl = 20;
-		if (get16(out + 12) != 0x0800 || ip[0] != 0x45 || ip[1] != 0 ||
-		    get16(ip + 2) != out_len - SU_ETH_HLEN || get16(ip + 4) != 0 ||
-		    get16(ip + 6) != 0x4000 || ip[8] != SU_GUE_OUTER_TTL || ip[9] != IPPROTO_UDP ||
-		    memcmp(ip + 12, host->ipv4, 4) != 0 || memcmp(ip + 16, o->endpoint, 4) != 0)
-			fz_fail("%s: outer IPv4 header is not the model's", fate_name(fate));
-		if (!sum_is_ok(sum16(0, ip, iphl)))
-			fz_fail("%s: outer IPv4 header checksum is wrong", fate_name(fate));
-	} else {
-		iphl = 40;
-		if (get16(out + 12) != 0x86dd || get16(ip) != 0x6000 || get16(ip + 2) != 0 ||
-		    get16(ip + 4) != out_len - SU_ETH_HLEN - iphl || ip[6] != IPPROTO_UDP ||
-		    ip[7] != SU_GUE_OUTER_TTL || memcmp(ip + 8, host->ipv6, 16) != 0 ||
-		    memcmp(ip + 24, o->endpoint, 16) != 0)
-			fz_fail("%s: outer IPv6 header is not the model's", fate_name(fate));
-	}
-	udp = ip + iphl;
-	sport = get16(udp);
-	if (sport < SU_GUE_SOURCE_PORT_MIN || get16(udp + 2) != o->gue_port ||
-	    get16(udp + 4) != out_len - SU_ETH_HLEN - iphl)
-		fz_fail("%s: outer UDP header is not the model's (ports %u > %u, length %u)",
-			fate_name(fate), sport, get16(udp + 2), get16(udp + 4));
-	if (o->family == SU_FAMILY_IPV4) {
-		/* Zero: no checksum, allowed over IPv4 (draft 5.8). */
-		if (get16(udp + 6) != 0)
-			fz_fail("%s: UDP checksum over IPv4 is not zero", fate_name(fate));
-	} else {
-		/* Mandatory over IPv6 (RFC 8200 8.1): pseudo-header, then the whole datagram. */
-		uint32_t udp_len = out_len - SU_ETH_HLEN - iphl;
-		uint8_t tail[8] = { (uint8_t)(udp_len >> 24), (uint8_t)(udp_len >> 16),
-				    (uint8_t)(udp_len >> 8), (uint8_t)udp_len, 0, 0, 0, IPPROTO_UDP };
-		uint32_t sum = sum16(sum16(0, ip + 8, 32), tail, sizeof(tail));
-
-		if (get16(udp + 6) == 0 || !sum_is_ok(sum16(sum, udp, udp_len)))
-			fz_fail("%s: UDP checksum over IPv6 is wrong", fate_name(fate));
-	}
-	if (o->encap == SU_ENCAP_GUE0 &&
-	    (udp[8] != 0 || udp[10] != 0 || udp[11] != 0 ||
-	     udp[9] != (e->pkt.family == SU_FAMILY_IPV4 ? SU_GUE_PROTO_IPV4 : SU_GUE_PROTO_IPV6)))
-		fz_fail("%s: GUE variant 0 header %02x %02x %02x %02x", fate_name(fate), udp[8],
-			udp[9], udp[10], udp[11]);
-	/* All pieces of a datagram take one outer source port (one ECMP path): ports stay out
-	 * of the flow hash for every fragment. */
-	if (e->frag) {
-		if (e->frag->sport >= 0 && (uint32_t)e->frag->sport != sport)
-			fz_fail("%s: a fragment's source port %u differs from its first's %d",
-				fate_name(fate), sport, e->frag->sport);
-		e->frag->sport = (int32_t)sport;
-	}
 }
 
 void fz_result_free(struct fz_result *r)
@@ -408,150 +48,310 @@ static int trace(void)
 	return on;
 }
 
-void fz_route(const struct su_view *view, const struct fz_table *t, struct su_frag_table *frags,
-	      struct fz_frags *model, const uint8_t *frame, uint32_t len, uint32_t headroom,
-	      struct fz_result *out)
+/* The outer IP and UDP headers of GUE to owner `o` from `host`, `out_len` bytes in all. */
+static void check_gue_headers(const struct su_host *host, const struct su_owner *o,
+			      const char *name, const uint8_t *out, uint32_t out_len)
+{
+	const uint8_t *ip = out + 14, *udp;
+	uint32_t iphl = o->family == SU_FAMILY_IPV4 ? 20 : 40, udp_len = out_len - 14 - iphl;
+
+	if (o->family == SU_FAMILY_IPV4) {
+		if (fz_get16(out + 12) != 0x0800 || ip[0] != 0x45 || ip[1] != 0 ||
+		    fz_get16(ip + 2) != out_len - 14 || fz_get16(ip + 4) != 0 ||
+		    fz_get16(ip + 6) != 0x4000 || ip[8] != SU_GUE_OUTER_TTL ||
+		    ip[9] != IPPROTO_UDP || memcmp(ip + 12, host->ipv4, 4) != 0 ||
+		    memcmp(ip + 16, o->endpoint, 4) != 0)
+			fz_fail("%s: outer IPv4 header is not the model's", name);
+		if (!fz_sum_ok(fz_sum16(0, ip, 20)))
+			fz_fail("%s: outer IPv4 header checksum is wrong", name);
+	} else if (fz_get16(out + 12) != 0x86dd || fz_get16(ip) != 0x6000 || fz_get16(ip + 2) != 0 ||
+		   fz_get16(ip + 4) != udp_len || ip[6] != IPPROTO_UDP ||
+		   ip[7] != SU_GUE_OUTER_TTL || memcmp(ip + 8, host->ipv6, 16) != 0 ||
+		   memcmp(ip + 24, o->endpoint, 16) != 0) {
+		fz_fail("%s: outer IPv6 header is not the model's", name);
+	}
+	udp = ip + iphl;
+	if (fz_get16(udp) < SU_GUE_SOURCE_PORT_MIN || fz_get16(udp + 2) != o->gue_port ||
+	    fz_get16(udp + 4) != udp_len)
+		fz_fail("%s: outer UDP header is not the model's (ports %u > %u, length %u)", name,
+			fz_get16(udp), fz_get16(udp + 2), fz_get16(udp + 4));
+	if (o->family == SU_FAMILY_IPV4) {
+		/* Zero: no checksum, allowed over IPv4 (draft 5.8). */
+		if (fz_get16(udp + 6) != 0)
+			fz_fail("%s: UDP checksum over IPv4 is not zero", name);
+	} else {
+		/* Mandatory over IPv6 (RFC 8200 8.1): pseudo-header, then the whole datagram. */
+		uint32_t sum = fz_sum16(0, ip + 8, 32) + (udp_len >> 16) + (udp_len & 0xffff) +
+			       IPPROTO_UDP;
+
+		if (fz_get16(udp + 6) == 0 || !fz_sum_ok(fz_sum16(sum, udp, udp_len)))
+			fz_fail("%s: UDP checksum over IPv6 is wrong", name);
+	}
+}
+
+/* `out` (`out_len` bytes at `out_off` of the buffer) is what was sent for `e` of `frame`. */
+static void check_sent(const struct fz_table *t, const struct fz_expect *e,
+		       enum su_route_counter fate, const uint8_t *frame, uint32_t len, uint32_t headroom, uint32_t out_off,
+		       const uint8_t *out, uint32_t out_len)
+{
+	const struct su_host *host = &t->h.host;
+	const struct su_owner *o = &t->owners[e->owner];
+	const struct fz_ip *p = fz_pkt(e);
+	const char *name = fz_fate_name(fate);
+	uint32_t hdr_len;
+	const uint8_t *udp;
+
+	if (memcmp(out + 6, host->mac, 6) != 0 || memcmp(out, o->next_hop_mac, 6) != 0)
+		fz_fail("%s: Ethernet addresses are not the host's and owner %ld's next hop", name,
+			e->owner);
+	if (fate == SU_ROUTE_forward_server_l2 && !e->decap) {
+		/* Only the addresses change: tags, payload and padding stay as received. */
+		if (out_off != headroom || out_len != len || memcmp(out + 12, frame + 12, len - 12))
+			fz_fail("L2 rewrite changed more than the MAC addresses (at %u, %u bytes of %u)",
+				out_off, out_len, len);
+		return;
+	}
+	hdr_len = fate == SU_ROUTE_forward_server_l2 ? 14 : fz_gue_hdr_len(o);
+	/* The datagram itself is never touched, nor moved; what followed it is not sent. */
+	if (out_off != headroom + p->l3 - hdr_len || out_len != hdr_len + p->ip_len)
+		fz_fail("%s: %u bytes at %u, the model %u at %u", name, out_len, out_off,
+			hdr_len + p->ip_len, headroom + p->l3 - hdr_len);
+	if (memcmp(out + hdr_len, frame + p->l3, p->ip_len) != 0)
+		fz_fail("%s: the datagram changed", name);
+	if (fate == SU_ROUTE_forward_server_l2) {
+		if (fz_get16(out + 12) != (p->family == SU_FAMILY_IPV4 ? 0x0800u : 0x86ddu))
+			fz_fail("L2 after decapsulation: EtherType 0x%04x", fz_get16(out + 12));
+		return;
+	}
+	check_gue_headers(host, o, name, out, out_len);
+	udp = out + 14 + (o->family == SU_FAMILY_IPV4 ? 20 : 40);
+	if (o->encap == SU_ENCAP_GUE0 &&
+	    (udp[8] != 0 || udp[10] != 0 || udp[11] != 0 ||
+	     udp[9] != (p->family == SU_FAMILY_IPV4 ? SU_GUE_PROTO_IPV4 : SU_GUE_PROTO_IPV6)))
+		fz_fail("%s: GUE variant 0 header %02x %02x %02x %02x", name, udp[8], udp[9],
+			udp[10], udp[11]);
+	/* All pieces of a datagram take one outer source port (one ECMP path). */
+	if (e->frag && e->frag->sport >= 0 && (uint32_t)e->frag->sport != fz_get16(udp))
+		fz_fail("%s: a fragment's source port %u differs from its first's %d", name,
+			fz_get16(udp), e->frag->sport);
+}
+
+/* The answer to a packet too big for its owner's way (RFC 792/1191, RFC 4443 3.2): the link
+ * header as received with the MAC addresses swapped (the last EtherType the answer's), an IP
+ * header from the packet's destination to its source, the ICMP message with the MTU, and as much
+ * of the packet as fits 576 (IPv4) or 1,280 (IPv6) bytes; every checksum right. */
+static void check_answer(const struct fz_expect *e, const uint8_t *frame, const uint8_t *out,
+			 uint32_t out_len)
+{
+	const struct fz_ip *p = fz_pkt(e);
+	int v4 = p->family == SU_FAMILY_IPV4;
+	uint32_t l2 = e->outer.l3, ip = v4 ? 20 : 40, quote = p->ip_len < (v4 ? 548u : 1232u) ? p->ip_len : (v4 ? 548u : 1232u);
+	const uint8_t *h = out + l2, *icmp = h + ip;
+	uint32_t sum;
+
+	if (out_len != l2 + ip + 8 + quote)
+		fz_fail("reply_too_big: %u bytes, the model %u", out_len, l2 + ip + 8 + quote);
+	if (memcmp(out, frame + 6, 6) || memcmp(out + 6, frame, 6) || memcmp(out + 12, frame + 12, l2 - 14) ||
+	    fz_get16(out + l2 - 2) != (v4 ? 0x0800u : 0x86ddu))
+		fz_fail("reply_too_big: the link header is not the received one turned round");
+	if (memcmp(icmp + 8, frame + p->l3, quote))
+		fz_fail("reply_too_big: the quote is not the packet's first %u bytes", quote);
+	if (v4) {
+		if (h[0] != 0x45 || fz_get16(h + 2) != ip + 8 + quote || h[9] != 1 || memcmp(h + 12, p->daddr, 4) ||
+		    memcmp(h + 16, p->saddr, 4) || !fz_sum_ok(fz_sum16(0, h, 20)))
+			fz_fail("reply_too_big: IPv4 header");
+		if (icmp[0] != 3 || icmp[1] != 4 || fz_get16(icmp + 4) != 0 || fz_get16(icmp + 6) != e->mtu)
+			fz_fail("reply_too_big: ICMP type %u code %u MTU %u, the model 3 4 %u", icmp[0], icmp[1], fz_get16(icmp + 6), e->mtu);
+		sum = fz_sum16(0, icmp, 8 + quote);
+	} else {
+		uint8_t pseudo[40];
+
+		if (h[0] >> 4 != 6 || fz_get16(h + 4) != 8 + quote || h[6] != 58 || memcmp(h + 8, p->daddr, 16) ||
+		    memcmp(h + 24, p->saddr, 16))
+			fz_fail("reply_too_big: IPv6 header");
+		if (icmp[0] != 2 || icmp[1] != 0 || fz_get32(icmp + 4) != e->mtu)
+			fz_fail("reply_too_big: ICMPv6 type %u code %u MTU %u, the model 2 0 %u", icmp[0], icmp[1], fz_get32(icmp + 4), e->mtu);
+		memcpy(pseudo, h + 8, 32);
+		memset(pseudo + 32, 0, 8);
+		pseudo[34] = (uint8_t)((8 + quote) >> 8);
+		pseudo[35] = (uint8_t)(8 + quote);
+		pseudo[39] = 58;
+		sum = fz_sum16(fz_sum16(0, pseudo, 40), icmp, 8 + quote);
+	}
+	if (!fz_sum_ok(sum))
+		fz_fail("reply_too_big: the ICMP checksum is wrong");
+}
+
+/* What the XDP lane hands the kernel: the frame as received, or the inner datagram unwrapped
+ * behind the received Ethernet addresses, without tags. */
+static void check_passed(const struct fz_expect *e, enum su_route_counter fate,
+			 const uint8_t *frame, uint32_t len, uint32_t headroom, uint32_t out_off,
+			 const uint8_t *out, uint32_t out_len)
+{
+	const struct fz_ip *in = &e->inner;
+
+	if (fate != SU_ROUTE_decap_local) {
+		if (out_off != headroom || out_len != len || memcmp(out, frame, len) != 0)
+			fz_fail("%s: the frame for the kernel is not the frame received", fz_fate_name(fate));
+		return;
+	}
+	if (out_off != headroom + in->l3 - 14 || out_len != 14 + in->ip_len ||
+	    memcmp(out, frame, 12) != 0 ||
+	    fz_get16(out + 12) != (in->family == SU_FAMILY_IPV4 ? 0x0800u : 0x86ddu) ||
+	    memcmp(out + 14, frame + in->l3, in->ip_len) != 0)
+		fz_fail("decap_local: %u bytes at %u are not the inner datagram (%u bytes at %u)",
+			out_len, out_off, in->ip_len, in->l3);
+}
+
+/* The model's fate as `lane` reports it: the worker cannot hand a packet to the kernel. */
+static enum su_route_counter as_lane(enum su_route_counter fate, enum fz_lane lane)
+{
+	if (lane != FZ_XDP && (SU_ROUTE_PASSES(fate) || fate == SU_ROUTE_decap_local))
+		return SU_ROUTE_drop_local;
+	return fate;
+}
+
+/* Runs `lane`; *owner is SU_OWNER_NONE where the entry point does not say. */
+static enum su_route_counter run(const struct su_view *view, enum fz_lane lane,
+				 struct su_frag_table *frags, uint8_t **data, uint32_t *len,
+				 uint32_t headroom, uint32_t *owner)
+{
+	*owner = SU_OWNER_NONE;
+	if (lane == FZ_ALONE)
+		return su_core_route(view, data, len, headroom);
+	if (lane == FZ_WORKER)
+		return su_core_route_owner(view, frags, data, len, headroom, owner);
+	return su_core_route_as_xdp(view, frags, data, len, headroom, owner);
+}
+
+/* The model's expectation that matches what the core did, among those of the source routes it
+ * cannot call; the first when none does. */
+static void expect_for(const struct fz_table *t, const struct fz_frags *memory,
+		       const uint8_t *frame, uint32_t len, uint32_t headroom, enum fz_lane lane,
+		       enum su_route_counter got, struct fz_expect *e)
+{
+	struct fz_expect other;
+
+	fz_expect(t, memory, frame, len, headroom, 0, e);
+	if (!fz_expect_either(e) || as_lane(e->fate, lane) == got)
+		return;
+	fz_expect(t, memory, frame, len, headroom, 1, &other);
+	if (as_lane(other.fate, lane) == got)
+		*e = other;
+}
+
+/* Remembers a first piece the model steered, as the core's table does (the latest wins). */
+static void remember(struct fz_frags *m, struct fz_expect *e)
+{
+	const struct fz_ip *p = fz_pkt(e);
+	uint32_t size = p->family == SU_FAMILY_IPV4 ? 4 : 16;
+	struct fz_frag *r = NULL;
+
+	for (unsigned i = 0; i < m->count && !r; i++)
+		if (m->e[i].family == p->family && m->e[i].protocol == p->protocol &&
+		    m->e[i].id == p->frag_id && memcmp(m->e[i].saddr, p->saddr, size) == 0 &&
+		    memcmp(m->e[i].daddr, p->daddr, size) == 0)
+			r = &m->e[i];
+	if (!r) {
+		if (m->count == FZ_FRAGS_MAX)
+			fz_fail("more than %u fragmented datagrams in one run", FZ_FRAGS_MAX);
+		r = &m->e[m->count++];
+		memset(r, 0, sizeof(*r));
+		r->family = p->family;
+		r->protocol = p->protocol;
+		r->id = p->frag_id;
+		memcpy(r->saddr, p->saddr, size);
+		memcpy(r->daddr, p->daddr, size);
+	}
+	r->owner = e->owner;
+	r->sport = -1;
+	r->saved_at = ++m->saves;
+	e->frag = r;
+}
+
+/* Whether the core's table may have forgotten `r`: it keeps two datagrams per bucket, the newer
+ * ones, so a datagram is evicted only once two others have been remembered after it. */
+static int may_forget(const struct fz_frags *m, const struct fz_frag *r)
+{
+	unsigned newer = 0;
+
+	for (unsigned i = 0; i < m->count; i++)
+		newer += m->e[i].saved_at > r->saved_at;
+	return newer >= 2;
+}
+
+/* Checks the frame that leaves (`data`, `out_len` bytes, in the buffer `buf` of `size`) and
+ * keeps a copy in `out`. */
+static void check_leaving(const struct fz_table *t, struct fz_expect *e, enum su_route_counter got,
+			  const uint8_t *frame, uint32_t len, uint32_t headroom, const uint8_t *buf,
+			  size_t size, const uint8_t *data, uint32_t out_len, struct fz_result *out)
+{
+	/* Inside the buffer before anything is read from it, and of a sane length. */
+	if (data < buf || data > buf + size || out_len > (size_t)(buf + size - data) ||
+	    (SU_ROUTE_TRANSMITS(got) && out_len < 14 + 20))
+		fz_fail("%s: %u bytes at offset %td of a %zu-byte buffer", fz_fate_name(got), out_len,
+			data - buf, size);
+	out->off = (uint32_t)(data - buf);
+	out->len = out_len;
+	if (got == SU_ROUTE_reply_too_big) {
+		check_answer(e, frame, data, out_len);
+	} else if (SU_ROUTE_TRANSMITS(got)) {
+		check_sent(t, e, got, frame, len, headroom, out->off, data, out_len);
+		/* The first piece's port, which the later ones must take. */
+		if (e->frag && got != SU_ROUTE_forward_server_l2)
+			e->frag->sport = (int32_t)fz_get16(
+				data + 14 + (t->owners[e->owner].family == SU_FAMILY_IPV4 ? 20 : 40));
+	} else {
+		check_passed(e, got, frame, len, headroom, out->off, data, out_len);
+	}
+	out->bytes = malloc(out_len ? out_len : 1);
+	if (!out->bytes)
+		abort();
+	memcpy(out->bytes, data, out_len);
+}
+
+void fz_route(const struct su_view *view, const struct fz_table *t, enum fz_lane lane,
+	      struct su_frag_table *frags, struct fz_frags *memory, const uint8_t *frame,
+	      uint32_t len, uint32_t headroom, struct fz_result *out)
 {
 	size_t size = (size_t)headroom + len;
-	struct expectation e;
+	uint8_t *buf = malloc(size ? size : 1), *data;
 	enum su_route_counter want, got;
-	uint32_t out_len = len;
-	uint8_t *buf, *data;
+	uint32_t out_len = len, owner;
+	struct fz_expect e;
+	int forgot;
 
 	/* Exactly the frame and its headroom: any access past either end is ASan's to report. */
-	buf = malloc(size);
-	if (!buf && size)
+	if (!buf)
 		abort();
 	memcpy(buf + headroom, frame, len);
 	data = buf + headroom;
-
-	want = expect(view, t, frags, model, frame, len, headroom, &e);
-	got = frags ? su_core_route_frags(view, frags, &data, &out_len, headroom) :
-		      su_core_route(view, &data, &out_len, headroom);
-	/* The core's fragment table is small and forgets (two slots per key); the model does not. */
-	if (got != want && !(e.later && got == SU_ROUTE_drop_fragment))
-		fz_fail("fate %s (%u), the model says %s (%u)", fate_name(got), got, fate_name(want),
-			want);
-
+	got = run(view, lane, frags, &data, &out_len, headroom, &owner);
+	expect_for(t, memory, frame, len, headroom, lane, got, &e);
+	want = as_lane(e.fate, lane);
 	if (trace())
-		fprintf(stderr, "fz_route: %u-byte frame, headroom %u%s: %s (model: %s)\n", len,
-			headroom, frags ? ", fragment table" : "", fate_name(got), fate_name(want));
+		fprintf(stderr, "fz_route: lane %d, %u-byte frame, headroom %u: %s (model: %s)\n",
+			lane, len, headroom, fz_fate_name(got), fz_fate_name(want));
+	/* The core's fragment table is small and forgets (two slots per key); the model does not. */
+	forgot = got != want && e.later && e.frag && got == SU_ROUTE_drop_fragment &&
+		 may_forget(memory, e.frag);
+	/* An answer the core could not send (its rate spent, or no headroom for the headers) is
+	 * the drop it answers for. */
+	if (got == SU_ROUTE_drop_too_big && want == SU_ROUTE_reply_too_big)
+		want = got;
+	if (got != want && !forgot)
+		fz_fail("fate %s (%u), the model says %s (%u)", fz_fate_name(got), got,
+			fz_fate_name(want), want);
+	if (lane != FZ_ALONE && owner != (forgot || e.owner < 0 ? SU_OWNER_NONE : (uint32_t)e.owner))
+		fz_fail("%s: owner %u, the model says %ld", fz_fate_name(got), owner,
+			forgot ? -1 : e.owner);
+	if (e.save && memory)
+		remember(memory, &e);
 	memset(out, 0, sizeof(*out));
 	out->fate = got;
-	if (SU_ROUTE_TRANSMITS(got)) {
-		/* Inside the buffer before anything is read from it, and of a sane length. */
-		if (data < buf || data > buf + size || out_len > (size_t)(buf + size - data) ||
-		    out_len < SU_ETH_HLEN + 20)
-			fz_fail("%s: %u bytes at offset %td of a %zu-byte buffer", fate_name(got),
-				out_len, data - buf, size);
-		out->off = (uint32_t)(data - buf);
-		out->len = out_len;
-		check_output(su_view_host(view), t, &e, got, frame, len, headroom, out->off, data,
-			     out_len);
-		out->bytes = malloc(out_len);
-		if (!out->bytes)
-			abort();
-		memcpy(out->bytes, data, out_len);
-	}
+	out->owner = owner;
+	if (SU_ROUTE_TRANSMITS(got) ||
+	    (lane == FZ_XDP && (SU_ROUTE_PASSES(got) || got == SU_ROUTE_decap_local)))
+		check_leaving(t, &e, got, frame, len, headroom, buf, size, data, out_len, out);
 	free(buf);
-}
-
-/* ---- Table images, validated ----------------------------------------------------------- */
-
-static int bad(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-/* A prefix's family, length and host bits; an IPv4 address's bytes 4-15 count as host bits. */
-static int prefix_valid(uint8_t family, uint8_t prefix_len, const uint8_t *addr)
-{
-	unsigned bits = family == SU_FAMILY_IPV4 ? 32 : family == SU_FAMILY_IPV6 ? 128 : 0;
-
-	if (!bits || prefix_len > bits)
-		return 0;
-	for (unsigned bit = prefix_len; bit < 128; bit++)
-		if (addr[bit / 8] & (0x80 >> (bit % 8)))
-			return 0;
-	return 1;
-}
-
-int fz_image_valid(const void *image, size_t size, char *why, size_t why_size)
-{
-	struct fz_table t;
-	uint64_t want;
-	int ok = 1;
-
-	if (size < sizeof(t.h))
-		return bad(why, why_size, "shorter than the header");
-	memcpy(&t.h, image, sizeof(t.h));
-	if (t.h.magic != SU_TABLE_MAGIC || t.h.abi_version != SU_ABI_VERSION)
-		return bad(why, why_size, "magic or ABI version");
-	if (t.h.trusted_count > SU_TRUSTED_PEERS_MAX)
-		return bad(why, why_size, "too many trusted prefixes");
-	want = sizeof(t.h) + (uint64_t)t.h.trusted_count * sizeof(struct su_prefix) +
-	       (uint64_t)t.h.owner_count * sizeof(struct su_owner) +
-	       (uint64_t)t.h.key_count * sizeof(struct su_slice_key) +
-	       (uint64_t)t.h.range_count * sizeof(struct su_port_range);
-	if (want != size)
-		return bad(why, why_size, "size disagrees with the counts");
-	if (t.h.host.flags & ~(SU_HOST_HAS_IPV4 | SU_HOST_HAS_IPV6))
-		return bad(why, why_size, "unknown host flags");
-	fz_table_load(&t, image, size);
-
-	for (uint32_t i = 0; ok && i < t.h.trusted_count; i++)
-		if (!prefix_valid(t.trusted[i].family, t.trusted[i].prefix_len, t.trusted[i].addr))
-			ok = bad(why, why_size, "trusted prefix %u", i);
-	for (uint32_t i = 0; ok && i < t.h.owner_count; i++) {
-		const struct su_owner *o = &t.owners[i];
-
-		if (o->kind < SU_OWNER_LOCAL || o->kind > SU_OWNER_DATACENTER ||
-		    (o->flags & ~SU_OWNER_NEXT_HOP_KNOWN))
-			ok = bad(why, why_size, "owner %u: kind or flags", i);
-		else if (o->kind == SU_OWNER_LOCAL)
-			continue; /* its encapsulation is never used */
-		else if (o->encap == SU_ENCAP_L2)
-			ok = o->kind == SU_OWNER_SERVER && (o->flags & SU_OWNER_NEXT_HOP_KNOWN) ?
-				     1 :
-				     bad(why, why_size, "owner %u: L2 needs a server with a MAC", i);
-		else if (o->encap != SU_ENCAP_GUE0 && o->encap != SU_ENCAP_GUE1)
-			ok = bad(why, why_size, "owner %u: encapsulation", i);
-		else if ((o->family != SU_FAMILY_IPV4 && o->family != SU_FAMILY_IPV6) ||
-			 o->gue_port == 0)
-			ok = bad(why, why_size, "owner %u: GUE endpoint family or port", i);
-	}
-	for (uint32_t i = 0; ok && i < t.h.key_count; i++) {
-		const struct su_slice_key *k = &t.keys[i];
-
-		if (!prefix_valid(k->family, k->prefix_len, k->addr) ||
-		    (k->protocol != IPPROTO_TCP && k->protocol != IPPROTO_UDP)) {
-			ok = bad(why, why_size, "key %u: prefix or protocol", i);
-			break;
-		}
-		if (k->range_count == 0 ||
-		    (uint64_t)k->range_first + k->range_count > t.h.range_count) {
-			ok = bad(why, why_size, "key %u: no ranges, or outside the section", i);
-			break;
-		}
-		for (uint32_t r = k->range_first; ok && r < k->range_first + k->range_count; r++) {
-			const struct su_port_range *x = &t.ranges[r];
-
-			if (x->first > x->last || x->owner >= t.h.owner_count ||
-			    (r > k->range_first && x->first <= t.ranges[r - 1].last))
-				ok = bad(why, why_size, "key %u: range %u", i, r - k->range_first);
-		}
-		for (uint32_t j = 0; ok && j < i; j++)
-			if (t.keys[j].family == k->family && t.keys[j].prefix_len == k->prefix_len &&
-			    t.keys[j].protocol == k->protocol &&
-			    memcmp(t.keys[j].addr, k->addr, 16) == 0)
-				ok = bad(why, why_size, "key %u repeats key %u", i, j);
-	}
-	fz_table_free(&t);
-	return ok;
 }

@@ -38,6 +38,8 @@ for target in "${targets[@]}"; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
   inputs=("$corpus" "$out/seeds-$target")
+  # Inputs that once crashed, kept as they were found (regressions/README.md).
+  [ -d "native/fuzz/regressions/$target" ] && inputs+=("native/fuzz/regressions/$target")
   if [ "$smoke" = 1 ]; then
     scratch=$(mktemp -d "$out/smoke-$target.XXXXXX")
     inputs=("$scratch" "${inputs[@]}")

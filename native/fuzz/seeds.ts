@@ -1,8 +1,10 @@
 // Seeds for the fuzzers (native/fuzz/run.sh): the golden table image that fuzz_route routes under
 // (golden.img), route seeds (every golden packet with the worker's headroom, the encapsulating
-// ones again with too little, and runs of fragments, bare and in GUE, whose later pieces follow
-// their first), and table images of several shapes as view seeds. Everything comes from the
-// golden fixtures and compileTable, so the fuzzers start from inputs the fast path really meets.
+// ones again with too little, runs of fragments, bare and in GUE, whose later pieces follow their
+// first, and one frame for each rule of issues 12 and 19: loops, trust, lengths, source routes,
+// extension chains, tunnel control), and table images of several shapes as view seeds.
+// Everything comes from the golden fixtures and compileTable, so the fuzzers start from inputs
+// the fast path really meets.
 //   node dist/native/fuzz/seeds.js OUT_DIR
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { ABI } from '../../src/generated/abi.js';
 import { compileTable } from '../../src/slices/compile.js';
 import { SliceTable } from '../../src/slices/table.js';
 import { goldenCompiled, goldenPackets, goldenTable, HOST_MAC } from '../../test/fixtures/golden.js';
-import { concat, ethernet, GUE_PORT, gue0, gue1, ipv4, ipv6, raw, udp, type IpPacket } from '../../test/fixtures/packets.js';
+import { concat, ethernet, type Checksum, GUE_PORT, gue0, gue1, icmp6, ipv4, ipv6, raw, tcp, udp, type IpPacket, type Ipv6Extension } from '../../test/fixtures/packets.js';
 
 const out = process.argv[2];
 if (out === undefined) {
@@ -41,6 +43,8 @@ const HOST6 = '2001:db8:a::1';
 const PEER4 = '10.2.0.1';
 const PEER6 = '2001:db8:b::1';
 const GATEWAY_MAC = '02:00:00:00:01:fe';
+const A2 = '10.1.0.2'; // a server of this data centre reached by GUE: trusted, and a peer
+const A4_MAC = '02:00:00:00:01:04'; // a server of this data centre reached by L2
 const PORT = { a2: 4096 + 7, a3: 6144 + 7, a4: 8192 + 7, dcB: 10240 + 7 } as const;
 for (const [owner, port] of Object.entries(PORT)) {
   for (const [family, addr] of [[4, IPv4.fromString(SHARED4)], [6, IPv6.fromString(SHARED6)]] as const) {
@@ -94,6 +98,73 @@ for (const family of [4, 6] as const) {
   runs.push([`fragments-interleaved-${family}`, [onWire(a.later), onWire(a.first), onWire(b.first), onWire(a.later), onWire(b.later)]]);
 }
 for (const [name, frames] of runs) routeSeeds.push([name, routeInput(WORKER_HEADROOM, ...frames)]);
+for (const [name, frame] of ruleSeeds()) routeSeeds.push([`rule-${name}`, routeInput(WORKER_HEADROOM, frame)]);
+
+/** One frame per rule of issues 12 and 19, each at the edge the rule draws. */
+function ruleSeeds(): [string, Uint8Array][] {
+  const toPort = (family: 4 | 6, port: number, o: { src?: string; options?: Uint8Array; extensions?: Ipv6Extension[] } = {}): IpPacket =>
+    family === 4
+      ? ipv4({ src: o.src ?? CLIENT4, dst: SHARED4, ...(o.options && { options: o.options }) }, tcp({ src: 443, dst: port }))
+      : ipv6({ src: o.src ?? CLIENT6, dst: SHARED6, ...(o.extensions && { extensions: o.extensions }) }, tcp({ src: 443, dst: port }));
+  const local = 2048 + 7;
+  const gueFrom = (src: string, inner: IpPacket, o: { checksum?: Checksum; extensions?: Ipv6Extension[]; trailer?: number } = {}): Uint8Array => {
+    const v4 = src.includes('.');
+    const payload = concat(gue0(inner), new Uint8Array(o.trailer ?? 0));
+    const datagram = udp({ src: 51000, dst: GUE_PORT, payload, checksum: o.checksum ?? (v4 ? 'zero' : 'auto') });
+    return onWire(v4 ? ipv4({ src, dst: HOST4, ttl: 62 }, datagram) : ipv6({ src, dst: HOST6, hopLimit: 62, ...(o.extensions && { extensions: o.extensions }) }, datagram));
+  };
+  // Loose source route (RFC 791 3.1): type 131, length 7, pointer 4, one address; then end of list.
+  const lsrr = Uint8Array.of(131, 7, 4, 10, 9, 9, 9, 0);
+  // Strict source route behind a no-operation; record route (followed by nobody).
+  const ssrr = Uint8Array.of(1, 137, 7, 4, 10, 9, 9, 9);
+  const recordRoute = Uint8Array.of(7, 7, 4, 0, 0, 0, 0, 0);
+  const routing: Ipv6Extension[] = [{ type: 'routing', routingType: 0, segmentsLeft: 1, length: 2 }];
+  const chain = (n: number): Ipv6Extension[] => Array.from({ length: n }, () => ({ type: 'destination' as const }));
+  const solicitation = ipv6({ src: 'fe80::1', dst: 'ff02::2', hopLimit: 255 }, icmp6({ type: 133, code: 0, rest: 0, payload: new Uint8Array(0) }));
+  const fromA4 = (ip: IpPacket): Uint8Array => ethernet({ dst: HOST_MAC, src: A4_MAC }, ip);
+  const inner = toPort(4, local);
+  // The outer UDP length 32 bytes short of the IP payload: what lies past it is nobody's.
+  const longIp = (() => {
+    const f = gueFrom(PEER4, inner, { trailer: 32 });
+    const at = 14 + 20 + 4;
+    const length = ((f[at]! << 8) | f[at + 1]!) - 32;
+    f[at] = length >> 8;
+    f[at + 1] = length & 0xff;
+    return f;
+  })();
+  return [
+    ['server-gue-local', gueFrom(A2, inner)],
+    ['server-gue-to-a3', gueFrom(A2, toPort(6, PORT.a3))],
+    ['server-gue-to-dc', gueFrom(A2, toPort(4, PORT.dcB))],
+    ['server-l2-local', fromA4(toPort(4, local))],
+    ['server-l2-to-a2', fromA4(toPort(6, PORT.a2))],
+    ['dc-to-dc', gueFrom(PEER6, toPort(6, PORT.dcB))],
+    ['dc-to-a3', gueFrom(PEER6, toPort(4, PORT.a3))],
+    ['not-managed', gueFrom(PEER4, ipv4({ src: CLIENT4, dst: '198.18.0.1' }, tcp({ dst: 22 })))],
+    ['not-managed-port', gueFrom(PEER4, toPort(4, 1000))],
+    ['tunnel-control-solicitation', gueFrom(PEER6, solicitation)],
+    ['tunnel-control-link-local', gueFrom(PEER4, toPort(4, local, { src: '169.254.1.1' }))],
+    ['source-routed-local', onWire(toPort(4, local, { options: lsrr }))],
+    ['source-routed-strict', onWire(toPort(4, local, { options: ssrr }))],
+    ['record-route-local', onWire(toPort(4, local, { options: recordRoute }))],
+    ['source-routed-local-6', onWire(toPort(6, local, { extensions: routing }))],
+    ['source-routed-inner', gueFrom(PEER4, toPort(4, local, { options: lsrr }))],
+    ['source-routed-inner-6', gueFrom(PEER6, toPort(6, local, { extensions: routing }))],
+    ['source-routed-to-a2', onWire(toPort(4, PORT.a2, { options: lsrr }))],
+    ['outer-routing-done', gueFrom(PEER6, inner, { extensions: [{ type: 'routing', segmentsLeft: 0 }] })],
+    ['outer-routing-left', gueFrom(PEER6, inner, { extensions: [{ type: 'routing', segmentsLeft: 1, length: 2 }] })],
+    ['outer-atomic-fragment', gueFrom(PEER6, inner, { extensions: [{ type: 'fragment', id: 9 }] })],
+    ['zero-checksum-6', gueFrom(PEER6, inner, { checksum: 'zero' })],
+    ['bad-checksum-6', gueFrom(PEER6, inner, { checksum: 0x1234 })],
+    ['inner-short', gueFrom(PEER4, inner, { trailer: 32 })],
+    ['outer-udp-short', longIp],
+    ['ethernet-trailer', concat(gueFrom(PEER4, inner), new Uint8Array(32).fill(0xee))],
+    ['chain-8', onWire(toPort(6, local, { extensions: chain(8) }))],
+    ['chain-9', onWire(toPort(6, local, { extensions: chain(9) }))],
+    ['chain-9-unmanaged', onWire(ipv6({ src: CLIENT6, dst: '2001:db8:ff::1', extensions: chain(9) }, tcp({ dst: 22 })))],
+    ['chain-9-inner', gueFrom(PEER6, toPort(6, PORT.a2, { extensions: chain(9) }))],
+  ];
+}
 
 // ---- View seeds -------------------------------------------------------------------------------
 const hostSpec = {
@@ -140,12 +211,29 @@ for (const [prefix, owners] of [
   const spans = isPrefix ? [[1000, 1009], [1010, 1099], [1100, 1100], [5000, 6000]] : [[2000, 2000], [2001, 4999], [7000, 65535]];
   spans.forEach(([from, to], i) => nested.assign({ destination: prefix, protocols: [i & 1 ? 'udp' : 'tcp'], ports: { from: from!, to: to! }, owner: owners[i & 1]! }));
 }
+/** `n` servers reached by L2 (and one by GUE), each with a slice: a frame from any of their MACs
+ * was forwarded once already. More than 32 is past what the packet path checks a source against. */
+function l2Servers(n: number): SliceTable {
+  const table = new SliceTable()
+    .defineOwner('self', { kind: 'local' })
+    .defineOwner('gue', { kind: 'server', address: IPv4.fromString('10.0.0.2') });
+  for (let i = 0; i < n; i++) {
+    const mac = `02:00:00:00:02:${i.toString(16).padStart(2, '0')}`;
+    table.defineOwner(`l2-${i}`, { kind: 'server', address: new IPv4(BigInt(0x0a000100 + i)), encap: 'l2', mac });
+    table.assign({ destination: IPv4.fromString('198.51.100.1'), ports: { from: 1024 * (i + 2), to: 1024 * (i + 2) + 1023 }, owner: `l2-${i}` });
+  }
+  table.assign({ destination: IPv4.fromString('198.51.100.1'), ports: { from: 0, to: 1023 }, owner: 'self' });
+  table.assign({ destination: IPv4.fromString('198.51.100.1'), ports: { from: 1024, to: 2047 }, owner: 'gue' });
+  return table;
+}
 const images: [string, Uint8Array][] = [
   ['golden', compiled.image],
   ['empty', empty.image],
   ['many', compileTable(many, hostSpec, { generation: 2, nextHops }).image],
   ['nested', compileTable(nested, hostSpec, { generation: 3, nextHops: nextHops6 }).image],
   // No IPv6 source and a small MTU: owners this host cannot reach, packets that cannot fit.
+  ['l2-servers-32', compileTable(l2Servers(32), hostSpec, { generation: 5, nextHops: new Map([['gue', '02:00:00:00:00:02']]) }).image],
+  ['l2-servers-33', compileTable(l2Servers(33), hostSpec, { generation: 6, nextHops: new Map([['gue', '02:00:00:00:00:02']]) }).image],
   ['nested-v4-only', withoutIpv6(compileTable(nested, { ...hostSpec, mtu: 576 }, { generation: 4, nextHops: nextHops6 }).image)],
 ];
 

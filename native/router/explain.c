@@ -7,10 +7,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 
-#include "../core/user.h"
-
-#include "../core/route.h"
-#include "../core/user_stages.h"
+#include "../core/user_route.h"
 #include "internal.h"
 
 static uint64_t monotonic(void)

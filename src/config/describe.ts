@@ -2,7 +2,8 @@
 // router binary's --check prints. Rows follow the file's order, one per slice.
 import { invalid } from '../errors.js';
 import { formatPrefix, parsePrefix } from '../slices/address.js';
-import type { Destination, OwnerSpec, PortRange, Protocol } from '../slices/types.js';
+import type { OwnerSpec } from '../slices/types.js';
+import type { Destination, PortRange, Protocol } from '../fields.js';
 import type { Config } from './types.js';
 import { viewOf } from './view.js';
 

@@ -3,7 +3,7 @@
 // recorded. A million explicit slices take the fast path below: no object, path or regex each.
 import type { Prefix } from '../slices/address.js';
 import { splitPorts } from '../slices/split.js';
-import type { PortRange, Protocol } from '../slices/types.js';
+import type { PortRange, Protocol } from '../fields.js';
 import { addressPrefix, prefixOf } from './addresses.js';
 import { checkOverlaps } from './overlaps.js';
 import { SliceBuilder, type PackedSlices } from './packed.js';

@@ -1,7 +1,7 @@
 // Every egress slice of a configuration in a few typed arrays, not an object each: what egress.ts
 // fills, overlaps.ts checks, view.ts turns into tables and EgressConfig.slices shows on demand.
 import type { Prefix } from '../slices/address.js';
-import type { Protocol } from '../slices/types.js';
+import type { Protocol } from '../fields.js';
 import type { Path } from './path.js';
 import type { EgressSlice } from './types.js';
 

@@ -3,7 +3,8 @@
 import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
 import type { ConfigProblem } from '../errors.js';
-import type { DatacenterEncap, Destination, PortRange, Protocol, ServerEncap } from '../slices/types.js';
+import type { DatacenterEncap, ServerEncap } from '../slices/types.js';
+import type { Destination, PortRange, Protocol } from '../fields.js';
 import type { XdpPortOptions } from '../xdp/options.js';
 
 /** A host's unicast addresses; at least one is set. */

@@ -5,7 +5,7 @@ import { IPv4, IPv6 } from 'ip-num';
 import { ABI } from '../generated/abi.js';
 import { isIPv4 } from '../ip.js';
 import { toDestination } from '../slices/address.js';
-import type { Destination } from '../slices/types.js';
+import type { Destination } from '../fields.js';
 import { checkConflicts } from './conflicts.js';
 import { checkDatacenters, GUE_ENCAPS } from './datacenters.js';
 import { checkEgress, type EntryDraft } from './egress.js';

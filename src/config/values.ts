@@ -5,7 +5,7 @@ import { isIPv6 } from 'node:net';
 
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
-import type { Destination, PortRange, Protocol } from '../slices/types.js';
+import type { Destination, PortRange, Protocol } from '../fields.js';
 import { CONFIG_KEYS, type ConfigObjectKind } from './keys.js';
 import { fail, type Path } from './path.js';
 import type { Problems } from './problems.js';

@@ -1,5 +1,7 @@
 // One router's view of the deployment: itself local, servers of its data centre as server owners,
 // other data centres as datacenter owners. tableFor and routerOptionsFor; describe.ts reads viewOf.
+import type { IPv4, IPv6 } from 'ip-num';
+
 import { invalid, OwnerUnreachableError } from '../errors.js';
 import type { RouterOptions } from '../router/router.js';
 import { assignPacked, SliceTable, type PackedRun } from '../slices/table.js';
@@ -34,6 +36,15 @@ function unreachable(from: ServerConfig, to: string): never {
   throw new OwnerUnreachableError(`Server ${from.name} shares no address family with ${to}`);
 }
 
+/**
+ * The server's address that its owner spec does not name: GUE from it is the server's too, and
+ * a packet it sends from there must not be sent back to it (the loop rule; DESIGN.md).
+ */
+function othersOf(peer: ServerConfig, used: IPv4 | IPv6): { otherAddresses?: (IPv4 | IPv6)[] } {
+  const others = [peer.ipv4, peer.ipv6].filter((a): a is IPv4 | IPv6 => a !== undefined && a !== used);
+  return others.length === 0 ? {} : { otherAddresses: others };
+}
+
 /** The owners and owner names of `host`'s view. */
 export function viewOf(config: Config, host: string): View {
   const server = serverOf(config, host);
@@ -47,10 +58,11 @@ export function viewOf(config: Config, host: string): View {
         if (peer === server) {
           owners.set(name, { kind: 'local' });
         } else if (peer.encap === 'l2') {
-          owners.set(name, { kind: 'server', address: (peer.ipv4 ?? peer.ipv6)!, encap: 'l2', mac: peer.mac! });
+          const address = (peer.ipv4 ?? peer.ipv6)!;
+          owners.set(name, { kind: 'server', address, encap: 'l2', mac: peer.mac!, ...othersOf(peer, address) });
         } else {
           const family = familyTo(server, peer) ?? unreachable(server, `server ${name}`);
-          owners.set(name, { kind: 'server', address: peer[family]!, encap: peer.encap, guePort: peer.guePort });
+          owners.set(name, { kind: 'server', address: peer[family]!, encap: peer.encap, guePort: peer.guePort, ...othersOf(peer, peer[family]!) });
         }
       }
       continue;

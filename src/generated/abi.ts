@@ -269,7 +269,7 @@ export const ABI = {
     },
     {
       "name": "drop_malformed",
-      "doc": "dropped: truncated or inconsistent headers, to a managed address"
+      "doc": "dropped: truncated or inconsistent headers, to a managed address or in GUE for this host"
     },
     {
       "name": "drop_fragment",

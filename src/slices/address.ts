@@ -3,8 +3,7 @@
 import { IPv4, IPv4CidrRange, IPv4Prefix, IPv6, IPv6CidrRange, IPv6Prefix } from 'ip-num';
 
 import { ABI } from '../generated/abi.js';
-import { destinationOf, type Fail } from '../xdp/capture.js';
-import type { Destination } from './types.js';
+import { destinationOf, type Destination, type Fail } from '../fields.js';
 
 /** SU_FAMILY_IPV4 and SU_FAMILY_IPV6 (abi.h). */
 export const FAMILY_V4 = ABI.family.ipv4;

@@ -6,13 +6,13 @@ import { endianness } from 'node:os';
 
 import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
-import { invalid, OwnerUnreachableError, SliceOverlapError, TableLimitError } from '../errors.js';
+import { invalid, OwnerUnreachableError, TableLimitError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { isIPv4, isIPv6 } from '../ip.js';
-import { FAMILY_V4, FAMILY_V6, formatPrefix, formatV4, formatV6, parsePrefix, writeAddress, type Prefix } from './address.js';
+import { FAMILY_V4, FAMILY_V6, formatV4, formatV6, parsePrefix, writeAddress, type Prefix } from './address.js';
 import { parseMac } from './owner.js';
-import { ownerOf, protoOf, type Group } from './slice.js';
-import { SliceTable, sortedGroups, tableState } from './table.js';
+import { compilePortSlices, OWNERS_MAX } from './port-slices.js';
+import { SliceTable, tableState } from './table.js';
 import type { OwnerSpec } from './types.js';
 
 /** This host's side of forwarding (struct su_host), and whom it accepts GUE from. */
@@ -49,7 +49,7 @@ export interface CompileStats {
   keys: number;
   ranges: number;
   trustedPeers: number;
-  /** Servers of this data centre: a packet they forwarded is never forwarded again. */
+  /** Servers of this data centre (owners of kind 'server'): a packet they forwarded is never forwarded again. */
   peers: number;
   /** Bytes of the image. */
   bytes: number;
@@ -65,12 +65,7 @@ export interface CompiledTable {
   stats: CompileStats;
 }
 
-// IANA protocol numbers, as the IP header carries them (the keys' `protocol` field).
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 const HOST_KEYS = ['mac', 'mtu', 'ipv4', 'ipv6', 'guePort', 'flowHashSeed', 'trustedPeers'];
-/** Owner records an image may hold: a range's sort key packs the owner index into 21 bits. */
-const OWNERS_MAX = 2 ** 21;
 
 interface Host {
   bytes: Uint8Array;
@@ -165,28 +160,33 @@ function ownerRecord(name: string, spec: OwnerSpec, host: Host, nextHops: Readon
 
 /**
  * struct su_peer[] of every server owner the table defines (with slices or without), sorted by
- * family and address, each once: the addresses they send GUE from, and the MAC addresses of
- * those reached by L2 (what a frame they forwarded carries as its source).
+ * family and address, each once: the addresses they send GUE from (the owner's address and its
+ * other addresses: a packet from any of them is never forwarded to a server again), and the MAC
+ * addresses of those reached by L2 (what a frame they forwarded carries as its source).
  */
 function encodePeers(specs: ReadonlyMap<string, OwnerSpec>): Uint8Array {
   const { size, fields } = ABI.peer;
   const rows = new Map<string, Uint8Array>();
-  for (const [name, spec] of specs) {
-    if (spec.kind !== 'server') continue;
+  const add = (address: IPv4 | IPv6, mac: Uint8Array | undefined) => {
     const bytes = new Uint8Array(size);
-    const v4 = isIPv4(spec.address);
+    const v4 = isIPv4(address);
     bytes[fields.family.offset] = v4 ? FAMILY_V4 : FAMILY_V6;
-    writeAddress(bytes, fields.addr.offset, v4 ? FAMILY_V4 : FAMILY_V6, v4 ? Number(spec.address.getValue()) : 0, v4 ? 0n : spec.address.getValue());
-    if (spec.encap === 'l2') {
+    writeAddress(bytes, fields.addr.offset, v4 ? FAMILY_V4 : FAMILY_V6, v4 ? Number(address.getValue()) : 0, v4 ? 0n : address.getValue());
+    if (mac !== undefined) {
       bytes[fields.flags.offset] = ABI.table.peerFlags.hasMac;
-      bytes.set(parseMac(spec.mac, `owners['${name}'].mac`), fields.mac.offset);
+      bytes.set(mac, fields.mac.offset);
     }
     // Sorted as the native side compares them: family, then address bytes.
     const key = String.fromCharCode(bytes[fields.family.offset]!, ...bytes.subarray(fields.addr.offset, fields.addr.offset + 16));
-    if (!rows.has(key) || spec.encap === 'l2') rows.set(key, bytes);
+    if (!rows.has(key) || mac !== undefined) rows.set(key, bytes);
+  };
+  for (const [name, spec] of specs) {
+    if (spec.kind !== 'server') continue;
+    add(spec.address, spec.encap === 'l2' ? parseMac(spec.mac, `owners['${name}'].mac`) : undefined);
+    for (const other of spec.otherAddresses ?? []) add(other, undefined);
   }
   if (rows.size > ABI.table.peersMax) {
-    throw new TableLimitError(`The table defines ${rows.size} servers of this data centre, more than the ${ABI.table.peersMax} the packet path holds (SU_PEERS_MAX)`);
+    throw new TableLimitError(`The table's servers of this data centre have ${rows.size} addresses, more than the ${ABI.table.peersMax} the packet path holds (SU_PEERS_MAX)`);
   }
   const out = new Uint8Array(size * rows.size);
   [...rows.keys()].sort().forEach((key, i) => out.set(rows.get(key)!, i * size));
@@ -208,35 +208,6 @@ function checkOptions(value: unknown, owners: ReadonlyMap<string, OwnerSpec>): C
     }
   }
   return o as unknown as CompileOptions;
-}
-
-/**
- * Sorts a key's ports (with their owners) by ports: insertion sort for the short runs an address
- * usually has, else a native numeric sort of ports * 2^21 + owner (exact below 2^53).
- */
-function sortRun(ports: Float64Array, owners: Int32Array, n: number, packed: Float64Array): void {
-  if (n > 24) {
-    for (let i = 0; i < n; i++) packed[i] = ports[i]! * OWNERS_MAX + owners[i]!;
-    packed.subarray(0, n).sort();
-    for (let i = 0; i < n; i++) {
-      const p = Math.floor(packed[i]! / OWNERS_MAX);
-      ports[i] = p;
-      owners[i] = packed[i]! - p * OWNERS_MAX;
-    }
-    return;
-  }
-  for (let i = 1; i < n; i++) {
-    const p = ports[i]!;
-    const o = owners[i]!;
-    let j = i - 1;
-    while (j >= 0 && ports[j]! > p) {
-      ports[j + 1] = ports[j]!;
-      owners[j + 1] = owners[j]!;
-      j--;
-    }
-    ports[j + 1] = p;
-    owners[j + 1] = o;
-  }
 }
 
 /**
@@ -272,114 +243,22 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   });
   if (records.length > OWNERS_MAX) throw new TableLimitError(`The table has ${records.length} distinct owners, more than the ${OWNERS_MAX} an image holds`);
 
-  const groups: Group[] = [...sortedGroups(state, FAMILY_V4), ...sortedGroups(state, FAMILY_V6)];
-  let keyCount = 0;
-  let rangeBound = 0;
-  let slices = 0;
-  let longest = 0;
-  for (const g of groups) {
-    let tcp = 0;
-    let udp = 0;
-    for (let i = g.at + 1; i < g.at + g.n * 2; i += 2) {
-      const bits = protoOf(data[i]!);
-      tcp += bits & 1;
-      udp += bits >> 1;
-    }
-    keyCount += (tcp > 0 ? 1 : 0) + (udp > 0 ? 1 : 0);
-    rangeBound += tcp + udp;
-    slices += g.n;
-    longest = Math.max(longest, tcp, udp);
-  }
-
+  const slicesSection = compilePortSlices(state, imageOwner);
   const header = ABI.tableHeader;
   const peers = encodePeers(state.specs);
   const trustedAt = header.size;
   const peersAt = trustedAt + h.trusted.length * ABI.prefix.size;
   const ownersAt = peersAt + peers.length;
   const keysAt = ownersAt + records.length * ABI.owner.size;
-  const rangesAt = keysAt + keyCount * ABI.sliceKey.size;
-  const capacity = rangesAt + rangeBound * ABI.portRange.size;
-  // Every section size is a multiple of 4 (table.h), so 16- and 32-bit views line up; typed
-  // arrays use the platform's byte order, which is the host byte order the image wants.
-  const buffer = new ArrayBuffer(capacity);
-  const u8 = new Uint8Array(buffer);
-  const u16 = new Uint16Array(buffer, 0, capacity >> 1);
-  const u32 = new Uint32Array(buffer, 0, capacity >> 2);
-  const view = new DataView(buffer);
+  const size = keysAt + slicesSection.bytes.length;
+  const u8 = new Uint8Array(size);
+  const view = new DataView(u8.buffer);
 
   u8.set(encodePrefixes(h.trusted), trustedAt);
   u8.set(peers, peersAt);
   records.forEach((r, i) => u8.set(r, ownersAt + i * ABI.owner.size));
 
-  const K = ABI.sliceKey;
-  const R = ABI.portRange;
-  const rFirst = R.fields.first.offset >> 1;
-  const rLast = R.fields.last.offset >> 1;
-  const rOwner = R.fields.owner.offset >> 2;
-  const scratchPorts = new Float64Array(Math.max(longest, 1));
-  const scratchOwners = new Int32Array(Math.max(longest, 1));
-  const packed = new Float64Array(Math.max(longest, 1));
-  let key = 0;
-  let range = 0;
-  for (const g of groups) {
-    const p = g.prefix;
-    for (let bit = 1; bit <= 2; bit++) {
-      // Ports (from * 65536 + to) and owner image index of the key's slices, sorted by ports.
-      let n = 0;
-      let sorted = true;
-      for (let i = g.at; i < g.at + g.n * 2; i += 2) {
-        const meta = data[i + 1]!;
-        if ((meta & bit) === 0) continue;
-        const ports = data[i]!;
-        if (n > 0 && ports < scratchPorts[n - 1]!) sorted = false;
-        scratchPorts[n] = ports;
-        scratchOwners[n] = imageOwner[ownerOf(meta)]!;
-        n++;
-      }
-      if (n === 0) continue;
-      if (!sorted) sortRun(scratchPorts, scratchOwners, n, packed);
-      const first = range;
-      let owner = scratchOwners[0]!;
-      let from = scratchPorts[0]! >>> 16;
-      let to = scratchPorts[0]! & 0xffff;
-      for (let k = 1; k <= n; k++) {
-        let o = -1;
-        let f = 0;
-        let t = 0;
-        if (k < n) {
-          const ports = scratchPorts[k]!;
-          o = scratchOwners[k]!;
-          f = ports >>> 16;
-          t = ports & 0xffff;
-          // Same owner (after deduplication) and touching or overlapping: one range.
-          if (o === owner && f <= to + 1) {
-            if (t > to) to = t;
-            continue;
-          }
-          if (f <= to) {
-            // SliceTable never lets different owners overlap; this guards the invariant.
-            throw new SliceOverlapError(`Internal error: ports ${f}-${t} and ${from}-${to} of ${formatPrefix(p)} have different owners`);
-          }
-        }
-        const at = (rangesAt + range * R.size) >> 1;
-        u16[at + rFirst] = from;
-        u16[at + rLast] = to;
-        u32[(at >> 1) + rOwner] = owner;
-        range++;
-        owner = o;
-        from = f;
-        to = t;
-      }
-      const at = keysAt + key * K.size;
-      u8[at + K.fields.family.offset] = p.family;
-      u8[at + K.fields.prefix_len.offset] = p.len;
-      u8[at + K.fields.protocol.offset] = bit === 1 ? IPPROTO_TCP : IPPROTO_UDP;
-      u32[(at + K.fields.range_first.offset) >> 2] = first;
-      u32[(at + K.fields.range_count.offset) >> 2] = range - first;
-      writeAddress(u8, at + K.fields.addr.offset, p.family, p.v4, p.v6);
-      key++;
-    }
-  }
+  u8.set(slicesSection.bytes, keysAt);
 
   const hf = header.fields;
   view.setUint32(hf.magic.offset, ABI.table.magic, little);
@@ -387,24 +266,21 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   view.setBigUint64(hf.generation.offset, BigInt(opts.generation), little);
   view.setUint32(hf.trusted_count.offset, h.trusted.length, little);
   view.setUint32(hf.owner_count.offset, records.length, little);
-  view.setUint32(hf.key_count.offset, keyCount, little);
-  view.setUint32(hf.range_count.offset, range, little);
+  view.setUint32(hf.key_count.offset, slicesSection.keys, little);
+  view.setUint32(hf.range_count.offset, slicesSection.ranges, little);
   view.setUint32(hf.peer_count.offset, peers.length / ABI.peer.size, little);
   u8.set(h.bytes, hf.host.offset);
-  const size = rangesAt + range * R.size;
-  const image = size === capacity ? u8 : u8.slice(0, size);
-
   return {
-    image,
+    image: u8,
     generation: opts.generation,
     ownerIndex,
     stats: {
-      slices,
+      slices: slicesSection.slices,
       owners: records.length,
-      keys: keyCount,
-      ranges: range,
+      keys: slicesSection.keys,
+      ranges: slicesSection.ranges,
       trustedPeers: h.trusted.length,
-      peers: peers.length / ABI.peer.size,
+      peers: [...state.specs.values()].filter((s) => s.kind === 'server').length,
       bytes: size,
     },
   };

@@ -5,7 +5,8 @@ import { toDestination } from './address.js';
 import { sameOwner } from './owner.js';
 import { fromOf, ownerOf, protocolNames, protoOf, type Group } from './slice.js';
 import { SliceTable, tableState, type TableState } from './table.js';
-import type { Destination, TableDiff } from './types.js';
+import type { TableDiff } from './types.js';
+import type { Destination } from '../fields.js';
 
 /** A group's slices keyed by ports * 4 + protocol bits (exact slice identity) -> owner name. */
 function keyed(state: TableState, g: Group | undefined): Map<number, string> {

@@ -32,6 +32,14 @@ function checkAddress(value: unknown, path: string): IPv4 | IPv6 {
   return value;
 }
 
+/** The other addresses of a server, frozen; undefined when there are none (the spec then has no such key). */
+function checkOtherAddresses(value: unknown, path: string): readonly (IPv4 | IPv6)[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) invalid(path, 'an array of ip-num IPv4 and IPv6 addresses', value);
+  const list = (value as unknown[]).map((a, i) => checkAddress(a, `${path}[${i}]`));
+  return list.length === 0 ? undefined : Object.freeze(list);
+}
+
 function checkGuePort(value: unknown, path: string): number {
   if (value === undefined) return ABI.gue.defaultPort;
   // Port 0 cannot be a UDP destination; the native image check refuses it too (view.c).
@@ -51,18 +59,20 @@ export function normalizeOwner(spec: unknown, path: string): OwnerSpec {
       checkKeys(s, path, ['kind']);
       return Object.freeze({ kind: 'local' });
     case 'server': {
-      checkKeys(s, path, ['kind', 'address', 'encap', 'mac', 'guePort']);
+      checkKeys(s, path, ['kind', 'address', 'encap', 'mac', 'guePort', 'otherAddresses']);
       const address = checkAddress(s.address, `${path}.address`);
+      const others = checkOtherAddresses(s.otherAddresses, `${path}.otherAddresses`);
+      const more = others === undefined ? {} : { otherAddresses: others };
       const encap = s.encap ?? 'gue0';
       if (encap !== 'gue0' && encap !== 'gue1' && encap !== 'l2') invalid(`${path}.encap`, "'gue0', 'gue1' or 'l2'", encap);
       if (encap === 'l2') {
         if (s.guePort !== undefined) invalid(`${path}.guePort`, "no GUE port for an 'l2' owner (it is not encapsulated)", s.guePort);
         parseMac(s.mac, `${path}.mac`);
-        return Object.freeze({ kind: 'server', address, encap, mac: (s.mac as string).toLowerCase() });
+        return Object.freeze({ kind: 'server', address, encap, mac: (s.mac as string).toLowerCase(), ...more });
       }
       // The next hop of a GUE owner comes from the neighbour table (compileTable's nextHops).
       if (s.mac !== undefined) invalid(`${path}.mac`, "no MAC address unless encap is 'l2' (GUE next hops are resolved)", s.mac);
-      return Object.freeze({ kind: 'server', address, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`) });
+      return Object.freeze({ kind: 'server', address, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`), ...more });
     }
     case 'datacenter': {
       checkKeys(s, path, ['kind', 'endpoint', 'encap', 'guePort']);
@@ -80,7 +90,8 @@ export function normalizeOwner(spec: unknown, path: string): OwnerSpec {
 export function sameOwner(a: OwnerSpec, b: OwnerSpec): boolean {
   if (a.kind === 'local' || b.kind === 'local') return a.kind === b.kind;
   if (a.kind === 'server' && b.kind === 'server') {
-    return a.address.toString() === b.address.toString() && a.encap === b.encap && a.mac === b.mac && a.guePort === b.guePort;
+    const others = (s: typeof a) => (s.otherAddresses ?? []).map(String).join(' ');
+    return a.address.toString() === b.address.toString() && a.encap === b.encap && a.mac === b.mac && a.guePort === b.guePort && others(a) === others(b);
   }
   if (a.kind === 'datacenter' && b.kind === 'datacenter') {
     return a.endpoint.toString() === b.endpoint.toString() && a.encap === b.encap && a.guePort === b.guePort;

@@ -1,9 +1,9 @@
 // Compact slices and their messages: how SliceTable (table.ts) stores a slice in two numbers,
 // parses a SliceSpec or selector, and names slices in errors.
 import { describe, InvalidSliceError } from '../errors.js';
-import { isPort, portRange, protocolBits, type Fail } from '../xdp/capture.js';
+import { isPort, portRange, protocolBits, type Fail } from '../fields.js';
 import { formatPrefix, parsePrefix, type Prefix } from './address.js';
-import type { PortRange, Protocol } from './types.js';
+import type { PortRange, Protocol } from '../fields.js';
 
 /**
  * All slices of one destination prefix: two numbers per slice in the table's arena, `ports` =

@@ -1,7 +1,7 @@
 // splitPorts: the port ranges an address is cut into, one per server ("soft-unicast" egress,
 // Cloudflare 2022: 2048-port slices, the lowest one not handed out, so 31 servers per address).
 import { invalid } from '../errors.js';
-import type { PortRange } from './types.js';
+import type { PortRange } from '../fields.js';
 
 /** Options of splitPorts(). */
 export interface SplitPortsOptions {

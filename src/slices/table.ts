@@ -4,14 +4,15 @@ import type { IPv4, IPv6 } from 'ip-num';
 
 import { describe, invalid, InvalidSliceError, SliceOverlapError, UnknownOwnerError } from '../errors.js';
 import { isAddress, isIPv4 } from '../ip.js';
-import { isPort } from '../xdp/capture.js';
+import { isPort } from '../fields.js';
 import { containsPrefix, FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
 import { checkOwnerName, normalizeOwner } from './owner.js';
 import {
   formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
   type Arena, type Group, type Selector,
 } from './slice.js';
-import type { OwnerSpec, Protocol, SliceEntry, SliceSelector, SliceSpec } from './types.js';
+import type { OwnerSpec, SliceEntry, SliceSelector, SliceSpec } from './types.js';
+import type { Protocol } from '../fields.js';
 
 type V4Maps = (Map<number, Group> | undefined)[];
 type V6Maps = (Map<bigint, Group> | undefined)[];

@@ -1,13 +1,9 @@
 // Public types of slice tables: owners, slices, selectors, diff entries. Used by SliceTable
 // (table.ts), compileTable (compile.ts), diffTables (diff.ts) and, through src/index.ts, users.
-import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
+import type { IPv4, IPv6 } from 'ip-num';
 
-import type { PortRange, Protocol } from '../xdp/capture.js';
+import type { Destination, PortRange, Protocol } from '../fields.js';
 
-export type { PortRange, Protocol };
-
-/** A destination: one address (a /32 or /128) or a prefix without host bits set. */
-export type Destination = IPv4 | IPv6 | IPv4CidrRange | IPv6CidrRange;
 
 /** How packets reach a server of this data centre. */
 export type ServerEncap = 'gue0' | 'gue1' | 'l2';
@@ -30,6 +26,12 @@ export interface ServerOwnerSpec {
   mac?: string;
   /** GUE destination port. Default 6080 (IANA "gue"); not allowed for 'l2'. */
   guePort?: number;
+  /**
+   * The server's other unicast addresses (its address of the other family): packets never go
+   * there, but GUE from them is this server's, so what it sends is never forwarded to a server
+   * again, nor back to it (the loop rule). Default none.
+   */
+  otherAddresses?: readonly (IPv4 | IPv6)[];
 }
 
 /** Another data centre, reached in GUE through its backbone endpoint. */

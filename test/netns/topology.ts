@@ -90,7 +90,7 @@ export function tableFor(world: World, viewer: string, assignment: Assignment): 
 
 export function hostFor(world: World, viewer: string): RouterHostSpec {
   const s = world.server(viewer);
-  return { ipv4: s.ipv4, ipv6: s.ipv6, guePort: GUE_PORT, trustedPeers: TRUSTED_PEERS };
+  return { ipv4: s.ipv4, ipv6: s.ipv6, guePort: GUE_PORT, trustedPeers: [...TRUSTED_PEERS] };
 }
 
 // ---- Packet captures ----------------------------------------------------------------------------

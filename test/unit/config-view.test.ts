@@ -38,8 +38,9 @@ describe('tableFor', () => {
     const t = tableFor(config, 'a1');
     expect(owner(t, shared4, 'tcp', 2048)).toEqual({ name: 'a1', kind: 'local' });
     expect(owner(t, shared4, 'udp', 4095)).toEqual({ name: 'a1', kind: 'local' });
-    expect(owner(t, shared4, 'tcp', 4096)).toEqual({ name: 'a2', kind: 'server', address: v4('10.1.0.2'), encap: 'gue0', guePort: 6080 });
-    expect(owner(t, shared4, 'udp', 8191)).toEqual({ name: 'a3', kind: 'server', address: v4('10.1.0.3'), encap: 'l2', mac: '02:00:00:00:0a:03' });
+    // Its IPv6 address is a2's too: GUE from there is never sent on to a server (the loop rule).
+    expect(owner(t, shared4, 'tcp', 4096)).toEqual({ name: 'a2', kind: 'server', address: v4('10.1.0.2'), encap: 'gue0', guePort: 6080, otherAddresses: [v6('2001:db8:a::2')] });
+    expect(owner(t, shared4, 'udp', 8191)).toEqual({ name: 'a3', kind: 'server', address: v4('10.1.0.3'), encap: 'l2', mac: '02:00:00:00:0a:03', otherAddresses: [v6('2001:db8:a::3')] });
     // b1's and b2's slices both go to data centre B, which steers them again.
     expect(owner(t, shared4, 'tcp', 8192)).toEqual({ name: 'B', kind: 'datacenter', endpoint: v6('2001:db8:b::1'), encap: 'gue0', guePort: 7000 });
     expect(owner(t, shared4, 'tcp', 12287)).toMatchObject({ name: 'B', kind: 'datacenter' });
@@ -67,7 +68,7 @@ describe('tableFor', () => {
     const t = tableFor(config, 'b1');
     expect(owner(t, shared4, 'tcp', 2048)).toEqual({ name: 'A', kind: 'datacenter', endpoint: v6('2001:db8:a::1'), encap: 'gue1', guePort: 6080 });
     expect(owner(t, shared4, 'tcp', 8192)).toEqual({ name: 'b1', kind: 'local' });
-    expect(owner(t, shared4, 'tcp', 10240)).toEqual({ name: 'b2', kind: 'server', address: v6('2001:db8:b::2'), encap: 'gue0', guePort: 7000 });
+    expect(owner(t, shared4, 'tcp', 10240)).toEqual({ name: 'b2', kind: 'server', address: v6('2001:db8:b::2'), encap: 'gue0', guePort: 7000, otherAddresses: [v4('10.2.0.2')] });
   });
 
   it('gives tables every server can compile with its own addresses', () => {

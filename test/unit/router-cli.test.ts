@@ -37,13 +37,17 @@ describe('the command line', () => {
     expect(parseCli([
       '--config=r.json', '--host', 'fra1', '--check', '--json', '--stats-interval', '0.5', '--prometheus', '[::1]:9464', '--no-watch',
       '--log-format', 'json', '--socket', '/tmp/r.sock', '--capture-drops', 'drops.pcapng', '--capture-seconds', '30', '--capture-max-bytes', '1000000',
+      '--lane', 'afxdp', '--pin-dir', '/sys/fs/bpf/x',
     ], host)).toEqual({
       kind: 'run',
       cli: {
         config: 'r.json', host: 'fra1', check: true, json: true, watch: false, statsInterval: 0.5, prometheus: { address: '::1', port: 9464 },
-        logFormat: 'json', socket: '/tmp/r.sock', captureDrops: resolve('drops.pcapng'), captureSeconds: 30, captureMaxBytes: 1000000, lane: 'auto', detach: false,
+        logFormat: 'json', socket: '/tmp/r.sock', captureDrops: resolve('drops.pcapng'), captureSeconds: 30, captureMaxBytes: 1000000,
+        lane: 'afxdp', pinDir: '/sys/fs/bpf/x', detach: false,
       },
     });
+    expect(parseCli(['--config', 'r.yaml', '--no-pin'], host)).toMatchObject({ cli: { pinDir: false } });
+    expect(parseCli(['--config', 'r.yaml', '--detach'], host)).toMatchObject({ cli: { detach: true } });
     expect(parseCli(['--help'], host)).toEqual({ kind: 'help' });
     expect(parseCli(['--config', 'r.yml', '--help'], host)).toEqual({ kind: 'help' });
     expect(parseCli(['--version'], host)).toEqual({ kind: 'version' });
@@ -96,6 +100,11 @@ describe('the command line', () => {
     [['--config', 'a.yaml', '--stats-interval', '0'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '0'"],
     [['--config', 'a.yaml', '--stats-interval', '5s'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '5s'"],
     [['--config', 'a.yaml', '--stats-interval', '3601'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '3601'"],
+    [['--config', 'a.yaml', '--lane', 'xdp'], "Expected 'auto' or 'afxdp' for --lane but received 'xdp'"],
+    [['--config', 'a.yaml', '--pin-dir', 'bpf/x'], "Expected an absolute directory for --pin-dir but received 'bpf/x'"],
+    [['--config', 'a.yaml', '--pin-dir', '/x', '--no-pin'], 'Options --pin-dir and --no-pin exclude each other'],
+    [['--config', 'a.yaml', '--detach', '--no-pin'], 'Option --detach removes what was pinned: it does not go with --no-pin'],
+    [['--config', 'a.yaml', '--detach', '--check'], 'Options --detach and --check exclude each other'],
   ])('refuses %j: %s', (argv, message) => {
     expect(() => parseCli(argv, host)).toThrow(new UsageError(message));
   });
@@ -176,7 +185,7 @@ describe('the binary: --check', () => {
       expect(lines.slice(1, -2).join('\n')).toBe(formatTable(describeTable(config, host)));
       expect(lines.at(-2)).toMatch(/^compiled: 11 slices, \d owners, 5 keys, \d+ ranges, 2 trusted peers, \d servers? of this data centre, \d+ bytes$/);
     }
-    expect(router('--check', '--config', EXAMPLE, '--host', 'fra1').stdout).toContain('\ncompiled: 11 slices, 4 owners, 5 keys, 15 ranges, 2 trusted peers, 2 servers of this data centre, 548 bytes\n');
+    expect(router('--check', '--config', EXAMPLE, '--host', 'fra1').stdout).toContain('\ncompiled: 11 slices, 4 owners, 5 keys, 15 ranges, 2 trusted peers, 2 servers of this data centre, 572 bytes\n');
   });
 
   it('prints one JSON document with --json: rows, compile stats, interface and stats settings', () => {

@@ -299,11 +299,20 @@ describe('compileTable: this data centre\'s servers (peers)', () => {
     expect(image.peers).toEqual(['10.0.0.2', '10.0.0.9 02:00:00:00:00:09', '20010db8000000000000000000000002']);
   });
 
+  it('lists a server\'s other addresses too: GUE from any of them is that server\'s (the loop rule)', () => {
+    const t = new SliceTable()
+      .defineOwner('c', { kind: 'server', address: v4('10.0.0.2'), otherAddresses: [v6('2001:db8::2')] })
+      .defineOwner('a', { kind: 'server', address: v4('10.0.0.9'), encap: 'l2', mac: '02:00:00:00:00:09', otherAddresses: [v6('2001:db8::9')] });
+    const compiled = compileTable(t, HOST, { generation: 1 });
+    expect(decodeImage(compiled.image).peers).toEqual(['10.0.0.2', '10.0.0.9 02:00:00:00:00:09', '20010db8000000000000000000000002', '20010db8000000000000000000000009']);
+    expect(compiled.stats.peers).toBe(2);
+  });
+
   it('refuses more servers than the packet path holds', () => {
     const t = new SliceTable();
     for (let i = 0; i <= ABI.table.peersMax; i++) t.defineOwner(`s${i}`, { kind: 'server', address: IPv4.fromNumber(0x0a000000 + i) });
     const error = thrown(() => compileTable(t, HOST, { generation: 1 }), TableLimitError, 'ERR_TABLE_LIMIT');
-    expect(error.message).toBe(`The table defines ${ABI.table.peersMax + 1} servers of this data centre, more than the ${ABI.table.peersMax} the packet path holds (SU_PEERS_MAX)`);
+    expect(error.message).toBe(`The table's servers of this data centre have ${ABI.table.peersMax + 1} addresses, more than the ${ABI.table.peersMax} the packet path holds (SU_PEERS_MAX)`);
   });
 });
 

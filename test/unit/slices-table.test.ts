@@ -42,6 +42,15 @@ describe('owners', () => {
     expect(owners.get('web3')).not.toHaveProperty('guePort');
   });
 
+  it('keeps a server\'s other addresses, and tells owners apart by them', () => {
+    const t = table().defineOwner('web4', { kind: 'server', address: v4('10.0.0.4'), otherAddresses: [v6('2001:db8::4')] });
+    expect(t.owners().get('web4')).toEqual({ kind: 'server', address: v4('10.0.0.4'), encap: 'gue0', guePort: 6080, otherAddresses: [v6('2001:db8::4')] });
+    // None given, or an empty list: no such key.
+    expect(table().defineOwner('web4', { kind: 'server', address: v4('10.0.0.4'), otherAddresses: [] }).owners().get('web4')).not.toHaveProperty('otherAddresses');
+    const other = t.clone().defineOwner('web4', { kind: 'server', address: v4('10.0.0.4'), otherAddresses: [v6('2001:db8::44')] });
+    expect(diffTables(t, other).ownersChanged).toEqual(['web4']);
+  });
+
   it.each([
     ['', { kind: 'local' }, "Expected a non-empty owner name for name but received ''"],
     ['x', null, "Expected an owner spec object for owners['x'] but received null"],
@@ -55,6 +64,8 @@ describe('owners', () => {
     ['x', { kind: 'server', address: v4('10.0.0.2'), encap: 'l2', mac: '02:00:00:00:00:01', guePort: 6080 }, "Expected no GUE port for an 'l2' owner (it is not encapsulated) for owners['x'].guePort but received 6080"],
     ['x', { kind: 'server', address: v4('10.0.0.2'), mac: '02:00:00:00:00:01' }, "Expected no MAC address unless encap is 'l2' (GUE next hops are resolved) for owners['x'].mac but received '02:00:00:00:00:01'"],
     ['x', { kind: 'server', address: v4('10.0.0.2'), guePort: 0 }, "Expected a UDP port from 1 to 65535 for owners['x'].guePort but received 0"],
+    ['x', { kind: 'server', address: v4('10.0.0.2'), otherAddresses: v6('2001:db8::2') }, "Expected an array of ip-num IPv4 and IPv6 addresses for owners['x'].otherAddresses but received an instance of IPv6"],
+    ['x', { kind: 'server', address: v4('10.0.0.2'), otherAddresses: ['2001:db8::2'] }, "Expected an ip-num IPv4 or IPv6 address for owners['x'].otherAddresses[0] but received '2001:db8::2'"],
     ['x', { kind: 'datacenter', endpoint: v4('10.0.0.9'), encap: 'l2' }, "Expected 'gue0' or 'gue1' for owners['x'].encap but received 'l2'"],
     ['x', { kind: 'datacenter', address: v4('10.0.0.9') }, "Expected no such option (known for this kind: kind, endpoint, encap, guePort) for owners['x'].address"],
   ])('rejects owner %# with InvalidOptionError', (name, spec, message) => {

@@ -162,7 +162,7 @@ struct su_exchange_entry {
 	X(pass_unmanaged, "passed to the kernel: no slice's ports or address cover it")              \
 	X(pass_unparsed, "passed to the kernel: not TCP, UDP or an ICMP error about a managed slice") \
 	X(drop_no_table, "dropped: no slice table published yet")                                    \
-	X(drop_malformed, "dropped: truncated or inconsistent headers, to a managed address")        \
+	X(drop_malformed, "dropped: truncated or inconsistent headers, to a managed address or in GUE for this host") \
 	X(drop_fragment, "dropped: a later fragment whose first was not seen, or GUE in pieces")     \
 	X(drop_no_owner, "dropped: a managed port (between slices of its key) that no slice owns")   \
 	X(drop_local, "dropped: a packet for this host's kernel reached a worker (only while an update lands)") \

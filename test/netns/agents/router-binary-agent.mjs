@@ -99,14 +99,15 @@ if (role === 'sink') {
   const sender = createSocket('udp4');
   const sent = new Map();
   let timer;
-  // Every intervalMs, `burst` datagrams (default 1) to each port: a steady stream per slice.
-  commands.start = ({ target, ports, intervalMs, burst = 1 }) => {
+  // Every intervalMs, `burst` datagrams (default 1) of `size` bytes (default 32; above the
+  // path MTU the kernel sends them in fragments) to each port: a steady stream per slice.
+  commands.start = ({ target, ports, intervalMs, burst = 1, size = PAYLOAD }) => {
     clearInterval(timer);
     for (const p of ports) if (!sent.has(p)) sent.set(p, 0);
     timer = setInterval(() => {
       for (let b = 0; b < burst; b++) {
         for (const p of ports) {
-          const buf = Buffer.alloc(PAYLOAD);
+          const buf = Buffer.alloc(size);
           const seq = sent.get(p);
           buf.writeUInt32BE(seq, 0);
           sent.set(p, seq + 1);

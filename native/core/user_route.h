@@ -1,8 +1,10 @@
-/* The workers' definitions of the core's stage hooks (route.h declares them): in user space each
- * stage is simply inlined. Included after route.h by the files that run the core in user space
- * (route.c, native/router/explain.c); the XDP program defines its own (bpf/steer.bpf.c). */
-#ifndef SU_CORE_USER_STAGES_H
-#define SU_CORE_USER_STAGES_H
+/* The one core's packet path (route.h) with the workers' stages: each inline, where the XDP
+ * program makes each a function of its own (bpf/steer.bpf.c). Included by route.c and by the
+ * tools that run single stages of the path in user space (native/bench/core_bench.c). */
+#ifndef SU_CORE_USER_ROUTE_H
+#define SU_CORE_USER_ROUTE_H
+
+#include "user.h"
 
 #include "route.h"
 
@@ -23,4 +25,4 @@ SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_
 	return su_owner_of(t, f, su_tbl_meta(t), pkt, decap, miss);
 }
 
-#endif /* SU_CORE_USER_STAGES_H */
+#endif /* SU_CORE_USER_ROUTE_H */
