@@ -5,7 +5,7 @@ import type { Config, EgressConfig, EgressSlice } from '../../config/types.js';
 import { packedOf } from '../../config/packed.js';
 import { describe, InvalidSliceError } from '../../errors.js';
 import { formatPrefix } from '../../slices/address.js';
-import type { PortRange, Protocol } from '../../slices/types.js';
+import type { PortRange, Protocol } from '../../fields.js';
 import type { StoredEntryJson, StoredSliceJson } from './layout.js';
 
 /** A slice as the store holds it, with the key it lives under and that key's last revision. */

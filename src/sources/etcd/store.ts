@@ -5,7 +5,7 @@
 // `slices` command and by users of the library.
 import { describe, InvalidOptionError, InvalidSliceError, SliceConflictError, StoreUnavailableError, UnknownOwnerError } from '../../errors.js';
 import type { Config, EgressConfig, EgressSlice } from '../../config/types.js';
-import type { Protocol } from '../../slices/types.js';
+import type { Protocol } from '../../fields.js';
 import { EtcdClient, type KeyValue } from './client.js';
 import { destinationsOf, entryJson, findSlice, refPorts, sliceName, type SliceRef, type StoredSlice } from './entries.js';
 import { destinationOf, egressKey, layoutOf, type Layout } from './layout.js';
