@@ -3,7 +3,7 @@
 // JS-visible cost of explain(), table publication, configuration loading, and packets per second
 // on veth against the bare AF_XDP bounce and the in-kernel reference. Flags: --full (whole knob sweep), --rounds N,
 // --seconds S (per pps measurement), --threaded (veth NAPI placement), --only a,b (pps configs),
-// --no-micro, --no-pps, --no-config. Needs root for pps. Reports; never asserts.
+// --no-micro, --no-pps, --no-config, --no-etcd. Needs root for pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -70,6 +70,13 @@ if (!flag('--no-config')) {
   const load = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'config-load.js')], { encoding: 'utf8' });
   emit('\n## Loading a configuration file (bench/config-load.ts)\n');
   emit(load.status === 0 ? load.stdout.trim() : `not measured: ${load.stderr.trim()}`);
+}
+
+if (!flag('--no-etcd')) {
+  log('1,000,000 slices in etcd (bench/etcd.ts) ...');
+  const etcd = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'etcd.js')], { encoding: 'utf8' });
+  emit('\n## 1,000,000 slices in etcd (bench/etcd.ts)\n');
+  emit(etcd.status === 0 ? etcd.stdout.trim() : `not measured: ${etcd.stderr.trim()}`);
 }
 
 const rounds = value('--rounds', 5);

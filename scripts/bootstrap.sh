@@ -17,9 +17,11 @@ fi
 # valgrind: native tests; tshark: decodes GUE captured on the backbone; ethtool: turns off veth
 # checksum offload in test namespaces; curl: the demo's unmodified client (--local-port);
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for native/fuzz (clang only recommends
-# it, and recommends are not installed here).
+# it, and recommends are not installed here); etcd-server: the etcd table source's tests and
+# benchmark start their own etcd (3.4 on Debian 12) on loopback, never the packaged service.
 packages=(clang llvm libxdp-dev libbpf-dev libelf-dev zlib1g-dev pkg-config cmake ninja-build g++
-          iproute2 iputils-ping util-linux valgrind python3 tshark ethtool curl libclang-rt-14-dev)
+          iproute2 iputils-ping util-linux valgrind python3 tshark ethtool curl libclang-rt-14-dev
+          etcd-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -106,6 +106,17 @@ Object.defineProperty(InvalidConfigError, 'name', { value: 'InvalidConfigError' 
  * endpoint's, a trusted peer's), or two hosts are given the same address.
  */
 export const AddressConflictError = define('ERR_ADDRESS_CONFLICT', 'AddressConflictError');
+/**
+ * A compare-and-swap change of the table store lost a race: the slice it was to change has
+ * another owner (or is gone) since it was read. The message names the slice, the owner expected
+ * and the one found, with the store's revision.
+ */
+export const SliceConflictError = define('ERR_SLICE_CONFLICT', 'SliceConflictError');
+/**
+ * The table store (etcd) did not answer in time, could not be reached, or refused a request;
+ * the message names the endpoint and what was asked. A router keeps its last table meanwhile.
+ */
+export const StoreUnavailableError = define('ERR_STORE_UNAVAILABLE', 'StoreUnavailableError');
 /** Any other failed system call; see `errno` and `syscall`. */
 export const SyscallError = define('ERR_SYSCALL', 'SyscallError');
 
@@ -136,6 +147,8 @@ const byCode: { [C in ErrorCode]: Make } = {
     return new InvalidConfigError(message);
   } as unknown as Make,
   ERR_ADDRESS_CONFLICT: AddressConflictError,
+  ERR_SLICE_CONFLICT: SliceConflictError,
+  ERR_STORE_UNAVAILABLE: StoreUnavailableError,
   ERR_SYSCALL: SyscallError,
 };
 

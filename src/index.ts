@@ -18,6 +18,7 @@ export {
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
   UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
+  SliceConflictError, StoreUnavailableError,
   type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {
@@ -36,3 +37,12 @@ export type {
   Config, GueConfig, DatacenterConfig, ServerConfig, ServerInterface, EgressConfig, EgressSlice, StatsConfig,
   HostAddresses, TrustedPeer,
 } from './config/types.js';
+export type { TableSource, SourcedTable, SourceUpdate, SourceHealth, SourceSubscriber } from './sources/types.js';
+export { FileSource, readConfigText, type FileSourceOptions, type LoadedFile } from './sources/file.js';
+export { TableFollower, type FollowerOptions, type FollowResult, type Publisher, type SourceLogger, type LogFields } from './sources/follow.js';
+export { EtcdSource, type EtcdSourceOptions } from './sources/etcd/source.js';
+export { EtcdTableStore, type EtcdStoreOptions, type ChangeResult } from './sources/etcd/store.js';
+export type { StoredSlice, SliceRef } from './sources/etcd/entries.js';
+export type { LoadOptions, LoadResult } from './sources/etcd/load.js';
+export { checkEndpoints } from './sources/etcd/client.js';
+export { layoutOf, type Layout } from './sources/etcd/layout.js';

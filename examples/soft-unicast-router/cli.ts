@@ -8,8 +8,12 @@ import { parseArgs } from 'node:util';
 import { IPv6 } from 'ip-num';
 
 import { describe } from '../../src/errors.js';
+import { checkEndpoints, layoutOf } from '../../src/index.js';
+import { parseSlices, SLICES_FLAGS, type SlicesCli } from './slices-cli.js';
+import { PROGRAM, USAGE } from './usage.js';
+import { UsageError } from './usage-error.js';
 
-export const PROGRAM = 'soft-unicast-router';
+export { PROGRAM, USAGE };
 
 /** Where the Prometheus endpoint listens: always a loopback address. */
 export interface Listen {
@@ -20,8 +24,17 @@ export interface Listen {
 
 export type LogFormat = 'text' | 'json';
 
+/** Where the deployment comes from when it is not a file: etcd's client URLs and the key prefix. */
+export interface EtcdCli {
+  endpoints: string[];
+  prefix: string;
+}
+
 export interface RouterCli {
+  /** The configuration file; '' when the deployment comes from etcd. */
   config: string;
+  /** Set when the deployment comes from etcd (--etcd, --prefix) instead of a file. */
+  etcd?: EtcdCli;
   /** The server of the file this router runs on. */
   host: string;
   check: boolean;
@@ -71,86 +84,20 @@ export interface ControlCli {
   command: ControlCommand;
 }
 
-export type CliResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; cli: RouterCli } | { kind: 'control'; cli: ControlCli };
+export type CliResult =
+  | { kind: 'help' } | { kind: 'version' } | { kind: 'run'; cli: RouterCli } | { kind: 'control'; cli: ControlCli } | { kind: 'slices'; cli: SlicesCli };
 
-/** A bad command line: main.ts prints the message and exits with status 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 /** Where a router listens for commands unless told otherwise: one socket per server name. */
 export function controlSocketPath(host: string): string {
   return `/run/softunicast/${host}.sock`;
 }
 
-export const USAGE = `Usage: ${PROGRAM} --config FILE [--host NAME] [options]     run the router
-       ${PROGRAM} --config FILE [--host NAME] --check [--json]  validate, print the table
-       ${PROGRAM} COMMAND [ARGUMENTS] [--host NAME | --socket PATH] [--json]
-       ${PROGRAM} --version | --help
-
-Runs the soft-unicast router of one server: attaches to the interface the configuration file
-gives that server, steers packets of shared addresses by port slice, and reloads the file on
-SIGHUP and when it changes.
-
-Options when running:
-  --config FILE              the configuration file (.yaml, .yml or .json)
-  --host NAME                the server of the file this router runs on
-                             (default: this machine's host name)
-  --check                    validate the whole file and print this server's compiled table;
-                             touches no interface, needs no privileges
-  --json                     machine output: one JSON document for --check and the commands,
-                             one JSON object a line per stats interval when running
-  --stats-interval SECONDS   seconds between stats lines (default: the file's
-                             stats.intervalSeconds, else 5)
-  --prometheus ADDR:PORT     serve Prometheus text at http://ADDR:PORT/metrics; loopback only,
-                             e.g. 127.0.0.1:9464, [::1]:9464 or a port alone (default: the
-                             file's stats.prometheus, else off)
-  --no-watch                 reload on SIGHUP only, not when the file changes
-  --log-format text|json     the log on stderr: text lines (default) or one JSON object a line;
-                             every line carries its time and level
-  --socket PATH              the control socket (mode 0600) the commands below talk to
-                             (default: /run/softunicast/HOST.sock)
-  --capture-drops FILE       write every packet the fast path drops to FILE (pcapng, the drop's
-                             reason as each packet's comment) from the start
-  --capture-seconds N        stop that capture after N seconds (default 60)
-  --capture-max-bytes N      stop it before FILE grows past N bytes (default 67108864)
-  --lane auto|afxdp          auto (default): the XDP program finishes every packet it can in
-                             the kernel (delivery, forwarding, GUE), the AF_XDP workers the
-                             rest; afxdp: the workers forward and drop everything
-  --pin-dir DIR              pin the XDP program, its link and its tables in DIR (a bpf
-                             filesystem; default /sys/fs/bpf/softunicast/HOST/INTERFACE): they stay
-                             on the interface when the router exits or dies, the kernel keeps
-                             forwarding, and the next start takes them over
-  --no-pin                   pin nothing: the XDP program leaves the interface with the router
-  --detach                   remove what a router pinned on this server's interface (the XDP
-                             program leaves it) and exit
-  --version                  print the version and exit
-  --help                     show this text
-
-Commands for a running router (over its control socket):
-  owner ADDRESS tcp|udp PORT     the slice and owner of that destination in the live table,
-                                 the table's generation and that owner's counters
-  explain HEX [HEX...]           what the fast path does with each Ethernet frame (hex digits)
-  explain --pcap FILE            the same for every frame of a pcap or pcapng file
-  stats                          every counter, as JSON
-  capture-drops start FILE [--seconds N] [--max-bytes N] [--max-packets N] [--snaplen N]
-  capture-drops stop | status    stop the running drop capture, or show it
-  health                         peer health: each probed owner, up or down, and where its
-                                 slices go
-  health OWNER up|down|auto      set an owner down (its slices go to its fallback) or up,
-                                 over what the probes say; auto hands it back to them
-
-Signals:
-  SIGHUP                     reload the configuration file (a bad file keeps the running table)
-  SIGINT, SIGTERM            stop and exit 0: the pinned XDP program keeps forwarding until
-                             the next start (with --no-pin it leaves the interface); a second
-                             signal exits at once
-
-Exit status: 0 success (and --check: the file is valid), 1 an invalid file or a failure,
-2 a bad command line.`;
-
 const OPTIONS = {
   config: { type: 'string' },
+  etcd: { type: 'string' },
+  prefix: { type: 'string' },
   host: { type: 'string' },
   check: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -174,12 +121,19 @@ const OPTIONS = {
   'max-bytes': { type: 'string' },
   'max-packets': { type: 'string' },
   snaplen: { type: 'string' },
+  to: { type: 'string' },
+  from: { type: 'string' },
+  at: { type: 'string' },
+  protocols: { type: 'string' },
+  owner: { type: 'string' },
+  destination: { type: 'string' },
+  replace: { type: 'boolean' },
 } as const;
 type Name = keyof typeof OPTIONS;
 
 /** Flags each mode takes; anything else is refused by name. */
 const RUN_FLAGS: readonly Name[] = [
-  'config', 'host', 'check', 'json', 'stats-interval', 'prometheus', 'no-watch', 'log-format', 'socket', 'capture-drops',
+  'config', 'etcd', 'prefix', 'host', 'check', 'json', 'stats-interval', 'prometheus', 'no-watch', 'log-format', 'socket', 'capture-drops',
   'capture-seconds', 'capture-max-bytes', 'lane', 'pin-dir', 'no-pin', 'detach', 'version', 'help',
 ];
 const COMMAND_FLAGS: Readonly<Record<string, readonly Name[]>> = {
@@ -313,6 +267,33 @@ function controlCommand(word: string, args: string[], values: Values): ControlCo
   };
 }
 
+/** --etcd and --prefix, each checked, or undefined when neither is given. */
+function etcdOf(values: Values): EtcdCli | undefined {
+  if (values.etcd === undefined && values.prefix === undefined) return undefined;
+  if (values.etcd === undefined) throw new UsageError('Option --prefix needs --etcd URL: the etcd holding the deployment');
+  if (values.prefix === undefined) throw new UsageError("Option --etcd needs --prefix PREFIX: the deployment's key prefix, e.g. /softunicast/prod");
+  // The library's checks, their messages naming the flags.
+  try {
+    const endpoints = checkEndpoints(values.etcd, '--etcd');
+    layoutOf(values.prefix, '--prefix');
+    return { endpoints, prefix: values.prefix as string };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Where the deployment comes from: --config FILE, or --etcd and --prefix (then returned). */
+function deploymentOf(values: Values): EtcdCli | undefined {
+  const etcd = etcdOf(values);
+  if (etcd !== undefined && values.config !== undefined) throw new UsageError('Options --config and --etcd exclude each other: the deployment comes from a file or from etcd');
+  if (values.config === undefined && etcd === undefined) throw new UsageError('Option --config or --etcd is required: the configuration file to run, or the etcd holding the deployment');
+  // The format comes from the extension: a wrong one is a bad flag, found before any reading.
+  if (values.config !== undefined && !/\.(json|ya?ml)$/i.test(values.config as string)) {
+    throw new UsageError(`Expected a file name ending in .json, .yaml or .yml for --config but received ${describe(values.config)}`);
+  }
+  return etcd;
+}
+
 /**
  * Reads the command line (without node and the script). Throws UsageError naming the flag for
  * unknown flags, missing or stray values, flags given twice and bad values.
@@ -322,23 +303,24 @@ export function parseCli(argv: readonly string[], defaultHost: () => string = ho
   const host = (values.host as string | undefined) ?? defaultHost();
   const socket = (values.socket as string | undefined) ?? controlSocketPath(host);
   const first = words[0];
+  if (first === 'slices') {
+    onlyFlags(values, SLICES_FLAGS as readonly Name[], 'the command slices');
+    return { kind: 'slices', cli: parseSlices(words.slice(1), values, (v) => etcdOf(v as Values)) };
+  }
   if (first !== undefined && Object.hasOwn(COMMAND_FLAGS, first)) {
     onlyFlags(values, COMMAND_FLAGS[first]!, `the command ${first}`);
     return { kind: 'control', cli: { socket, json: values.json === true, command: controlCommand(first, words.slice(1), values) } };
   }
-  if (first !== undefined) throw new UsageError(`Unexpected argument ${describe(first)}: a command is one of ${Object.keys(COMMAND_FLAGS).join(', ')}, and every option is a flag (${KNOWN})`);
+  if (first !== undefined) throw new UsageError(`Unexpected argument ${describe(first)}: a command is one of ${[...Object.keys(COMMAND_FLAGS), 'slices'].join(', ')}, and every option is a flag (${KNOWN})`);
   onlyFlags(values, RUN_FLAGS, 'running the router');
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
-  if (values.config === undefined) throw new UsageError('Option --config is required: the configuration file to run');
-  // The format comes from the extension: a wrong one is a bad flag, found before any reading.
-  if (!/\.(json|ya?ml)$/i.test(values.config as string)) {
-    throw new UsageError(`Expected a file name ending in .json, .yaml or .yml for --config but received ${describe(values.config)}`);
-  }
+  const etcd = deploymentOf(values);
   const format = (values['log-format'] as string | undefined) ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`Expected 'text' or 'json' for --log-format but received ${describe(format)}`);
   const cli: RouterCli = {
-    config: values.config as string,
+    config: (values.config as string | undefined) ?? '',
+    ...(etcd !== undefined && { etcd }),
     host,
     check: values.check === true,
     json: values.json === true,

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // soft-unicast-router, the package's bin: runs the router of one server from the configuration
-// file (--check validates and prints its table instead; the commands talk to a running one).
-// Wiring only; the parts live beside it.
+// file or from etcd (--check validates and prints its table instead; the commands talk to a
+// running one, `slices` to etcd). Wiring only; the parts live beside it.
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 
 import { existsSync } from 'node:fs';
 
-import { InvalidConfigError, Router, vethPeerObjectPath, XdpPort, type Config, type RouterCounters, type RouterOptions, type SoftunicastError } from '../../src/index.js';
+import { InvalidConfigError, Router, vethPeerObjectPath, XdpPort, type Config, type RouterCounters, type RouterOptions, type SoftunicastError, type SourceHealth } from '../../src/index.js';
 import { checkJson, checkText, compileFor, count, interfaceText, invalidLines, listenText, statsText, warningLines } from './check.js';
 import { parseCli, pinDirFor, PROGRAM, USAGE, UsageError, type Listen, type RouterCli } from './cli.js';
 import { runCommand } from './client.js';
@@ -16,7 +16,8 @@ import { healthLines } from './health-log.js';
 import { createLogger, type Logger } from './log.js';
 import { RouterMetrics } from './metrics.js';
 import { serveMetrics } from './prometheus.js';
-import { readConfig, Reloader, type Loaded } from './reload.js';
+import { follow, loadFirst, type First, type Following } from './following.js';
+import { runSlices } from './slices-command.js';
 import { statsBetween, statsJson, statsLine, type Sample } from './stats.js';
 import { versionText } from './version.js';
 
@@ -36,30 +37,34 @@ function message(error: unknown): string {
 
 async function check(cli: RouterCli): Promise<number> {
   let stage: 'read' | 'table' = 'read';
+  let where = cli.etcd === undefined ? cli.config : `etcd ${cli.etcd.endpoints.join(',')} ${cli.etcd.prefix}`;
   try {
-    const { config } = await readConfig(cli.config);
+    const first = await loadFirst(cli);
+    await first.etcd?.close();
+    where = first.name;
+    const { config } = first;
     stage = 'table';
-    if (cli.json) out(JSON.stringify(checkJson(config, cli.host, cli.config), null, 2));
-    else process.stdout.write(checkText(config, cli.host, cli.config));
-    for (const line of warningLines(config.warnings, cli.config)) process.stderr.write(`${line}\n`);
+    if (cli.json) out(JSON.stringify(checkJson(config, cli.host, where), null, 2));
+    else process.stdout.write(checkText(config, cli.host, where));
+    for (const line of warningLines(config.warnings, where)) process.stderr.write(`${line}\n`);
     return 0;
   } catch (error) {
     if (error instanceof InvalidConfigError) {
       // Every problem and warning, one line each, as compilers print them.
       const { name, code, message: text, problems, warnings } = error;
-      if (cli.json) out(JSON.stringify({ valid: false, file: cli.config, host: cli.host, error: { name, code, message: text }, problems, warnings }, null, 2));
-      const [head, ...lines] = invalidLines(error, cli.config);
+      if (cli.json) out(JSON.stringify({ valid: false, file: cli.config || undefined, host: cli.host, error: { name, code, message: text }, problems, warnings }, null, 2));
+      const [head, ...lines] = invalidLines(error, where);
       say(head!);
       for (const line of lines) process.stderr.write(`${line}\n`);
       return 1;
     }
     const e = error as SoftunicastError;
     const text = message(e);
-    if (cli.json) out(JSON.stringify({ valid: false, file: cli.config, host: cli.host, error: { name: e.name, code: e.code, message: text } }, null, 2));
-    // A file that cannot be read, and a --host the file does not know, say so themselves; the
-    // rest is about the file, as a whole or as the table of this server.
-    if (e.code === 'ERR_SYSCALL' || text.includes(' for --host ')) say(text);
-    else say(stage === 'read' ? `${cli.config} is not valid: ${text}` : `${cli.config} is not valid for ${cli.host}: ${text}`);
+    if (cli.json) out(JSON.stringify({ valid: false, file: cli.config || undefined, host: cli.host, error: { name: e.name, code: e.code, message: text } }, null, 2));
+    // A file that cannot be read, etcd out of reach, and a --host the file does not know, say so
+    // themselves; the rest is about the deployment, as a whole or as the table of this server.
+    if (e.code === 'ERR_SYSCALL' || e.code === 'ERR_STORE_UNAVAILABLE' || text.includes(' for --host ')) say(text);
+    else say(stage === 'read' ? `${where} is not valid: ${text}` : `${where} is not valid for ${cli.host}: ${text}`);
     return 1;
   }
 }
@@ -67,8 +72,9 @@ async function check(cli: RouterCli): Promise<number> {
 /** --detach: removes what a router pinned on this server's interface; the program leaves it. */
 async function detach(cli: RouterCli): Promise<number> {
   try {
-    const { config } = await readConfig(cli.config);
-    const ifname = compileFor(config, cli.host).options.port.interface;
+    const first = await loadFirst(cli);
+    await first.etcd?.close();
+    const ifname = compileFor(first.config, cli.host, first.options).options.port.interface;
     const dir = cli.pinDir || pinDirFor(cli.host, ifname);
     if (!existsSync(dir)) {
       say(`nothing pinned in ${dir}: no router left its XDP program on ${ifname}`);
@@ -104,14 +110,14 @@ async function run(cli: RouterCli): Promise<never> {
   const log = createLogger(cli.logFormat);
   const started = performance.now();
   let router: Router | undefined;
-  let reloader: Reloader | undefined;
+  let following: Following | undefined;
   let http: Server | undefined;
   let control: NetServer | undefined;
   let timer: NodeJS.Timeout | undefined;
   let last: Sample | undefined;
   let stopping: NodeJS.Signals | undefined;
   let hangupEarly = false;
-  let loaded: Loaded;
+  let loaded: First | undefined;
   let options: RouterOptions;
   /** options as the router was opened with them: this binary's lane and pin directory added. */
   let opened: RouterOptions;
@@ -138,6 +144,7 @@ async function run(cli: RouterCli): Promise<never> {
   };
   const fatal = (error: unknown) => {
     log.error(`fatal: ${message(error)}`);
+    void loaded?.etcd?.close();
     try {
       router?.close();
     } catch {
@@ -159,7 +166,7 @@ async function run(cli: RouterCli): Promise<never> {
     clearInterval(timer);
     // A reload under way may publish still (its table then is the one left behind); one stuck
     // on its file or its router is not waited for beyond this: the signal ends the process.
-    await Promise.race([reloader?.close(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    await Promise.race([following?.close(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
     printStats(true);
     router.close();
     shutdown();
@@ -175,20 +182,21 @@ async function run(cli: RouterCli): Promise<never> {
   process.on('SIGTERM', (s) => void stop(s).catch(fatal));
   // Handled from the start: SIGHUP's default action would end the process.
   process.on('SIGHUP', () => {
-    if (reloader === undefined) hangupEarly = true;
-    else void reloader.trigger('SIGHUP', true);
+    if (following === undefined) hangupEarly = true;
+    else following.hangup();
   });
 
   try {
-    log.info(`loading ${cli.config}`);
+    log.info(`loading ${cli.etcd === undefined ? cli.config : `the deployment from etcd ${cli.etcd.endpoints.join(',')} ${cli.etcd.prefix}`}`);
     let t = performance.now();
-    loaded = await readConfig(cli.config);
+    loaded = await loadFirst(cli);
     const c = loaded.config;
-    log.info(`loaded in ${ms(t)}: ${count(c.datacenters.size, 'data centre')}, ${count(c.servers.size, 'server')}, ${count(c.egress.length, 'egress entry', 'egress entries')}`);
-    for (const line of warningLines(c.warnings, cli.config)) log.warn(line);
+    const revision = loaded.etcd !== undefined ? `revision ${loaded.generation}, ` : '';
+    log.info(`loaded in ${ms(t)}: ${revision}${count(c.datacenters.size, 'data centre')}, ${count(c.servers.size, 'server')}, ${count(c.egress.length, 'egress entry', 'egress entries')}`);
+    for (const line of warningLines(c.warnings, loaded.name)) log.warn(line);
     t = performance.now();
     log.info(`compiling the table of ${cli.host}`);
-    const compiled = compileFor(c, cli.host);
+    const compiled = compileFor(c, cli.host, loaded.options);
     options = compiled.options;
     log.info(`compiled in ${ms(t)}: ${statsText(compiled.stats)}`);
     const listen = listenOf(cli, c);
@@ -213,6 +221,9 @@ async function run(cli: RouterCli): Promise<never> {
     }
     if (router.adopted) log.info(`took over the XDP program and tables pinned in ${pinDir} by an earlier router: no gap on ${options.port.interface}`);
     metrics.tableInUse(options.table);
+    const at = loaded;
+    const initial: SourceHealth = { state: 'ok', since: Date.now(), disconnects: 0, generation: at.generation, detail: '' };
+    metrics.source(at.etcd !== undefined ? 'etcd' : 'file', () => following?.source.health() ?? at.etcd?.health() ?? initial);
     const first = router.counters();
     log.info(`ready in ${ms(started)} (attached and published in ${ms(t)}): generation ${first.generation} on ${options.port.interface}, queues ${first.queues.map((q) => q.queue).join(', ')}`);
     report(first);
@@ -229,6 +240,7 @@ async function run(cli: RouterCli): Promise<never> {
   } catch (error) {
     log.error(message(error));
     router?.close();
+    await loaded?.etcd?.close();
     shutdown();
     process.exit(1);
   }
@@ -238,13 +250,14 @@ async function run(cli: RouterCli): Promise<never> {
     await stop(signal);
   }
 
-  startStats(cli.statsInterval ?? loaded.config.stats.intervalSeconds);
-  let prometheusText = JSON.stringify(listenOf(cli, loaded.config) ?? null);
-  reloader = new Reloader({
-    path: cli.config,
-    host: cli.host,
+  const deployment = loaded!;
+  startStats(cli.statsInterval ?? deployment.config.stats.intervalSeconds);
+  let prometheusText = JSON.stringify(listenOf(cli, deployment.config) ?? null);
+  const kind = deployment.etcd !== undefined ? 'etcd' : 'file';
+  following = follow({
+    cli,
+    first: deployment,
     router,
-    loaded,
     opened: options,
     log,
     onResult: (result, table) => metrics.reloaded(result, table),
@@ -255,17 +268,13 @@ async function run(cli: RouterCli): Promise<never> {
       }
       const p = JSON.stringify(listenOf(cli, config) ?? null);
       if (p !== prometheusText) {
-        log.warn('the file changes stats.prometheus; that takes effect when the router restarts');
+        log.warn(`the ${kind === 'file' ? 'file' : 'deployment'} changes stats.prometheus; that takes effect when the router restarts`);
         prometheusText = p;
       }
     },
   });
-  if (cli.watch) {
-    reloader.watch();
-    // A change between reading the file and watching it would otherwise wait for the next one.
-    void reloader.trigger('file changed', false);
-  }
-  if (hangupEarly) void reloader.trigger('SIGHUP', true);
+  if (cli.watch) following.watch();
+  if (hangupEarly) following.hangup();
   return new Promise<never>(() => undefined);
 }
 
@@ -286,6 +295,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'version':
       out(versionText());
+      return;
+    case 'slices':
+      process.exitCode = await runSlices(parsed.cli, out, say);
       return;
     case 'control':
       try {

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { ABI } from '../../src/generated/abi.js';
-import type { RouterCounters, SliceTable } from '../../src/index.js';
+import type { RouterCounters, SliceTable, SourceHealth } from '../../src/index.js';
 
 export type ReloadResult = 'applied' | 'unchanged' | 'refused';
 
@@ -17,6 +17,7 @@ export class RouterMetrics {
   readonly #lastReload: Gauge;
   readonly #slices: Gauge<'owner'>;
   readonly #source: CounterSource;
+  #table: { kind: string; health: () => SourceHealth } | undefined;
   #snapshot: { at: number; counters: RouterCounters | undefined } | undefined;
 
   constructor(source: CounterSource) {
@@ -81,6 +82,29 @@ export class RouterMetrics {
     for (const result of ['applied', 'unchanged', 'refused'] as const) this.#reloads.inc({ result }, 0);
     this.#lastReload = new Gauge({ name: 'softunicast_last_reload_timestamp_seconds', help: 'When the last reload finished, applied or not (Unix time)', registers });
     this.#slices = new Gauge({ name: 'softunicast_slices', help: 'Slices per owner in the table in use', labelNames: ['owner'], registers });
+    this.#sourceMetrics(registers);
+  }
+
+  /** The table source's families: up, generation, disconnects (all read at each scrape). */
+  #sourceMetrics(registers: Registry[]): void {
+    const health = () => this.#table;
+    new Gauge({ name: 'softunicast_source_up', help: 'Whether the table source answers (0 while etcd is unreachable: the router forwards with its last table meanwhile)', labelNames: ['source'], registers, collect() {
+      const t = health();
+      if (t !== undefined) this.set({ source: t.kind }, t.health().state === 'unreachable' ? 0 : 1);
+    } });
+    new Gauge({ name: 'softunicast_source_generation', help: 'Generation of the last table the source yielded: the etcd revision, or the count of file loads', labelNames: ['source'], registers, collect() {
+      const t = health();
+      if (t !== undefined) this.set({ source: t.kind }, t.health().generation);
+    } });
+    counterFamily(registers, 'softunicast_source_disconnects_total', 'Times the table source lost its store (etcd unreachable or its watch broken)', ['source'], (set) => {
+      const t = health();
+      if (t !== undefined) set({ source: t.kind }, t.health().disconnects);
+    });
+  }
+
+  /** Where the table comes from ('file', 'etcd') and how it is doing, read at every scrape. */
+  source(kind: string, health: () => SourceHealth): void {
+    this.#table = { kind, health };
   }
 
   /** Counts a reload; `table` is the table in use after it. */

@@ -160,7 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 			 headroom, &worker);
 		fz_route(view, &table, FZ_XDP, frags_xdp, &memory_xdp, frame, len, headroom, &xdp);
 		/* Without a table every later fragment is dropped; with one, nothing else changes. */
-		if (alone.fate != SU_ROUTE_drop_fragment && !same_result(&alone, &worker))
+		if (alone.fate != SU_ROUTE_drop_fragment && !same_result(&alone, &worker) &&
+		    !fz_budget_apart(alone.fate, worker.fate))
 			fz_fail("frame %d: routed alone and with a fragment table, results differ", n);
 		check_lanes(n, &worker, &xdp);
 		fz_result_free(&alone);

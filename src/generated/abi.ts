@@ -141,6 +141,8 @@ export const ABI = {
     "ERR_SLICE_EXHAUSTED",
     "ERR_INVALID_CONFIG",
     "ERR_ADDRESS_CONFLICT",
+    "ERR_SLICE_CONFLICT",
+    "ERR_STORE_UNAVAILABLE",
     "ERR_SYSCALL"
   ],
   "actions": {

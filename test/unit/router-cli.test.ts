@@ -17,7 +17,7 @@ const MAIN = join(ROOT, 'dist/examples/soft-unicast-router/main.js');
 const EXAMPLE = 'examples/soft-unicast-router/example.yaml';
 const HELP_HINT = "soft-unicast-router: run 'soft-unicast-router --help' for usage\n";
 const KNOWN =
-  '--config, --host, --check, --json, --stats-interval, --prometheus, --no-watch, --log-format, --socket, --capture-drops, ' +
+  '--config, --etcd, --prefix, --host, --check, --json, --stats-interval, --prometheus, --no-watch, --log-format, --socket, --capture-drops, ' +
   '--capture-seconds, --capture-max-bytes, --lane, --pin-dir, --no-pin, --detach, --version, --help';
 
 /** Runs the built binary from the repository root. */
@@ -87,7 +87,7 @@ describe('the command line', () => {
   });
 
   it.each([
-    [[], 'Option --config is required: the configuration file to run'],
+    [[], 'Option --config or --etcd is required: the configuration file to run, or the etcd holding the deployment'],
     [['--config'], 'Option --config needs a value'],
     [['--config', '--check'], 'Option --config needs a value but was followed by the option --check'],
     [['--config='], "Option --config needs a value but received ''"],
@@ -95,7 +95,7 @@ describe('the command line', () => {
     [['--config', 'a.yaml', '--check=yes'], "Option --check takes no value but received 'yes'"],
     [['--config', 'a.yaml', '--verbose'], `Unknown option --verbose (options: ${KNOWN})`],
     [['-c', 'a.yaml'], `Unknown option -c (options: ${KNOWN})`],
-    [['--config', 'a.yaml', 'eth0'], `Unexpected argument 'eth0': a command is one of owner, explain, stats, capture-drops, health, and every option is a flag (${KNOWN})`],
+    [['--config', 'a.yaml', 'eth0'], `Unexpected argument 'eth0': a command is one of owner, explain, stats, capture-drops, health, slices, and every option is a flag (${KNOWN})`],
     [['--config', 'a.conf'], "Expected a file name ending in .json, .yaml or .yml for --config but received 'a.conf'"],
     [['--config', 'a.yaml', '--stats-interval', '0'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '0'"],
     [['--config', 'a.yaml', '--stats-interval', '5s'], "Expected a number of seconds above 0, at most 3600 for --stats-interval but received '5s'"],
@@ -148,7 +148,7 @@ describe('the binary: usage', () => {
   });
 
   it.each([
-    [['--check'], 'Option --config is required: the configuration file to run'],
+    [['--check'], 'Option --config or --etcd is required: the configuration file to run, or the etcd holding the deployment'],
     [['--config', EXAMPLE, '--check', '--bogus'], `Unknown option --bogus (options: ${KNOWN})`],
     [['--check', '--config'], 'Option --config needs a value'],
     [['--config', EXAMPLE, '--prometheus', '0.0.0.0:9464'], "Expected a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464' (the endpoint has no authentication: loopback only) for --prometheus but received '0.0.0.0:9464'"],

@@ -31,6 +31,8 @@ extern "C" {
 	X(ERR_SLICE_EXHAUSTED, "every port of this host's slice is in use for that destination") \
 	X(ERR_INVALID_CONFIG, "a configuration file has problems: each one is listed")           \
 	X(ERR_ADDRESS_CONFLICT, "a shared address covers a host's own address, or two hosts share one") \
+	X(ERR_SLICE_CONFLICT, "a slice changed owner since it was read: another writer moved it first") \
+	X(ERR_STORE_UNAVAILABLE, "the table store (etcd) could not be reached or refused a request")   \
 	X(ERR_SYSCALL, "a system call failed")
 
 struct su_error {
