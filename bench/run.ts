@@ -1,8 +1,9 @@
 // `npm run bench`: every benchmark in one run, printed as markdown tables (and kept in
 // build/bench/last-run.md for bench/RESULTS.md): the C core's ns and instructions per packet, the
 // JS-visible cost of explain(), table publication, configuration loading, and packets per second
-// on veth against the bare AF_XDP bounce and the in-kernel reference. Flags: --full (whole knob sweep), --rounds N,
-// --seconds S (per pps measurement), --threaded (veth NAPI placement), --only a,b (pps configs),
+// on veth of the router in both lanes against a bare XDP_TX and a bare AF_XDP bounce. Flags: --full (whole knob sweep), --rounds N,
+// --seconds S (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the
+// pps loop), --only a,b (pps configs),
 // --no-micro, --no-pps, --no-config. Needs root for pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,8 +14,8 @@ import { TABLE_SIZES, imagePath } from './images.js';
 import { runExplainBench } from './micro.bench.js';
 import { microTable, profile, runMicro, type MicroRow } from './micro.js';
 import { benchBuild, root } from './paths.js';
-import { knobTable, mainTable, summarize } from './pps/report.js';
-import { runPps, type PpsResult } from './pps/run.js';
+import { knobTable, mainTable, ppsTargets } from './pps/report.js';
+import { IN_FLIGHT, runPps, type PpsResult } from './pps/run.js';
 import { markdownTable, percent } from './report.js';
 
 const argv = process.argv.slice(2);
@@ -78,8 +79,9 @@ if (!flag('--no-pps')) {
   pps = await runPps({
     seconds,
     rounds,
+    inFlight: value('--in-flight', IN_FLIGHT),
     full: flag('--full'),
-    placement: flag('--threaded') ? 'threaded' : 'softirq',
+    placement: flag('--softirq') ? 'softirq' : 'threaded',
     only: argv.includes('--only') ? argv[argv.indexOf('--only') + 1]!.split(',') : [],
     log,
   }).catch((error: unknown) => {
@@ -91,13 +93,14 @@ if (!flag('--no-pps')) {
 if (pps) {
   emit('\n## Packets per second on a veth pair (bench/pps/)\n');
   emit(`${pps.mode}. Medians of ${rounds} rounds of ${seconds} s per row, ` +
-    'every configuration measured in turn in each round; "vs (1)": median over rounds of forwarded / forwarded of the bounce in the same round.\n');
+    'every configuration measured in turn in each round (the order reversed every other round); "vs ... bounce": median over rounds of ' +
+    'forwarded / forwarded of that bounce (same frame size) in the same round.\n');
   emit(mainTable(pps));
   emit(`\nKnobs, one at a time (${flag('--full') ? 'full sweep' : 'reduced sweep; --full for all'}):\n`);
   emit(knobTable(pps));
 }
 
-emit('\n## Targets (issue 5)\n');
+emit('\n## Targets\n');
 emit(markdownTable(targets(micro, pps), ['target', 'measured', 'met']));
 
 const ticks1 = cpuTicks();
@@ -114,14 +117,7 @@ function targets(rows: MicroRow[], result: PpsResult | undefined): Record<string
   const ir = (phase: string, n: number): number | undefined => rows.find((r) => r.phase === phase && r.frame === 64)?.ir.get(n);
   const ns = (phase: string, n: number): number | undefined => rows.find((r) => r.phase === phase && r.frame === 64)?.ns.get(n);
   const [small, , large] = TABLE_SIZES;
-  if (result) {
-    const fast = result.rows.filter((r) => r.config.kind === 'router' && r.scenario.verdict !== 'local');
-    const ratios = fast.map((r) => `${r.scenario.verdict} ${r.scenario.frame === 64 ? 64 : 1500} B ${percent(summarize(r).ratio)}`);
-    const worst = Math.min(...fast.map((r) => summarize(r).ratio));
-    out.push({ target: 'full fast path >= 90% of the bare bounce', measured: ratios.join(', '), met: worst >= 0.9 ? 'yes' : `no (worst ${percent(worst)})` });
-    const ts = result.rows.filter((r) => r.config.kind === 'ts-job');
-    out.push({ target: 'TypeScript ring path reported beside C', measured: ts.map((r) => `${r.scenario.frame === 64 ? 64 : 1500} B ${percent(summarize(r).ratio)} of the bounce`).join(', '), met: 'reported' });
-  }
+  if (result) out.push(...ppsTargets(result));
   if (rows.length > 0) {
     const flat = (f: (p: string, n: number) => number | undefined, phase: string): string => {
       const a = f(phase, small!);
