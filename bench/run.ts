@@ -1,10 +1,11 @@
 // `npm run bench`: every benchmark in one run, printed as markdown tables (and kept in
 // build/bench/last-run.md for bench/RESULTS.md): the C core's ns and instructions per packet, the
-// JS-visible cost of explain(), table publication, configuration loading, and packets per second
-// on veth of the router in both lanes against a bare XDP_TX and a bare AF_XDP bounce. Flags: --full (whole knob sweep), --rounds N,
-// --seconds S (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the
-// pps loop), --only a,b (pps configs),
-// --no-micro, --no-pps, --no-config. Needs root for pps. Reports; never asserts.
+// JS-visible cost of explain(), table publication, the express lane under BPF_PROG_TEST_RUN,
+// configuration loading, and packets per second on veth of the router in both lanes against a
+// bare XDP_TX and a bare AF_XDP bounce. Flags: --full (whole knob sweep), --rounds N, --seconds S
+// (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the pps loop),
+// --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config. Needs root for xdp and
+// pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -14,6 +15,7 @@ import { TABLE_SIZES, imagePath } from './images.js';
 import { runExplainBench } from './micro.bench.js';
 import { microTable, profile, runMicro, type MicroRow } from './micro.js';
 import { benchBuild, root } from './paths.js';
+import { sizeTable, verdictTable, xdpTargets, runXdpBench, type XdpResult } from './xdp.js';
 import { knobTable, mainTable, ppsTargets } from './pps/report.js';
 import { IN_FLIGHT, runPps, type PpsResult } from './pps/run.js';
 import { markdownTable, percent } from './report.js';
@@ -65,6 +67,26 @@ if (!flag('--no-micro')) {
   emit('```\n' + (publish.stdout || publish.stderr).trim() + '\n```');
 }
 
+let xdp: XdpResult | undefined;
+if (!flag('--no-xdp')) {
+  log('the express lane under BPF_PROG_TEST_RUN (bench/xdp.ts) ...');
+  try {
+    xdp = runXdpBench({ rounds: value('--rounds', 5), calls: 20_000, log });
+  } catch (error: unknown) {
+    emit(`\nBPF_PROG_TEST_RUN not measured: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+if (xdp) {
+  emit('\n## The express lane in the kernel (native/bench/xdp_bench.c, BPF_PROG_TEST_RUN)\n');
+  emit(`Per call: the mean of the kernel-reported duration of ${xdp.calls.toLocaleString('en-US')} runs with repeat 1 (the express lane ` +
+    'rewrites the frame: a second repeat would run on its own output), bare program and express lane alternating on the same frames; ' +
+    `medians of ${xdp.rounds} rounds. Each call carries the kernel's fixed cost of a test run: "above bare" is the program's own.\n`);
+  emit(verdictTable(xdp));
+  emit('\nTables in the kernel: the bench tables (bench/tables.ts) published into the program\'s maps, then IPv4 frames to forwarded ' +
+    'slices, one destination or spread over the table\'s addresses:\n');
+  emit(sizeTable(xdp));
+}
+
 if (!flag('--no-config')) {
   log('configuration load (bench/config-load.ts) ...');
   const load = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'config-load.js')], { encoding: 'utf8' });
@@ -101,7 +123,7 @@ if (pps) {
 }
 
 emit('\n## Targets\n');
-emit(markdownTable(targets(micro, pps), ['target', 'measured', 'met']));
+emit(markdownTable([...targets(micro, pps), ...(xdp ? xdpTargets(xdp) : [])], ['target', 'measured', 'met']));
 
 const ticks1 = cpuTicks();
 const steal = (ticks1.steal - ticks0.steal) / Math.max(1, ticks1.total - ticks0.total);
