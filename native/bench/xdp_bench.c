@@ -10,6 +10,10 @@
  *                     bare and steer, cycling through the frames -> per-call ns as the kernel
  *                     reports it (median and mean) for both, their actions, and the fates that
  *                     moved in the steer program's counters
+ *   warm REPEAT HEX   5 calls of each program with `repeat` REPEAT, alternating: the kernel's ns
+ *                     per repeat, caches warm and the per-call cost spread thin. Only for frames
+ *                     the program leaves as they were or rewrites to the same verdict (a pass,
+ *                     a drop, an L2 rewrite): a repeat runs on the previous one's output
  * Loads both objects without attaching them and with every pin path cleared; needs root. */
 #include <errno.h>
 #include <stdbool.h>
@@ -200,6 +204,51 @@ out:
 	free(steer);
 }
 
+#define WARM_CALLS 5
+
+static void cmd_warm(struct bench *b, uint32_t repeat, const char *text)
+{
+	uint64_t fates0[SU_ROUTE_COUNTER_COUNT], fates1[SU_ROUTE_COUNTER_COUNT];
+	uint32_t bare[WARM_CALLS], steer[WARM_CALLS];
+	double bare_median, steer_median, unused;
+	struct su_error err = { 0 };
+	uint8_t *frame = NULL;
+	ssize_t len = unhex(text, &frame);
+	int failed = 0;
+
+	if (len <= 0 || !repeat) {
+		print_error("ERR_INVALID_OPTION", "warm: expected REPEAT > 0 and a frame in hex");
+		free(frame);
+		return;
+	}
+	if (su_xdp_tables_route_counters(&b->tables, fates0, &err)) {
+		print_error(err.code, err.message);
+		free(frame);
+		return;
+	}
+	for (int i = 0; i < WARM_CALLS && !failed; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (uint32_t)len,
+			    .repeat = repeat);
+
+		failed = bpf_prog_test_run_opts(b->bare_fd, &o) ? errno : 0;
+		bare[i] = o.duration;
+		o.duration = 0;
+		if (!failed)
+			failed = bpf_prog_test_run_opts(b->steer_fd, &o) ? errno : 0;
+		steer[i] = o.duration;
+	}
+	free(frame);
+	if (failed || su_xdp_tables_route_counters(&b->tables, fates1, &err)) {
+		print_errno("test run", failed ? failed : err.errnum);
+		return;
+	}
+	stats(bare, WARM_CALLS, &bare_median, &unused);
+	stats(steer, WARM_CALLS, &steer_median, &unused);
+	printf("{\"ok\":true,\"bare_median\":%.1f,\"steer_median\":%.1f", bare_median, steer_median);
+	print_fates(fates0, fates1);
+	printf("}\n");
+}
+
 static void dispatch(struct bench *b, char *line)
 {
 	char *words[3];
@@ -209,8 +258,11 @@ static void dispatch(struct bench *b, char *line)
 		cmd_table(b, words[1]);
 	else if (n == 3 && strcmp(words[0], "time") == 0)
 		cmd_time(b, (uint32_t)strtoul(words[1], NULL, 10), words[2]);
+	else if (n == 3 && strcmp(words[0], "warm") == 0)
+		cmd_warm(b, (uint32_t)strtoul(words[1], NULL, 10), words[2]);
 	else if (n > 0)
-		print_error("ERR_INVALID_OPTION", "expected table PATH or time CALLS FRAMES");
+		print_error("ERR_INVALID_OPTION",
+			    "expected table PATH, time CALLS FRAMES or warm REPEAT FRAME");
 }
 
 /* Opens and loads `path` with no pin path; the fd of its program `name`. */
