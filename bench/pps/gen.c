@@ -116,9 +116,15 @@ static int measure(const struct gen *g, double seconds, unsigned int in_flight,
 	nap(DRAIN_NS);
 	if ((err = set_mode(g, &st, REFLECT_BOUNCE)))
 		return err;
-	for (unsigned int i = 0; i < in_flight; i++)
-		if (send(g->packet_fd, frame, (size_t)len, 0) != len)
+	for (unsigned int i = 0, tries = 0; i < in_flight; i++) {
+		if (send(g->packet_fd, frame, (size_t)len, 0) == len)
+			continue;
+		/* The device's ring is full for now (veth refuses with ENOBUFS): wait, send again. */
+		if ((errno != ENOBUFS && errno != EAGAIN) || ++tries > 10000)
 			return -errno;
+		nap(10000);
+		i--;
+	}
 	nap(SETTLE_NS);
 	if ((err = read_counters(g, before)))
 		return err;

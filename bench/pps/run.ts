@@ -154,6 +154,7 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
             const row = rowOf(c, sc);
             const sample = await measure(pair, gen, dut, sc, opts.seconds, opts.inFlight);
             row.samples.push(sample);
+            opts.log(`  ${sc.verdict}/${sc.family}/${sc.frame}: ${(sample.forwarded / 1e6).toFixed(3)} Mpps, in flight ${sample.inFlight.join(' -> ')}`);
             measured.push({ row, sample });
           }
         } finally {
