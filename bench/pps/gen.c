@@ -2,18 +2,22 @@
  * (driven by bench/pps/run.ts over stdin/stdout, one JSON line per command):
  *   pps_gen IFNAME REFLECT_OBJ CPU
  * attaches the reflector (reflect.bpf.c) to IFNAME, pins itself to CPU, then answers
- *   run SECONDS IN_FLIGHT HEXFRAME  drains the loop, makes HEXFRAME the test frame, injects
+ *   run SECONDS IN_FLIGHT HEXFRAME DUT_PIDS REFLECTOR_PIDS
+ *                                   drains the loop, makes HEXFRAME the test frame, injects
  *                                   IN_FLIGHT copies of it (AF_PACKET), lets them circulate
  *                                   between the reflector and the device under test for a
  *                                   moment, then counts for SECONDS; replies with what the
- *                                   reflector offered and got back meanwhile, and how many frames
- *                                   were still in flight at the end
+ *                                   reflector offered and got back meanwhile, how many frames
+ *                                   were still in flight at the end, the busy share of each CPU,
+ *                                   and the CPU time the two groups of tasks (comma-separated
+ *                                   pids, all their threads; "-" for none) spent meanwhile
  *   quit                            (or end of input) detaches and exits
  * Why a closed loop: BPF_PROG_RUN with live frames, the generator this bench used first, is
  * refused (EPERM) by the kernel of the machine it now runs on, and a user-space sender reaches
  * only ~1 Mpps here, less than an XDP_TX bounce forwards. A BPF link holds the reflector: the
  * kernel detaches it when this process dies (FACTS.md). */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -31,6 +35,7 @@
 #include "reflect.h"
 
 #define MAX_FRAME 2048
+#define CPUS_MAX 64
 #define IN_FLIGHT_MAX 4096
 /* Long enough for every frame of the previous measurement to come back and be dropped. */
 #define DRAIN_NS 50000000L
@@ -78,6 +83,88 @@ static int read_counters(const struct gen *g, unsigned long long out[REFLECT_COU
 	return 0;
 }
 
+/* Ticks of each CPU from /proc/stat: busy (neither idle nor waiting for I/O), stolen by the
+ * hypervisor, and all of them. Returns how many CPUs were read. */
+struct cpu_ticks {
+	unsigned long long busy[CPUS_MAX], steal[CPUS_MAX], total[CPUS_MAX];
+};
+
+static int read_ticks(struct cpu_ticks *t)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	char line[512];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long v[8] = { 0 };
+		int cpu;
+
+		if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 9 ||
+		    cpu < 0 || cpu >= CPUS_MAX)
+			continue;
+		t->total[cpu] = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+		t->busy[cpu] = t->total[cpu] - v[3] - v[4];
+		t->steal[cpu] = v[7];
+		n = cpu + 1 > n ? cpu + 1 : n;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* The time on a CPU of every thread of the processes in `pids` (comma-separated, "-" for none),
+ * from /proc/PID/task/TID/schedstat (its first field, ns): what the group cost, whatever share
+ * of a CPU the scheduler gave it. */
+static unsigned long long group_ns(const char *pids)
+{
+	unsigned long long sum = 0;
+	char copy[256], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", pids);
+	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		char path[96];
+		DIR *dir;
+		struct dirent *e;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", atoi(p));
+		dir = opendir(path);
+		while (dir && (e = readdir(dir))) {
+			unsigned long long ns = 0;
+			FILE *f;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", atoi(p), e->d_name);
+			f = fopen(path, "r");
+			if (f && fscanf(f, "%llu", &ns) == 1)
+				sum += ns;
+			if (f)
+				fclose(f);
+		}
+		if (dir)
+			closedir(dir);
+	}
+	return sum;
+}
+
+/* ,"cpu_busy":[...],"cpu_steal":[...]: shares of each CPU's time between two readings. */
+static void print_ticks(const struct cpu_ticks *a, const struct cpu_ticks *b, int n)
+{
+	const char *keys[] = { "cpu_busy", "cpu_steal" };
+
+	for (int k = 0; k < 2; k++) {
+		printf(",\"%s\":[", keys[k]);
+		for (int c = 0; c < n; c++) {
+			unsigned long long total = b->total[c] - a->total[c];
+			unsigned long long part = k ? b->steal[c] - a->steal[c] : b->busy[c] - a->busy[c];
+
+			printf("%s%.3f", c ? "," : "", total ? (double)part / (double)total : 0.0);
+		}
+		printf("]");
+	}
+}
+
 static int parse_hex(const char *hex, unsigned char *out, size_t max)
 {
 	size_t n = strlen(hex);
@@ -102,10 +189,13 @@ static int set_mode(const struct gen *g, struct reflect_state *st, __u32 mode)
 
 /* Drains, sets the frame, injects `in_flight` copies, settles, counts for `seconds`, drains. */
 static int measure(const struct gen *g, double seconds, unsigned int in_flight,
-		   const unsigned char *frame, int len)
+		   const unsigned char *frame, int len, const char *dut, const char *reflector)
 {
+	unsigned long long dut0, dut1, refl0, refl1;
 	unsigned long long before[REFLECT_COUNTER_COUNT], after[REFLECT_COUNTER_COUNT],
 		end[REFLECT_COUNTER_COUNT];
+	static struct cpu_ticks ticks0, ticks1;
+	int cpus;
 	struct reflect_state st = { .len = (__u32)len };
 	double start, stop;
 	int err;
@@ -128,11 +218,17 @@ static int measure(const struct gen *g, double seconds, unsigned int in_flight,
 	nap(SETTLE_NS);
 	if ((err = read_counters(g, before)))
 		return err;
+	read_ticks(&ticks0);
+	dut0 = group_ns(dut);
+	refl0 = group_ns(reflector);
 	start = now_s();
 	nap((long)(seconds * 1e9));
 	if ((err = read_counters(g, after)))
 		return err;
 	stop = now_s();
+	dut1 = group_ns(dut);
+	refl1 = group_ns(reflector);
+	cpus = read_ticks(&ticks1);
 	if ((err = set_mode(g, &st, REFLECT_DROP)))
 		return err;
 	nap(DRAIN_NS);
@@ -140,33 +236,37 @@ static int measure(const struct gen *g, double seconds, unsigned int in_flight,
 		return err;
 	printf("{\"sent\":%llu,\"seconds\":%.6f,\"sink_packets\":%llu,\"sink_bytes\":%llu,"
 	       "\"sink_gue\":%llu,\"injected\":%u,\"in_flight_end\":%llu,\"foreign\":%llu,"
-	       "\"bad\":%llu}\n",
+	       "\"bad\":%llu",
 	       after[REFLECT_reflected] - before[REFLECT_reflected], stop - start,
 	       after[REFLECT_packets] - before[REFLECT_packets],
 	       after[REFLECT_bytes] - before[REFLECT_bytes], after[REFLECT_gue] - before[REFLECT_gue],
 	       in_flight, end[REFLECT_drained] - after[REFLECT_drained],
 	       end[REFLECT_foreign] - before[REFLECT_foreign], end[REFLECT_bad] - before[REFLECT_bad]);
+	print_ticks(&ticks0, &ticks1, cpus);
+	printf(",\"dut_cpu_ns\":%llu,\"reflector_cpu_ns\":%llu}\n", dut1 - dut0, refl1 - refl0);
 	return 0;
 }
 
 static void cmd_run(const struct gen *g, const char *line)
 {
 	static char hex[2 * MAX_FRAME + 2];
+	char dut[128], reflector[128];
 	unsigned char frame[MAX_FRAME];
 	unsigned int in_flight;
 	double seconds;
 	int len, err;
 
-	if (sscanf(line, "run %lf %u %4097s", &seconds, &in_flight, hex) != 3 ||
+	if (sscanf(line, "run %lf %u %4097s %127s %127s", &seconds, &in_flight, hex, dut,
+		   reflector) != 5 ||
 	    (len = parse_hex(hex, frame, sizeof(frame))) < REFLECT_HEAD ||
 	    frame[len - 2] != REFLECT_MARK0 || frame[len - 1] != REFLECT_MARK1 || !in_flight ||
 	    in_flight > IN_FLIGHT_MAX) {
 		printf("{\"error\":\"expected run SECONDS IN_FLIGHT (1 to %d) HEXFRAME (%d to %d "
-		       "bytes, ending in the mark %02x%02x)\"}\n",
+		       "bytes, ending in the mark %02x%02x) DUT_PIDS REFLECTOR_PIDS\"}\n",
 		       IN_FLIGHT_MAX, REFLECT_HEAD, MAX_FRAME, REFLECT_MARK0, REFLECT_MARK1);
 		return;
 	}
-	err = measure(g, seconds, in_flight, frame, len);
+	err = measure(g, seconds, in_flight, frame, len, dut, reflector);
 	if (err)
 		printf("{\"error\":\"%s\"}\n", strerror(-err));
 }

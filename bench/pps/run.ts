@@ -29,6 +29,15 @@ export interface Sample {
   toKernel: number;
   /** Frames injected, and still circulating at the end: fewer means some were lost. */
   inFlight: [number, number];
+  /** Shares of the reflector's core and of the device's core that were busy, and of all the
+   * machine's time the hypervisor stole (/proc/stat, during the counted window). */
+  busy: [number, number];
+  steal: number;
+  /** CPU time per packet of the device under test (its process and its veth end's NAPI thread)
+   * and of the reflector's NAPI thread, ns: what a packet costs each end, whatever share of its
+   * core the scheduler gave it (threaded placement only; NaN otherwise). */
+  dutNs: number;
+  reflectorNs: number;
   drops: Map<string, number>;
 }
 
@@ -64,9 +73,16 @@ async function snapshot(pair: VethPair, dut: Agent): Promise<Map<string, number>
   return flat;
 }
 
-async function measure(pair: VethPair, gen: Agent, dut: Agent, s: Scenario, seconds: number, inFlight: number): Promise<Sample> {
+/** Tasks whose CPU time is charged to each end: pids, "-" for none. */
+interface Tasks {
+  dut: number[];
+  reflector: number[];
+}
+
+async function measure(pair: VethPair, gen: Agent, dut: Agent, s: Scenario, seconds: number, inFlight: number, tasks: Tasks): Promise<Sample> {
   const before = await snapshot(pair, dut);
-  const run = await gen.ask(`run ${seconds} ${inFlight} ${frameHex(pair, s)}`);
+  const list = (pids: number[]): string => (pids.length === 0 ? '-' : pids.join(','));
+  const run = await gen.ask(`run ${seconds} ${inFlight} ${frameHex(pair, s)} ${list(tasks.dut)} ${list(tasks.reflector)}`);
   const d = delta(before, await snapshot(pair, dut));
   const secs = run.seconds as number;
   const drops = new Map<string, number>();
@@ -86,6 +102,10 @@ async function measure(pair: VethPair, gen: Agent, dut: Agent, s: Scenario, seco
     forwarded: (run.sink_packets as number) / secs,
     gue: (run.sink_gue as number) / secs,
     inFlight: [run.injected as number, run.in_flight_end as number],
+    busy: [(run.cpu_busy as number[])[GEN_CPU] ?? NaN, (run.cpu_busy as number[])[DUT_CPU] ?? NaN],
+    steal: Math.max(...(run.cpu_steal as number[])),
+    dutNs: tasks.reflector.length === 0 ? NaN : (run.dut_cpu_ns as number) / (run.sink_packets as number),
+    reflectorNs: tasks.reflector.length === 0 ? NaN : (run.reflector_cpu_ns as number) / (run.sent as number),
     toKernel: ((d.get('steer.pass_unmatched') ?? 0) + (d.get('xdp.pass_local') ?? 0) + (d.get('xdp.pass_unmanaged') ?? 0)) / secs,
     drops,
   };
@@ -137,7 +157,8 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
     const files = writeTableFiles(pair, join(benchBuild, 'pps'));
     const { agent: gen } = await Agent.start(pair.a.ns, join(nativeBuild, 'pps_gen'), [pair.a.ifname, join(nativeBuild, 'bpf', 'pps_reflect.bpf.o'), String(GEN_CPU)]);
     // The reflector's XDP program is attached now, so its end has a NAPI to pin.
-    let napiThreads = opts.placement === 'threaded' ? (await pinNapi(pair.a.ns, pair.a.ifname, GEN_CPU)).length : 0;
+    const reflectorNapi = opts.placement === 'threaded' ? await pinNapi(pair.a.ns, pair.a.ifname, GEN_CPU) : [];
+    let napiThreads = reflectorNapi.length;
     for (let round = 0; round < opts.rounds; round++) {
       const measured: { row: PpsRow; sample: Sample }[] = [];
       for (const c of round % 2 === 0 ? all : [...all].reverse()) {
@@ -146,15 +167,19 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
         const { agent: dut, ready } = await Agent.start(pair.b.ns, command, args);
         try {
           // Each device attaches its own program, and the end's NAPI comes anew with it.
-          if (opts.placement === 'threaded') napiThreads += (await pinNapi(pair.b.ns, pair.b.ifname, DUT_CPU)).length;
+          const dutNapi = opts.placement === 'threaded' ? await pinNapi(pair.b.ns, pair.b.ifname, DUT_CPU) : [];
+          napiThreads += dutNapi.length;
+          const tasks = { dut: [dut.proc.child.pid!, ...dutNapi], reflector: reflectorNapi };
           if (mode === '' && typeof ready.tx_budget === 'string' && c.kind !== 'xdp-bounce' && Object.keys(c.knobs).length === 0) mode = `tx budget ${ready.tx_budget}`;
           // Rotated each round, so that no scenario is always the first or last a device sees.
           const order = c.scenarios.map((_, i) => c.scenarios[(i + round) % c.scenarios.length]!);
           for (const sc of order) {
             const row = rowOf(c, sc);
-            const sample = await measure(pair, gen, dut, sc, opts.seconds, opts.inFlight);
+            const sample = await measure(pair, gen, dut, sc, opts.seconds, opts.inFlight, tasks);
             row.samples.push(sample);
-            opts.log(`  ${sc.verdict}/${sc.family}/${sc.frame}: ${(sample.forwarded / 1e6).toFixed(3)} Mpps, in flight ${sample.inFlight.join(' -> ')}`);
+            opts.log(`  ${sc.verdict}/${sc.family}/${sc.frame}: ${(sample.forwarded / 1e6).toFixed(3)} Mpps, in flight ${sample.inFlight.join(' -> ')}, ` +
+              `busy ${sample.busy.map((b) => `${(b * 100).toFixed(0)}%`).join(' / ')}, steal ${(sample.steal * 100).toFixed(0)}%, ` +
+              `CPU per packet: device ${sample.dutNs.toFixed(0)} ns, reflector ${sample.reflectorNs.toFixed(0)} ns`);
             measured.push({ row, sample });
           }
         } finally {
