@@ -13,7 +13,7 @@ import { createVethPair, requireNetnsPrivileges, teardownRun, vethStats, type Ve
 import { benchBuild, nativeBuild } from '../paths.js';
 import { Agent, delta, flatten, pinNapi } from './agents.js';
 import {
-  DUT_CPU, dutCommand, frameHex, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Scenario,
+  DUT_CPU, dutCommand, frameHex, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Files, type Scenario,
 } from './configs.js';
 import { knobTable, mainTable } from './report.js';
 
@@ -137,6 +137,63 @@ export interface PpsResult {
   mode: string;
 }
 
+/** What a round needs: the loop's two ends and where each row's samples go. */
+interface Bench {
+  pair: VethPair;
+  files: Files;
+  gen: Agent;
+  reflectorNapi: number[];
+  rowOf: (c: Config, s: Scenario) => PpsRow;
+  opts: PpsOptions;
+  /** What the first default AF_XDP device said of the transmit budget; NAPI threads pinned. */
+  budget: string;
+  napiThreads: number;
+}
+
+function logSample(b: Bench, sc: Scenario, x: Sample): void {
+  b.opts.log(`  ${sc.verdict}/${sc.family}/${sc.frame}: ${(x.forwarded / 1e6).toFixed(3)} Mpps, in flight ${x.inFlight.join(' -> ')}, ` +
+    `busy ${x.busy.map((v) => `${(v * 100).toFixed(0)}%`).join(' / ')}, steal ${(x.steal * 100).toFixed(0)}%, ` +
+    `CPU per packet: device ${x.dutNs.toFixed(0)} ns, reflector ${x.reflectorNs.toFixed(0)} ns`);
+}
+
+/** Starts configuration `c`'s device, measures its scenarios (rotated by round, so that none is
+ * always the first or last a device sees), stops it. */
+async function measureConfig(b: Bench, c: Config, round: number): Promise<{ row: PpsRow; sample: Sample }[]> {
+  const { pair, opts } = b;
+  const [command, args] = dutCommand(pair, b.files, c);
+  const { agent: dut, ready } = await Agent.start(pair.b.ns, command, args);
+  const measured: { row: PpsRow; sample: Sample }[] = [];
+  try {
+    // Each device attaches its own program, and the end's NAPI comes anew with it.
+    const dutNapi = opts.placement === 'threaded' ? await pinNapi(pair.b.ns, pair.b.ifname, DUT_CPU) : [];
+    b.napiThreads += dutNapi.length;
+    const tasks = { dut: [dut.proc.child.pid!, ...dutNapi], reflector: b.reflectorNapi };
+    if (b.budget === '' && typeof ready.tx_budget === 'string' && c.kind !== 'xdp-bounce' && Object.keys(c.knobs).length === 0) b.budget = `tx budget ${ready.tx_budget}`;
+    for (const sc of c.scenarios.map((_, i) => c.scenarios[(i + round) % c.scenarios.length]!)) {
+      const row = b.rowOf(c, sc);
+      const sample = await measure(pair, b.gen, dut, sc, opts.seconds, opts.inFlight, tasks);
+      row.samples.push(sample);
+      logSample(b, sc, sample);
+      measured.push({ row, sample });
+    }
+  } finally {
+    await dut.stop();
+  }
+  return measured;
+}
+
+/** Ratios to the bounces of the same round, whichever came first. */
+function addRatios(measured: { row: PpsRow; sample: Sample }[]): void {
+  const base = (name: string, frame: number): number | undefined =>
+    measured.find((m) => m.row.config.name === name && m.row.scenario.frame === frame)?.sample.forwarded;
+  for (const { row, sample } of measured) {
+    const xdp = base('xdp-bounce', row.scenario.frame);
+    const xsk = base('xsk-bounce', row.scenario.frame);
+    if (xdp) row.vsXdp.push(sample.forwarded / xdp);
+    if (xsk) row.vsXsk.push(sample.forwarded / xsk);
+  }
+}
+
 export async function runPps(opts: PpsOptions): Promise<PpsResult> {
   requireNetnsPrivileges(['ip', 'ethtool', 'taskset']);
   const wanted = (c: Config): boolean => opts.only.length === 0 || opts.only.some((o) => c.name.startsWith(o));
@@ -150,7 +207,7 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
     if (!r) rows.set(key, (r = { config: c, scenario: s, samples: [], vsXdp: [], vsXsk: [] }));
     return r;
   };
-  let mode = '';
+  let mode: string;
   try {
     // MTU 1600 on both ends: a 1500-byte packet still fits once wrapped in GUE (36 bytes).
     const pair = await createVethPair({ mtu: 1600 });
@@ -158,50 +215,21 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
     const { agent: gen } = await Agent.start(pair.a.ns, join(nativeBuild, 'pps_gen'), [pair.a.ifname, join(nativeBuild, 'bpf', 'pps_reflect.bpf.o'), String(GEN_CPU)]);
     // The reflector's XDP program is attached now, so its end has a NAPI to pin.
     const reflectorNapi = opts.placement === 'threaded' ? await pinNapi(pair.a.ns, pair.a.ifname, GEN_CPU) : [];
-    let napiThreads = reflectorNapi.length;
+    const b: Bench = { pair, files, gen, reflectorNapi, rowOf, opts, budget: '', napiThreads: reflectorNapi.length };
     for (let round = 0; round < opts.rounds; round++) {
       const measured: { row: PpsRow; sample: Sample }[] = [];
       for (const c of round % 2 === 0 ? all : [...all].reverse()) {
         opts.log(`round ${round + 1}/${opts.rounds}: ${c.name}`);
-        const [command, args] = dutCommand(pair, files, c);
-        const { agent: dut, ready } = await Agent.start(pair.b.ns, command, args);
-        try {
-          // Each device attaches its own program, and the end's NAPI comes anew with it.
-          const dutNapi = opts.placement === 'threaded' ? await pinNapi(pair.b.ns, pair.b.ifname, DUT_CPU) : [];
-          napiThreads += dutNapi.length;
-          const tasks = { dut: [dut.proc.child.pid!, ...dutNapi], reflector: reflectorNapi };
-          if (mode === '' && typeof ready.tx_budget === 'string' && c.kind !== 'xdp-bounce' && Object.keys(c.knobs).length === 0) mode = `tx budget ${ready.tx_budget}`;
-          // Rotated each round, so that no scenario is always the first or last a device sees.
-          const order = c.scenarios.map((_, i) => c.scenarios[(i + round) % c.scenarios.length]!);
-          for (const sc of order) {
-            const row = rowOf(c, sc);
-            const sample = await measure(pair, gen, dut, sc, opts.seconds, opts.inFlight, tasks);
-            row.samples.push(sample);
-            opts.log(`  ${sc.verdict}/${sc.family}/${sc.frame}: ${(sample.forwarded / 1e6).toFixed(3)} Mpps, in flight ${sample.inFlight.join(' -> ')}, ` +
-              `busy ${sample.busy.map((b) => `${(b * 100).toFixed(0)}%`).join(' / ')}, steal ${(sample.steal * 100).toFixed(0)}%, ` +
-              `CPU per packet: device ${sample.dutNs.toFixed(0)} ns, reflector ${sample.reflectorNs.toFixed(0)} ns`);
-            measured.push({ row, sample });
-          }
-        } finally {
-          await dut.stop();
-        }
+        measured.push(...(await measureConfig(b, c, round)));
       }
-      // Ratios to the bounces of this round, whichever came first.
-      const base = (name: string, frame: number): number | undefined =>
-        measured.find((m) => m.row.config.name === name && m.row.scenario.frame === frame)?.sample.forwarded;
-      for (const { row, sample } of measured) {
-        const xdp = base('xdp-bounce', row.scenario.frame);
-        const xsk = base('xsk-bounce', row.scenario.frame);
-        if (xdp) row.vsXdp.push(sample.forwarded / xdp);
-        if (xsk) row.vsXsk.push(sample.forwarded / xsk);
-      }
+      addRatios(measured);
     }
     await gen.stop();
-    mode = `AF_XDP copy mode, driver XDP on veth${mode === '' ? '' : `, ${mode}`}; a closed loop of ${opts.inFlight} frames between the reflector ` +
+    mode = `AF_XDP copy mode, driver XDP on veth${b.budget === '' ? '' : `, ${b.budget}`}; a closed loop of ${opts.inFlight} frames between the reflector ` +
       `(CPU ${GEN_CPU}) and the device under test (CPU ${DUT_CPU}), ` +
       {
         softirq: 'veth NAPI in softirq (kernel default: both ends on one core)',
-        threaded: `veth NAPI of both ends threaded and pinned to their owners' cores (${napiThreads} threads pinned)`,
+        threaded: `veth NAPI of both ends threaded and pinned to their owners' cores (${b.napiThreads} threads pinned)`,
       }[opts.placement];
   } finally {
     await teardownRun();
