@@ -1,9 +1,11 @@
 // `npm run bench`: every benchmark in one run, printed as markdown tables (and kept in
 // build/bench/last-run.md for bench/RESULTS.md): the C core's ns and instructions per packet, the
-// JS-visible cost of explain(), table publication, configuration loading, and packets per second
-// on veth against the bare AF_XDP bounce and the in-kernel reference. Flags: --full (whole knob sweep), --rounds N,
-// --seconds S (per pps measurement), --threaded (veth NAPI placement), --only a,b (pps configs),
-// --no-micro, --no-pps, --no-config, --no-etcd. Needs root for pps. Reports; never asserts.
+// JS-visible cost of explain(), table publication, the express lane under BPF_PROG_TEST_RUN,
+// configuration loading, and packets per second on veth of the router in both lanes against a
+// bare XDP_TX and a bare AF_XDP bounce. Flags: --full (whole knob sweep), --rounds N, --seconds S
+// (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the pps loop),
+// --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd. Needs root for xdp and
+// pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -13,8 +15,9 @@ import { FAMILIES, TABLE_SIZES, imagePath } from './images.js';
 import { runExplainBench } from './micro.bench.js';
 import { microTable, profile, runMicro, type MicroRow } from './micro.js';
 import { benchBuild, root } from './paths.js';
-import { knobTable, mainTable, summarize } from './pps/report.js';
-import { runPps, type PpsResult } from './pps/run.js';
+import { sizeTable, verdictTable, xdpTargets, runXdpBench, type XdpResult } from './xdp.js';
+import { knobTable, mainTable, ppsTargets } from './pps/report.js';
+import { IN_FLIGHT, runPps, type PpsResult } from './pps/run.js';
 import { markdownTable, percent } from './report.js';
 import type { BenchFamily } from './tables.js';
 
@@ -65,6 +68,26 @@ if (!flag('--no-micro')) {
   emit('```\n' + (publish.stdout || publish.stderr).trim() + '\n```');
 }
 
+let xdp: XdpResult | undefined;
+if (!flag('--no-xdp')) {
+  log('the express lane under BPF_PROG_TEST_RUN (bench/xdp.ts) ...');
+  try {
+    xdp = runXdpBench({ rounds: value('--rounds', 5), calls: 20_000, log });
+  } catch (error: unknown) {
+    emit(`\nBPF_PROG_TEST_RUN not measured: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+if (xdp) {
+  emit('\n## The express lane in the kernel (native/bench/xdp_bench.c, BPF_PROG_TEST_RUN)\n');
+  emit(`Per call: the mean of the kernel-reported duration of ${xdp.calls.toLocaleString('en-US')} runs with repeat 1 (the express lane ` +
+    'rewrites the frame: a second repeat would run on its own output), bare program and express lane alternating on the same frames; ' +
+    `medians of ${xdp.rounds} rounds. Each call carries the kernel's fixed cost of a test run: "above bare" is the program's own.\n`);
+  emit(verdictTable(xdp));
+  emit('\nTables in the kernel: the bench tables (bench/tables.ts) published into the program\'s maps, then IPv4 frames to forwarded ' +
+    'slices, one destination or spread over the table\'s addresses:\n');
+  emit(sizeTable(xdp));
+}
+
 if (!flag('--no-config')) {
   log('configuration load (bench/config-load.ts) ...');
   const load = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'config-load.js')], { encoding: 'utf8' });
@@ -86,8 +109,9 @@ if (!flag('--no-pps')) {
   pps = await runPps({
     seconds,
     rounds,
+    inFlight: value('--in-flight', IN_FLIGHT),
     full: flag('--full'),
-    placement: flag('--threaded') ? 'threaded' : 'softirq',
+    placement: flag('--softirq') ? 'softirq' : 'threaded',
     only: argv.includes('--only') ? argv[argv.indexOf('--only') + 1]!.split(',') : [],
     log,
   }).catch((error: unknown) => {
@@ -99,14 +123,15 @@ if (!flag('--no-pps')) {
 if (pps) {
   emit('\n## Packets per second on a veth pair (bench/pps/)\n');
   emit(`${pps.mode}. Medians of ${rounds} rounds of ${seconds} s per row, ` +
-    'every configuration measured in turn in each round; "vs (1)": median over rounds of forwarded / forwarded of the bounce in the same round.\n');
+    'every configuration measured in turn in each round (the order reversed every other round); "vs ... bounce": median over rounds of ' +
+    'forwarded / forwarded of that bounce (same frame size) in the same round.\n');
   emit(mainTable(pps));
   emit(`\nKnobs, one at a time (${flag('--full') ? 'full sweep' : 'reduced sweep; --full for all'}):\n`);
   emit(knobTable(pps));
 }
 
 emit('\n## Targets (issues 5 and 13)\n');
-emit(markdownTable(targets(micro, pps), ['target', 'measured', 'met']));
+emit(markdownTable([...targets(micro, pps), ...(xdp ? xdpTargets(xdp) : [])], ['target', 'measured', 'met']));
 
 const ticks1 = cpuTicks();
 const steal = (ticks1.steal - ticks0.steal) / Math.max(1, ticks1.total - ticks0.total);
@@ -120,14 +145,7 @@ log(`written to ${join(benchBuild, 'last-run.md')}`);
 function targets(rows: MicroRow[], result: PpsResult | undefined): Record<string, string>[] {
   const out: Record<string, string>[] = [];
   const [small, , large] = TABLE_SIZES;
-  if (result) {
-    const fast = result.rows.filter((r) => r.config.kind === 'router' && r.scenario.verdict !== 'local');
-    const ratios = fast.map((r) => `${r.scenario.verdict} ${r.scenario.frame === 64 ? 64 : 1500} B ${percent(summarize(r).ratio)}`);
-    const worst = Math.min(...fast.map((r) => summarize(r).ratio));
-    out.push({ target: 'full fast path >= 90% of the bare bounce', measured: ratios.join(', '), met: worst >= 0.9 ? 'yes' : `no (worst ${percent(worst)})` });
-    const ts = result.rows.filter((r) => r.config.kind === 'ts-job');
-    out.push({ target: 'TypeScript ring path reported beside C', measured: ts.map((r) => `${r.scenario.frame === 64 ? 64 : 1500} B ${percent(summarize(r).ratio)} of the bounce`).join(', '), met: 'reported' });
-  }
+  if (result) out.push(...ppsTargets(result));
   if (rows.length > 0) {
     const ir = (phase: string, n: number, family: BenchFamily = 'ipv4'): number | undefined => rows.find((r) => r.phase === phase && r.family === family && r.frame === 64)?.ir.get(n);
     const ns = (phase: string, n: number): number | undefined => rows.find((r) => r.phase === phase && r.family === 'ipv4' && r.frame === 64)?.ns.get(n);

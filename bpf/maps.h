@@ -49,7 +49,9 @@ struct {
 } su_trusted SEC(".maps");
 
 /* Inner maps, one of each per table. Their sizes are the table's; these declarations are the
- * templates the outer maps are made with (BPF_F_INNER_MAP lets arrays differ in size). */
+ * templates the outer maps are made with (BPF_F_INNER_MAP lets arrays differ in size). The
+ * arrays are BPF_F_MMAPABLE: the writer fills them with one memcpy through mmap instead of a
+ * bpf() copy per element (2,000,000 ranges: ~15 ms instead of ~1.1 s). */
 struct su_keys_inner { /* key: struct su_key_id; value: struct su_key_ranges */
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
@@ -60,7 +62,7 @@ struct su_keys_inner { /* key: struct su_key_id; value: struct su_key_ranges */
 struct su_ranges_inner { /* key: u32 index; value: struct su_port_range */
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct su_port_range);
 } su_ranges_inner SEC(".maps");
@@ -68,7 +70,7 @@ struct su_ranges_inner { /* key: u32 index; value: struct su_port_range */
 struct su_fwd_inner { /* key: u32 owner; value: struct su_fwd */
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct su_fwd);
 } su_fwd_inner SEC(".maps");

@@ -1,22 +1,21 @@
-// The pps bench's configurations (issue 5's four, and the knob sweep), the files and frames they
-// run on, and the command line that starts each device under test. Used by bench/pps/run.ts.
+// The pps bench's configurations (issue 13: the two bare bounces, the router in either lane, the
+// TypeScript ring path; and the knob sweep), the files they run on, and the command line that
+// starts each device under test. Used by bench/pps/run.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { IPv4 } from 'ip-num';
-
 import type { VethPair } from '../../examples/netns/harness.js';
-import { udp4Frame } from '../../examples/netns/frames.js';
+import { hex } from '../../test/fixtures/packets.js';
 import { nativeBuild, root } from '../paths.js';
-import { benchHost, benchTable, compileBenchTable, FIRST_ADDRESS, kindOfSlice, PORTS_PER_SLICE } from '../tables.js';
+import { bounceCaptureRules, compilePpsTable, ppsFrame, type Family, type Verdict } from './table.js';
 
-/** Slices of the table the devices under test run on. */
+/** Slices of each family in the table the devices under test run on. */
 export const PPS_SLICES = 10_000;
 export const GEN_CPU = 0;
 export const DUT_CPU = 1;
 
-export type Verdict = 'server' | 'datacenter' | 'local';
-export type Kind = 'bounce' | 'kernel' | 'ts-job' | 'ts-bounce' | 'router';
+/** xdp-bounce and xsk-bounce are the baselines: every other row is a ratio to both. */
+export type Kind = 'xdp-bounce' | 'express' | 'afxdp' | 'xsk-bounce' | 'ts-job' | 'ts-bounce';
 export interface Knobs {
   batch?: number;
   ring?: number;
@@ -27,42 +26,39 @@ export interface Knobs {
 }
 export interface Scenario {
   verdict: Verdict;
+  family: Family;
   frame: 64 | 1514;
 }
 export interface Config {
-  /** Row label, e.g. "router" or "bounce wakeup=0". */
+  /** Row label, e.g. "express" or "xsk-bounce wakeup=0". */
   name: string;
   kind: Kind;
   knobs: Knobs;
   scenarios: Scenario[];
 }
 
-const S64: Scenario = { verdict: 'server', frame: 64 };
-const S1514: Scenario = { verdict: 'server', frame: 1514 };
+const s = (verdict: Verdict, family: Family, frame: 64 | 1514): Scenario => ({ verdict, family, frame });
+/** What a bounce is sent: it swaps MACs whatever the frame holds. */
+const BOUNCE = [s('server', 4, 64), s('server', 4, 1514)];
+/** Same-DC and cross-DC, IPv4 and IPv6, 64 B; IPv4 at 1500 B too (the rows issue 5 measured). */
+const ROUTER = [
+  s('server', 4, 64), s('datacenter', 4, 64), s('server', 6, 64), s('datacenter', 6, 64),
+  s('server', 4, 1514), s('datacenter', 4, 1514),
+];
 
-/** The configurations of issue 5, in the order a round measures them. */
+/** Issue 13's configurations, in the order a round measures them (reversed every other round). */
 export function mainConfigs(): Config[] {
   return [
-    { name: 'bounce', kind: 'bounce', knobs: {}, scenarios: [S64, S1514] },
-    { name: 'kernel', kind: 'kernel', knobs: {}, scenarios: [S64, S1514] },
-    { name: 'ts-job', kind: 'ts-job', knobs: {}, scenarios: [S64, S1514] },
-    { name: 'ts-bounce', kind: 'ts-bounce', knobs: {}, scenarios: [S64] },
-    {
-      name: 'router',
-      kind: 'router',
-      knobs: {},
-      scenarios: [
-        { verdict: 'local', frame: 64 },
-        S64,
-        S1514,
-        { verdict: 'datacenter', frame: 64 },
-        { verdict: 'datacenter', frame: 1514 },
-      ],
-    },
+    { name: 'xdp-bounce', kind: 'xdp-bounce', knobs: {}, scenarios: BOUNCE },
+    { name: 'express', kind: 'express', knobs: {}, scenarios: ROUTER },
+    { name: 'afxdp', kind: 'afxdp', knobs: {}, scenarios: ROUTER },
+    { name: 'xsk-bounce', kind: 'xsk-bounce', knobs: {}, scenarios: BOUNCE },
+    { name: 'ts-job', kind: 'ts-job', knobs: {}, scenarios: [s('server', 4, 64)] },
+    { name: 'ts-bounce', kind: 'ts-bounce', knobs: {}, scenarios: [s('server', 4, 64)] },
   ];
 }
 
-/** One knob changed at a time, each measured on the bounce and on the router (cross-DC, 64 B). */
+/** One knob changed at a time, each on the AF_XDP bounce and the AF_XDP router (cross-DC, 64 B). */
 export function knobConfigs(full: boolean): Config[] {
   const variants: Knobs[] = full
     ? [
@@ -73,39 +69,30 @@ export function knobConfigs(full: boolean): Config[] {
   return variants.flatMap((knobs) => {
     const label = Object.entries(knobs).map(([k, v]) => `${k}=${v}`).join(' ');
     return [
-      { name: `bounce ${label}`, kind: 'bounce' as const, knobs, scenarios: [S64] },
-      { name: `router ${label}`, kind: 'router' as const, knobs, scenarios: [{ verdict: 'datacenter' as const, frame: 64 as const }] },
+      { name: `xsk-bounce ${label}`, kind: 'xsk-bounce' as const, knobs, scenarios: [s('server', 4, 64)] },
+      { name: `afxdp ${label}`, kind: 'afxdp' as const, knobs, scenarios: [s('datacenter', 4, 64)] },
     ];
   });
 }
 
 export interface Files {
   image: string;
+  capture: string;
 }
 
 export function writeTableFiles(pair: VethPair, dir: string): Files {
   mkdirSync(dir, { recursive: true });
   // The router forwards everything back to the generator's end, where the sink counts it.
-  const compiled = compileBenchTable(benchTable(PPS_SLICES), benchHost(pair.b.mac), pair.a.mac);
-  const files: Files = {
-    image: join(dir, 'table.img'),
-  };
+  const compiled = compilePpsTable(PPS_SLICES, pair.b.mac, pair.a.mac);
+  const files: Files = { image: join(dir, 'table.img'), capture: join(dir, 'capture.rules') };
   writeFileSync(files.image, compiled.image);
+  writeFileSync(files.capture, bounceCaptureRules());
   return files;
 }
 
-/** A UDP frame of `frame` bytes to a slice of `verdict` in the bench table, as hex. */
-export function frameHex(pair: VethPair, s: Scenario): string {
-  const slice = [...Array(16).keys()].find((i) => kindOfSlice(i) === s.verdict)!;
-  return udp4Frame({
-    srcMac: pair.a.mac,
-    dstMac: pair.b.mac,
-    srcIp: '203.0.113.10',
-    dstIp: new IPv4(IPv4.fromString(FIRST_ADDRESS).getValue() + 3n).toString(),
-    srcPort: 40000,
-    dstPort: slice * PORTS_PER_SLICE + 7,
-    payload: new Uint8Array(s.frame - 42),
-  }).toString('hex');
+/** The frame of scenario `sc`, from the generator's end to the device under test, as hex. */
+export function frameHex(pair: VethPair, sc: Scenario): string {
+  return hex(ppsFrame({ family: sc.family, verdict: sc.verdict, bytes: sc.frame, srcMac: pair.a.mac, dstMac: pair.b.mac }));
 }
 
 export function dutCommand(pair: VethPair, files: Files, c: Config): [string, string[]] {
@@ -117,16 +104,17 @@ export function dutCommand(pair: VethPair, files: Files, c: Config): [string, st
     ...(k.busy === undefined ? [] : [`busy=${k.busy}`]),
   ];
   const dut = join(nativeBuild, 'pps_dut');
-  const steer = `steer=${join(nativeBuild, 'bpf', 'steer.bpf.o')}`;
+  const bpf = (name: string): string => join(nativeBuild, 'bpf', `${name}.bpf.o`);
   const cpu = `cpu=${DUT_CPU}`;
-  const budget = k.budget === undefined ? [] : [`budget=${k.budget}`];
+  const xsk = [`steer=${bpf('steer')}`, cpu, ...knobArgs, ...(k.budget === undefined ? [] : [`budget=${k.budget}`])];
   switch (c.kind) {
-    case 'bounce':
-      return [dut, ['bounce', pair.b.ifname, steer, `image=${files.image}`, cpu, ...knobArgs, ...budget]]; // WIP(core13)
-    case 'router':
-      return [dut, ['router', pair.b.ifname, steer, ...Object.entries(files).map(([key, path]) => `${key}=${path}`), cpu, ...knobArgs, ...budget]];
-    case 'kernel':
-      return [dut, ['kernel', pair.b.ifname, `fwd=${join(nativeBuild, 'bpf', 'pps_fwd.bpf.o')}`, `image=${files.image}`, cpu]];
+    case 'xdp-bounce':
+      return [dut, ['xdp-bounce', pair.b.ifname, `prog=${bpf('pps_xdp_bounce')}`, cpu]];
+    case 'express':
+    case 'afxdp':
+      return [dut, ['router', pair.b.ifname, `image=${files.image}`, `lane=${c.kind}`, ...xsk]];
+    case 'xsk-bounce':
+      return [dut, ['xsk-bounce', pair.b.ifname, `capture=${files.capture}`, ...xsk]];
     case 'ts-job':
     case 'ts-bounce':
       return [

@@ -1,11 +1,14 @@
 /* The pps bench's device under test, one process in its own namespace (driven by bench/pps/run.ts
  * over stdin/stdout, one JSON line per command):
- *   pps_dut bounce IFNAME key=value...   AF_XDP through our own rings, a C handler swapping MACs:
- *                                        the ceiling of the design (configuration 1)
- *   pps_dut router IFNAME key=value...   the C fast path (native/router) on the same port (4)
- *   pps_dut kernel IFNAME key=value...   the in-kernel reference, fwd.bpf.c with XDP_TX (2)
- * Keys: steer= fwd= (BPF objects), image= host= local= trusted= capture= (files written by
- * run.ts from one compileTable), batch= ring= frames= wakeup=0|1 busy=0|1 budget= cpu=.
+ *   pps_dut xdp-bounce IFNAME prog=PATH    a bare XDP program swapping MACs, XDP_TX: the kernel's
+ *                                          floor, the express lane's baseline
+ *   pps_dut router IFNAME lane=express ... the router (native/router) on the real steer.bpf.o,
+ *                                          its XDP program finishing the packets (express lane)
+ *   pps_dut router IFNAME lane=afxdp ...   the same router, its AF_XDP workers forwarding
+ *   pps_dut xsk-bounce IFNAME ...          AF_XDP through our own rings, a C handler swapping
+ *                                          MACs: the AF_XDP lane's baseline
+ * Keys: steer= prog= (BPF objects), image= capture= (files written by configs.ts from one
+ * compileTable), lane=, batch= ring= frames= wakeup=0|1 busy=0|1 budget= cpu=.
  * Commands: `stats` prints every counter; `quit` (or end of input) closes and exits. */
 #include <errno.h>
 #include <sched.h>
@@ -55,37 +58,33 @@ static void bounce(void *ctx, struct su_queue *queue, struct su_desc *descs, uin
 
 static int start_port(struct dut *d, struct su_error *err)
 {
-	const struct dut_file *capture = &d->files[DUT_FILE_capture];
+	const struct dut_file *f = d->files;
+	struct su_view *view;
 	int ret;
 
 	ret = su_port_open(&d->cfg, &d->port, err);
 	if (ret)
 		return ret;
-	ret = su_port_set_capture(d->port, capture->data,
-				  (uint32_t)(capture->size / sizeof(struct su_capture_rule)), err);
-	if (ret)
-		return ret;
 	if (d->tx_budget)
 		dut_set_tx_budget(d);
-	if (d->mode == DUT_BOUNCE) {
+	if (d->kind == DUT_XSK_BOUNCE) {
 		uint64_t size;
 
-		su_queue_set_handler(su_port_queue(d->port, 0), bounce, su_port_umem(d->port, &size));
-	} else {
-		const struct dut_file *f = d->files;
-		struct su_view *view;
-
-		ret = su_port_set_local_view(
-			d->port, f[DUT_FILE_host].data, f[DUT_FILE_local].data,
-			(uint32_t)(f[DUT_FILE_local].size / sizeof(struct su_capture_rule)),
-			f[DUT_FILE_trusted].data,
-			(uint32_t)(f[DUT_FILE_trusted].size / sizeof(struct su_prefix)), err);
-		if (ret || (ret = su_view_build(f[DUT_FILE_image].data, f[DUT_FILE_image].size, &view,
-						err)) ||
-		    (ret = su_router_create(d->port, &d->router, err)) ||
-		    (ret = su_router_publish(d->router, view, err)))
+		ret = su_port_set_capture(d->port, f[DUT_FILE_capture].data,
+					  (uint32_t)(f[DUT_FILE_capture].size /
+						     sizeof(struct su_capture_rule)),
+					  err);
+		if (ret)
 			return ret;
+		su_queue_set_handler(su_port_queue(d->port, 0), bounce, su_port_umem(d->port, &size));
+		return su_port_start(d->port, err);
 	}
+	/* As Router.open does: the router on the port, its lane, the table published to both. */
+	if ((ret = su_router_create(d->port, &d->router, err)) ||
+	    (ret = su_router_set_mode(d->router, d->mode, err)) ||
+	    (ret = su_view_build(f[DUT_FILE_image].data, f[DUT_FILE_image].size, &view, err)) ||
+	    (ret = su_router_publish(d->router, view, err)))
+		return ret;
 	return su_port_start(d->port, err);
 }
 
@@ -95,9 +94,7 @@ static void print_stats(struct dut *d)
 	struct su_error err;
 
 	printf("{");
-	if (d->mode == DUT_KERNEL) {
-		dut_kernel_stats(d);
-	} else {
+	if (d->kind != DUT_XDP_BOUNCE) {
 		struct su_queue *q = su_port_queue(d->port, 0);
 
 		su_queue_counters(q, v);
@@ -114,6 +111,10 @@ static void print_stats(struct dut *d)
 			su_router_counters(d->router, 0, v);
 			printf(",");
 			dut_print_counters("fates", fate_names, v, SU_ROUTE_COUNTER_COUNT);
+			if (su_router_xdp_counters(d->router, v, &err))
+				memset(v, 0, SU_ROUTE_COUNTER_COUNT * sizeof(v[0]));
+			printf(",");
+			dut_print_counters("xdp", fate_names, v, SU_ROUTE_COUNTER_COUNT);
 		}
 	}
 	printf("}\n");
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 		if (sched_setaffinity(0, sizeof(cpus), &cpus))
 			perror("pps_dut: sched_setaffinity (running unpinned)");
 	}
-	ret = d.mode == DUT_KERNEL ? dut_kernel_start(&d, &err) : start_port(&d, &err);
+	ret = d.kind == DUT_XDP_BOUNCE ? dut_xdp_start(&d, &err) : start_port(&d, &err);
 	if (ret) {
 		fprintf(stderr, "pps_dut: %s (%s)\n", err.message, err.code);
 		dut_close(&d);

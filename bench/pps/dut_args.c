@@ -44,9 +44,10 @@ static int read_file(const char *path, struct dut_file *f)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: pps_dut bounce|router|kernel IFNAME steer=|fwd=PATH image=|host=|local=|"
-			"trusted=|capture=FILE [batch=N ring=N frames=N wakeup=0|1 busy=0|1 "
-			"budget=N cpu=N]\n");
+	fprintf(stderr, "usage: pps_dut xsk-bounce IFNAME steer=PATH capture=FILE [knobs]\n"
+			"       pps_dut router IFNAME steer=PATH image=FILE lane=express|afxdp [knobs]\n"
+			"       pps_dut xdp-bounce IFNAME prog=PATH [cpu=N]\n"
+			"knobs: batch=N ring=N frames=N wakeup=0|1 busy=0|1 budget=N cpu=N\n");
 	return -EINVAL;
 }
 
@@ -66,8 +67,10 @@ static int set_key(struct dut *d, const char *key, const char *value)
 	}
 	if (!strcmp(key, "steer"))
 		c->bpf_object_path = value;
-	else if (!strcmp(key, "fwd"))
-		d->fwd_path = value;
+	else if (!strcmp(key, "prog"))
+		d->prog_path = value;
+	else if (!strcmp(key, "lane") && (!strcmp(value, "express") || !strcmp(value, "afxdp")))
+		d->mode = !strcmp(value, "express") ? SU_MODE_EXPRESS : SU_MODE_AFXDP;
 	else if (!strcmp(key, "batch"))
 		c->batch_size = n;
 	else if (!strcmp(key, "ring"))
@@ -108,12 +111,12 @@ int dut_parse_args(struct dut *d, int argc, char **argv)
 	};
 	if (argc < 3)
 		return usage();
-	if (!strcmp(argv[1], "bounce"))
-		d->mode = DUT_BOUNCE;
+	if (!strcmp(argv[1], "xsk-bounce"))
+		d->kind = DUT_XSK_BOUNCE;
 	else if (!strcmp(argv[1], "router"))
-		d->mode = DUT_ROUTER;
-	else if (!strcmp(argv[1], "kernel"))
-		d->mode = DUT_KERNEL;
+		d->kind = DUT_ROUTER;
+	else if (!strcmp(argv[1], "xdp-bounce"))
+		d->kind = DUT_XDP_BOUNCE;
 	else
 		return usage();
 	d->cfg.ifname = argv[2];
@@ -128,12 +131,16 @@ int dut_parse_args(struct dut *d, int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	if (d->mode == DUT_KERNEL ? !d->fwd_path || !d->files[DUT_FILE_image].data
-				  : !d->cfg.bpf_object_path || !d->files[DUT_FILE_capture].data)
-		return usage();
-	if (d->mode == DUT_ROUTER && (!d->files[DUT_FILE_image].data || !d->files[DUT_FILE_host].data))
-		return usage();
-	return 0;
+	switch (d->kind) {
+	case DUT_XSK_BOUNCE:
+		return d->cfg.bpf_object_path && d->files[DUT_FILE_capture].data ? 0 : usage();
+	case DUT_ROUTER:
+		return d->cfg.bpf_object_path && d->files[DUT_FILE_image].data && d->mode ? 0
+											   : usage();
+	case DUT_XDP_BOUNCE:
+		return d->prog_path ? 0 : usage();
+	}
+	return usage();
 }
 
 void dut_set_tx_budget(struct dut *d)
@@ -172,8 +179,8 @@ void dut_close(struct dut *d)
 	/* The router is freed after the port's workers are joined (router.h). */
 	su_router_free(d->router);
 	su_port_free(d->port);
-	bpf_link__destroy(d->fwd_link);
-	bpf_object__close(d->fwd_obj);
+	bpf_link__destroy(d->xdp_link);
+	bpf_object__close(d->xdp_obj);
 	for (int i = 0; i < DUT_FILE_COUNT; i++)
 		free(d->files[i].data);
 	memset(d, 0, sizeof(*d));

@@ -1,20 +1,25 @@
-// Packets per second on a veth pair: a generator + counting sink in one namespace (pps_gen), the
-// device under test in the other, every configuration measured in turn in each round, medians
-// over rounds, each figure also a ratio to the bare AF_XDP bounce of the same round. Used by
-// bench/run.ts; alone: node dist/bench/pps/run.js [--full] [--seconds S] [--rounds N]
-// [--threaded] [--only a,b]. Needs root. Reports; never asserts. Namespaces are removed whatever
-// happens (examples/netns/harness.ts).
+// Packets per second on a veth pair: a closed loop between a reflector in one namespace (pps_gen:
+// it injects a few frames, counts what comes back and sends it again) and the device under test in
+// the other, every configuration measured in turn in each round (the order
+// reversed every other round), medians over rounds, each figure also a ratio to the bare XDP_TX
+// bounce and to the bare AF_XDP bounce of the same round. Used by bench/run.ts; alone:
+// node dist/bench/pps/run.js [--full] [--seconds S] [--rounds N] [--softirq] [--in-flight N]
+// [--only a,b].
+// Needs root. Reports; never asserts. Namespaces are removed whatever happens
+// (examples/netns/harness.ts).
 import { join } from 'node:path';
 
 import { createVethPair, requireNetnsPrivileges, teardownRun, vethStats, type VethPair } from '../../examples/netns/harness.js';
 import { benchBuild, nativeBuild } from '../paths.js';
 import { Agent, delta, flatten, pinNapi } from './agents.js';
 import {
-  DUT_CPU, dutCommand, frameHex, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Scenario,
+  DUT_CPU, dutCommand, frameHex, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Files, type Scenario,
 } from './configs.js';
 import { knobTable, mainTable } from './report.js';
 
-const WARMUP_SECONDS = 0.3;
+/** Frames circulating in the loop: at most what one veth ring holds (256), so that no ring can
+ * overflow however the frames bunch up; enough to keep both ends busy. */
+export const IN_FLIGHT = 256;
 
 /** What one measurement saw, per second. */
 export interface Sample {
@@ -22,6 +27,17 @@ export interface Sample {
   forwarded: number;
   gue: number;
   toKernel: number;
+  /** Frames injected, and still circulating at the end: fewer means some were lost. */
+  inFlight: [number, number];
+  /** Shares of the reflector's core and of the device's core that were busy, and of all the
+   * machine's time the hypervisor stole (/proc/stat, during the counted window). */
+  busy: [number, number];
+  steal: number;
+  /** CPU time per packet of the device under test (its process and its veth end's NAPI thread)
+   * and of the reflector's NAPI thread, ns: what a packet costs each end, whatever share of its
+   * core the scheduler gave it (threaded placement only; NaN otherwise). */
+  dutNs: number;
+  reflectorNs: number;
   drops: Map<string, number>;
 }
 
@@ -29,8 +45,10 @@ export interface PpsRow {
   config: Config;
   scenario: Scenario;
   samples: Sample[];
-  /** forwarded / forwarded of the default bounce with the same frame size, per round. */
-  ratios: number[];
+  /** forwarded / forwarded of the default XDP_TX bounce with the same frame size, per round. */
+  vsXdp: number[];
+  /** forwarded / forwarded of the default AF_XDP bounce with the same frame size, per round. */
+  vsXsk: number[];
 }
 
 /** Counters that name a packet dropped, and what the table calls them. */
@@ -43,7 +61,7 @@ const DROP_COUNTERS: [RegExp, (m: RegExpExecArray) => string][] = [
   [/^kernel\.tx_invalid_descs$/, () => 'xsk_tx_invalid'],
   [/^queue\.(tx_dropped_kicks|rx_dropped_no_handler)$/, (m) => m[1]!],
   [/^fates\.(drop_\w+)$/, (m) => m[1]!],
-  [/^fwd\.(drop_\w+)$/, (m) => m[1]!],
+  [/^xdp\.(drop_\w+)$/, (m) => `xdp_${m[1]!}`],
   [/^js\.(no_owner|not_ipv4|local)$/, (m) => `js_${m[1]!}`],
 ];
 
@@ -55,9 +73,16 @@ async function snapshot(pair: VethPair, dut: Agent): Promise<Map<string, number>
   return flat;
 }
 
-async function measure(pair: VethPair, gen: Agent, dut: Agent, s: Scenario, seconds: number): Promise<Sample> {
+/** Tasks whose CPU time is charged to each end: pids, "-" for none. */
+interface Tasks {
+  dut: number[];
+  reflector: number[];
+}
+
+async function measure(pair: VethPair, gen: Agent, dut: Agent, s: Scenario, seconds: number, inFlight: number, tasks: Tasks): Promise<Sample> {
   const before = await snapshot(pair, dut);
-  const run = await gen.ask(`run ${seconds} ${frameHex(pair, s)}`);
+  const list = (pids: number[]): string => (pids.length === 0 ? '-' : pids.join(','));
+  const run = await gen.ask(`run ${seconds} ${inFlight} ${frameHex(pair, s)} ${list(tasks.dut)} ${list(tasks.reflector)}`);
   const d = delta(before, await snapshot(pair, dut));
   const secs = run.seconds as number;
   const drops = new Map<string, number>();
@@ -76,22 +101,29 @@ async function measure(pair: VethPair, gen: Agent, dut: Agent, s: Scenario, seco
     offered: (run.sent as number) / secs,
     forwarded: (run.sink_packets as number) / secs,
     gue: (run.sink_gue as number) / secs,
-    toKernel: ((d.get('steer.pass_local') ?? 0) + (d.get('fwd.pass_local') ?? 0)) / secs,
+    inFlight: [run.injected as number, run.in_flight_end as number],
+    busy: [(run.cpu_busy as number[])[GEN_CPU] ?? NaN, (run.cpu_busy as number[])[DUT_CPU] ?? NaN],
+    steal: Math.max(...(run.cpu_steal as number[])),
+    dutNs: tasks.reflector.length === 0 ? NaN : (run.dut_cpu_ns as number) / (run.sink_packets as number),
+    reflectorNs: tasks.reflector.length === 0 ? NaN : (run.reflector_cpu_ns as number) / (run.sent as number),
+    toKernel: ((d.get('steer.pass_unmatched') ?? 0) + (d.get('xdp.pass_local') ?? 0) + (d.get('xdp.pass_unmanaged') ?? 0)) / secs,
     drops,
   };
 }
 
-/** Where the kernel's work for each veth end runs. 'softirq': the kernel's default, NAPI runs
- * on the core that sent to the end (the DUT's XDP program and the copy into the socket on the
- * generator's core, which slows the generator down instead of filling a ring; the sink, and veth
- * turning each transmitted skb back into an XDP frame, on the DUT's core when AF_XDP transmits).
- * 'threaded': each end's NAPI is a thread pinned to its owner's core, so that the DUT has exactly
- * one core for everything; AF_XDP then forwards about half as much here (thread hand-offs). */
+/** Where the kernel's work for each veth end runs. 'threaded' (the default): each end's NAPI is a
+ * thread pinned to its owner's core (the reflector's on CPU GEN_CPU, the device's on DUT_CPU), so
+ * that the device under test has exactly one core for everything: its XDP program, the copy into
+ * its AF_XDP socket, its worker and its transmit. 'softirq': the kernel's default, NAPI runs on
+ * the core that sent to the end; the loop then runs wherever it was started, both ends on one
+ * core. */
 export type Placement = 'softirq' | 'threaded';
 
 export interface PpsOptions {
   seconds: number;
   rounds: number;
+  /** Frames circulating in the loop (IN_FLIGHT by default). */
+  inFlight: number;
   full: boolean;
   placement: Placement;
   /** Only configurations whose name starts with one of these (all when empty). */
@@ -105,6 +137,63 @@ export interface PpsResult {
   mode: string;
 }
 
+/** What a round needs: the loop's two ends and where each row's samples go. */
+interface Bench {
+  pair: VethPair;
+  files: Files;
+  gen: Agent;
+  reflectorNapi: number[];
+  rowOf: (c: Config, s: Scenario) => PpsRow;
+  opts: PpsOptions;
+  /** What the first default AF_XDP device said of the transmit budget; NAPI threads pinned. */
+  budget: string;
+  napiThreads: number;
+}
+
+function logSample(b: Bench, sc: Scenario, x: Sample): void {
+  b.opts.log(`  ${sc.verdict}/${sc.family}/${sc.frame}: ${(x.forwarded / 1e6).toFixed(3)} Mpps, in flight ${x.inFlight.join(' -> ')}, ` +
+    `busy ${x.busy.map((v) => `${(v * 100).toFixed(0)}%`).join(' / ')}, steal ${(x.steal * 100).toFixed(0)}%, ` +
+    `CPU per packet: device ${x.dutNs.toFixed(0)} ns, reflector ${x.reflectorNs.toFixed(0)} ns`);
+}
+
+/** Starts configuration `c`'s device, measures its scenarios (rotated by round, so that none is
+ * always the first or last a device sees), stops it. */
+async function measureConfig(b: Bench, c: Config, round: number): Promise<{ row: PpsRow; sample: Sample }[]> {
+  const { pair, opts } = b;
+  const [command, args] = dutCommand(pair, b.files, c);
+  const { agent: dut, ready } = await Agent.start(pair.b.ns, command, args);
+  const measured: { row: PpsRow; sample: Sample }[] = [];
+  try {
+    // Each device attaches its own program, and the end's NAPI comes anew with it.
+    const dutNapi = opts.placement === 'threaded' ? await pinNapi(pair.b.ns, pair.b.ifname, DUT_CPU) : [];
+    b.napiThreads += dutNapi.length;
+    const tasks = { dut: [dut.proc.child.pid!, ...dutNapi], reflector: b.reflectorNapi };
+    if (b.budget === '' && typeof ready.tx_budget === 'string' && c.kind !== 'xdp-bounce' && Object.keys(c.knobs).length === 0) b.budget = `tx budget ${ready.tx_budget}`;
+    for (const sc of c.scenarios.map((_, i) => c.scenarios[(i + round) % c.scenarios.length]!)) {
+      const row = b.rowOf(c, sc);
+      const sample = await measure(pair, b.gen, dut, sc, opts.seconds, opts.inFlight, tasks);
+      row.samples.push(sample);
+      logSample(b, sc, sample);
+      measured.push({ row, sample });
+    }
+  } finally {
+    await dut.stop();
+  }
+  return measured;
+}
+
+/** Ratios to the bounces of the same round, whichever came first. */
+function addRatios(measured: { row: PpsRow; sample: Sample }[]): void {
+  const base = (name: string, frame: number): number | undefined =>
+    measured.find((m) => m.row.config.name === name && m.row.scenario.frame === frame)?.sample.forwarded;
+  for (const { row, sample } of measured) {
+    const xdp = base('xdp-bounce', row.scenario.frame);
+    const xsk = base('xsk-bounce', row.scenario.frame);
+    if (xdp) row.vsXdp.push(sample.forwarded / xdp);
+    if (xsk) row.vsXsk.push(sample.forwarded / xsk);
+  }
+}
+
 export async function runPps(opts: PpsOptions): Promise<PpsResult> {
   requireNetnsPrivileges(['ip', 'ethtool', 'taskset']);
   const wanted = (c: Config): boolean => opts.only.length === 0 || opts.only.some((o) => c.name.startsWith(o));
@@ -113,52 +202,34 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
   const all = [...configs, ...knobs];
   const rows = new Map<string, PpsRow>();
   const rowOf = (c: Config, s: Scenario): PpsRow => {
-    const key = `${c.name}/${s.verdict}/${s.frame}`;
+    const key = `${c.name}/${s.verdict}/${s.family}/${s.frame}`;
     let r = rows.get(key);
-    if (!r) rows.set(key, (r = { config: c, scenario: s, samples: [], ratios: [] }));
+    if (!r) rows.set(key, (r = { config: c, scenario: s, samples: [], vsXdp: [], vsXsk: [] }));
     return r;
   };
-  let mode = '';
+  let mode: string;
   try {
     // MTU 1600 on both ends: a 1500-byte packet still fits once wrapped in GUE (36 bytes).
     const pair = await createVethPair({ mtu: 1600 });
     const files = writeTableFiles(pair, join(benchBuild, 'pps'));
-    const bpf = (name: string): string => join(nativeBuild, 'bpf', `${name}.bpf.o`);
-    const { agent: gen } = await Agent.start(pair.a.ns, join(nativeBuild, 'pps_gen'), [pair.a.ifname, bpf('pps_gen'), bpf('pps_sink'), String(GEN_CPU)]);
-    // The sink's XDP program is attached now, so the generator's end has a NAPI to pin.
-    let napiThreads = opts.placement === 'threaded' ? (await pinNapi(pair.a.ns, pair.a.ifname, GEN_CPU)).length : 0;
+    const { agent: gen } = await Agent.start(pair.a.ns, join(nativeBuild, 'pps_gen'), [pair.a.ifname, join(nativeBuild, 'bpf', 'pps_reflect.bpf.o'), String(GEN_CPU)]);
+    // The reflector's XDP program is attached now, so its end has a NAPI to pin.
+    const reflectorNapi = opts.placement === 'threaded' ? await pinNapi(pair.a.ns, pair.a.ifname, GEN_CPU) : [];
+    const b: Bench = { pair, files, gen, reflectorNapi, rowOf, opts, budget: '', napiThreads: reflectorNapi.length };
     for (let round = 0; round < opts.rounds; round++) {
-      const bounce = new Map<number, number>();
-      for (const c of all) {
+      const measured: { row: PpsRow; sample: Sample }[] = [];
+      for (const c of round % 2 === 0 ? all : [...all].reverse()) {
         opts.log(`round ${round + 1}/${opts.rounds}: ${c.name}`);
-        const [command, args] = dutCommand(pair, files, c);
-        const { agent: dut, ready } = await Agent.start(pair.b.ns, command, args);
-        try {
-          // Each device attaches its own program, and the end's NAPI comes anew with it.
-          if (opts.placement === 'threaded') napiThreads += (await pinNapi(pair.b.ns, pair.b.ifname, DUT_CPU)).length;
-          if (mode === '' && typeof ready.tx_budget === 'string' && Object.keys(c.knobs).length === 0) mode = `tx budget ${ready.tx_budget}`;
-          // Unmeasured: the first packets fault in the UMEM and fill the rings.
-          await gen.ask(`run ${WARMUP_SECONDS} ${frameHex(pair, c.scenarios[0]!)}`);
-          // Rotated each round, so that no scenario is always the first or last a device sees.
-          const order = c.scenarios.map((_, i) => c.scenarios[(i + round) % c.scenarios.length]!);
-          for (const s of order) {
-            const sample = await measure(pair, gen, dut, s, opts.seconds);
-            const row = rowOf(c, s);
-            row.samples.push(sample);
-            if (c.name === 'bounce') bounce.set(s.frame, sample.forwarded);
-            const base = bounce.get(s.frame);
-            if (base !== undefined) row.ratios.push(sample.forwarded / base);
-          }
-        } finally {
-          await dut.stop();
-        }
+        measured.push(...(await measureConfig(b, c, round)));
       }
+      addRatios(measured);
     }
     await gen.stop();
-    mode = `AF_XDP copy mode, driver XDP on veth${mode === '' ? '' : `, ${mode}`}; generator and sink on CPU ${GEN_CPU}, device under test on CPU ${DUT_CPU}, ` +
+    mode = `AF_XDP copy mode, driver XDP on veth${b.budget === '' ? '' : `, ${b.budget}`}; a closed loop of ${opts.inFlight} frames between the reflector ` +
+      `(CPU ${GEN_CPU}) and the device under test (CPU ${DUT_CPU}), ` +
       {
-        softirq: 'veth NAPI in softirq (kernel default)',
-        threaded: `veth NAPI of both ends threaded and pinned (${napiThreads} threads pinned)`,
+        softirq: 'veth NAPI in softirq (kernel default: both ends on one core)',
+        threaded: `veth NAPI of both ends threaded and pinned to their owners' cores (${b.napiThreads} threads pinned)`,
       }[opts.placement];
   } finally {
     await teardownRun();
@@ -179,8 +250,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await runPps({
     seconds: arg('--seconds', 1),
     rounds: arg('--rounds', 5),
+    inFlight: arg('--in-flight', IN_FLIGHT),
     full: process.argv.includes('--full'),
-    placement: process.argv.includes('--threaded') ? 'threaded' : 'softirq',
+    placement: process.argv.includes('--softirq') ? 'softirq' : 'threaded',
     only: process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : [],
     log: (l) => console.error(l),
   });

@@ -25,10 +25,10 @@ const mac = (text: string): Uint8Array => Uint8Array.from(text.split(':').map((h
 const hostMac = mac(hostMacText!);
 const nextHop = mac(nextHopText);
 const hostIp = Number(benchHost(hostMacText!).ipv4!.getValue());
-const SLICE_SHIFT = 12; // the bench tables' 4096-port slices, as the in-kernel reference (fwd.h)
+const SLICE_SHIFT = 12; // the bench tables' 4096-port slices (bench/tables.ts)
 
-// The lookup: one Map entry per (address, protocol, slice), the same simplification as the
-// in-kernel reference. Owner: the GUE endpoint as a 32-bit number, or 0 for this host.
+// The lookup: one Map entry per (address, protocol, 4096-port slice), right for the bench
+// tables' aligned slices only. Owner: the GUE endpoint as a 32-bit number, or 0 for this host.
 const slices = new Map<number, number>();
 const table = benchTable(Number(slicesArg));
 const owners = table.owners();

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -116,16 +117,6 @@ static int fill(int fd, const char *name, const void *keys, uint32_t key_size, c
 	return 0;
 }
 
-/* An ARRAY's keys: 0 .. n - 1. */
-static uint32_t *indexes(uint32_t n)
-{
-	uint32_t *k = malloc((size_t)(n ? n : 1) * sizeof(*k));
-
-	for (uint32_t i = 0; k && i < n; i++)
-		k[i] = i;
-	return k;
-}
-
 /* The maps of one table, made and filled; fds -1 until made. */
 struct bank_maps {
 	int keys, ranges, fwd, peers, stats;
@@ -164,20 +155,33 @@ out:
 	return ret;
 }
 
-/* An ARRAY inner map (BPF_F_INNER_MAP: its size may differ from the template's) of `n` values. */
+/* An ARRAY inner map (BPF_F_INNER_MAP: its size may differ from the template's) of `n` values,
+ * written through a shared mapping of the map (BPF_F_MMAPABLE, as the templates in bpf/maps.h):
+ * the kernel lays its elements out at a stride of value_size rounded up to 8 (arraymap.c). */
 static int make_array(const char *name, const void *values, uint32_t value_size, uint32_t n,
 		      int *fd, struct su_error *err)
 {
-	uint32_t *k = indexes(n);
-	int ret;
+	size_t stride = ((size_t)value_size + 7) & ~(size_t)7, bytes = stride * (n ? n : 1);
+	uint8_t *mem;
 
-	if (!k)
-		return su_error_set(err, "ERR_SYSCALL", ENOMEM, "malloc", "Out of memory for %s", name);
-	*fd = inner_map(BPF_MAP_TYPE_ARRAY, name, sizeof(uint32_t), value_size, n, BPF_F_INNER_MAP,
-			err);
-	ret = *fd < 0 ? *fd : fill(*fd, name, k, sizeof(uint32_t), values, value_size, n, err);
-	free(k);
-	return ret;
+	*fd = inner_map(BPF_MAP_TYPE_ARRAY, name, sizeof(uint32_t), value_size, n,
+			BPF_F_INNER_MAP | BPF_F_MMAPABLE, err);
+	if (*fd < 0)
+		return *fd;
+	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (mem == MAP_FAILED)
+		return su_error_set(err, "ERR_SYSCALL", errno, "mmap",
+				    "Could not map the XDP program's map %s of %u entries to fill it",
+				    name, n);
+	if (stride == value_size) {
+		memcpy(mem, values, (size_t)value_size * n);
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			memcpy(mem + i * stride, (const uint8_t *)values + (size_t)i * value_size,
+			       value_size);
+	}
+	munmap(mem, bytes);
+	return 0;
 }
 
 static int make_peers(const struct su_view *view, struct bank_maps *m, struct su_error *err)
