@@ -52,4 +52,4 @@ npx --no-install cmake-js build --directory native --out build/native >/tmp/soft
 }
 
 # tsc is incremental through its build info: examples and agents import dist/.
-npx --no-install tsc -p tsconfig.json
+npm run --silent build:ts
