@@ -6,10 +6,10 @@
 // node dist/bench/pps/run.js [--full] [--seconds S] [--rounds N] [--softirq] [--in-flight N]
 // [--only a,b].
 // Needs root. Reports; never asserts. Namespaces are removed whatever happens
-// (examples/netns/harness.ts).
+// (src/netns/teardown.ts).
 import { join } from 'node:path';
 
-import { createVethPair, requireNetnsPrivileges, teardownRun, vethStats, type VethPair } from '../../examples/netns/harness.js';
+import { createVethPair, requireNetnsPrivileges, teardownRun, vethStats, type VethPair } from '../../src/netns/index.js';
 import { benchBuild, nativeBuild } from '../paths.js';
 import { Agent, delta, flatten, pinNapi } from './agents.js';
 import {

@@ -44,8 +44,7 @@
 import { fileURLToPath } from 'node:url';
 
 import type { PortRange } from '../../src/index.js';
-import { createNamespace, destroyNamespaces, execIn, mustExec, mustExecIn, ping } from '../netns/harness.js';
-import { xdpOnVethPeer } from '../netns/veth-peer.js';
+import { createNamespace, destroyNamespaces, execIn, mustExec, mustExecIn, ping, xdpOnVethPeer } from '../../src/netns/index.js';
 
 export const SHARED4 = '192.0.2.1';
 export const SHARED6 = '2001:db8:100::1';

@@ -8,31 +8,10 @@ import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  MARKER_DIR,
-  MAX_IFNAME_LENGTH,
-  RUN_PREFIX_RE,
-  createVethPair,
-  exec,
-  execIn,
-  isRunName,
-  listNamespaces,
-  mustExec,
-  mustExecIn,
-  newRunPrefix,
-  ping,
-  registrySnapshot,
-  requireNetnsPrivileges,
-  runName,
-  runPrefix,
-  spawnIn,
-  sweep,
-  sweepStale,
-  teardownRun,
-  waitFor,
-  xdpAttachments,
-  xdpProgramId,
-  type VethPair,
-} from './harness.js';
+  MARKER_DIR, MAX_IFNAME_LENGTH, RUN_PREFIX_RE, createVethPair, exec, execIn, isRunName, listNamespaces,
+  mustExec, mustExecIn, newRunPrefix, ping, registrySnapshot, requireNetnsPrivileges, runName, runPrefix,
+  spawnIn, sweep, sweepStale, teardownRun, waitFor, xdpAttachments, xdpProgramId, type VethPair,
+} from '../../src/netns/index.js';
 
 // beforeEach, not beforeAll: a failing beforeAll makes vitest report the tests as skipped, and
 // these tests must never pass as "skipped"; each one fails with the harness's message instead.

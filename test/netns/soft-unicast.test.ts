@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { splitPorts } from '../../src/index.js';
-import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor } from './harness.js';
+import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor } from '../../src/netns/index.js';
 import {
   Agent, CAPTURE_SETTLE_MS, DATACENTRES, GUE_PORT, HTTP_PORT, INET4, INET6, INET_SERVER, ROUTER_AGENT, SHARED4, SHARED6, SLICE_CLIENT, UDP_ECHO_PORT,
   buildWorld, hostFor, ipPacketOf, ownerName, readPcap, sharedOf, startCapture, tableFor,
