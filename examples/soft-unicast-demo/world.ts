@@ -1,6 +1,6 @@
 // The soft-unicast world in network namespaces: an "Internet" host and two data centres whose
 // servers share one IPv4 and one IPv6 address. Built by the demo (main.ts) and, through
-// test/netns/topology.ts, by test/netns/soft-unicast.test.ts; agents/ holds the programs run in it.
+// test/netns/topology.ts, by test/netns/soft-unicast*.test.ts; agents/ holds the programs run in it.
 //
 // What it builds (namespaces `<run prefix>-<name>`: inet, rA, rB, a1, a2, a3, b1, b2; every link
 // is made inside them, so teardownRun() removes everything, also after a step failed half-way):

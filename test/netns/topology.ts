@@ -1,4 +1,4 @@
-// The soft-unicast world of test/netns/soft-unicast.test.ts: the world itself is the demo's
+// The soft-unicast world of test/netns/soft-unicast*.test.ts: the world itself is the demo's
 // (examples/soft-unicast-demo/world.ts, re-exported here); this file adds what only the test needs:
 // the views each server's Router gets through agents/router-agent.mjs, and packet captures.
 //
