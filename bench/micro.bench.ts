@@ -8,7 +8,7 @@ import { IPv4 } from 'ip-num';
 import { Bench } from 'tinybench';
 
 import { native } from '../src/native.js';
-import { udp4Frame } from '../examples/netns/frames.js';
+import { udp4Frame } from '../src/netns/index.js';
 import { imagePath, TABLE_SIZES, writeImages } from './images.js';
 import { benchBuild } from './paths.js';
 import { FIRST_ADDRESS, kindOfSlice, PORTS_PER_SLICE, SLICES_PER_ADDRESS } from './tables.js';

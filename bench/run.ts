@@ -17,7 +17,8 @@ import { microTable, profile, runMicro, type MicroRow } from './micro.js';
 import { benchBuild, root } from './paths.js';
 import { sizeTable, verdictTable, xdpTargets, runXdpBench, type XdpResult } from './xdp.js';
 import { knobTable, mainTable, ppsTargets } from './pps/report.js';
-import { IN_FLIGHT, runPps, type PpsResult } from './pps/run.js';
+import type { PpsResult } from './pps/results.js';
+import { IN_FLIGHT, runPps } from './pps/run.js';
 import { markdownTable, percent } from './report.js';
 import type { BenchFamily } from './tables.js';
 

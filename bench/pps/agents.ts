@@ -2,7 +2,7 @@
 // JSON line out (pps_gen, pps_dut, ts-dut), and the veth statistics (`ethtool -S`) of each end.
 import { readdirSync, readFileSync } from 'node:fs';
 
-import { exec, execIn, spawnIn, type SpawnedProcess } from '../../examples/netns/harness.js';
+import { exec, execIn, spawnIn, type SpawnedProcess } from '../../src/netns/index.js';
 
 export type Json = Record<string, unknown>;
 

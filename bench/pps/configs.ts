@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { VethPair } from '../../examples/netns/harness.js';
+import type { VethPair } from '../../src/netns/index.js';
 import { hex } from '../../test/fixtures/packets.js';
 import { nativeBuild, root } from '../paths.js';
 import { bounceCaptureRules, compilePpsTable, ppsFrame, type Family, type Verdict } from './table.js';

@@ -2,7 +2,7 @@
 // median over rounds, each ratio against the bare XDP_TX bounce and the bare AF_XDP bounce of the
 // same round. Used by bench/pps/run.ts and bench/run.ts.
 import { markdownTable, median, mpps, percent } from '../report.js';
-import type { PpsResult, PpsRow } from './run.js';
+import type { PpsResult, PpsRow } from './results.js';
 
 export interface Summary {
   offered: number;

@@ -6,50 +6,21 @@
 // node dist/bench/pps/run.js [--full] [--seconds S] [--rounds N] [--softirq] [--in-flight N]
 // [--only a,b].
 // Needs root. Reports; never asserts. Namespaces are removed whatever happens
-// (examples/netns/harness.ts).
+// (src/netns/teardown.ts).
 import { join } from 'node:path';
 
-import { createVethPair, requireNetnsPrivileges, teardownRun, vethStats, type VethPair } from '../../examples/netns/harness.js';
+import { createVethPair, requireNetnsPrivileges, teardownRun, vethStats, type VethPair } from '../../src/netns/index.js';
 import { benchBuild, nativeBuild } from '../paths.js';
 import { Agent, delta, flatten, pinNapi } from './agents.js';
 import {
   DUT_CPU, dutCommand, frameHex, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Files, type Scenario,
 } from './configs.js';
 import { knobTable, mainTable } from './report.js';
+import type { PpsResult, PpsRow, Sample } from './results.js';
 
 /** Frames circulating in the loop: at most what one veth ring holds (256), so that no ring can
  * overflow however the frames bunch up; enough to keep both ends busy. */
 export const IN_FLIGHT = 256;
-
-/** What one measurement saw, per second. */
-export interface Sample {
-  offered: number;
-  forwarded: number;
-  gue: number;
-  toKernel: number;
-  /** Frames injected, and still circulating at the end: fewer means some were lost. */
-  inFlight: [number, number];
-  /** Shares of the reflector's core and of the device's core that were busy, and of all the
-   * machine's time the hypervisor stole (/proc/stat, during the counted window). */
-  busy: [number, number];
-  steal: number;
-  /** CPU time per packet of the device under test (its process and its veth end's NAPI thread)
-   * and of the reflector's NAPI thread, ns: what a packet costs each end, whatever share of its
-   * core the scheduler gave it (threaded placement only; NaN otherwise). */
-  dutNs: number;
-  reflectorNs: number;
-  drops: Map<string, number>;
-}
-
-export interface PpsRow {
-  config: Config;
-  scenario: Scenario;
-  samples: Sample[];
-  /** forwarded / forwarded of the default XDP_TX bounce with the same frame size, per round. */
-  vsXdp: number[];
-  /** forwarded / forwarded of the default AF_XDP bounce with the same frame size, per round. */
-  vsXsk: number[];
-}
 
 /** Counters that name a packet dropped, and what the table calls them. */
 const DROP_COUNTERS: [RegExp, (m: RegExpExecArray) => string][] = [
@@ -129,12 +100,6 @@ export interface PpsOptions {
   /** Only configurations whose name starts with one of these (all when empty). */
   only: readonly string[];
   log: (line: string) => void;
-}
-
-export interface PpsResult {
-  rows: PpsRow[];
-  knobRows: PpsRow[];
-  mode: string;
 }
 
 /** What a round needs: the loop's two ends and where each row's samples go. */

@@ -15,8 +15,9 @@ import { fileURLToPath } from 'node:url';
 
 import { ABI } from '../../src/generated/abi.js';
 import { loadConfig, type Config, type PortRange } from '../../src/index.js';
-import { Agent } from '../netns/agent.js';
-import { execIn, requireNetnsPrivileges, runPrefix, spawnIn, teardownRun, waitFor, type SpawnedProcess } from '../netns/harness.js';
+import {
+  Agent, execIn, requireNetnsPrivileges, runPrefix, spawnIn, teardownRun, waitFor, type SpawnedProcess,
+} from '../../src/netns/index.js';
 import { deploymentYaml, slicesOf } from './deployment.js';
 import { deltas, expectedPath, observedPath, PATH_KINDS, pathText, type Path, type PathKind, type Totals } from './paths.js';
 import { renderTable, type Cell } from './table.js';

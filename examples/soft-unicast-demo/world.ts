@@ -1,6 +1,6 @@
 // The soft-unicast world in network namespaces: an "Internet" host and two data centres whose
 // servers share one IPv4 and one IPv6 address. Built by the demo (main.ts) and, through
-// test/netns/topology.ts, by test/netns/soft-unicast.test.ts; agents/ holds the programs run in it.
+// test/netns/topology.ts, by test/netns/soft-unicast*.test.ts; agents/ holds the programs run in it.
 //
 // What it builds (namespaces `<run prefix>-<name>`: inet, rA, rB, a1, a2, a3, b1, b2; every link
 // is made inside them, so teardownRun() removes everything, also after a step failed half-way):
@@ -44,8 +44,7 @@
 import { fileURLToPath } from 'node:url';
 
 import type { PortRange } from '../../src/index.js';
-import { createNamespace, destroyNamespaces, execIn, mustExec, mustExecIn, ping } from '../netns/harness.js';
-import { xdpOnVethPeer } from '../netns/veth-peer.js';
+import { createNamespace, destroyNamespaces, execIn, mustExec, mustExecIn, ping, xdpOnVethPeer } from '../../src/netns/index.js';
 
 export const SHARED4 = '192.0.2.1';
 export const SHARED6 = '2001:db8:100::1';

@@ -15,7 +15,7 @@ import {
   type SourceHealth, type SourceUpdate, type SourcedTable,
 } from '../../src/index.js';
 import { EtcdServer } from '../fixtures/etcd-server.js';
-import { waitFor } from '../netns/harness.js';
+import { waitFor } from '../../src/netns/index.js';
 
 const DEPLOYMENT = `version: 1
 datacenters:

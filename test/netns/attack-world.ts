@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 import { ask } from '../../examples/soft-unicast-router/client.js';
-import { mustExec, mustExecIn, spawnIn, waitFor, type SpawnedProcess } from './harness.js';
+import { mustExec, mustExecIn, spawnIn, waitFor, type SpawnedProcess } from '../../src/netns/index.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
 const WIRE_AGENT = fileURLToPath(new URL('./agents/wire-agent.py', import.meta.url));

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 
-import { createNamespace, mustExecIn, requireNetnsPrivileges, teardownRun } from './harness.js';
+import { createNamespace, mustExecIn, requireNetnsPrivileges, teardownRun } from '../../src/netns/index.js';
 import { addresses, expectFates, link, macOf, RouterRun, tag, TOOLS, Wire, type Fates } from './attack-world.js';
 import { ethernet, gue0, ipv4, ipv6, udp, type IpPacket } from '../fixtures/packets.js';
 

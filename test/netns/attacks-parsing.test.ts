@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { mustExecIn, requireNetnsPrivileges, teardownRun, waitFor } from './harness.js';
+import { mustExecIn, requireNetnsPrivileges, teardownRun, waitFor } from '../../src/netns/index.js';
 import { carrying, expectFates, RouterRun, tag, TOOLS } from './attack-world.js';
 import {
   buildEdge, CLIENT4, CLIENT6, E2_4, edgeConfig, gueToSrv, P2_4, PORT, SHARED4, SHARED6, SRV4, SRV6, THIRD4, THIRD6, toSrv, UNMANAGED_PORT,

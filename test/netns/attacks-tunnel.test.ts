@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { readCaptureFrames } from '../../examples/soft-unicast-router/pcap-read.js';
-import { mustExecIn, requireNetnsPrivileges, teardownRun, waitFor } from './harness.js';
+import { mustExecIn, requireNetnsPrivileges, teardownRun, waitFor } from '../../src/netns/index.js';
 import { carrying, expectFates, RouterRun, tag, TOOLS } from './attack-world.js';
 import {
   buildEdge, clientUdp, E2_4, E2_6, edgeConfig, gueToSrv, udpToSrv, NEW4, P2_4, PORT, SHARED4, SHARED6, SRV4, THIRD4, THIRD6, toSrv, TRUSTED, UNMANAGED_PORT,

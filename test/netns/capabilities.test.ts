@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { createVethPair, execIn, requireNetnsPrivileges, teardownRun, xdpProgramId, type VethPair } from './harness.js';
+import {
+  createVethPair, execIn, requireNetnsPrivileges, teardownRun, xdpProgramId, type VethPair,
+} from '../../src/netns/index.js';
 import { PortAgent } from './port-agent.js';
 
 const NATIVE_AGENT = fileURLToPath(new URL('./agents/native-open-agent.mjs', import.meta.url));

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import { listNamespaces, requireNetnsPrivileges } from './harness.js';
+import { listNamespaces, requireNetnsPrivileges } from '../../src/netns/index.js';
 
 beforeEach(() => requireNetnsPrivileges(['ip', 'ping', 'sysctl', 'ethtool', 'ss', 'curl']));
 

@@ -12,8 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createNamespace, mustExecIn } from './harness.js';
-import { xdpOnVethPeer } from '../../examples/netns/veth-peer.js';
+import { createNamespace, mustExecIn, xdpOnVethPeer } from '../../src/netns/index.js';
 import { addresses, link, macOf, sysctl, tag, Wire } from './attack-world.js';
 import { ethernet, gue0, ipv4, ipv6, udp, type IpPacket, type Ipv6Extension } from '../fixtures/packets.js';
 
@@ -84,7 +83,7 @@ export async function buildEdge(): Promise<Edge> {
   const third = await createNamespace('third');
   await link(srv, 'eth0', wire, 'eth0');
   await link(srv, 'eth1', third, 'eth0');
-  // What srv's XDP program sends back out reaches wire at once (examples/netns/veth-peer.ts).
+  // What srv's XDP program sends back out reaches wire at once (src/netns/veth-peer.ts).
   await xdpOnVethPeer(wire, 'eth0');
   await addresses(srv, 'eth0', [`${SRV4}/24`, `${SRV6}/64`]);
   await addresses(srv, 'eth1', ['10.9.0.1/24', '2001:db8:9::1/64']);

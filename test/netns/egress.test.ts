@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
   createVethPair, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, type SpawnedProcess, type VethPair,
-} from './harness.js';
+} from '../../src/netns/index.js';
 
 const AGENT = fileURLToPath(new URL('./agents/egress-agent.mjs', import.meta.url));
 const SHARED4 = '192.0.2.1';

@@ -16,8 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { EtcdServer } from '../fixtures/etcd-server.js';
-import { xdpOnVethPeer } from '../../examples/netns/veth-peer.js';
-import { createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess } from './harness.js';
+import {
+  xdpOnVethPeer, createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
+  waitFor, type SpawnedProcess,
+} from '../../src/netns/index.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
 const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
@@ -88,7 +90,7 @@ beforeAll(async () => {
     const n = i + 1;
     await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', ns[name], 'type', 'veth', 'peer', 'name', `p${n}`, 'netns', net]);
     await mustExec('ip', ['link', 'add', 'name', 'mgmt0', 'netns', ns[name], 'type', 'veth', 'peer', 'name', `s${n}`, 'netns', store]);
-    // What the routers' XDP programs send back out reaches the bridge at once (examples/netns/veth-peer.ts).
+    // What the routers' XDP programs send back out reaches the bridge at once (src/netns/veth-peer.ts).
     await xdpOnVethPeer(net, `p${n}`);
     await mustExecIn(net, 'ip', ['link', 'set', 'dev', `p${n}`, 'master', 'br0', 'up']);
     for (const [where, dev, address] of [[ns[name], 'eth0', `10.8.0.${n}/24`], [ns[name], 'mgmt0', `10.9.${n}.2/30`], [store, `s${n}`, `10.9.${n}.1/30`]] as const) {

@@ -12,9 +12,11 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { xdpOnVethPeer } from '../../examples/netns/veth-peer.js';
+import {
+  xdpOnVethPeer, createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
+  waitFor, type SpawnedProcess,
+} from '../../src/netns/index.js';
 import { ethernet, hex, ipv4, raw } from '../fixtures/packets.js';
-import { createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess } from './harness.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
 const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { deploymentYaml } from '../../examples/soft-unicast-demo/deployment.js';
-import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess } from './harness.js';
+import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess } from '../../src/netns/index.js';
 import { buildWorld, INET4, SHARED4, type World } from './topology.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { deploymentYaml, slicesOf } from '../../examples/soft-unicast-demo/deployment.js';
 import { loadConfig } from '../../src/index.js';
-import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess } from './harness.js';
+import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess } from '../../src/netns/index.js';
 import { Agent, HTTP_PORT, INET4, INET6, INET_SERVER, SHARED4, SHARED6, SLICE_CLIENT, UDP_ECHO_PORT, buildWorld, sharedOf, type World } from './topology.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));

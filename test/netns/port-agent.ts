@@ -2,7 +2,7 @@
 // send it commands, wait for its answers.
 import { fileURLToPath } from 'node:url';
 
-import { spawnIn, type SpawnedProcess, type VethPair } from './harness.js';
+import { spawnIn, type SpawnedProcess, type VethPair } from '../../src/netns/index.js';
 
 export const AGENT = fileURLToPath(new URL('./agents/port-agent.mjs', import.meta.url));
 export const RAW_SENDER = fileURLToPath(new URL('./agents/raw-sender.py', import.meta.url));

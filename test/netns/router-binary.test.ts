@@ -17,10 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
-  createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, xdpAttachments,
-  type SpawnedProcess,
-} from './harness.js';
-import { xdpOnVethPeer } from '../../examples/netns/veth-peer.js';
+  createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor,
+  xdpAttachments, type SpawnedProcess, xdpOnVethPeer,
+} from '../../src/netns/index.js';
 import { vethPeerObjectPath } from '../../src/native.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
@@ -101,7 +100,7 @@ beforeAll(async () => {
   peer = await createNamespace('peer');
   // Both ends named eth0, each made directly in its namespace.
   await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peer]);
-  // What srv's XDP program sends back out reaches peer at once (examples/netns/veth-peer.ts).
+  // What srv's XDP program sends back out reaches peer at once (src/netns/veth-peer.ts).
   await xdpOnVethPeer(peer, 'eth0');
   for (const [ns, address] of [[srv, SRV4], [peer, PEER4]] as const) {
     await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);

@@ -20,9 +20,9 @@ import { ethernet, hex, ipv4, raw, udp } from '../fixtures/packets.js';
 
 const raw17 = (bytes: Uint8Array) => raw(17, bytes);
 import {
-  createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess,
-} from './harness.js';
-import { xdpOnVethPeer } from '../../examples/netns/veth-peer.js';
+  createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor,
+  type SpawnedProcess, xdpOnVethPeer,
+} from '../../src/netns/index.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
 const TOOLS = ['ip', 'ethtool', 'tshark'];
@@ -90,7 +90,7 @@ beforeAll(async () => {
   srv = await createNamespace('srv');
   peer = await createNamespace('peer');
   await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peer]);
-  // What srv's XDP program sends back out reaches peer at once (examples/netns/veth-peer.ts).
+  // What srv's XDP program sends back out reaches peer at once (src/netns/veth-peer.ts).
   await xdpOnVethPeer(peer, 'eth0');
   for (const [ns, address] of [[srv, SRV4], [peer, PEER4]] as const) {
     await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);

@@ -16,11 +16,10 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { xdpOnVethPeer } from '../../examples/netns/veth-peer.js';
 import {
-  createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, xdpAttachments,
-  type SpawnedProcess,
-} from './harness.js';
+  xdpOnVethPeer, createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
+  waitFor, xdpAttachments, type SpawnedProcess,
+} from '../../src/netns/index.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
 const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));

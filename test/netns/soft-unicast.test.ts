@@ -1,39 +1,25 @@
 // Soft-unicast end to end: two data centres whose five servers share 192.0.2.1 and
 // 2001:db8:100::1 by port slices, an Internet host, and a Router on every server
-// (test/netns/topology.ts draws the world). Downloads from every server's slice arrive intact
-// although every reply lands at the wrong server first; the backbone carries inet's packets in
-// GUE byte for byte; a slice moves under traffic without losing a packet of the slices that stay;
-// ICMP errors find the server whose packet they quote (path MTU discovery). Run by vitest as root.
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+// (test/netns/topology.ts draws the world, test/netns/soft-unicast-suite.ts builds it). Downloads
+// from every server's slice arrive intact although every reply lands at the wrong server first;
+// the backbone carries inet's packets in GUE byte for byte; a slice moves under traffic without
+// losing a packet of the slices that stay. ICMP errors and fragments: soft-unicast-no-ports.test.ts.
+// Run by vitest as root.
+import { constants } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { splitPorts } from '../../src/index.js';
-import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor } from './harness.js';
+import { execIn, waitFor } from '../../src/netns/index.js';
 import {
-  Agent, CAPTURE_SETTLE_MS, DATACENTRES, GUE_PORT, HTTP_PORT, INET4, INET6, INET_SERVER, ROUTER_AGENT, SHARED4, SHARED6, SLICE_CLIENT, UDP_ECHO_PORT,
-  buildWorld, hostFor, ipPacketOf, ownerName, readPcap, sharedOf, startCapture, tableFor,
-  type Assignment, type Capture, type Family, type PortRange, type World,
+  BLOB, DOWNLOADS_PER_FAMILY, FAMILIES, getCommand, inetOf, inSlice, SERVERS, sliceOf, SMALL_BLOB, softUnicastSuite,
+} from './soft-unicast-suite.js';
+import {
+  Agent, CAPTURE_SETTLE_MS, DATACENTRES, GUE_PORT, HTTP_PORT, INET4, INET6, SHARED4, SHARED6, UDP_ECHO_PORT,
+  ipPacketOf, ownerName, readPcap, sharedOf, startCapture, type Capture, type Family, type PortRange,
 } from './topology.js';
 
-const TOOLS = ['ip', 'ping', 'sysctl', 'ethtool', 'tshark'];
-/** Big enough that every download spans thousands of packets, and many GUE packets per flow. */
-const BLOB = 3_000_000;
-/** Small enough that five captures at once keep up with it. */
-const SMALL_BLOB = 200_000;
-const DOWNLOADS_PER_FAMILY = 3;
-const FAMILIES = ['v4', 'v6'] as const;
-const inetOf = (family: Family): string => (family === 'v4' ? INET4 : INET6);
-
-// splitPorts: 31 slices of 2048 ports from 2048 up; one to each server, the rest unassigned.
-const SLICES = splitPorts({ sliceSize: 2048 });
-const SERVERS = [...DATACENTRES.A.servers, ...DATACENTRES.B.servers];
-const INITIAL: Assignment = SERVERS.map((server, i) => ({ server, ports: SLICES[i]! }));
-const sliceOf = (server: string): PortRange => INITIAL.find((a) => a.server === server)!.ports;
-const inSlice = (port: number, slice: PortRange): boolean => port >= slice.from && port <= slice.to;
+const suite = softUnicastSuite();
 
 /**
  * An IP packet as a router forwards it: TTL (hop limit) one lower and, for IPv4, the header
@@ -64,77 +50,17 @@ async function quiet(ns: string): Promise<void> {
   );
 }
 
-let world: World;
-let dir: string;
-let hashes: Record<string, string>;
-/** One slice-client.mjs per server: its applications. */
-const clients = new Map<string, Agent>();
-
-beforeAll(async () => {
-  requireNetnsPrivileges(TOOLS);
-  dir = mkdtempSync(join(tmpdir(), 'su-soft-unicast-'));
-  world = await buildWorld();
-  const { first } = await Agent.ready('inet', world.inet.ns, INET_SERVER, {
-    addresses: [INET4, INET6],
-    httpPort: HTTP_PORT,
-    udpPort: UDP_ECHO_PORT,
-    blobs: [BLOB, SMALL_BLOB],
-  });
-  hashes = first.hashes as Record<string, string>;
-  await Promise.all(
-    world.servers.map(async (s) => {
-      clients.set(s.name, (await Agent.ready(`${s.name}-app`, s.ns, SLICE_CLIENT)).agent);
-    }),
-  );
-}, 120_000);
-afterAll(async () => {
-  await teardownRun();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => requireNetnsPrivileges(TOOLS));
-
-interface Download {
-  status: number;
-  length: number;
-  sha256: string;
-  local: { address: string; port: number };
-}
-
-/** The slice-client command for `count` concurrent GETs of /blob/<size> from `server`'s slice. */
-function getCommand(server: string, family: Family, size: number, count: number, connectTimeoutMs: number) {
-  return { source: sharedOf(family), host: inetOf(family), port: HTTP_PORT, ...sliceOf(server), path: `/blob/${size}`, count, timeoutMs: connectTimeoutMs };
-}
-
-/** `count` concurrent GETs of /blob/<size> from `server`'s slice over `family`. */
-async function download(server: string, family: Family, size: number, count: number): Promise<Download[]> {
-  // 5 s for a handshake: a SYN-ACK that went astray fails the download instead of waiting for
-  // the kernel's two minutes of retries.
-  const answer = await clients.get(server)!.run('get', getCommand(server, family, size, count, 5_000), 60_000);
-  if (answer.error !== undefined) throw new Error(`${server} ${family}: download failed: ${JSON.stringify(answer.error)}`);
-  return answer.results as Download[];
-}
-
-function expectIntact(server: string, family: Family, results: Download[], size: number): void {
-  const ports = sliceOf(server);
-  for (const r of results) {
-    expect({ server, family, status: r.status, length: r.length, sha256: r.sha256, source: r.local.address }).toEqual({
-      server, family, status: 200, length: size, sha256: hashes[size], source: sharedOf(family),
-    });
-    expect(inSlice(r.local.port, ports), `${server} ${family}: source port ${r.local.port} in ${ports.from}-${ports.to}`).toBe(true);
-  }
-}
-
 describe('the world without Routers', () => {
   it('lands every IPv4 reply at a1 and every IPv6 reply at b1: only their own downloads complete', async () => {
     // The entry servers' replies land where they belong: plain kernel routing works end to end.
-    expectIntact('a1', 'v4', await download('a1', 'v4', SMALL_BLOB, 1), SMALL_BLOB);
-    expectIntact('b1', 'v6', await download('b1', 'v6', SMALL_BLOB, 1), SMALL_BLOB);
+    suite.expectIntact('a1', 'v4', await suite.download('a1', 'v4', SMALL_BLOB, 1), SMALL_BLOB);
+    suite.expectIntact('b1', 'v6', await suite.download('b1', 'v6', SMALL_BLOB, 1), SMALL_BLOB);
     // Everyone else's SYN-ACK lands at an entry server, which has no such connection (and
     // resets it): the handshake never completes.
     const stranded = await Promise.all(
       (
         [['a2', 'v4'], ['b2', 'v4'], ['a3', 'v6'], ['a1', 'v6'], ['b1', 'v4']] as const
-      ).map(([server, family]) => clients.get(server)!.run('get', getCommand(server, family, SMALL_BLOB, 1, 1_500))),
+      ).map(([server, family]) => suite.clients.get(server)!.run('get', getCommand(server, family, SMALL_BLOB, 1, 1_500))),
     );
     for (const answer of stranded) {
       expect(answer.error).toMatchObject({ name: 'SyscallError', code: 'ERR_SYSCALL', errno: constants.errno.ETIMEDOUT, syscall: 'connect' });
@@ -143,48 +69,14 @@ describe('the world without Routers', () => {
 });
 
 describe('a Router on every server', () => {
-  /** router-agent.mjs per server. */
-  const routers = new Map<string, Agent>();
-
-  beforeAll(async () => {
-    await Promise.all(
-      world.servers.map(async (s) => {
-        const { agent } = await Agent.ready(`${s.name}-router`, s.ns, ROUTER_AGENT, {
-          interface: s.ifname,
-          host: hostFor(world, s.name),
-          table: tableFor(world, s.name, INITIAL),
-        });
-        routers.set(s.name, agent);
-      }),
-    );
-  }, 120_000);
-
-  type Counters = {
-    generation: string;
-    fates: Record<string, number>;
-    program: Record<string, number>;
-    unresolvedOwners: Record<string, string>;
-  };
-  async function counters(server: string): Promise<Counters> {
-    return (await routers.get(server)!.must('counters')).counters as Counters;
-  }
-  async function allCounters(): Promise<Record<string, Counters>> {
-    return Object.fromEntries(await Promise.all(SERVERS.map(async (s) => [s, await counters(s)] as const)));
-  }
-  /** The drops that nothing in this world should cause. */
-  function expectNoDrops(all: Record<string, Counters>): void {
-    for (const [server, c] of Object.entries(all)) {
-      const drops = Object.fromEntries(Object.entries(c.fates).filter(([k, v]) => k.startsWith('drop') && v !== 0));
-      expect({ server, drops, unresolved: c.unresolvedOwners }).toEqual({ server, drops: {}, unresolved: {} });
-    }
-  }
+  beforeAll(() => suite.startRouters(), 120_000);
 
   it('every server downloads over IPv4 and IPv6 from its slice, every body intact', async () => {
     const runs = SERVERS.flatMap((server) => FAMILIES.map((family) => ({ server, family })));
-    const results = await Promise.all(runs.map(({ server, family }) => download(server, family, BLOB, DOWNLOADS_PER_FAMILY)));
-    runs.forEach(({ server, family }, i) => expectIntact(server, family, results[i]!, BLOB));
+    const results = await Promise.all(runs.map(({ server, family }) => suite.download(server, family, BLOB, DOWNLOADS_PER_FAMILY)));
+    runs.forEach(({ server, family }, i) => suite.expectIntact(server, family, results[i]!, BLOB));
 
-    const all = await allCounters();
+    const all = await suite.allCounters();
     // a1: inet's IPv4 replies for a2 and a3 go on in GUE variant 0, those for B's servers in
     // GUE over the backbone; its own IPv6 replies come back from b1 in GUE and are unwrapped.
     expect(all.a1!.fates.forward_server_gue).toBeGreaterThan(0);
@@ -204,12 +96,12 @@ describe('a Router on every server', () => {
       const { forward_server_gue, forward_server_l2, encap_datacenter } = all[s]!.fates;
       expect({ s, forward_server_gue, forward_server_l2, encap_datacenter }).toEqual({ s, forward_server_gue: 0, forward_server_l2: 0, encap_datacenter: 0 });
     }
-    expectNoDrops(all);
+    suite.expectNoDrops(all);
   });
 
   it('the backbone carries what inet sent, in GUE variant 1, byte for byte', async () => {
-    const rA = world.routers.A;
-    const rB = world.routers.B;
+    const rA = suite.world.routers.A;
+    const rB = suite.world.routers.B;
     // Where the bytes must match exactly: the GUE inner packet is what the entry server
     // received, so it equals the frame its router's bridge port sent it (rA's port "a1", rB's
     // "b1"). On the router's link from inet the same packet is one routing hop younger: TTL
@@ -227,13 +119,13 @@ describe('a Router on every server', () => {
     ] as const;
     const captures: Record<string, Capture> = {};
     try {
-      for (const [name, ns, ifname, filter] of plan) captures[name] = await startCapture(ns, ifname, join(dir, `${name}.pcap`), filter);
+      for (const [name, ns, ifname, filter] of plan) captures[name] = await startCapture(ns, ifname, join(suite.dir, `${name}.pcap`), filter);
       const runs = [['b1', 'v4'], ['b2', 'v4'], ['a1', 'v6'], ['a2', 'v6'], ['a3', 'v6']] as const;
-      const results = await Promise.all(runs.map(([server, family]) => download(server, family, SMALL_BLOB, 1)));
-      runs.forEach(([server, family], i) => expectIntact(server, family, results[i]!, SMALL_BLOB));
+      const results = await Promise.all(runs.map(([server, family]) => suite.download(server, family, SMALL_BLOB, 1)));
+      runs.forEach(([server, family], i) => suite.expectIntact(server, family, results[i]!, SMALL_BLOB));
       // inet closes first (Connection: close), so a client's socket is gone (not in LAST-ACK)
       // once inet's last packet of the flow reached it: by then every capture saw that packet.
-      for (const [server] of runs) await quiet(world.server(server).ns);
+      for (const [server] of runs) await quiet(suite.world.server(server).ns);
       await new Promise((resolve) => setTimeout(resolve, CAPTURE_SETTLE_MS));
     } finally {
       for (const c of Object.values(captures)) await c.stop();
@@ -249,8 +141,8 @@ describe('a Router on every server', () => {
       expect(r.code, r.stderr).toBe(0);
       return r.stdout.trim().split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
     };
-    const a1 = world.server('a1');
-    const b1 = world.server('b1');
+    const a1 = suite.world.server('a1');
+    const b1 = suite.world.server('b1');
     // Filtered by the outer EtherType: decoded "as ipv6", an IPv4 payload still shows an
     // (invalid) ipv6 layer.
     const v4 = await decode('ip', `eth.type == 0x0800 && udp.dstport == ${GUE_PORT}`, ['ip.src', 'ip.dst', 'tcp.srcport', 'tcp.dstport']);
@@ -299,7 +191,7 @@ describe('a Router on every server', () => {
   });
 
   it('moves a2\'s slice to a3 under traffic: the slices that stay lose no packet', async () => {
-    const client = (server: string): Agent => clients.get(server)!;
+    const client = (server: string): Agent => suite.clients.get(server)!;
     // UDP request/response streams, one request every 2 ms, each reply echoing its sequence
     // number: a missing number is a packet lost on the way there or back.
     const start = async (server: string, family: Family, ports: PortRange) => {
@@ -325,13 +217,13 @@ describe('a Router on every server', () => {
     // The move, as an operator makes it: the new owner first (it accepts the slice's packets
     // from then on), then the entry servers that forward them, then everyone else. Every
     // server publishes, also those whose view does not change (B sees A as one data centre).
-    const before = await counters('a1');
+    const before = await suite.counters('a1');
     const order = ['a3', 'a1', 'b1', 'a2', 'b2'];
     for (const viewer of order) {
       const moves = FAMILIES.map((family) => ({
-        destination: sharedOf(family), protocols: ['tcp', 'udp'], ports: moved, owner: ownerName(world, viewer, 'a3', family),
+        destination: sharedOf(family), protocols: ['tcp', 'udp'], ports: moved, owner: ownerName(suite.world, viewer, 'a3', family),
       }));
-      await routers.get(viewer)!.must('move', { moves });
+      await suite.routers.get(viewer)!.must('move', { moves });
     }
     // Every request a2 sends from now on is answered after every table changed: to a3.
     const marks = await Promise.all(leaving.map(status));
@@ -359,83 +251,8 @@ describe('a Router on every server', () => {
       expect(r.received.filter((seq) => seq >= marks[i]!.next), `${s.server} ${s.family}: replies to requests sent after the move`).toEqual([]);
     });
 
-    const after = await allCounters();
+    const after = await suite.allCounters();
     expect(BigInt(after.a1!.generation)).toBeGreaterThan(BigInt(before.generation));
-    expectNoDrops(after);
-  });
-
-  it('ICMP errors reach the server whose packet they quote: path MTU discovery works from every slice, also across data centres', async () => {
-    // Uploads from a3 and b2 leave through their own centre's router, whose link to inet now
-    // carries 1280 bytes; the routers answer each 1500-byte DF packet with "fragmentation
-    // needed" / "packet too big" to the shared address, which lands at an entry server: a1
-    // (IPv4, reached by rB over the backbone) or b1 (IPv6, from rA likewise). Only if the
-    // error is steered on to the sender does its kernel lower the path MTU; otherwise the
-    // upload stalls (a black hole: without the steering this test times out).
-    const inetLinks = (['A', 'B'] as const).map((dc) => world.routers[dc]);
-    const setMtu = (mtu: number) => Promise.all(inetLinks.map((r) => execIn(r.ns, 'ip', ['link', 'set', 'dev', r.inetLink, 'mtu', String(mtu)], { throwOnError: true })));
-    await setMtu(1280);
-    try {
-      // Not a2: its slice went to a3 in the test before.
-      const runs = (['a3', 'b2'] as const).flatMap((server) => FAMILIES.map((family) => ({ server, family })));
-      const answers = await Promise.all(runs.map(({ server, family }) =>
-        clients.get(server)!.run('put', { source: sharedOf(family), host: inetOf(family), port: HTTP_PORT, ...sliceOf(server), size: 300_000, timeoutMs: 5_000, deadlineMs: 20_000 }, 30_000)));
-      const all = await allCounters();
-      runs.forEach(({ server, family }, i) => {
-        const a = answers[i]!;
-        expect({ server, family, error: a.error, status: a.status, received: a.answer }, `counters: ${JSON.stringify(all)}`).toEqual({
-          server, family, error: undefined, status: 200, received: { bytes: 300_000, sha256: a.sent },
-        });
-      });
-      // Each sender's kernel learnt the smaller path MTU from the error it was sent on.
-      for (const { server, family } of runs) {
-        const route = await execIn(world.server(server).ns, 'ip', [family === 'v4' ? '-4' : '-6', 'route', 'get', inetOf(family)], { throwOnError: true });
-        expect(route.stdout, `${server}'s route to ${inetOf(family)}`).toMatch(/mtu 1280/);
-      }
-    } finally {
-      await setMtu(1500);
-    }
-    expectNoDrops(await allCounters());
-  }, 90_000);
-
-  it('fragmented UDP datagrams from the Internet are reassembled by the owner of their slice, in the same and the other data centre', async () => {
-    // 4,000-byte datagrams from inet leave in three pieces; only the first has the port. Each
-    // landing and forwarding server sends the later pieces where their first went (the XDP
-    // program's and the fast path's fragment tables); the owner's kernel reassembles them.
-    const PORT_OFFSET = 1234;
-    const flows = (['a3', 'b2'] as const).flatMap((server) => FAMILIES.map((family) => ({ server, family, port: sliceOf(server).from + PORT_OFFSET })));
-    const listeners = await Promise.all(flows.map(async ({ server, family, port }) => {
-      const l = spawnIn(world.server(server).ns, process.execPath, ['-e', `
-        const s = require('node:dgram').createSocket('${family === 'v4' ? 'udp4' : 'udp6'}');
-        s.on('message', (m) => console.log(m.length + ' ' + require('node:crypto').createHash('sha256').update(m).digest('hex')));
-        s.bind(${port}, '${sharedOf(family)}', () => console.log('listening'));`]);
-      await l.waitForLine('listening');
-      return l;
-    }));
-    const DATAGRAMS = 5;
-    const sender = await execIn(world.inet.ns, process.execPath, ['-e', `
-      const dgram = require('node:dgram');
-      const flows = ${JSON.stringify(flows.map(({ family, port }) => ({ family, port, host: sharedOf(family) })))};
-      (async () => {
-        for (const f of flows) {
-          const s = dgram.createSocket(f.family === 'v4' ? 'udp4' : 'udp6');
-          for (let i = 0; i < ${DATAGRAMS}; i++) {
-            await new Promise((r, j) => s.send(Buffer.alloc(4000, i + 1), f.port, f.host, (e) => (e ? j(e) : r())));
-            await new Promise((r) => setTimeout(r, 20));
-          }
-          s.close();
-        }
-      })().catch((e) => { console.error(e); process.exit(1); });`], { timeoutMs: 20_000 });
-    expect(sender.code, sender.stderr).toBe(0);
-    const hash = (i: number) => createHash('sha256').update(Buffer.alloc(4000, i + 1)).digest('hex');
-    const expected = Array.from({ length: DATAGRAMS }, (_, i) => `4000 ${hash(i)}`);
-    for (const [i, l] of listeners.entries()) {
-      await waitFor(() => l.stdoutLines.length > DATAGRAMS, { what: `${DATAGRAMS} datagrams at ${flows[i]!.server} over ${flows[i]!.family}`, timeoutMs: 10_000 }).catch(() => undefined);
-      expect({ ...flows[i], received: l.stdoutLines.slice(1) }).toEqual({ ...flows[i], received: expected });
-      await l.stop();
-    }
-    const all = await allCounters();
-    // The entry servers sent later pieces on where their first went, and none was dropped on
-    // the way (drop_fragment among them).
-    expectNoDrops(all);
+    suite.expectNoDrops(after);
   });
 });

@@ -1,4 +1,4 @@
-// The soft-unicast world of test/netns/soft-unicast.test.ts: the world itself is the demo's
+// The soft-unicast world of test/netns/soft-unicast*.test.ts: the world itself is the demo's
 // (examples/soft-unicast-demo/world.ts, re-exported here); this file adds what only the test needs:
 // the views each server's Router gets through agents/router-agent.mjs, and packet captures.
 //
@@ -9,13 +9,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { spawnIn, waitFor, type SpawnedProcess } from './harness.js';
+import { spawnIn, waitFor, type SpawnedProcess } from '../../src/netns/index.js';
 import {
   DATACENTRES, GUE_PORT, OTHER, sharedOf, TRUSTED_PEERS, type DcName, type Family, type PortRange, type World,
 } from '../../examples/soft-unicast-demo/world.js';
 
 export * from '../../examples/soft-unicast-demo/world.js';
-export { Agent, type AgentAnswer } from '../../examples/netns/agent.js';
+export { Agent, type AgentAnswer } from '../../src/netns/index.js';
 
 /** How a data centre's entry server reaches its neighbours, per family of the slice. */
 const VIEW_ENCAP: Record<DcName, Record<Family, 'gue0' | 'gue1' | 'l2'>> = {

@@ -13,9 +13,10 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
-import { Agent } from '../../examples/netns/agent.js';
-import { createNamespace, execIn, linkDrops, mustExec, mustExecIn, requireNetnsPrivileges, teardownRun, waitFor } from './harness.js';
-import { xdpOnVethPeer } from '../../examples/netns/veth-peer.js';
+import {
+  Agent, createNamespace, execIn, linkDrops, mustExec, mustExecIn, requireNetnsPrivileges, teardownRun,
+  waitFor, xdpOnVethPeer,
+} from '../../src/netns/index.js';
 
 const ROUTER_AGENT = fileURLToPath(new URL('./agents/router-agent.mjs', import.meta.url));
 const TRAFFIC_AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
@@ -72,7 +73,7 @@ beforeAll(async () => {
   const peerNs = await createNamespace('peer');
   namespaces = { srv, peer: peerNs };
   await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peerNs]);
-  // What srv's XDP program sends back out reaches peerNs at once (examples/netns/veth-peer.ts).
+  // What srv's XDP program sends back out reaches peerNs at once (src/netns/veth-peer.ts).
   await xdpOnVethPeer(peerNs, 'eth0');
   for (const [ns, address] of [[srv, SRV4], [peerNs, PEER4]] as const) {
     await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);

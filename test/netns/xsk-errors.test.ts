@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { createVethPair, mustExecIn, ping, requireNetnsPrivileges, teardownRun, xdpProgramId } from './harness.js';
+import { createVethPair, mustExecIn, ping, requireNetnsPrivileges, teardownRun, xdpProgramId } from '../../src/netns/index.js';
 import { PortAgent } from './port-agent.js';
 
 const FOREIGN = fileURLToPath(new URL('../../build/native/bpf/foreign_pass.bpf.o', import.meta.url));

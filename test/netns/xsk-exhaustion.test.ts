@@ -7,8 +7,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
-import { udp4Frame } from '../../examples/netns/frames.js';
-import { createVethPair, requireNetnsPrivileges, spawnIn, teardownRun, waitFor } from './harness.js';
+import { udp4Frame, createVethPair, requireNetnsPrivileges, spawnIn, teardownRun, waitFor } from '../../src/netns/index.js';
 import { captureConfig, PortAgent, startRawSender } from './port-agent.js';
 
 let dir: string;

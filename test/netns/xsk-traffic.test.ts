@@ -8,11 +8,10 @@ import { createInterface } from 'node:readline';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { udp4Frame } from '../../examples/netns/frames.js';
 import {
-  createVethPair, execIn, ping, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, xdpProgramId,
+  udp4Frame, createVethPair, execIn, ping, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, xdpProgramId,
   type VethPair,
-} from './harness.js';
+} from '../../src/netns/index.js';
 import { CAPTURED_PORT, captureConfig, PortAgent, startRawSender, TCP_PORT } from './port-agent.js';
 
 const PACKETS = 100_000;

@@ -2,7 +2,7 @@
 // a fresh prefix (which builds the addon and the XDP program there), then the installed
 // soft-unicast-router. Also an install on a machine that lacks build packages. No root needed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,7 @@ describe('the packed package', () => {
       'scripts/install.mjs', 'native/CMakeLists.txt', 'native/package.json', 'bpf/steer.bpf.c',
       'native/include/softunicast/abi.h', 'schema/softunicast-config.schema.json',
       'dist/examples/soft-unicast-router/main.js', 'dist/examples/soft-unicast-router/version.js', 'dist/src/index.js',
+      'dist/src/netns/index.js', 'dist/src/netns/index.d.ts',
       'examples/soft-unicast-router/example.yaml',
     ]));
     // A prebuilt binary would hide a broken install step; tests and benchmarks stay in the repository.
@@ -63,6 +64,26 @@ describe('npm install -g of the tarball into an empty prefix', () => {
     const r = run(process.execPath, ['-e', script]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ abi: ABI.abiVersion, steer: join(installed, 'build/native/bpf/steer.bpf.o') });
+  });
+
+  it('serves the namespace kit as softunicast/netns to a project that depends on the package', () => {
+    const consumer = join(dir, 'consumer');
+    mkdirSync(join(consumer, 'node_modules'), { recursive: true });
+    symlinkSync(installed, join(consumer, 'node_modules', 'softunicast'));
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module' }));
+    const script = "import('softunicast/netns').then((m) => console.log(JSON.stringify([typeof m.createVethPair, typeof m.teardownRun, typeof m.xdpOnVethPeer])))";
+    const js = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, encoding: 'utf8' });
+    expect(js.stderr).toBe('');
+    expect(JSON.parse(js.stdout)).toEqual(['function', 'function', 'function']);
+    // And its types, through the same subpath, as a TypeScript project on NodeNext resolves them.
+    writeFileSync(join(consumer, 'check.ts'), "import { createVethPair, type VethPair } from 'softunicast/netns';\nexport const make: () => Promise<VethPair> = () => createVethPair({ queues: 2 });\n");
+    writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, typeRoots: [join(ROOT, 'node_modules/@types')], types: ['node'] },
+      files: ['check.ts'],
+    }));
+    const ts = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', consumer], { cwd: consumer, encoding: 'utf8' });
+    expect(ts.stdout + ts.stderr).toBe('');
+    expect(ts.status).toBe(0);
   });
 
   it('puts an executable soft-unicast-router on the prefix\'s bin', () => {

@@ -1,4 +1,4 @@
-// The "Internet" host of the soft-unicast world (demo and test/netns/soft-unicast.test.ts): an
+// The "Internet" host of the soft-unicast world (demo and test/netns/soft-unicast*.test.ts): an
 // ordinary node HTTP server and a UDP echo on the addresses given, knowing nothing of soft-unicast.
 // argv[2]: { addresses: [text], httpPort, udpPort, blobs: [sizes in bytes] }; JSON lines on stdout.
 // GET /blob/<size> answers `size` deterministic bytes (one of `blobs`); the ready line gives each

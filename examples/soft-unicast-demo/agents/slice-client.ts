@@ -1,4 +1,4 @@
-// A server's applications in the soft-unicast world (demo and test/netns/soft-unicast.test.ts):
+// A server's applications in the soft-unicast world (demo and test/netns/soft-unicast*.test.ts):
 // HTTP downloads and uploads and UDP request/response streams from the server's slice of the shared address
 // (connectFromSlice, udpFromSlice), driven by JSON lines on stdin; every answer carries the
 // command's id. Runs compiled, importing the built library as a user would.

@@ -1,6 +1,6 @@
 // Agent: a node program in a network namespace driven by JSON lines (a command with an id on
 // stdin, an answer repeating the id on stdout). Used by the demo and the netns tests.
-import { spawnIn, type SpawnedProcess } from './harness.js';
+import { spawnIn, type SpawnedProcess } from './process.js';
 
 export interface AgentAnswer {
   event: string;

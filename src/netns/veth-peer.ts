@@ -3,8 +3,8 @@
 // veth wakes its peer for such frames only when the peer has an XDP program (drivers/net/veth.c,
 // veth_xdp_flush); without one they wait, unseen, until other traffic comes by. Used by the demo's
 // world and every namespace test whose router sits on a veth.
-import { vethPeerObjectPath } from '../../src/native.js';
-import { mustExecIn } from './harness.js';
+import { vethPeerObjectPath } from '../native.js';
+import { mustExecIn } from './exec.js';
 
 export async function xdpOnVethPeer(ns: string, ifname: string): Promise<void> {
   await mustExecIn(ns, 'ip', ['link', 'set', 'dev', ifname, 'xdpdrv', 'obj', vethPeerObjectPath, 'sec', 'xdp'], {
