@@ -1,0 +1,87 @@
+// Rebuilding a Maglev table when its backends change, keeping GLB director's second chance: a
+// row whose backend changes remembers the previous one as its secondary. Used by load balancers
+// on every backend change (add, remove, drain, weight) and by bench/maglev.ts.
+import { createHash } from 'node:crypto';
+
+import { invalid } from '../errors.js';
+import { canonicalBackends, checkSize, FREE_ROW, populate, type MaglevBackend, type MaglevTable } from './maglev.js';
+
+export interface RebuildOptions {
+  /**
+   * Backends no row may name any more, not even as a secondary: dead for good, or drained past
+   * their deadline. A row whose secondary is forgotten has no second chance (secondary = primary).
+   */
+  readonly forget?: readonly string[];
+}
+
+/**
+ * The table for `backends` after `previous`. Primaries move as little as the new quotas allow
+ * (the population loop of src/lb/maglev.ts with the previous rows as its start): adding one of N
+ * backends moves just the rows it is owed, removing one moves just its rows. Every row whose
+ * primary changes gets the previous primary as secondary (GLB's rule), so that connections the
+ * previous backend still holds survive through second chance; other rows keep their secondary.
+ * A backend left out of `backends` (drained, or dead) stays a secondary until it is forgotten.
+ *
+ * The result depends on `previous`, not only on `backends`: hosts that must agree share the
+ * table (or apply the same changes from the same start); tableDigest() compares two cheaply.
+ */
+export function rebuild(previous: MaglevTable, backends: readonly MaglevBackend[], options: RebuildOptions = {}): MaglevTable {
+  const active = canonicalBackends(backends);
+  const size = checkSize(previous.size, active.length, 'previous.size');
+  const forget = forgetSet(options.forget, active.map((b) => b.name));
+  const index = new Map(active.map((b, i) => [b.name, i]));
+  const rows = new Uint32Array(size);
+  for (let r = 0; r < size; r++) rows[r] = index.get(nameAt(previous, previous.primary, r)) ?? FREE_ROW;
+  populate(active, size, rows);
+
+  const primaryNames: string[] = new Array<string>(size);
+  const secondaryNames: string[] = new Array<string>(size);
+  for (let r = 0; r < size; r++) {
+    const now = active[rows[r]!]!.name;
+    const before = nameAt(previous, previous.primary, r);
+    const kept = before === now ? nameAt(previous, previous.secondary, r) : before;
+    primaryNames[r] = now;
+    secondaryNames[r] = forget.has(kept) ? now : kept;
+  }
+  const names = [...new Set([...active.map((b) => b.name), ...secondaryNames])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const at = new Map(names.map((n, i) => [n, i]));
+  const primary = Uint32Array.from(primaryNames, (n) => at.get(n)!);
+  const secondary = Uint32Array.from(secondaryNames, (n) => at.get(n)!);
+  return { size, names, active, primary, secondary };
+}
+
+function nameAt(table: MaglevTable, column: Uint32Array, row: number): string {
+  const name = table.names[column[row]!];
+  if (name === undefined) invalid(`previous row ${row}`, `an index below ${table.names.length} (the names of the table)`, column[row]);
+  return name;
+}
+
+function forgetSet(forget: readonly string[] | undefined, active: readonly string[]): Set<string> {
+  if (forget === undefined) return new Set();
+  if (!Array.isArray(forget)) invalid('options.forget', 'an array of backend names', forget);
+  const set = new Set(forget);
+  for (const name of active) {
+    if (set.has(name)) invalid('options.forget', 'names of backends left out of the new list', name);
+  }
+  return set;
+}
+
+/** Row counts: how many rows move (primary changes) between two tables of one size. */
+export function movedRows(before: MaglevTable, after: MaglevTable): number {
+  if (before.size !== after.size) invalid('after.size', `the size of the table before (${before.size})`, after.size);
+  let moved = 0;
+  for (let r = 0; r < before.size; r++) if (before.names[before.primary[r]!] !== after.names[after.primary[r]!]) moved++;
+  return moved;
+}
+
+/**
+ * A SHA-256 of a table (size, names, active backends and weights, both columns): equal digests,
+ * equal tables. Hosts compare digests to check that they agree.
+ */
+export function tableDigest(table: MaglevTable): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ size: table.size, names: table.names, active: table.active }));
+  hash.update(new Uint8Array(table.primary.buffer, table.primary.byteOffset, table.primary.byteLength));
+  hash.update(new Uint8Array(table.secondary.buffer, table.secondary.byteOffset, table.secondary.byteLength));
+  return hash.digest('hex');
+}
