@@ -18,7 +18,7 @@ export {
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
   UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
-  SliceConflictError, StoreUnavailableError,
+  SliceConflictError, StoreUnavailableError, InvalidPacketError,
   type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {
