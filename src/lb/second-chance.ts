@@ -6,7 +6,18 @@ import { createHash } from 'node:crypto';
 import { invalid } from '../errors.js';
 import { canonicalBackends, checkSize, FREE_ROW, populate, type MaglevBackend, type MaglevTable } from './maglev.js';
 
+/**
+ * How primaries are chosen. 'stateless': a fresh Maglev table for the new list, a function of
+ * the list alone, so hosts that check backends on their own agree again as soon as their lists
+ * agree; some rows of unchanged backends move too (second chance covers them). 'fewest': only
+ * as many rows move as the new quotas require, but the table depends on every earlier change,
+ * so hosts must share it (a table computed in one place and published).
+ */
+export type RebuildMoves = 'stateless' | 'fewest';
+
 export interface RebuildOptions {
+  /** Default 'stateless'. */
+  readonly moves?: RebuildMoves;
   /**
    * Backends no row may name any more, not even as a secondary: dead for good, or drained past
    * their deadline. A row whose secondary is forgotten has no second chance (secondary = primary).
@@ -15,23 +26,23 @@ export interface RebuildOptions {
 }
 
 /**
- * The table for `backends` after `previous`. Primaries move as little as the new quotas allow
- * (the population loop of src/lb/maglev.ts with the previous rows as its start): adding one of N
- * backends moves just the rows it is owed, removing one moves just its rows. Every row whose
- * primary changes gets the previous primary as secondary (GLB's rule), so that connections the
- * previous backend still holds survive through second chance; other rows keep their secondary.
- * A backend left out of `backends` (drained, or dead) stays a secondary until it is forgotten.
- *
- * The result depends on `previous`, not only on `backends`: hosts that must agree share the
- * table (or apply the same changes from the same start); tableDigest() compares two cheaply.
+ * The table for `backends` after `previous`. Primaries: see RebuildMoves; with 'fewest' (the
+ * population loop of src/lb/maglev.ts started from the previous rows) adding one of N backends
+ * moves just the rows it is owed and removing one moves just its rows. Every row whose primary
+ * changes gets the previous primary as secondary (GLB's rule), so that connections the previous
+ * backend still holds survive through second chance; other rows keep their secondary. A backend
+ * left out of `backends` (drained, or dead) stays a secondary until it is forgotten.
+ * Secondaries depend on `previous` in both modes; tableDigest() compares two tables cheaply.
  */
 export function rebuild(previous: MaglevTable, backends: readonly MaglevBackend[], options: RebuildOptions = {}): MaglevTable {
   const active = canonicalBackends(backends);
   const size = checkSize(previous.size, active.length, 'previous.size');
   const forget = forgetSet(options.forget, active.map((b) => b.name));
   const index = new Map(active.map((b, i) => [b.name, i]));
-  const rows = new Uint32Array(size);
-  for (let r = 0; r < size; r++) rows[r] = index.get(nameAt(previous, previous.primary, r)) ?? FREE_ROW;
+  const moves = options.moves ?? 'stateless';
+  if (moves !== 'stateless' && moves !== 'fewest') invalid('options.moves', "'stateless' or 'fewest'", moves);
+  const rows = new Uint32Array(size).fill(FREE_ROW);
+  if (moves === 'fewest') for (let r = 0; r < size; r++) rows[r] = index.get(nameAt(previous, previous.primary, r)) ?? FREE_ROW;
   populate(active, size, rows);
 
   const primaryNames: string[] = new Array<string>(size);
