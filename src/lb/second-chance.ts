@@ -38,33 +38,54 @@ export function rebuild(previous: MaglevTable, backends: readonly MaglevBackend[
   const active = canonicalBackends(backends);
   const size = checkSize(previous.size, active.length, 'previous.size');
   const forget = forgetSet(options.forget, active.map((b) => b.name));
-  const index = new Map(active.map((b, i) => [b.name, i]));
   const moves = options.moves ?? 'stateless';
   if (moves !== 'stateless' && moves !== 'fewest') invalid('options.moves', "'stateless' or 'fewest'", moves);
+  // Rows are indexes, not names, all the way: into `universe`, every name either table knows.
+  const universe = sortedNames([...active.map((b) => b.name), ...previous.names]);
+  const at = new Map(universe.map((n, i) => [n, i]));
+  const fromPrevious = previous.names.map((n) => at.get(n)!);
+  const fromActive = active.map((b) => at.get(b.name)!);
+  const toActive = new Int32Array(universe.length).fill(-1);
+  fromActive.forEach((u, i) => (toActive[u] = i));
+  const forgotten = universe.map((n) => forget.has(n));
+  const before = new Uint32Array(size);
+  for (let r = 0; r < size; r++) before[r] = indexAt(previous, previous.primary, r, fromPrevious);
   const rows = new Uint32Array(size).fill(FREE_ROW);
-  if (moves === 'fewest') for (let r = 0; r < size; r++) rows[r] = index.get(nameAt(previous, previous.primary, r)) ?? FREE_ROW;
+  if (moves === 'fewest') for (let r = 0; r < size; r++) rows[r] = toActive[before[r]!]! < 0 ? FREE_ROW : toActive[before[r]!]!;
   populate(active, size, rows);
 
-  const primaryNames: string[] = new Array<string>(size);
-  const secondaryNames: string[] = new Array<string>(size);
+  const primary = new Uint32Array(size);
+  const secondary = new Uint32Array(size);
+  const used = new Uint8Array(universe.length);
+  for (const u of fromActive) used[u] = 1;
   for (let r = 0; r < size; r++) {
-    const now = active[rows[r]!]!.name;
-    const before = nameAt(previous, previous.primary, r);
-    const kept = before === now ? nameAt(previous, previous.secondary, r) : before;
-    primaryNames[r] = now;
-    secondaryNames[r] = forget.has(kept) ? now : kept;
+    const now = fromActive[rows[r]!]!;
+    const was = before[r]!;
+    const kept = was === now ? indexAt(previous, previous.secondary, r, fromPrevious) : was;
+    primary[r] = now;
+    secondary[r] = forgotten[kept] ? now : kept;
+    used[secondary[r]!] = 1;
   }
-  const names = [...new Set([...active.map((b) => b.name), ...secondaryNames])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const at = new Map(names.map((n, i) => [n, i]));
-  const primary = Uint32Array.from(primaryNames, (n) => at.get(n)!);
-  const secondary = Uint32Array.from(secondaryNames, (n) => at.get(n)!);
+  // Names no row refers to any more leave the table, so that it does not grow with every change.
+  const names = universe.filter((_, u) => used[u] === 1);
+  const compact = new Uint32Array(universe.length);
+  names.forEach((n, i) => (compact[at.get(n)!] = i));
+  for (let r = 0; r < size; r++) {
+    primary[r] = compact[primary[r]!]!;
+    secondary[r] = compact[secondary[r]!]!;
+  }
   return { size, names, active, primary, secondary };
 }
 
-function nameAt(table: MaglevTable, column: Uint32Array, row: number): string {
-  const name = table.names[column[row]!];
-  if (name === undefined) invalid(`previous row ${row}`, `an index below ${table.names.length} (the names of the table)`, column[row]);
-  return name;
+function sortedNames(names: readonly string[]): string[] {
+  return [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A row's backend in `previous`, as an index into the universe of names. */
+function indexAt(table: MaglevTable, column: Uint32Array, row: number, fromPrevious: readonly number[]): number {
+  const u = fromPrevious[column[row]!];
+  if (u === undefined) invalid(`previous row ${row}`, `an index below ${table.names.length} (the names of the table)`, column[row]);
+  return u;
 }
 
 function forgetSet(forget: readonly string[] | undefined, active: readonly string[]): Set<string> {
