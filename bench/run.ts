@@ -4,8 +4,8 @@
 // configuration loading, and packets per second on veth of the router in both lanes against a
 // bare XDP_TX and a bare AF_XDP bounce. Flags: --full (whole knob sweep), --rounds N, --seconds S
 // (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the pps loop),
-// --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd. Needs root for xdp and
-// pps. Reports; never asserts.
+// --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd, --no-lb (Maglev tables).
+// Needs root for xdp and pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -101,6 +101,13 @@ if (!flag('--no-etcd')) {
   const etcd = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'etcd.js')], { encoding: 'utf8' });
   emit('\n## 1,000,000 slices in etcd (bench/etcd.ts)\n');
   emit(etcd.status === 0 ? etcd.stdout.trim() : `not measured: ${etcd.stderr.trim()}`);
+}
+
+if (!flag('--no-lb')) {
+  log('Maglev tables of the load balancer (bench/maglev.ts) ...');
+  const lb = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'maglev.js')], { encoding: 'utf8' });
+  emit('\n## Load balancer: Maglev tables (bench/maglev.ts)\n');
+  emit(lb.status === 0 ? lb.stdout.trim() : `not measured: ${lb.stderr.trim()}`);
 }
 
 const rounds = value('--rounds', 5);

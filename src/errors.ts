@@ -117,6 +117,11 @@ export const SliceConflictError = define('ERR_SLICE_CONFLICT', 'SliceConflictErr
  * the message names the endpoint and what was asked. A router keeps its last table meanwhile.
  */
 export const StoreUnavailableError = define('ERR_STORE_UNAVAILABLE', 'StoreUnavailableError');
+/**
+ * A packet or header given to a decoder is malformed (too short, a field out of range, an
+ * unsupported variant or type); the message names the field, what was expected and what was found.
+ */
+export const InvalidPacketError = define('ERR_INVALID_PACKET', 'InvalidPacketError');
 /** Any other failed system call; see `errno` and `syscall`. */
 export const SyscallError = define('ERR_SYSCALL', 'SyscallError');
 
@@ -149,6 +154,7 @@ const byCode: { [C in ErrorCode]: Make } = {
   ERR_ADDRESS_CONFLICT: AddressConflictError,
   ERR_SLICE_CONFLICT: SliceConflictError,
   ERR_STORE_UNAVAILABLE: StoreUnavailableError,
+  ERR_INVALID_PACKET: InvalidPacketError,
   ERR_SYSCALL: SyscallError,
 };
 

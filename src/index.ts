@@ -18,7 +18,7 @@ export {
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
   UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
-  SliceConflictError, StoreUnavailableError,
+  SliceConflictError, StoreUnavailableError, InvalidPacketError,
   type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {
@@ -46,3 +46,5 @@ export type { StoredSlice, SliceRef } from './sources/etcd/entries.js';
 export type { LoadOptions, LoadResult } from './sources/etcd/load.js';
 export { checkEndpoints } from './sources/etcd/client.js';
 export { layoutOf, type Layout } from './sources/etcd/layout.js';
+/** Load-balancer building blocks (docs/load-balancer.md): flow hash, Maglev with second chance, GLB hop lists, backend health. */
+export * as lb from './lb/index.js';

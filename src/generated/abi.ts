@@ -143,6 +143,7 @@ export const ABI = {
     "ERR_ADDRESS_CONFLICT",
     "ERR_SLICE_CONFLICT",
     "ERR_STORE_UNAVAILABLE",
+    "ERR_INVALID_PACKET",
     "ERR_SYSCALL"
   ],
   "actions": {
