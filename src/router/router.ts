@@ -79,6 +79,12 @@ export class Router {
       },
     );
     const neighbours = NextHops.open(s.ifname, { probeIntervalMs: s.refreshMs });
+    // A next hop that changes before the router listens is looked at again once it does.
+    let changedEarly = false;
+    const early = (): void => {
+      changedEarly = true;
+    };
+    neighbours.on('change', early);
     try {
       // The first table, compiled once and before the interface is touched: a bad one fails here.
       const first = await prepareTable(s.table, host, 1, health, neighbours);
@@ -91,6 +97,8 @@ export class Router {
         port.close();
         throw error;
       }
+      neighbours.off('change', early);
+      if (changedEarly) void router.#refresh();
       health.start();
       return router;
     } catch (error) {
