@@ -59,7 +59,8 @@ export interface NativeSliceView {
 export interface NativeRouter {
   /** Takes the view (it is empty afterwards); returns how many old tables wait to be freed. */
   publish(view: NativeSliceView): number;
-  reclaim(): number;
+  /** Replaced tables a worker may still read; the router frees them itself as workers move on. */
+  retiredTables(): number;
   generation(): bigint;
   counters(queue: number): Float64Array;
   /** The XDP lane's fates, summed over CPUs. */

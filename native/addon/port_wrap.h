@@ -9,7 +9,7 @@
 
 extern "C" {
 #include "softunicast/xsk_port.h"
-#include "../xsk/spsc_ring.h"
+#include "softunicast/spsc_ring.h"
 }
 
 namespace su {

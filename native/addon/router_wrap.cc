@@ -16,7 +16,7 @@ Napi::Function RouterWrap::Define(Napi::Env env)
 {
 	return DefineClass(env, "NativeRouter",
 			   { InstanceMethod<&RouterWrap::Publish>("publish"),
-			     InstanceMethod<&RouterWrap::Reclaim>("reclaim"),
+			     InstanceMethod<&RouterWrap::RetiredTables>("retiredTables"),
 			     InstanceMethod<&RouterWrap::Generation>("generation"),
 			     InstanceMethod<&RouterWrap::Counters>("counters"),
 			     InstanceMethod<&RouterWrap::XdpCounters>("xdpCounters"),
@@ -65,12 +65,13 @@ Napi::Value RouterWrap::Publish(const Napi::CallbackInfo &info)
 
 	if (su_router_publish(router_, view, &err))
 		throw MakeError(info.Env(), err);
-	return Napi::Number::New(info.Env(), su_router_reclaim(router_));
+	return Napi::Number::New(info.Env(), su_router_retired_count(router_));
 }
 
-Napi::Value RouterWrap::Reclaim(const Napi::CallbackInfo &info)
+// Replaced tables a worker may still read; the router frees them itself (native/router/reclaim.c).
+Napi::Value RouterWrap::RetiredTables(const Napi::CallbackInfo &info)
 {
-	return Napi::Number::New(info.Env(), router_ ? su_router_reclaim(router_) : 0);
+	return Napi::Number::New(info.Env(), router_ ? su_router_retired_count(router_) : 0);
 }
 
 Napi::Value RouterWrap::Generation(const Napi::CallbackInfo &info)

@@ -19,7 +19,7 @@ public:
 
 private:
 	Napi::Value Publish(const Napi::CallbackInfo &info);
-	Napi::Value Reclaim(const Napi::CallbackInfo &info);
+	Napi::Value RetiredTables(const Napi::CallbackInfo &info);
 	Napi::Value Generation(const Napi::CallbackInfo &info);
 	Napi::Value Counters(const Napi::CallbackInfo &info);
 	Napi::Value XdpCounters(const Napi::CallbackInfo &info);

@@ -15,166 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../core/user_route.h"
-#include "probes.h"
-#include "softunicast/router.h"
-
-/* Frames sit in 2048-byte chunks with the worker's headroom in front, as in a UMEM. */
-#define FRAME_STRIDE 2048
-#define HEADROOM 256
-#define SMALL_FRAME 64
-#define LARGE_FRAME 1514 /* a 1500-byte IP packet */
-
-struct pool {
-	const struct bench_image *img;
-	uint8_t *buf;
-	size_t stride; /* FRAME_STRIDE, or 0 where one scratch frame serves (lookup) */
-	uint32_t count;
-	uint32_t *len;
-	uint8_t (*eth)[SU_ETH_HLEN]; /* restored after phases that write over it */
-	struct bench_probe *probes;
-	struct su_ip *ip;  /* parsed once, for `encap` */
-	uint32_t *owner;   /* looked up once, for `encap` */
-	struct su_router *router;      /* the batch phases' router over `buf` */
-	struct su_desc *descs;
-};
-
-/* Batches as a worker hands them to its handler (the port's default batch size). */
-#define BATCH 64
-
-static uint8_t *frame_at(const struct pool *p, uint32_t i)
-{
-	return p->buf + (size_t)i * p->stride + HEADROOM;
-}
-
-/* Frame `i` as the core sees it in a worker: its bytes and the headroom in front. */
-static struct su_buf buf_at(const struct pool *p, uint32_t i)
-{
-	uint8_t *data = frame_at(p, i);
-
-	return (struct su_buf){ .data = data, .end = data + p->len[i], .headroom = HEADROOM };
-}
-
-/* Each phase handles frames [from, from + n) of the pool and returns something derived from
- * every result, so that the compiler cannot drop the work. */
-typedef uint64_t (*phase_fn)(const struct pool *p, uint32_t from, uint32_t n);
-
-static uint64_t run_parse(const struct pool *p, uint32_t from, uint32_t n)
-{
-	uint64_t acc = 0;
-
-	for (uint32_t i = from; i < from + n; i++) {
-		struct su_buf b = buf_at(p, i);
-		struct su_ip ip;
-		enum su_route_counter fate = su_parse_frame(&b, &ip);
-
-		/* Every bench frame parses: the ports are set. */
-		acc += fate == SU_PARSE_OK ? ip.dport : fate;
-	}
-	return acc;
-}
-
-static uint64_t run_lookup(const struct pool *p, uint32_t from, uint32_t n)
-{
-	const struct su_view *v = p->img->view;
-	uint64_t acc = 0;
-
-	for (uint32_t i = from; i < from + n; i++) {
-		const struct bench_probe *q = &p->probes[i];
-		struct su_found found;
-
-		/* The stage as the route runs it: the address as parsing copies it, 16 bytes. */
-		su_lookup_port_slice(v, su_tbl_meta(v), q->family, q->addr, q->protocol, q->port,
-				     &found);
-		acc += found.owner;
-	}
-	return acc;
-}
-
-/* The rewrite of a forward as the route applies it: the owner's record, the GUE source port,
- * the frame moved into its headroom and the outer headers written. */
-static uint64_t run_encap(const struct pool *p, uint32_t from, uint32_t n)
-{
-	const struct su_view *v = p->img->view;
-	uint64_t acc = 0;
-
-	for (uint32_t i = from; i < from + n; i++) {
-		struct su_buf b = buf_at(p, i);
-		struct su_verdict verdict = { .owner = p->owner[i], .from = SU_FROM_WIRE };
-		enum su_route_counter fate = (enum su_route_counter)v->fwd[p->owner[i]].fate;
-
-		acc += su_route_apply(v, &b, &p->ip[i], NULL, &verdict, fate);
-		acc += b.data[SU_ETH_HLEN + 10]; /* the outer IPv4 checksum */
-	}
-	return acc;
-}
-
-static uint64_t run_route(const struct pool *p, uint32_t from, uint32_t n)
-{
-	uint64_t acc = 0;
-
-	for (uint32_t i = from; i < from + n; i++) {
-		uint8_t *data = frame_at(p, i);
-		uint32_t len = p->len[i];
-
-		acc += su_core_route(p->img->view, &data, &len, HEADROOM) + len;
-	}
-	return acc;
-}
-
-/* The router's batch handler over the pool as its UMEM, in worker-sized batches. */
-static uint64_t run_batch(const struct pool *p, uint32_t from, uint32_t n)
-{
-	uint64_t acc = 0;
-
-	for (uint32_t i = from; i < from + n; i += BATCH) {
-		uint32_t k = from + n - i < BATCH ? from + n - i : BATCH;
-
-		for (uint32_t j = 0; j < k; j++) {
-			p->descs[j].addr = (uint64_t)(i + j) * FRAME_STRIDE + HEADROOM;
-			p->descs[j].len = p->len[i + j];
-			p->descs[j].action = SU_ACTION_RECYCLE;
-		}
-		su_router_route_batch(p->router, 0, p->descs, k);
-		acc += p->descs[0].action + p->descs[0].len;
-	}
-	return acc;
-}
-
-#define NO_ROUTER 0
-#define CAPTURE_OFF 1
-#define CAPTURE_ON 2
-
-struct phase {
-	const char *name;
-	uint8_t kind;  /* owner kind of the destinations */
-	uint32_t pool; /* distinct frames in `time` mode */
-	bool sized;    /* also with 1514-byte frames (else 64 only) */
-	bool mutates;  /* writes over the Ethernet header: restore between passes */
-	bool frames;   /* reads frames (lookup reads only the probes) */
-	phase_fn fn;
-	uint8_t router; /* NO_ROUTER, or a router with drop capture off or on */
-};
-
-/* The lookup at three working sets: lookup_hot's 16 destinations stay in L1 and the TLB,
- * lookup's 1024 in L2 (but touch more pages than the TLB maps), lookup_wide's 262,144 spread
- * over more lines than L2 holds (4 MiB here): the cost of a table that does not stay cached. */
-static const struct phase phases[] = {
-	{ "parse", SU_OWNER_SERVER, 1024, false, false, true, run_parse, NO_ROUTER },
-	{ "lookup_hot", SU_OWNER_SERVER, 16, false, false, false, run_lookup, NO_ROUTER },
-	{ "lookup", SU_OWNER_SERVER, 1024, false, false, false, run_lookup, NO_ROUTER },
-	{ "lookup_wide", SU_OWNER_SERVER, 262144, false, false, false, run_lookup, NO_ROUTER },
-	{ "encap", SU_OWNER_SERVER, 1024, true, true, true, run_encap, NO_ROUTER },
-	{ "route_local", SU_OWNER_LOCAL, 1024, false, false, true, run_route, NO_ROUTER },
-	{ "route_server", SU_OWNER_SERVER, 1024, true, true, true, run_route, NO_ROUTER },
-	{ "route_datacenter", SU_OWNER_DATACENTER, 1024, true, true, true, run_route, NO_ROUTER },
-	/* The router's handler: forwarding (nothing to capture) and dropping (a local slice that
-	 * reaches the fast path is drop_local), each with drop capture off and on. */
-	{ "batch_server", SU_OWNER_SERVER, 1024, false, true, true, run_batch, CAPTURE_OFF },
-	{ "batch_server_capture", SU_OWNER_SERVER, 1024, false, true, true, run_batch, CAPTURE_ON },
-	{ "batch_drop", SU_OWNER_LOCAL, 1024, false, false, true, run_batch, CAPTURE_OFF },
-	{ "batch_drop_capture", SU_OWNER_LOCAL, 1024, false, false, true, run_batch, CAPTURE_ON },
-};
+#include "core_bench.h"
 
 static void pool_free(struct pool *p)
 {
@@ -326,9 +167,9 @@ static int time_phase(const struct bench_image *img, const struct phase *ph, uin
 
 static const struct phase *find_phase(const char *name)
 {
-	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
-		if (!strcmp(phases[i].name, name))
-			return &phases[i];
+	for (size_t i = 0; i < bench_phase_count; i++)
+		if (!strcmp(bench_phases[i].name, name))
+			return &bench_phases[i];
 	return NULL;
 }
 
@@ -337,8 +178,8 @@ static int usage(void)
 	fprintf(stderr, "usage: core_bench time IMAGE [RUNS] [PACKETS]\n"
 			"       core_bench count IMAGE PHASE SIZE BUILD RUN\n"
 			"phases:");
-	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
-		fprintf(stderr, " %s", phases[i].name);
+	for (size_t i = 0; i < bench_phase_count; i++)
+		fprintf(stderr, " %s", bench_phases[i].name);
 	fprintf(stderr, "\n");
 	return 2;
 }
@@ -351,9 +192,11 @@ static int cmd_time(const struct bench_image *img, int argc, char **argv)
 	if (runs < 1 || runs > MAX_RUNS || packets < 1)
 		return usage();
 	printf("{\"keys\":%u,\"ranges\":%u}\n", img->header->key_count, img->header->range_count);
-	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
-		if (time_phase(img, &phases[i], SMALL_FRAME, runs, packets) ||
-		    (phases[i].sized && time_phase(img, &phases[i], LARGE_FRAME, runs, packets)))
+	for (size_t i = 0; i < bench_phase_count; i++) {
+		const struct phase *ph = &bench_phases[i];
+
+		if (time_phase(img, ph, SMALL_FRAME, runs, packets) ||
+		    (ph->sized && time_phase(img, ph, LARGE_FRAME, runs, packets)))
 			return 1;
 	}
 	return 0;

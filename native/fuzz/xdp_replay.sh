@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 out="${SU_FUZZ_OUT:-build/fuzz}"
 native=build/native
 mkdir -p "$out"
-libs=("$native/libsu_router.a" "$native/libsu_core.a" "$native/libsu_xsk.a")
+libs=("$native/libsu_router.a" "$native/libsu_core.a" "$native/libsu_xsk.a" "$native/libsu_common.a")
 for f in "${libs[@]}" "$native/bpf/steer.bpf.o"; do
   if [ ! -f "$f" ]; then
     echo "xdp_replay.sh: expected $f from the native build (scripts/bootstrap.sh)" >&2

@@ -1,4 +1,4 @@
-/* See capture.h. Memory ordering as in native/xsk/spsc_ring.h: the producer's release store of
+/* See capture.h. Memory ordering as in softunicast/spsc_ring.h: the producer's release store of
  * `producer` publishes the bytes written before it; the consumer's release store of `consumer`
  * hands their room back only after it has copied them. */
 #include "capture.h"

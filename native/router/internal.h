@@ -3,6 +3,7 @@
 #ifndef SU_ROUTER_INTERNAL_H
 #define SU_ROUTER_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,6 +51,12 @@ struct su_router {
 	uint64_t frame_mask; /* frame_size - 1: a frame's start from any offset in it (aligned UMEM) */
 	/* Written by the publisher, loaded (acquire) once per batch. */
 	struct su_route_table *current;
+	/* `lock` guards `retired` and `finished`: the publisher retires tables, the reclaimer thread
+	 * (reclaim.c) finishes them, the addon takes their counters. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* a table was retired, or the router stops */
+	pthread_t reclaimer;
+	bool sync_ready, reclaimer_running, stopping;
 	struct su_retired *retired;
 	/* Tables every worker has left, with their final counters, until su_router_take_finished. */
 	struct su_route_table *finished[SU_ROUTER_FINISHED_MAX];
@@ -71,5 +78,15 @@ void su_route_table_free(struct su_route_table *t);
 /* Sums a table's counters of both lanes into out[owner][SU_OWNER_STATS]: the workers' per-queue
  * counts, and the XDP lane's final ones when its bank has been flipped out. */
 void su_route_table_sum(const struct su_router *r, const struct su_route_table *t, uint64_t *out);
+
+/* reclaim.c: the lock and the reclaimer thread (a bound router's only: an unbound router's
+ * batches run on the caller's thread, so its retired tables are free at once). */
+int su_router_sync_init(struct su_router *r, struct su_error *err);
+int su_router_reclaimer_start(struct su_router *r, struct su_error *err);
+/* Stops the reclaimer; then nothing but the caller touches the router. */
+void su_router_sync_destroy(struct su_router *r);
+/* Puts `ret` (its table and snapshots filled in) on the retired list and frees what it can;
+ * the reclaimer frees the rest as the workers move on. */
+void su_router_retire(struct su_router *r, struct su_retired *ret);
 
 #endif /* SU_ROUTER_INTERNAL_H */

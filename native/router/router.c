@@ -1,6 +1,6 @@
 /* The fast path as each queue's batch handler, and the table publication it reads: one atomic
- * pointer, old tables freed after a grace period (su_queue_grace_*), so that an update never
- * stops or drops traffic (DESIGN.md "Updates never stop the fast path"). */
+ * pointer, old tables freed after a grace period (reclaim.c), so that an update never stops or
+ * drops traffic (DESIGN.md "Updates never stop the fast path"). */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -125,6 +125,7 @@ static int router_new(uint8_t *umem, uint32_t frame_size, uint32_t queue_count,
 		      struct su_router **out, struct su_error *err)
 {
 	struct su_router *r;
+	int ret;
 
 	if (queue_count < 1 || queue_count > SU_MAX_QUEUES || frame_size < 2 ||
 	    (frame_size & (frame_size - 1)))
@@ -136,6 +137,11 @@ static int router_new(uint8_t *umem, uint32_t frame_size, uint32_t queue_count,
 	if (!r)
 		return su_error_set(err, "ERR_SYSCALL", ENOMEM, "calloc",
 				    "Out of memory for the router");
+	ret = su_router_sync_init(r, err);
+	if (ret) {
+		free(r);
+		return ret;
+	}
 	r->umem = umem;
 	r->frame_mask = frame_size - 1;
 	r->mode = SU_MODE_EXPRESS;
@@ -175,6 +181,11 @@ int su_router_create(struct su_port *port, struct su_router **out, struct su_err
 		return ret;
 	}
 	r->has_xdp = true;
+	ret = su_router_reclaimer_start(r, err);
+	if (ret) {
+		su_router_free(r);
+		return ret;
+	}
 	for (uint32_t i = 0; i < r->queue_count; i++) {
 		r->queues[i].queue = su_port_queue(port, i);
 		r->queues[i].queue_id = su_queue_id(r->queues[i].queue);
@@ -272,57 +283,16 @@ int su_router_publish(struct su_router *r, struct su_view *view, struct su_error
 		for (uint32_t i = 0; i < r->queue_count; i++)
 			if (r->queues[i].queue)
 				ret->snapshots[i] = su_queue_grace_begin(r->queues[i].queue);
-		ret->next = r->retired;
-		r->retired = ret;
+		su_router_retire(r, ret);
 	}
-	su_router_reclaim(r);
 	return 0;
-}
-
-/* A table no worker reads any more: its counters are final. They wait for the addon to add
- * them up; if it never asks and the list is full, the oldest is given up (its counts lost). */
-static void finish(struct su_router *r, struct su_route_table *t)
-{
-	su_view_free(t->view);
-	t->view = NULL;
-	if (r->finished_count == SU_ROUTER_FINISHED_MAX) {
-		su_route_table_free(r->finished[0]);
-		for (uint32_t i = 1; i < r->finished_count; i++)
-			r->finished[i - 1] = r->finished[i];
-		r->finished_count--;
-	}
-	r->finished[r->finished_count++] = t;
-}
-
-uint32_t su_router_reclaim(struct su_router *r)
-{
-	struct su_retired **link = &r->retired;
-	uint32_t remaining = 0;
-
-	while (*link) {
-		struct su_retired *ret = *link;
-		bool done = true;
-
-		/* An unbound router's batches run on the caller's thread: nothing is in flight. */
-		for (uint32_t i = 0; i < r->queue_count && done; i++)
-			done = !r->queues[i].queue ||
-			       su_queue_grace_done(r->queues[i].queue, ret->snapshots[i]);
-		if (done) {
-			*link = ret->next;
-			finish(r, ret->table);
-			free(ret);
-		} else {
-			link = &ret->next;
-			remaining++;
-		}
-	}
-	return remaining;
 }
 
 void su_router_free(struct su_router *r)
 {
 	if (!r)
 		return;
+	su_router_sync_destroy(r);
 	if (r->has_xdp)
 		su_xdp_tables_close(&r->xdp);
 	while (r->retired) {

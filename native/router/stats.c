@@ -45,6 +45,7 @@ uint32_t su_router_take_finished(struct su_router *r, struct su_router_finished 
 {
 	uint32_t n = 0;
 
+	pthread_mutex_lock(&r->lock);
 	while (n < max && n < r->finished_count) {
 		struct su_route_table *t = r->finished[n];
 
@@ -61,6 +62,7 @@ uint32_t su_router_take_finished(struct su_router *r, struct su_router_finished 
 	for (uint32_t i = n; i < r->finished_count; i++)
 		r->finished[i - n] = r->finished[i];
 	r->finished_count -= n;
+	pthread_mutex_unlock(&r->lock);
 	return n;
 }
 

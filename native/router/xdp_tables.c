@@ -1,6 +1,6 @@
 /* See xdp_tables.h. Map layouts and roles: bpf/maps.h. Every table gets inner maps of its own
- * size (BPF_F_INNER_MAP for the arrays): filled aside, installed in the idle bank's slots, and
- * only then made live by the bank flip, so that no packet reads a half-filled table. */
+ * size (xdp_maps.c): filled aside, installed here in the idle bank's slots, and only then made
+ * live by the bank flip, so that no packet reads a half-filled table. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "xdp_tables.h"
-
-/* Batch updates in chunks: the kernel copies each batch into a buffer of its own. */
-#define SU_BATCH 65536
+#include "xdp_maps.h"
 
 static int map_fd(struct bpf_object *obj, const char *path, const char *name, int *fd,
 		  struct su_error *err)
@@ -83,151 +80,6 @@ void su_xdp_tables_close(struct su_xdp_tables *x)
 	}
 }
 
-/* A new inner map for a table of `entries` (at least 1: a map cannot be empty). */
-static int inner_map(enum bpf_map_type type, const char *name, uint32_t key_size,
-		     uint32_t value_size, uint32_t entries, uint32_t flags, struct su_error *err)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
-	int fd = bpf_map_create(type, name, key_size, value_size, entries ? entries : 1, &opts);
-
-	if (fd < 0)
-		su_error_set(err, "ERR_SYSCALL", -fd, "bpf_map_create",
-			     "Could not make the XDP program's map %s of %u entries", name, entries);
-	return fd;
-}
-
-/* Writes `n` entries, keys and values back to back in the two arrays, in batches. */
-static int fill(int fd, const char *name, const void *keys, uint32_t key_size, const void *values,
-		uint32_t value_size, uint32_t n, struct su_error *err)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-
-	for (uint32_t at = 0; at < n;) {
-		uint32_t count = n - at < SU_BATCH ? n - at : SU_BATCH;
-		int ret = bpf_map_update_batch(fd, (const uint8_t *)keys + (size_t)at * key_size,
-					       (const uint8_t *)values + (size_t)at * value_size,
-					       &count, &opts);
-
-		if (ret)
-			return su_error_set(err, "ERR_SYSCALL", -ret, "bpf_map_update_batch",
-					    "Could not fill the XDP program's map %s (%u of %u written)",
-					    name, at, n);
-		at += count;
-	}
-	return 0;
-}
-
-/* The maps of one table, made and filled; fds -1 until made. */
-struct bank_maps {
-	int keys, ranges, fwd, peers, stats;
-};
-
-static void close_maps(struct bank_maps *m)
-{
-	int *fds[] = { &m->keys, &m->ranges, &m->fwd, &m->peers, &m->stats };
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
-}
-
-static int make_keys(const struct su_view *view, struct bank_maps *m, struct su_error *err)
-{
-	uint32_t n = su_view_key_count(view);
-	struct su_key_id *ids = calloc(n ? n : 1, sizeof(*ids));
-	struct su_key_ranges *r = calloc(n ? n : 1, sizeof(*r));
-	int ret = -ENOMEM;
-
-	if (!ids || !r) {
-		su_error_set(err, "ERR_SYSCALL", ENOMEM, "calloc", "Out of memory for %u keys", n);
-		goto out;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		su_view_key(view, i, &ids[i], &r[i]);
-	m->keys = inner_map(BPF_MAP_TYPE_HASH, "su_keys_t", sizeof(*ids), sizeof(*r), n, 0, err);
-	ret = m->keys < 0 ? m->keys :
-			    fill(m->keys, "su_keys", ids, sizeof(*ids), r, sizeof(*r), n, err);
-out:
-	free(ids);
-	free(r);
-	return ret;
-}
-
-/* An ARRAY inner map (BPF_F_INNER_MAP: its size may differ from the template's) of `n` values,
- * written through a shared mapping of the map (BPF_F_MMAPABLE, as the templates in bpf/maps.h):
- * the kernel lays its elements out at a stride of value_size rounded up to 8 (arraymap.c). */
-static int make_array(const char *name, const void *values, uint32_t value_size, uint32_t n,
-		      int *fd, struct su_error *err)
-{
-	size_t stride = ((size_t)value_size + 7) & ~(size_t)7, bytes = stride * (n ? n : 1);
-	uint8_t *mem;
-
-	*fd = inner_map(BPF_MAP_TYPE_ARRAY, name, sizeof(uint32_t), value_size, n,
-			BPF_F_INNER_MAP | BPF_F_MMAPABLE, err);
-	if (*fd < 0)
-		return *fd;
-	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	if (mem == MAP_FAILED)
-		return su_error_set(err, "ERR_SYSCALL", errno, "mmap",
-				    "Could not map the XDP program's map %s of %u entries to fill it",
-				    name, n);
-	if (stride == value_size) {
-		memcpy(mem, values, (size_t)value_size * n);
-	} else {
-		for (uint32_t i = 0; i < n; i++)
-			memcpy(mem + i * stride, (const uint8_t *)values + (size_t)i * value_size,
-			       value_size);
-	}
-	munmap(mem, bytes);
-	return 0;
-}
-
-static int make_peers(const struct su_view *view, struct bank_maps *m, struct su_error *err)
-{
-	uint32_t n, one = 1;
-	const struct su_peer *peers = su_view_peers(view, &n);
-
-	m->peers = inner_map(BPF_MAP_TYPE_HASH, "su_peers_t", sizeof(struct su_peer_key),
-			     sizeof(uint32_t), n, 0, err);
-	if (m->peers < 0)
-		return m->peers;
-	for (uint32_t i = 0; i < n; i++) {
-		struct su_peer_key k = { .family = peers[i].family };
-		int ret;
-
-		memcpy(k.addr, peers[i].addr, 16);
-		ret = bpf_map_update_elem(m->peers, &k, &one, BPF_ANY);
-		if (ret)
-			return su_error_set(err, "ERR_SYSCALL", -ret, "bpf_map_update_elem",
-					    "Could not fill the XDP program's map su_peers");
-	}
-	return 0;
-}
-
-/* Per-owner counters of the XDP lane: a per-CPU hash with every owner's key in it, zeroed. */
-static int make_stats(const struct su_xdp_tables *x, uint32_t owners, struct bank_maps *m,
-		      struct su_error *err)
-{
-	size_t per_cpu = sizeof(struct su_owner_stats);
-	uint8_t *zeros = calloc((size_t)x->cpus, per_cpu);
-
-	m->stats = inner_map(BPF_MAP_TYPE_PERCPU_HASH, "su_owner_stats_t", sizeof(uint32_t),
-			     (uint32_t)per_cpu, owners, 0, err);
-	for (uint32_t o = 0; zeros && m->stats >= 0 && o < owners; o++) {
-		int ret = bpf_map_update_elem(m->stats, &o, zeros, BPF_ANY);
-
-		if (ret) {
-			free(zeros);
-			return su_error_set(err, "ERR_SYSCALL", -ret, "bpf_map_update_elem",
-					    "Could not fill the XDP program's per-owner counters");
-		}
-	}
-	free(zeros);
-	return m->stats < 0 ? m->stats : 0;
-}
-
 static int write_trusted(const struct su_xdp_tables *x, const struct su_view *view, uint32_t bank,
 			 struct su_error *err)
 {
@@ -248,7 +100,7 @@ static int write_trusted(const struct su_xdp_tables *x, const struct su_view *vi
 }
 
 /* Installs `m` in bank `bank`'s slots. */
-static int install(const struct su_xdp_tables *x, uint32_t bank, const struct bank_maps *m,
+static int install(const struct su_xdp_tables *x, uint32_t bank, const struct su_bank_maps *m,
 		   struct su_error *err)
 {
 	const int outer[] = { x->keys, x->ranges, x->fwd, x->peers, x->owner_stats };
@@ -285,54 +137,29 @@ static int flip(struct su_xdp_tables *x, uint32_t bank, struct su_error *err)
 	return 0;
 }
 
-/* Adds bank `bank`'s per-owner counters, summed over CPUs, into `out`. */
-static int add_stats(const struct su_xdp_tables *x, int fd, uint32_t owners, uint64_t *out,
-		     struct su_error *err)
-{
-	struct su_owner_stats *v = calloc((size_t)x->cpus, sizeof(*v));
-
-	if (!v)
-		return su_error_set(err, "ERR_SYSCALL", ENOMEM, "calloc", "Out of memory");
-	for (uint32_t o = 0; o < owners; o++) {
-		int ret = bpf_map_lookup_elem(fd, &o, v);
-
-		if (ret)
-			continue; /* an owner without its key: nothing counted for it */
-		for (int c = 0; c < x->cpus; c++)
-			for (int i = 0; i < SU_OWNER_STATS; i++)
-				out[(size_t)o * SU_OWNER_STATS + i] += v[c].v[i];
-	}
-	free(v);
-	return 0;
-}
-
 int su_xdp_tables_publish(struct su_xdp_tables *x, const struct su_view *view, uint32_t mode,
 			  struct su_router_finished *retired, struct su_error *err)
 {
-	uint32_t idle = (x->bank & 1) ^ 1, old = x->bank & 1, n_ranges, n_fwd;
-	const struct su_port_range *ranges = su_view_ranges(view, &n_ranges);
-	const struct su_fwd *fwd = su_view_fwds(view, &n_fwd);
+	uint32_t idle = (x->bank & 1) ^ 1, old = x->bank & 1, n_fwd;
 	const struct su_meta *meta = su_view_meta(view);
-	struct bank_maps m = { -1, -1, -1, -1, -1 };
+	struct su_bank_maps m = { -1, -1, -1, -1, -1 };
 	int ret;
 
 	memset(retired, 0, sizeof(*retired));
-	if ((ret = make_keys(view, &m, err)) ||
-	    (ret = make_array("su_ranges_t", ranges, sizeof(*ranges), n_ranges, &m.ranges, err)) ||
-	    (ret = make_array("su_fwd_t", fwd, sizeof(*fwd), n_fwd, &m.fwd, err)) ||
-	    (ret = make_peers(view, &m, err)) || (ret = make_stats(x, n_fwd, &m, err)) ||
+	su_view_fwds(view, &n_fwd);
+	if ((ret = su_bank_maps_make(x, view, &m, err)) ||
 	    (ret = bpf_map_update_elem(x->meta, &idle, meta, BPF_ANY) ?
 			   su_error_set(err, "ERR_SYSCALL", errno, "bpf_map_update_elem",
 					"Could not write the XDP program's table header") :
 			   0) ||
 	    (ret = write_trusted(x, view, idle, err)) || (ret = install(x, idle, &m, err))) {
-		close_maps(&m);
+		su_bank_maps_close(&m);
 		return ret;
 	}
 	x->mode = mode;
 	ret = flip(x, idle, err);
 	if (ret) {
-		close_maps(&m);
+		su_bank_maps_close(&m);
 		return ret;
 	}
 	/* The old bank's counters are final now: no packet runs on it any more. */
@@ -342,7 +169,7 @@ int su_xdp_tables_publish(struct su_xdp_tables *x, const struct su_view *view, u
 		retired->counters = calloc((size_t)(x->owner_count[old] ? x->owner_count[old] : 1),
 					   SU_OWNER_STATS * sizeof(uint64_t));
 		if (retired->counters)
-			add_stats(x, x->stats_fd[old], x->owner_count[old], retired->counters, err);
+			su_xdp_add_stats(x, x->stats_fd[old], x->owner_count[old], retired->counters, err);
 		close(x->stats_fd[old]);
 		x->stats_fd[old] = -1;
 	}
@@ -356,7 +183,7 @@ int su_xdp_tables_publish(struct su_xdp_tables *x, const struct su_view *view, u
 	x->fwd_fd[idle] = m.fwd;
 	m.fwd = -1;
 	/* The outer maps hold the rest; the kernel frees them when their slots are replaced. */
-	close_maps(&m);
+	su_bank_maps_close(&m);
 	return 0;
 }
 
@@ -370,7 +197,7 @@ int su_xdp_tables_set_fwds(struct su_xdp_tables *x, const struct su_fwd *recs, u
 		return 0; /* no table of this process is live: the next publish carries it */
 	/* A map of its own, put in the live bank's slot in one step (the kernel swaps the inner
 	 * map's pointer): a packet reads the old records or the new ones, never a mix. */
-	ret = make_array("su_fwd_t", recs, sizeof(*recs), n, &fd, err);
+	ret = su_xdp_make_array("su_fwd_t", recs, sizeof(*recs), n, &fd, err);
 	if (!ret && bpf_map_update_elem(x->fwd, &live, &fd, BPF_ANY))
 		ret = su_error_set(err, "ERR_SYSCALL", errno, "bpf_map_update_elem",
 				   "Could not give the XDP program its new forwarding records");
@@ -401,36 +228,4 @@ int su_xdp_tables_capture_drops(struct su_xdp_tables *x, bool on, struct su_erro
 				    "Could not tell the XDP program about the drop capture");
 	x->capture_drops = on;
 	return 0;
-}
-
-int su_xdp_tables_route_counters(const struct su_xdp_tables *x,
-				 uint64_t out[SU_ROUTE_COUNTER_COUNT], struct su_error *err)
-{
-	uint64_t per_cpu[x->cpus];
-
-	for (uint32_t key = 0; key < SU_ROUTE_COUNTER_COUNT; key++) {
-		int ret;
-
-		memset(per_cpu, 0, sizeof(per_cpu));
-		ret = bpf_map_lookup_elem(x->route_counters, &key, per_cpu);
-		if (ret)
-			return su_error_set(err, "ERR_SYSCALL", -ret, "bpf_map_lookup_elem",
-					    "Could not read the XDP lane's counter %u", key);
-		out[key] = 0;
-		for (int c = 0; c < x->cpus; c++)
-			out[key] += per_cpu[c];
-	}
-	return 0;
-}
-
-int su_xdp_tables_owner_counters(const struct su_xdp_tables *x, uint64_t *out, uint32_t owners,
-				 struct su_error *err)
-{
-	int fd = x->stats_fd[x->bank & 1];
-
-	if (fd < 0)
-		return 0;
-	if (owners > x->owner_count[x->bank & 1])
-		owners = x->owner_count[x->bank & 1];
-	return add_stats(x, fd, owners, out, err);
 }

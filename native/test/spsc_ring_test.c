@@ -1,11 +1,11 @@
-/* Tests native/xsk/spsc_ring.h: order, wrap-around, full and empty rings, and a two-thread run
+/* Tests native/include/softunicast/spsc_ring.h: order, wrap-around, full and empty rings, and a two-thread run
  * that checks every descriptor arrives once and in order. Run under valgrind by npm test. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../xsk/spsc_ring.h"
+#include "softunicast/spsc_ring.h"
 
 static int failed, passed;
 

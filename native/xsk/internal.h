@@ -10,7 +10,7 @@
 #include <xdp/xsk.h>
 
 #include "softunicast/xsk_port.h"
-#include "spsc_ring.h"
+#include "softunicast/spsc_ring.h"
 
 struct bpf_object;
 

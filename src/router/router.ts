@@ -3,121 +3,31 @@
 // rest. One compiled SliceTable feeds both, published to each atomically.
 import { randomInt } from 'node:crypto';
 
-import type { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
+import type { IPv4, IPv6 } from 'ip-num';
 
 import { ClosedError, invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, type NativeRouter } from '../native.js';
-import { compileTable, type HostSpec } from '../slices/compile.js';
+import type { HostSpec } from '../slices/compile.js';
 import { parseMac } from '../slices/owner.js';
-import { checkFallbacks } from '../slices/owner.js';
 import { SliceTable } from '../slices/table.js';
 import type { OwnerSpec, SliceEntry } from '../slices/types.js';
 import type { Protocol } from '../fields.js';
-import { named, type QueueCounters, type SteerCounters } from '../xdp/counters.js';
-import type { XdpPortOptions } from '../xdp/options.js';
-import { XdpPort } from '../xdp/port.js';
+import { named } from '../xdp/counters.js';
+import { openFastPathPort, type XdpPort } from '../xdp/port.js';
 import { captureRunning, DropCapture, type DropCaptureOptions } from './drop-capture.js';
-import { checkHealthSetting, fallbackTable, movedBetween, probeTargets, type FallbackRoutes } from './fallback.js';
+import { checkHealthSetting, movedBetween, type FallbackRoutes } from './fallback.js';
 import { interfaceFacts } from './interface.js';
 import { NextHops, type NextHop } from './next-hops.js';
-import { OwnerTotals, type OwnerCounters } from './owner-counters.js';
-import { healthSettings, PeerHealth, type HealthChange, type HealthEvent, type HealthOptions, type HealthSetting, type OwnerHealth } from './peer-health.js';
+import { checkObject, hostSpec, openSettings, updatedHost, type Lane, type RouterHostOptions, type RouterOptions } from './options.js';
+import { OwnerTotals } from './owner-counters.js';
+import { healthSettings, PeerHealth, type HealthChange, type HealthEvent, type HealthSetting } from './peer-health.js';
 import { udpProbes } from './probe-socket.js';
+import { prepareTable, resolveNextHops, type Prepared } from './publication.js';
+import { stageOf, sumFates, type Explanation, type RouterCounters } from './reports.js';
 
-type Keys<L extends readonly { name: string }[]> = L[number]['name'];
-/** How many packets met each fate in the fast path (names from SU_ROUTE_COUNTERS, abi.h). */
-export type RouteFates = Record<Keys<typeof ABI.routeCounters>, number>;
-
-export interface RouterHostOptions {
-  /** This host's unicast IPv4 address: the outer source of GUE it sends, and where peers send GUE to. */
-  ipv4?: IPv4;
-  /** This host's unicast IPv6 address. */
-  ipv6?: IPv6;
-  /** UDP port GUE arrives on; 0 turns decapsulation off. Default 6080. */
-  guePort?: number;
-  /** Sources GUE is accepted from; anything else on the GUE port is dropped and counted. */
-  trustedPeers?: readonly (IPv4 | IPv6 | IPv4CidrRange | IPv6CidrRange)[];
-  /** Seed of the GUE source-port hash. Default: random per router. */
-  flowHashSeed?: number;
-}
-
-export interface RouterOptions {
-  /** The port the router runs on (its capture rules come from the table). */
-  port: Omit<XdpPortOptions, 'capture'>;
-  host: RouterHostOptions;
-  /** The first table; later ones arrive through publish(). */
-  table: SliceTable;
-  /** Milliseconds between requests that the kernel keep the next hops in use confirmed (it
-   * probes them rather than letting them go stale: the fast path sends around it); 0 turns
-   * these off, leaving only the probes of next hops that went STALE or FAILED. Changes to next
-   * hops are followed as they happen either way. Default 1000. */
-  neighbourRefreshMs?: number;
-  /**
-   * Which lane finishes packets. 'auto' (default): the XDP program finishes every verdict it
-   * can in the kernel (local delivery, forwards to servers and data centres, GUE unwrapping,
-   * drops) and hands the AF_XDP workers only what needs them (drops while a drop capture runs).
-   * 'afxdp': the workers forward and drop everything; XDP only passes the kernel's packets.
-   */
-  lane?: Lane;
-  /**
-   * Peer health: owners with a `fallback` (every server and data centre with `probeAll`) get a
-   * GUE probe every `intervalMs` (1000), answered by their data plane; after `downAfter` (3)
-   * unanswered ones an owner is down and its slices go to its fallback, after `upAfter` (2)
-   * answered ones they are its own again. setHealth() overrides the probes.
-   */
-  health?: HealthOptions;
-}
-
-export type Lane = 'auto' | 'afxdp';
-
-/** Every counter of a router: plain numbers and strings, so that JSON.stringify takes it. */
-export interface RouterCounters {
-  /** Generation of the table the fast path is using (0 before the first publish). */
-  generation: number;
-  /** The lane that finishes packets (options.lane). */
-  lane: Lane;
-  /** Fates of every packet, both lanes: the XDP program's (`xdp`) and the workers' (`queues`). */
-  fates: RouteFates;
-  /** Fates the XDP program finished itself, summed over CPUs. */
-  xdp: RouteFates;
-  /** The XDP program's counters (local passes, decapsulations, redirects, ...). */
-  program: SteerCounters;
-  queues: (QueueCounters & { fates: RouteFates })[];
-  /** Per owner name: packets and bytes the fast path sent to it, or dropped once it was known. */
-  owners: OwnerCounters;
-  /** Owners the fast path cannot send to yet, and why. */
-  unresolvedOwners: Record<string, string>;
-  /** Owners probed (or set by the operator): their health, and where their slices go now. */
-  health: Record<string, OwnerHealth & { slicesTo: string }>;
-  /** Replaced tables still waiting for a worker to finish a batch that may read them. */
-  retiredTables: number;
-}
-
-export interface Explanation {
-  /** The counter the packet would be counted under, e.g. 'encap_datacenter'. */
-  fate: string;
-  /**
-   * The frame as it leaves: transmitted, or passed to the kernel (unwrapped from GUE when it
-   * came in it); null when it is dropped.
-   */
-  output: Uint8Array | null;
-  /** Who finishes the packet: the XDP program ('xdp') or an AF_XDP worker ('worker'). */
-  stage: 'xdp' | 'worker';
-  /** The owner of the slice it is for, when the lookup found one. */
-  owner: string | null;
-}
-
-const ROUTER_KEYS = ['port', 'host', 'table', 'neighbourRefreshMs', 'lane', 'health'];
-const HOST_KEYS = ['ipv4', 'ipv6', 'guePort', 'trustedPeers', 'flowHashSeed'];
-
-function checkObject(value: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(path, 'an object', value);
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) invalid(`${path}.${key}`, `no such option (known: ${keys.join(', ')})`, (value as Record<string, unknown>)[key]);
-  }
-  return value as Record<string, unknown>;
-}
+export type { Lane, RouterHostOptions, RouterOptions } from './options.js';
+export type { Explanation, RouteFates, RouterCounters } from './reports.js';
 
 export class Router {
   readonly #port: XdpPort;
@@ -141,15 +51,15 @@ export class Router {
   /** Owner name -> index of its record in the table in use (compileTable's ownerIndex). */
   #ownerIndex: ReadonlyMap<string, number> = new Map();
 
-  private constructor(port: XdpPort, nativeRouter: NativeRouter, host: HostSpec, table: SliceTable, neighbours: NextHops, lane: Lane, health: HealthOptions | undefined) {
+  private constructor(port: XdpPort, nativeRouter: NativeRouter, first: Prepared, neighbours: NextHops, lane: Lane, health: PeerHealth) {
     this.#port = port;
     this.#lane = lane;
     this.#native = nativeRouter;
-    this.#host = host;
-    this.#table = table;
-    this.#effective = table;
+    this.#host = first.host;
+    this.#table = first.table;
+    this.#effective = first.effective;
     this.#neighbours = neighbours;
-    this.#health = new PeerHealth(healthSettings(health), (onReply) => udpProbes(() => this.#host, onReply), (change) => this.#healthChanged(change));
+    this.#health = health;
     neighbours.on('change', () => void this.#refresh());
   }
 
@@ -158,46 +68,42 @@ export class Router {
    * Rejects with a typed error for bad options, an invalid table or an unusable interface.
    */
   static async open(options: RouterOptions): Promise<Router> {
-    const o = checkObject(options, 'options', ROUTER_KEYS);
-    const h = checkObject(o.host, 'options.host', HOST_KEYS) as RouterHostOptions;
-    if (typeof o.port !== 'object' || o.port === null || Array.isArray(o.port)) invalid('options.port', 'an object of XdpPort options', o.port);
-    const portOptions = o.port as Record<string, unknown>;
-    // The table decides what the XDP program captures.
-    if ('capture' in portOptions) invalid('options.port.capture', 'no capture rules (the router derives them from the table)', portOptions.capture);
-    if (!(o.table instanceof SliceTable)) invalid('options.table', 'a SliceTable', o.table);
-    const refreshMs = o.neighbourRefreshMs ?? 1000;
-    if (typeof refreshMs !== 'number' || !Number.isInteger(refreshMs) || refreshMs < 0) {
-      invalid('options.neighbourRefreshMs', 'a whole number of milliseconds, 0 or more', refreshMs);
-    }
-    const lane = o.lane ?? 'auto';
-    if (lane !== 'auto' && lane !== 'afxdp') invalid('options.lane', "'auto' or 'afxdp'", lane);
-    healthSettings(o.health);
-    const ifname = portOptions.interface;
-    if (typeof ifname !== 'string') invalid('options.port.interface', 'an interface name', ifname);
-    const facts = interfaceFacts(ifname);
-    const host = hostSpec(facts, h, randomInt(2 ** 32));
-    const table = o.table;
-    // Fail on a bad table before touching the interface.
-    compileTable(table, host, { generation: 0 });
-
-    const port = await XdpPort.openForRouter(portOptions as unknown as XdpPortOptions);
-    let neighbours: NextHops | undefined;
+    const s = openSettings(options);
+    const host = hostSpec(interfaceFacts(s.ifname), s.host, randomInt(2 ** 32));
+    let router: Router | undefined;
+    const health = new PeerHealth(
+      healthSettings(s.health),
+      (onReply) => udpProbes(() => (router === undefined ? host : router.#host), onReply),
+      (change) => {
+        if (router !== undefined) router.#healthChanged(change);
+      },
+    );
+    const neighbours = NextHops.open(s.ifname, { probeIntervalMs: s.refreshMs });
+    // A next hop that changes before the router listens is looked at again once it does.
+    let changedEarly = false;
+    const early = (): void => {
+      changedEarly = true;
+    };
+    neighbours.on('change', early);
     try {
-      neighbours = NextHops.open(ifname, { probeIntervalMs: refreshMs });
-      const nativeRouter = new (native().NativeRouter)(XdpPort.internals(port).native);
-      nativeRouter.setMode(lane === 'auto' ? ABI.modes.express : ABI.modes.afxdp);
-      const router = new Router(port, nativeRouter, host, table, neighbours, lane, o.health as HealthOptions | undefined);
+      // The first table, compiled once and before the interface is touched: a bad one fails here.
+      const first = await prepareTable(s.table, host, 1, health, neighbours);
+      const { port, fastPath } = await openFastPathPort(s.port);
       try {
-        await router.publish(table);
+        fastPath.setMode(s.lane === 'auto' ? ABI.modes.express : ABI.modes.afxdp);
+        router = new Router(port, fastPath, first, neighbours, s.lane, health);
+        router.#install(first);
       } catch (error) {
-        router.#health.close();
+        port.close();
         throw error;
       }
-      router.#health.start();
+      neighbours.off('change', early);
+      if (changedEarly) void router.#refresh();
+      health.start();
       return router;
     } catch (error) {
-      neighbours?.close();
-      port.close();
+      health.close();
+      neighbours.close();
       throw error;
     }
   }
@@ -241,12 +147,8 @@ export class Router {
     let host = this.#host;
     if (options !== undefined) {
       const o = checkObject(options, 'options', ['host']);
-      if (o.host !== undefined) {
-        const h = checkObject(o.host, 'options.host', HOST_KEYS) as RouterHostOptions;
-        host = hostSpec(this.#host, { ...hostOptionsOf(this.#host), ...h }, this.#host.flowHashSeed ?? 0);
-        // Refused here, before the queue: a bad setting never reaches a table.
-        compileTable(table, host, { generation: 0 });
-      }
+      // Refused here, before the queue: a bad setting never reaches a table.
+      if (o.host !== undefined) host = updatedHost(this.#host, o.host);
     }
     return this.#enqueue(table.clone(), host).then(({ generation }) => ({ generation }));
   }
@@ -259,33 +161,27 @@ export class Router {
 
   async #apply(table: SliceTable, host: HostSpec): Promise<{ generation: number; moved: HealthEvent['moved'] }> {
     if (this.#closed) throw new ClosedError('The router is closed');
-    // Refused before health watches its owners: a fallback the table does not define.
-    checkFallbacks(table.owners());
-    const watched = probeTargets(table, this.#health.settings.probeAll, host.guePort ?? ABI.gue.defaultPort);
-    this.#health.watch(watched.targets, watched.owners);
-    const { table: effective, routes } = fallbackTable(table, (owner) => this.#health.isDown(owner));
-    const hops = await this.#resolve(effective);
+    const prepared = await prepareTable(table, host, this.#generation + 1, this.#health, this.#neighbours);
     if (this.#closed) throw new ClosedError('The router is closed');
-    const generation = this.#generation + 1;
-    const nextHops = new Map<string, string>();
-    for (const [owner, hop] of hops) if (hop.mac !== undefined) nextHops.set(owner, hop.mac);
-    const compiled = compileTable(effective, host, { generation, nextHops });
-    const view = new (native().SliceView)(compiled.image);
-    // Both lanes, each atomically: the XDP program's maps (a bank flip), then the workers' table
-    // (a pointer swap). Packets of slices that keep their owner see no gap.
-    this.#owners.published(generation, compiled.ownerIndex);
+    const moved = movedBetween(this.#routes, prepared.routes);
+    this.#install(prepared);
+    return { generation: prepared.compiled.generation, moved };
+  }
+
+  /** Both lanes, each atomically: the XDP program's maps (a bank flip), then the workers' table
+   * (a pointer swap). Packets of slices that keep their owner see no gap. The table replaced is
+   * freed by the native router once no worker reads it. */
+  #install(p: Prepared): void {
+    const view = new (native().SliceView)(p.compiled.image);
+    this.#owners.published(p.compiled.generation, p.compiled.ownerIndex);
     this.#native.publish(view);
-    this.#ownerIndex = compiled.ownerIndex;
-    this.#generation = generation;
-    this.#table = table;
-    this.#effective = effective;
-    const moved = movedBetween(this.#routes, routes);
-    this.#routes = routes;
-    this.#host = host;
-    this.#nextHops = hops;
-    // Free the previous table once every worker has moved past it.
-    setTimeout(() => this.#reclaim(), 50).unref();
-    return { generation, moved };
+    this.#ownerIndex = p.compiled.ownerIndex;
+    this.#generation = p.compiled.generation;
+    this.#table = p.table;
+    this.#effective = p.effective;
+    this.#routes = p.routes;
+    this.#host = p.host;
+    this.#nextHops = p.hops;
   }
 
   /** An owner went down or came back: the table is published again with its slices where they go now. */
@@ -332,18 +228,6 @@ export class Router {
     return this.#queue.then(() => undefined);
   }
 
-  /** Next hops of `table`'s owners, which NextHops follows from now on: answered from what
-   * it knows, the kernel asked only about next hops it never saw. */
-  async #resolve(table: SliceTable): Promise<Map<string, NextHop>> {
-    const addresses = new Map<string, string>();
-    for (const [name, owner] of table.owners()) {
-      if (owner.kind === 'local' || (owner.kind === 'server' && owner.encap === 'l2')) continue;
-      addresses.set(name, (owner.kind === 'server' ? owner.address : owner.endpoint).toString());
-    }
-    const byAddress = await this.#neighbours.resolve(addresses.values());
-    return new Map([...addresses].map(([name, address]) => [name, byAddress.get(address)!]));
-  }
-
   /**
    * A next hop in use changed (NextHops 'change'). A new or changed MAC address goes into the
    * forwarding records of the table in use at once, in both lanes, without a publish (a
@@ -352,7 +236,7 @@ export class Router {
    */
   async #refresh(): Promise<void> {
     if (this.#closed) return;
-    const hops = await this.#resolve(this.#effective);
+    const hops = await resolveNextHops(this.#neighbours, this.#effective);
     const changed = [...hops].filter(([owner, hop]) => this.#nextHops.get(owner)?.mac !== hop.mac);
     if (changed.length === 0 || this.#closed) return;
     if (!changed.every(([owner, hop]) => hop.mac !== undefined && this.#ownerIndex.has(owner))) {
@@ -369,11 +253,6 @@ export class Router {
     });
     this.#queue = done.catch(() => undefined);
     await done.catch(() => undefined);
-  }
-
-  #reclaim(): void {
-    if (this.#closed) return;
-    if (this.#native.reclaim() > 0) setTimeout(() => this.#reclaim(), 50).unref();
   }
 
   /**
@@ -411,11 +290,10 @@ export class Router {
     const port = this.#port.counters();
     const queues = port.queues.map((q, i) => ({ ...q, fates: named(ABI.routeCounters, this.#native.counters(i)) }));
     const xdp = named(ABI.routeCounters, this.#native.xdpCounters());
-    const fates = { ...xdp };
-    for (const q of queues) for (const key of Object.keys(fates) as (keyof RouteFates)[]) fates[key] += q.fates[key];
+    const fates = sumFates(xdp, queues);
     const unresolvedOwners: Record<string, string> = {};
     for (const [owner, hop] of this.#nextHops) if (hop.problem !== undefined) unresolvedOwners[owner] = hop.problem;
-    const retiredTables = this.#native.reclaim();
+    const retiredTables = this.#native.retiredTables();
     this.#owners.finished(this.#native.takeFinished());
     const owners = this.#owners.snapshot(this.#native.ownerCounters());
     const health: RouterCounters['health'] = {};
@@ -466,32 +344,4 @@ export class Router {
     this.#native.close();
     this.#port.close();
   }
-}
-
-/** The compiler's host settings: the interface's facts, then the options (defaults filled in). */
-function hostSpec(facts: { mac: string; mtu: number }, h: RouterHostOptions, seed: number): HostSpec {
-  return {
-    mac: facts.mac,
-    mtu: facts.mtu,
-    ...(h.ipv4 !== undefined && { ipv4: h.ipv4 }),
-    ...(h.ipv6 !== undefined && { ipv6: h.ipv6 }),
-    guePort: h.guePort ?? ABI.gue.defaultPort,
-    flowHashSeed: h.flowHashSeed ?? seed,
-    trustedPeers: h.trustedPeers ?? [],
-  };
-}
-
-function hostOptionsOf(h: HostSpec): RouterHostOptions {
-  const { mac: _mac, mtu: _mtu, ...rest } = h;
-  return rest;
-}
-
-const PASSES = new Set(['pass_local', 'decap_local', 'pass_unmanaged', 'pass_unparsed']);
-
-/** Which lane finishes a packet of `fate` (bpf/steer.bpf.c decides the same way). */
-function stageOf(fate: string, lane: Lane, capturing: boolean): 'xdp' | 'worker' {
-  if (PASSES.has(fate)) return 'xdp';
-  if (lane === 'afxdp') return 'worker';
-  const drop = fate.startsWith('drop_');
-  return drop && capturing ? 'worker' : 'xdp';
 }

@@ -2,7 +2,7 @@
 // thread per RX queue. The entry point of the AF_XDP layer.
 import { invalid } from '../errors.js';
 import { ABI } from '../generated/abi.js';
-import { native, steerObjectPath, type NativePort } from '../native.js';
+import { native, steerObjectPath, type NativePort, type NativeRouter } from '../native.js';
 import { checkCapabilities } from './capabilities.js';
 import { compileCaptureRules, type CaptureRule } from './capture.js';
 import { named, type PortCounters } from './counters.js';
@@ -19,6 +19,18 @@ export interface XdpMode {
   adopted: boolean;
   /** The interface's driver as ethtool names it ('veth', 'mlx5_core'), '' when it names none. */
   driver: string;
+}
+
+let openWithFastPath: (options: XdpPortOptions) => Promise<{ port: XdpPort; fastPath: NativeRouter }>;
+
+/**
+ * For the Router (src/router/), not exported by the package: a port whose queues run the C fast
+ * path (native/router) instead of capture rules. Its XDP program keeps the state it was adopted
+ * with (a pinned router's tables keep forwarding until the Router publishes its own); the fast
+ * path is the Router's to configure, publish to and close (closing it closes the port's workers).
+ */
+export function openFastPathPort(options: XdpPortOptions): Promise<{ port: XdpPort; fastPath: NativeRouter }> {
+  return openWithFastPath(options);
 }
 
 export class XdpPort {
@@ -48,19 +60,11 @@ export class XdpPort {
    * naming each capability the process lacks (src/xdp/capabilities.ts).
    */
   static async open(options: XdpPortOptions): Promise<XdpPort> {
-    return XdpPort.#open(options, false);
+    return (await XdpPort.#open(options, false)).port;
   }
 
-  /**
-   * @internal For the Router: a port whose XDP program keeps the state it was adopted with
-   * (a pinned router's tables keep forwarding until the Router publishes its own), instead of
-   * switching to capture rules.
-   */
-  static async openForRouter(options: XdpPortOptions): Promise<XdpPort> {
-    return XdpPort.#open(options, true);
-  }
-
-  static async #open(options: XdpPortOptions, forRouter: boolean): Promise<XdpPort> {
+  /** The port, and the C fast path on its queues when `fastPath` (the Router's, see openFastPathPort). */
+  static async #open(options: XdpPortOptions, fastPath: boolean): Promise<{ port: XdpPort; fastPath?: NativeRouter }> {
     const resolved = resolveOptions(options, (ifname) => native().rxQueueCount(ifname));
     const image = compileCaptureRules(resolved.capture, 'options.capture');
     const { capture: _capture, ...nativeOptions } = resolved;
@@ -69,7 +73,7 @@ export class XdpPort {
     checkCapabilities(resolved.frameCount * resolved.frameSize);
     const port = new (native().NativePort)({ ...nativeOptions, bpfObjectPath: steerObjectPath });
     try {
-      if (!forRouter) port.setCapture(image);
+      if (!fastPath) port.setCapture(image);
       const umem = new Uint8Array(port.umem());
       const state = { closed: false };
       const queues = resolved.queues.map((id, position) => new XdpQueue(port, position, id, umem, resolved, () => state.closed));
@@ -82,11 +86,20 @@ export class XdpPort {
         driver: port.info().driver,
       };
       port.start();
-      return new XdpPort(port, state, resolved.interface, mode, queues, umem);
+      // The fast path becomes every queue's batch handler; it holds the native port alive.
+      const router = fastPath ? new (native().NativeRouter)(port) : undefined;
+      return { port: new XdpPort(port, state, resolved.interface, mode, queues, umem), ...(router && { fastPath: router }) };
     } catch (error) {
       port.close();
       throw error;
     }
+  }
+
+  static {
+    openWithFastPath = async (options) => {
+      const { port, fastPath } = await XdpPort.#open(options, true);
+      return { port, fastPath: fastPath! };
+    };
   }
 
   get closed(): boolean {
@@ -105,11 +118,6 @@ export class XdpPort {
   static removePinned(dir: string): void {
     if (typeof dir !== 'string' || !dir.startsWith('/')) invalid('dir', 'an absolute directory path', dir);
     native().removePinned(dir);
-  }
-
-  /** @internal The addon object, for the Router (src/router/) that runs the C fast path on it. */
-  static internals(port: XdpPort): { native: NativePort } {
-    return { native: port.#native };
   }
 
   /** A snapshot of the XDP program's and every queue's counters. */

@@ -1,5 +1,5 @@
-// The fast path's C core (native/core): its own C test under valgrind, and the addon's SliceView
-// (table image checks, explain) as TypeScript sees it. No root needed.
+// The fast path's C core (native/core): its C tests (one program per subject) under valgrind,
+// and the addon's SliceView (table image checks, explain) as TypeScript sees it. No root needed.
 import { describe, expect, it } from 'vitest';
 
 import { ClosedError, InvalidOptionError, InvalidTableError } from '../../src/errors.js';
@@ -136,8 +136,15 @@ function udpFrame(dport: number, payload = 6): Uint8Array {
 }
 
 describe('fast path core (native/core)', () => {
-  it('C tests: image checks, lookups, golden packets, a million keys (valgrind clean)', () => {
-    const { output, status } = runUnderValgrind('core_test');
+  // native/test/core_*_test.c, one program per subject.
+  it.each([
+    ['image', 'image checks and mutated images and frames'],
+    ['lookup', 'lookups across prefix lengths, a million keys'],
+    ['route', 'golden packets to every kind of owner, a round trip'],
+    ['decap', 'GUE unwrapped, forwarded on or dropped'],
+    ['parse', 'fragments, truncated and inconsistent frames'],
+  ])('C tests of %s: %s (valgrind clean)', (subject) => {
+    const { output, status } = runUnderValgrind(`core_${subject}_test`);
     expect(output).not.toMatch(/^not ok/m);
     expect(output).toMatch(/^\d+ passed, 0 failed$/m);
     expect(status, output).toBe(0);

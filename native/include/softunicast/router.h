@@ -44,12 +44,16 @@ int su_router_set_next_hop(struct su_router *router, uint32_t owner, const uint8
 
 /* Makes `view` the table of both lanes: the XDP program's maps (a bank flip) and then every
  * worker's, from its next batch on (one atomic pointer store). The router owns `view` from now
- * on, also when it fails (the previous table stays in use in both lanes then). The previous one is freed once no worker
- * can still be reading it (su_router_reclaim). Call from one thread (the JS thread). */
+ * on, also when it fails (the previous table stays in use in both lanes then). The previous one
+ * is retired: the router frees it itself once no worker can still be reading it (a thread of
+ * its own waits for the workers), keeping its per-owner counters for su_router_take_finished.
+ * Call from one thread (the JS thread). */
 int su_router_publish(struct su_router *router, struct su_view *view, struct su_error *err);
-/* Frees the retired tables no worker can still read, keeping their per-owner counters for
- * su_router_take_finished. Returns how many remain retired. */
+/* Frees at once the retired tables no worker can still read (the router's thread would, soon).
+ * Returns how many remain retired. */
 uint32_t su_router_reclaim(struct su_router *router);
+/* How many replaced tables wait for a worker to leave them; frees nothing. */
+uint32_t su_router_retired_count(struct su_router *router);
 
 /* Per-owner counters (softunicast/abi.h, SU_OWNER_STATS per owner) of the table in use, summed
  * over queues: `out` holds su_router_owner_count() * SU_OWNER_STATS values. */

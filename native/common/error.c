@@ -1,4 +1,5 @@
-/* su_error_set: the one way native/xsk reports a failure (see softunicast/error.h). */
+/* su_error_set: the one way native code reports a failure (see softunicast/error.h). Used by
+ * every native library (core, xsk, router, netlink) and the addon; depends on nothing of them. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

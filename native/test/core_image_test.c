@@ -1,0 +1,342 @@
+/* Tests native/core's table images without Node or root: images built by hand (image.h), every
+ * rejection and its message, and images and frames with random bytes changed (built or refused,
+ * never read outside their buffers). Run under valgrind by test/unit/core-native.test.ts. */
+#include "core_fixture.h"
+
+/* ---- Image checks ----------------------------------------------------------------------- */
+
+static void expect_reject(const struct img *m, const char *what, const char *message)
+{
+	struct su_view *v = NULL;
+	struct su_error err;
+	int ret = img_build(m, &v, &err);
+
+	CHECK(ret == -EINVAL && v == NULL && strcmp(err.code, "ERR_INVALID_TABLE") == 0 &&
+		      strcmp(err.message, message) == 0,
+	      "rejects %s: %s", what, ret ? err.message : "(accepted)");
+	if (ret == 0)
+		su_view_free(v);
+	else if (strcmp(err.message, message) != 0)
+		printf("#   expected: %s\n", message);
+}
+
+static void test_image_checks(void)
+{
+	struct img m;
+	struct su_view *v = NULL;
+	struct su_error err;
+	uint8_t buf[sizeof(struct img) + 8];
+	size_t n;
+	int ret;
+
+	routing_table(&m);
+	ret = img_build(&m, &v, &err);
+	CHECK(ret == 0 && v && su_view_generation(v) == 42 && su_view_host(v)->mtu == 1500,
+	      "accepts the routing table (generation %llu)",
+	      v ? (unsigned long long)su_view_generation(v) : 0ULL);
+	su_view_free(v);
+
+	/* An empty table is a table. */
+	img_init(&m);
+	ret = img_build(&m, &v, &err);
+	CHECK(ret == 0 &&
+		      su_view_lookup(v, 4, (const uint8_t *)"\x0a\0\0\x01", IPPROTO_UDP, 53) == NULL,
+	      "accepts an empty table, which owns nothing");
+	su_view_free(v);
+
+	routing_table(&m);
+	n = img_bytes(&m, buf);
+	memset(&err, 0, sizeof(err));
+	ret = su_view_build(buf, 10, &v, &err);
+	CHECK(ret == -EINVAL &&
+		      strcmp(err.message,
+			     "Invalid table image: 10 bytes, shorter than the 72-byte header") == 0,
+	      "rejects a truncated header: %s", err.message);
+	ret = su_view_build(buf, n - 1, &v, &err);
+	CHECK(ret == -EINVAL &&
+		      strcmp(err.message,
+			     "Invalid table image: 671 bytes, but its counts (trusted prefixes 2, "
+			     "peers 0, owners 7, keys 4, ranges 28) make 672") == 0,
+	      "rejects an image shorter than its counts: %s", err.message);
+	ret = su_view_build(buf, n + 8, &v, &err);
+	CHECK(ret == -EINVAL && strstr(err.message, "680 bytes, but its counts") != NULL,
+	      "rejects an image longer than its counts: %s", err.message);
+
+	/* Counts patched into the bytes (the helper would copy that many entries). */
+	{
+		struct su_table_header *h = (struct su_table_header *)buf;
+
+		h->key_count = 0xffffffffu;
+		h->range_count = 0xffffffffu;
+		ret = su_view_build(buf, n, &v, &err);
+		CHECK(ret == -EINVAL &&
+			      strcmp(err.message,
+				     "Invalid table image: 672 bytes, but its counts (trusted "
+				     "prefixes 2, peers 0, owners 7, keys 4294967295, ranges "
+				     "4294967295) make 154618822956") == 0,
+		      "rejects counts whose sizes overflow 32 bits: %s", err.message);
+	}
+
+	routing_table(&m);
+	m.h.magic = 0x12345678;
+	expect_reject(&m, "a bad magic",
+		      "Invalid table image: magic 0x12345678, expected 0x42545553 (\"SUTB\")");
+	routing_table(&m);
+	m.h.abi_version = SU_ABI_VERSION + 1;
+	{
+		char msg[200];
+
+		snprintf(msg, sizeof(msg),
+			 "Invalid table image: ABI version %u, but the native fast path was built for "
+			 "version %u",
+			 SU_ABI_VERSION + 1, SU_ABI_VERSION);
+		expect_reject(&m, "another ABI version", msg);
+	}
+	routing_table(&m);
+	m.h.host.flags |= 0x80;
+	expect_reject(&m, "unknown host flags",
+		      "Invalid table image: host flags 0x83 include unknown bits 0x80");
+
+	routing_table(&m);
+	while (m.h.trusted_count <= SU_TRUSTED_PEERS_MAX)
+		add_trusted(&m, 4, "203.0.113.0", 24);
+	expect_reject(&m, "too many trusted prefixes",
+		      "Invalid table image: 65 trusted prefixes, more than the 64 the XDP program "
+		      "holds");
+	routing_table(&m);
+	m.trusted[1].family = 5;
+	expect_reject(&m, "a trusted prefix of family 5",
+		      "Invalid table image: trusted prefix 1 has family 5, expected 4 (IPv4) or 6 "
+		      "(IPv6)");
+	routing_table(&m);
+	m.trusted[0].addr[3] = 1;
+	expect_reject(&m, "a trusted prefix with host bits",
+		      "Invalid table image: trusted prefix 0 (203.0.113.1/24) has host bits set");
+	routing_table(&m);
+	m.trusted[1].prefix_len = 129;
+	expect_reject(&m, "a trusted IPv6 prefix of 129 bits",
+		      "Invalid table image: trusted prefix 1 has prefix length 129, longer than the "
+		      "128 bits of an IPv6 address");
+
+	routing_table(&m);
+	m.owners[3].kind = 9;
+	expect_reject(&m, "an owner of kind 9",
+		      "Invalid table image: owner 3 has kind 9, expected 1 (local), 2 (server) or 3 "
+		      "(datacenter)");
+	routing_table(&m);
+	m.owners[2].encap = 3;
+	expect_reject(&m, "encapsulation 3",
+		      "Invalid table image: owner 2 has encapsulation 3, expected 0 (GUE0), 1 (GUE1) "
+		      "or 2 (L2)");
+	routing_table(&m);
+	m.owners[4].family = 0;
+	expect_reject(&m, "a GUE owner without endpoint family",
+		      "Invalid table image: owner 4 (GUE) has endpoint family 0, expected 4 or 6");
+	routing_table(&m);
+	m.owners[4].gue_port = 0;
+	expect_reject(&m, "a GUE owner on port 0",
+		      "Invalid table image: owner 4 (GUE) has destination port 0");
+	routing_table(&m);
+	m.owners[1].flags = 0;
+	expect_reject(&m, "an L2 owner without MAC address",
+		      "Invalid table image: owner 1 (L2) has no MAC address (flag next-hop-known "
+		      "unset)");
+	routing_table(&m);
+	m.owners[4].encap = SU_ENCAP_L2;
+	expect_reject(&m, "a data centre reached by L2",
+		      "Invalid table image: owner 4 is a datacenter with L2 encapsulation, which only "
+		      "servers of this data centre can have");
+	routing_table(&m);
+	m.owners[2].flags |= 0x10;
+	expect_reject(&m, "unknown owner flags",
+		      "Invalid table image: owner 2 has flags 0x11 with unknown bits 0x10");
+
+	routing_table(&m);
+	m.keys[2].family = 5;
+	expect_reject(&m, "a key of family 5",
+		      "Invalid table image: key 2 has family 5, expected 4 (IPv4) or 6 (IPv6)");
+	routing_table(&m);
+	m.keys[1].prefix_len = 33;
+	expect_reject(&m, "an IPv4 key of 33 bits",
+		      "Invalid table image: key 1 has prefix length 33, longer than the 32 bits of "
+		      "an IPv4 address");
+	routing_table(&m);
+	m.keys[0].prefix_len = 24;
+	expect_reject(&m, "a key with host bits",
+		      "Invalid table image: key 0 (198.51.100.10/24) has host bits set");
+	routing_table(&m);
+	m.keys[0].addr[9] = 1;
+	expect_reject(&m, "an IPv4 key with bytes beyond the address",
+		      "Invalid table image: key 0 (198.51.100.10/32) has host bits set (bytes 4-15 "
+		      "of an IPv4 address must be zero)");
+	routing_table(&m);
+	m.keys[3].prefix_len = 100;
+	expect_reject(&m, "an IPv6 key with host bits",
+		      "Invalid table image: key 3 (2001:db8:100::10/100) has host bits set");
+	routing_table(&m);
+	m.keys[2].protocol = 1;
+	expect_reject(&m, "a key for ICMP",
+		      "Invalid table image: key 2 (protocol 1 2001:db8:100::10/128) has protocol 1, "
+		      "expected 6 (TCP) or 17 (UDP)");
+	routing_table(&m);
+	m.keys[1].range_count = 0;
+	expect_reject(&m, "a key without ranges",
+		      "Invalid table image: key 1 (TCP 198.51.100.10/32) has no port ranges");
+	routing_table(&m);
+	m.keys[3].range_count = 8;
+	expect_reject(&m, "a key whose ranges run past the section",
+		      "Invalid table image: key 3 (TCP 2001:db8:100::10/128) has ranges 21 to 28, "
+		      "but the image has 28 ranges");
+	routing_table(&m);
+	m.keys[3].range_first = 0xfffffffeu;
+	expect_reject(&m, "a key whose range index overflows",
+		      "Invalid table image: key 3 (TCP 2001:db8:100::10/128) has ranges 4294967294 "
+		      "to 4294967300, but the image has 28 ranges");
+	routing_table(&m);
+	m.ranges[7 + 3].first = 5000;
+	m.ranges[7 + 3].last = 4000;
+	expect_reject(&m, "a reversed range",
+		      "Invalid table image: key 1 (TCP 198.51.100.10/32): range 3 (ports 5000-4000) "
+		      "is reversed");
+	routing_table(&m);
+	m.ranges[2].first = 1500;
+	expect_reject(&m, "overlapping ranges",
+		      "Invalid table image: key 0 (UDP 198.51.100.10/32): range 2 (ports 1500-3999) "
+		      "does not start after range 1 (ports 2000-2999) ends; a key's ranges must be "
+		      "sorted and disjoint");
+	routing_table(&m);
+	m.ranges[2].first = 100;
+	m.ranges[2].last = 200;
+	expect_reject(&m, "unsorted ranges",
+		      "Invalid table image: key 0 (UDP 198.51.100.10/32): range 2 (ports 100-200) "
+		      "does not start after range 1 (ports 2000-2999) ends; a key's ranges must be "
+		      "sorted and disjoint");
+	routing_table(&m);
+	m.ranges[14 + 6].owner = 7;
+	expect_reject(&m, "a range naming a missing owner",
+		      "Invalid table image: key 2 (UDP 2001:db8:100::10/128): range 6 (ports "
+		      "7000-7999) names owner 7, but the image has 7 owners");
+	routing_table(&m);
+	add_key(&m, 4, "198.51.100.10", 32, IPPROTO_TCP);
+	add_range(&m, 1, 2, 0);
+	expect_reject(&m, "a repeated key",
+		      "Invalid table image: key 4 (TCP 198.51.100.10/32) repeats key 1");
+
+	/* The caller's buffer is copied: changing it afterwards changes nothing. */
+	routing_table(&m);
+	n = img_bytes(&m, buf);
+	ret = su_view_build(buf, n, &v, &err);
+	memset(buf, 0xff, n);
+	{
+		const uint8_t a[4] = { 198, 51, 100, 10 };
+		const struct su_owner *o = ret ? NULL : su_view_lookup(v, 4, a, IPPROTO_UDP, 2500);
+
+		CHECK(o && o->kind == SU_OWNER_SERVER && o->encap == SU_ENCAP_L2,
+		      "keeps its own copy of the image");
+	}
+	su_view_free(v);
+}
+
+
+/* ---- Mutations ---------------------------------------------------------------------------
+ * Valid frames and images with random bytes changed, routed and built from buffers of their
+ * exact size: valgrind (or ASan) reports any read outside them. Every fate must be a real one,
+ * and a transmitted frame must lie within the buffer. Deterministic: a fixed xorshift seed. */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 16);
+}
+
+static void test_mutations(const struct img *m, const struct su_view *v)
+{
+	static const uint8_t v0_hdr[8] = { 0x01, 4, 0, 0, 1, 2, 3, 4 }, v0_6[4] = { 0, 41, 0, 0 };
+	struct pkt seeds[5];
+	uint32_t bad_fate = 0, out_of_bounds = 0, runs = 0, sent = 0, accepted = 0, bad_code = 0;
+
+	pkt_plain(&seeds[0], 4, "192.0.2.77", "198.51.100.10", IPPROTO_UDP, 1, 5000, 20);
+	pkt_plain(&seeds[1], 6, "2001:db8:5::1", "2001:db8:100::10", IPPROTO_TCP, 1, 4000, 20);
+	pkt_gue(&seeds[2], 4, "203.0.113.9", v0_hdr, 8, 4, "192.0.2.77", "198.51.100.10",
+		IPPROTO_UDP, 1, 3000, 20);
+	pkt_gue(&seeds[3], 6, "2001:db8:aaaa::1", v0_6, 4, 6, "2001:db8:5::1", "2001:db8:100::10",
+		IPPROTO_UDP, 1, 2000, 20);
+	pkt_gue(&seeds[4], 4, "203.0.113.9", NULL, 0, 6, "2001:db8:5::1", "2001:db8:100::10",
+		IPPROTO_TCP, 1, 4500, 20);
+	for (uint32_t i = 0; i < 20000; i++) {
+		const struct pkt *seed = &seeds[i % 5];
+		uint32_t len = seed->len - (rng() % 4 == 0 ? rng() % seed->len : 0), given = len;
+		uint8_t *copy = malloc(HEADROOM + len), *data = copy + HEADROOM;
+		enum su_route_counter fate;
+
+		memcpy(data, seed->data, len);
+		for (uint32_t n = 1 + rng() % 3; n > 0 && len > 0; n--)
+			data[rng() % len] = (uint8_t)rng();
+		fate = su_core_route(v, &data, &len, HEADROOM);
+		bad_fate += (unsigned)fate >= SU_ROUTE_COUNTER_COUNT;
+		if (SU_ROUTE_TRANSMITS(fate)) {
+			sent++;
+			out_of_bounds += data < copy || data + len > copy + HEADROOM + given;
+		}
+		runs++;
+		free(copy);
+	}
+	CHECK(bad_fate == 0 && out_of_bounds == 0,
+	      "%u mutated frames: every fate real (%u not), every output inside its buffer (%u "
+	      "not; %u sent)",
+	      runs, bad_fate, out_of_bounds, sent);
+
+	{
+		static uint8_t image[sizeof(struct img)];
+		size_t n = img_bytes(m, image);
+
+		runs = 0;
+		for (uint32_t i = 0; i < 5000; i++) {
+			uint8_t *copy = malloc(n);
+			struct su_view *mv = NULL;
+			struct su_error err;
+
+			memcpy(copy, image, n);
+			/* Past the header's counts, which would only ever fail the size check. */
+			for (uint32_t k = 1 + rng() % 2; k > 0; k--) {
+				size_t at = rng() % n;
+
+				if (at < 16 || at >= 32)
+					copy[at] = (uint8_t)rng();
+			}
+			if (su_view_build(copy, n, &mv, &err) == 0) {
+				accepted++;
+				for (uint32_t s = 0; s < 5; s++) {
+					struct pkt k;
+
+					pkt_save(&k, &seeds[s]);
+					route(mv, &k);
+				}
+				su_view_free(mv);
+			} else if (strcmp(err.code, "ERR_INVALID_TABLE") != 0) {
+				bad_code++;
+			}
+			runs++;
+			free(copy);
+		}
+		CHECK(bad_code == 0, "%u mutated images: each built (%u) or refused as "
+				     "ERR_INVALID_TABLE (%u not), accepted ones route",
+		      runs, accepted, bad_code);
+	}
+}
+
+int main(void)
+{
+	struct img m;
+	struct su_view *v;
+
+	test_image_checks();
+	v = routing_view(&m);
+	test_mutations(&m, v);
+	su_view_free(v);
+	return summary();
+}
