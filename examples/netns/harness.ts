@@ -1102,16 +1102,17 @@ export async function ping(ns: string, address: string, opts: PingOptions = {}):
   return r.code === 0;
 }
 
-export type XdpMode = 'native' | 'generic' | 'offload';
+/** An attached program's mode as iproute2 names it (XDP_ATTACHED_*): not src/xdp's XdpMode, which is what a port was granted. */
+export type AttachedXdpMode = 'native' | 'generic' | 'offload';
 
 export interface XdpAttachment {
-  mode: XdpMode;
+  mode: AttachedXdpMode;
   id: number;
   name: string | undefined;
 }
 
 // XDP_ATTACHED_* from linux/if_link.h, as iproute2 prints them in the "mode" fields.
-const XDP_MODES: Record<number, XdpMode> = { 1: 'native', 2: 'generic', 3: 'offload' };
+const XDP_MODES: Record<number, AttachedXdpMode> = { 1: 'native', 2: 'generic', 3: 'offload' };
 
 /**
  * The XDP programs attached to `ifname` in `ns`, from `ip -j -d link show dev IF`. iproute2 6.1
@@ -1162,7 +1163,7 @@ async function readLinkDetailed(ns: string, ifname: string): Promise<Record<stri
 }
 
 /** Id of the XDP program attached to `ifname` in `ns` (in `mode`, if given), or undefined if none. */
-export async function xdpProgramId(ns: string, ifname: string, mode?: XdpMode): Promise<number | undefined> {
+export async function xdpProgramId(ns: string, ifname: string, mode?: AttachedXdpMode): Promise<number | undefined> {
   const all = await xdpAttachments(ns, ifname);
   return all.find((a) => mode === undefined || a.mode === mode)?.id;
 }

@@ -41,7 +41,7 @@ export interface PackedRun {
 }
 
 /**
- * Slices as numbers, for a caller that validated them already (config/view.ts: a router's table
+ * Slices as numbers, for a caller that validated them already (config/perspective.ts: a router's table
  * from a Config): `ports` from * 65536 + to, `bits` SU_PROTO_*, `owners` indices into `names`,
  * each a name given to defineOwner(). No object per slice; overlaps are still checked.
  */
