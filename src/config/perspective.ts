@@ -4,7 +4,8 @@ import type { IPv4, IPv6 } from 'ip-num';
 
 import { invalid, OwnerUnreachableError } from '../errors.js';
 import type { RouterOptions } from '../router/router.js';
-import { assignPacked, SliceTable, type PackedRun } from '../slices/table.js';
+import type { PackedRun } from '../slices/state.js';
+import { assignPacked, SliceTable } from '../slices/table.js';
 import type { OwnerSpec } from '../slices/types.js';
 import { packedOf } from './packed.js';
 import { fail } from './path.js';

@@ -14,7 +14,8 @@ import { checkFallbacks, parseMac } from './owner.js';
 import type { HeaderField, KeyKind, KindSection } from './kind.js';
 import { KEY_KINDS } from './kinds.js';
 import { OWNERS_MAX } from './port-slices.js';
-import { SliceTable, tableState, type TableState } from './table.js';
+import type { TableState } from './state.js';
+import { SliceTable, tableState } from './table.js';
 import type { OwnerSpec } from './types.js';
 
 /** This host's side of forwarding (struct su_host), and whom it accepts GUE from. */

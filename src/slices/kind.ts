@@ -1,7 +1,7 @@
 // What a key kind is on the TypeScript side: its compiled section of the table image and what it
 // fills in the header. Implemented by one module per kind (port-slices.ts), listed in kinds.ts.
 import type { ABI } from '../generated/abi.js';
-import type { TableState } from './table.js';
+import type { TableState } from './state.js';
 
 /** A field of struct su_table_header, by its C name. */
 export type HeaderField = keyof typeof ABI.tableHeader.fields;

@@ -7,7 +7,7 @@ import { ABI } from '../generated/abi.js';
 import { FAMILY_V4, FAMILY_V6, formatPrefix, writeAddress, type Prefix } from './address.js';
 import { ownerOf, protoOf, type Group } from './slice.js';
 import type { KeyKind } from './kind.js';
-import { sortedGroups, type TableState } from './table.js';
+import { sortedGroups, type TableState } from './state.js';
 
 // IANA protocol numbers, as the IP header carries them (the keys' `protocol` field).
 const IPPROTO_TCP = 6;
