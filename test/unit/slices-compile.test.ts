@@ -101,7 +101,7 @@ function decodeImage(image: Uint8Array) {
     });
   }
   // The key kinds' sections follow the owners, back to back (port-slice the only kind so far).
-  expect(header.sections.map((x) => x.offset)).toEqual(header.sections.map((_, i) => header.sections.slice(0, i).reduce((n, x) => n + x.size, at)));
+  expect(header.sections.map((x) => x.offset)).toEqual(header.sections.map((_, i) => header.sections.slice(0, i).reduce((n: number, x) => n + x.size, at as number)));
   const keys = [];
   for (let i = 0; i < header.keyCount; i++, at += ABI.sliceKey.size) {
     const f = ABI.sliceKey.fields;
