@@ -168,6 +168,10 @@ describe('fast path core (native/core)', () => {
     expect(() => new (SliceView())(whole.subarray(0, whole.length - 1))).toThrow(
       `Invalid table image: section 0 (port-slice) ends at byte ${whole.length}, past the image's ${whole.length - 1} bytes`,
     );
+    // A key kind this build does not know: refused by name, with the kinds it knows.
+    const unknownKind = image();
+    new DataView(unknownKind.buffer, unknownKind.byteOffset).setUint32(ABI.tableHeader.fields.sections.offset + ABI.section.fields.kind.offset, 9, true);
+    expect(() => new (SliceView())(unknownKind)).toThrow('Invalid table image: section 0 has key kind 9, expected one of: 1 (port-slice)');
     expect(() => new (SliceView())([1, 2, 3])).toThrow(InvalidOptionError);
     expect(() => new (SliceView())('x')).toThrow('Expected a Uint8Array for image but received a string');
   });
