@@ -1,6 +1,5 @@
-// The key kinds a table image holds (native/include/softunicast/table.h, SU_KEY_KINDS), one
-// module each; compileTable (compile.ts) places their sections in the order listed here, which is
-// the order the packet path asks them in (native/core/route.h, su_lookup_kinds).
+// The key kinds a table image holds (SU_KEY_KINDS in table.h), one module each, in the order
+// compileTable (compile.ts) places their sections and the packet path (route.h) asks them.
 import type { KeyKind } from './kind.js';
 import { portSliceKind } from './port-slices.js';
 
