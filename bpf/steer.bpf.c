@@ -96,6 +96,26 @@ __noinline int su_stage_gue(struct xdp_md *ctx, __u32 bank, const struct su_ip *
 	return su_gue_unwrap(bank & 1, &b, outer, inner);
 }
 
+/* Key kind `kind`'s lookup of *pkt into *out (native/core/route.h, su_kind_lookup), under the
+ * table of `bank`. A stage of its own: the kinds' loop (su_lookup_kinds) calls it once a turn. */
+__noinline int su_stage_key_kind(__u32 bank, __u32 kind, const struct su_ip *pkt, __u32 mode,
+				 struct su_found *out)
+{
+	const struct su_meta *m = su_tbl_meta(bank & 1);
+
+	if (!pkt || !out || !m)
+		return -1;
+	su_kind_lookup(bank & 1, m, kind, pkt, mode, out);
+	return 0;
+}
+
+SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
+			     const struct su_ip *pkt, uint32_t mode, struct su_found *out)
+{
+	(void)m;
+	su_stage_key_kind(t, kind, pkt, mode, out);
+}
+
 /* The owner of *pkt (native/core/route.h, su_owner_of), or -1 (SU_OWNER_NONE) with the fate of
  * the miss in *miss. */
 __noinline int su_stage_owner(__u32 bank, const struct su_ip *pkt, __u32 decap, __u32 *miss)

@@ -31,7 +31,7 @@ export { parseConfig, loadConfig, formatOf, type ConfigFormat } from './config/s
 export { readConfigFile, CONFIG_MAX_BYTES, CONFIG_READ_TIMEOUT_MS } from './config/file.js';
 export { problemLine as formatProblem } from './config/problems.js';
 export { validateConfig } from './config/validate.js';
-export { tableFor, routerOptionsFor } from './config/view.js';
+export { tableFor, routerOptionsFor } from './config/perspective.js';
 export { describeTable, formatTable, rowJson, type TableRow, type OwnerKind } from './config/describe.js';
 export type {
   Config, GueConfig, DatacenterConfig, ServerConfig, ServerInterface, EgressConfig, EgressSlice, StatsConfig,

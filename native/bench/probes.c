@@ -46,6 +46,10 @@ int bench_image_load(const char *path, struct bench_image *img)
 	     img->header->peer_count * sizeof(struct su_peer);
 	img->owners = (const void *)p;
 	p += img->header->owner_count * sizeof(struct su_owner);
+	/* The keys start the port-slice section (checked: it exists when there are keys). */
+	for (uint32_t i = 0; i < img->header->section_count; i++)
+		if (img->header->sections[i].kind == SU_KEY_KIND_PORT_SLICE)
+			p = img->data + img->header->sections[i].offset;
 	img->keys = (const void *)p;
 	p += img->header->key_count * sizeof(struct su_slice_key);
 	img->ranges = (const void *)p;

@@ -1,7 +1,8 @@
-/* The lookup stage of the one core: who owns (destination address, protocol, port). One key
- * kind so far, port-slice (soft-unicast: an address or prefix, a protocol, port ranges); the
- * stage tries the prefix lengths present, longest first, and the first key whose ranges hold
- * the port decides. Table access through the target's su_tbl_* functions, the walk over the
+/* The port-slice key kind's lookup (soft-unicast: an address or prefix, a protocol, port
+ * ranges; its section: softunicast/table.h): who owns (destination address, protocol, port).
+ * It tries the prefix lengths present, longest first, and the first key whose ranges hold the
+ * port decides. The lookup stage (route.h, su_lookup_kinds) calls it as its case
+ * SU_KEY_KIND_PORT_SLICE. Table access through the target's su_tbl_* functions, the walk over the
  * lengths through its su_each_len (native/core/user.h, bpf/target.h), which the includer
  * defines first. Used by route.h. */
 #ifndef SU_CORE_LOOKUP_H
@@ -154,33 +155,35 @@ SU_INLINE void su_lookup_init(struct su_lookup *s, su_tbl t, uint8_t family, con
  * otherwise walk every way through up to 129 of them. Defined after this header. */
 SU_INLINE void su_each_len(struct su_lookup *s, const struct su_meta *m);
 
-/* port-slice: the owner of (address, protocol, port). `addr` is 16 bytes (IPv4 in the first 4,
- * the rest zero). */
+/* port-slice's case of the lookup stage (route.h, su_lookup_kinds): in SU_LOOKUP_PORT mode the
+ * owner of (address, protocol, port), and whether a key's span holds the port; in
+ * SU_LOOKUP_ADDRESS mode whether any key, of either protocol, covers the address (a packet to
+ * it is managed even when its ports cannot be read, and must not reach the kernel of a host
+ * that does not own it: asked of malformed packets and unplaced fragments only). `addr` is 16
+ * bytes (IPv4 in the first 4, the rest zero). */
+SU_INLINE void su_port_slice_find(su_tbl t, const struct su_meta *m, uint8_t family,
+				  const uint8_t *addr, uint8_t protocol, uint32_t port, uint32_t mode,
+				  struct su_found *out)
+{
+	struct su_lookup s;
+
+	su_lookup_init(&s, t, family, addr, mode);
+	s.proto = su_meta_protocol(protocol);
+	s.port = port;
+	su_each_len(&s, m);
+	if (s.owner != SU_OWNER_NONE)
+		out->owner = s.owner;
+	out->managed |= s.managed;
+}
+
+/* port-slice alone: the owner of (address, protocol, port) (su_view_lookup, benchmarks). */
 SU_INLINE void su_lookup_port_slice(su_tbl t, const struct su_meta *m, uint8_t family,
 				    const uint8_t *addr, uint8_t protocol, uint32_t port,
 				    struct su_found *out)
 {
-	struct su_lookup s;
-
-	su_lookup_init(&s, t, family, addr, SU_LOOKUP_PORT);
-	s.proto = su_meta_protocol(protocol);
-	s.port = port;
-	su_each_len(&s, m);
-	out->owner = s.owner;
-	out->managed = s.managed;
-}
-
-/* Whether any key, of either protocol, covers `addr`: a packet to it is managed even when its
- * ports cannot be read, and must not reach the kernel of a host that does not own it. Asked of
- * malformed packets and unplaced fragments only. */
-SU_INLINE int su_address_managed(su_tbl t, const struct su_meta *m, uint8_t family,
-				 const uint8_t *addr)
-{
-	struct su_lookup s;
-
-	su_lookup_init(&s, t, family, addr, SU_LOOKUP_ADDRESS);
-	su_each_len(&s, m);
-	return (int)s.managed;
+	out->owner = SU_OWNER_NONE;
+	out->managed = 0;
+	su_port_slice_find(t, m, family, addr, protocol, port, SU_LOOKUP_PORT, out);
 }
 
 #endif /* SU_CORE_LOOKUP_H */

@@ -27,6 +27,10 @@ SU_INLINE enum su_route_counter su_stage_unwrap(su_tbl t, const struct su_buf *b
 						const struct su_ip *outer, struct su_ip *inner);
 SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_ip *pkt, int decap,
 				     enum su_route_counter *miss);
+/* One key kind's lookup (su_kind_lookup below), a stage of its own in the XDP program too: the
+ * verifier then walks the kinds' loop without walking every kind's lookup once per turn. */
+SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
+			     const struct su_ip *pkt, uint32_t mode, struct su_found *out);
 
 /* What su_route_decide found: the fate, and what su_route_apply needs to carry it out. */
 struct su_verdict {
@@ -39,6 +43,65 @@ struct su_verdict {
 	uint16_t pad1;
 };
 
+/* Key kind `kind`'s lookup of `pkt` (mode SU_LOOKUP_PORT: its owner; SU_LOOKUP_ADDRESS: only
+ * whether the kind manages its destination): its owner into `out->owner` (left alone when it
+ * finds none), whether it manages the destination or'd into `out->managed`. A `switch`,
+ * not a table of functions: the XDP program has no function pointers. A new kind adds its case
+ * here and its lookup in a header of its own (docs/design.md, "Key kinds"). */
+SU_INLINE void su_kind_lookup(su_tbl t, const struct su_meta *m, uint32_t kind,
+			      const struct su_ip *pkt, uint32_t mode, struct su_found *out)
+{
+	switch (kind) {
+	case SU_KEY_KIND_PORT_SLICE:
+		su_port_slice_find(t, m, pkt->family, pkt->daddr, pkt->protocol, pkt->dport, mode,
+				   out);
+		break;
+	default: /* never: su_view_build refuses kinds it does not know */
+		break;
+	}
+}
+
+#if defined(SU_TARGET_BPF)
+#define SU_UNROLL_KINDS /* each turn is a call of the su_stage_key_kind stage */
+#elif defined(__clang__)
+#define SU_UNROLL_KINDS _Pragma("clang loop unroll(full)")
+#else
+#define SU_UNROLL_KINDS _Pragma("GCC unroll 4") /* SU_SECTIONS_MAX */
+#endif
+
+/* The lookup stage: the table's key kinds in turn (struct su_meta's kinds, in the image's
+ * order); the first kind that finds an owner decides, and `managed` gathers whether any kind
+ * manages the destination (SU_LOOKUP_ADDRESS asks only that). In the workers the loop is
+ * unrolled and every turn inline: a call anywhere on the path (even one not taken) made the
+ * compiler save registers around it, which cost more than the turns (docs/design.md). In the
+ * XDP program each turn calls the su_stage_key_kind stage, so that the verifier walks each
+ * kind's lookup once. */
+SU_INLINE void su_lookup_kinds(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
+			       uint32_t mode, struct su_found *out)
+{
+	uint32_t count = m->kind_count;
+
+	out->owner = SU_OWNER_NONE;
+	out->managed = 0;
+	SU_UNROLL_KINDS
+	for (uint32_t i = 0; i < SU_SECTIONS_MAX; i++) {
+		if (i >= count)
+			return;
+		su_stage_kind(t, m, m->kinds[i], pkt, mode, out);
+		if (out->owner != SU_OWNER_NONE)
+			return;
+	}
+}
+
+/* Whether some key kind manages the destination of `pkt`, whatever its ports. */
+SU_INLINE int su_address_managed(su_tbl t, const struct su_meta *m, const struct su_ip *pkt)
+{
+	struct su_found found;
+
+	su_lookup_kinds(t, m, pkt, SU_LOOKUP_ADDRESS, &found);
+	return (int)found.managed;
+}
+
 /* The fate of a packet whose headers could not be read to the ports: what is not ours goes to
  * the kernel, but a packet to a managed address never does (another server may own it; the
  * kernel would answer in its name with a reset). */
@@ -47,7 +110,7 @@ SU_INLINE enum su_route_counter su_unreadable(su_tbl t, const struct su_meta *m,
 {
 	if (fate == SU_ROUTE_pass_unparsed || ip->family == SU_FAMILY_NONE)
 		return SU_ROUTE_pass_unparsed;
-	return su_address_managed(t, m, ip->family, ip->daddr) ? fate : SU_ROUTE_pass_unparsed;
+	return su_address_managed(t, m, ip) ? fate : SU_ROUTE_pass_unparsed;
 }
 
 /* The owner of `pkt` (by its ports; a later fragment by its first, remembered when it passed),
@@ -64,12 +127,11 @@ SU_INLINE uint32_t su_owner_of(su_tbl t, su_frag_state f, const struct su_meta *
 			return owner;
 		/* First never seen, expired, or of another table: the datagram cannot be placed.
 		 * Passing it would fill the kernel's reassembly memory for a flood of orphans. */
-		*miss = decap || su_address_managed(t, m, pkt->family, pkt->daddr) ?
-				SU_ROUTE_drop_fragment :
-				SU_ROUTE_pass_unmanaged;
+		*miss = decap || su_address_managed(t, m, pkt) ? SU_ROUTE_drop_fragment :
+								 SU_ROUTE_pass_unmanaged;
 		return SU_OWNER_NONE;
 	}
-	su_lookup_port_slice(t, m, pkt->family, pkt->daddr, pkt->protocol, pkt->dport, &found);
+	su_lookup_kinds(t, m, pkt, SU_LOOKUP_PORT, &found);
 	if (found.owner == SU_OWNER_NONE) {
 		/* Unwrapped packets are for slices we manage, or nobody's: never an open relay. */
 		*miss = found.managed ? SU_ROUTE_drop_no_owner :

@@ -25,4 +25,10 @@ SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_
 	return su_owner_of(t, f, su_tbl_meta(t), pkt, decap, miss);
 }
 
+SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
+			     const struct su_ip *pkt, uint32_t mode, struct su_found *out)
+{
+	su_kind_lookup(t, m, kind, pkt, mode, out);
+}
+
 #endif /* SU_CORE_USER_ROUTE_H */

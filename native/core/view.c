@@ -241,10 +241,18 @@ static int check_parts(const struct su_view *v, struct su_error *err)
 	return ret;
 }
 
+/* The key kinds the packet path asks, in the image's order (struct su_meta). */
+static void list_kinds(struct su_view *v)
+{
+	for (uint32_t i = 0; i < v->header->section_count; i++)
+		v->meta.kinds[v->meta.kind_count++] = (uint8_t)v->header->sections[i].kind;
+}
+
 int su_view_build(const void *image, size_t size, struct su_view **out, struct su_error *err)
 {
+	const struct su_section *ps;
 	struct su_table_header h;
-	size_t head, keys;
+	size_t head, keys, ranges, keys_at;
 	struct su_view *v;
 	uint8_t *copy;
 	int ret;
@@ -252,13 +260,16 @@ int su_view_build(const void *image, size_t size, struct su_view **out, struct s
 	ret = su_check_header(image, size, &h, err);
 	if (ret)
 		return ret;
-	/* Sizes from the checked header: they add up to `size`. */
+	/* Sizes from the checked header: the fixed parts, then the sections where it says. */
 	head = sizeof(h) + (size_t)h.trusted_count * sizeof(struct su_prefix) +
 	       (size_t)h.peer_count * sizeof(struct su_peer) +
 	       (size_t)h.owner_count * sizeof(struct su_owner);
+	ps = su_find_section(&h, SU_KEY_KIND_PORT_SLICE);
 	keys = (size_t)h.key_count * sizeof(struct su_slice_key);
+	ranges = (size_t)h.range_count * sizeof(struct su_port_range);
+	keys_at = ps ? ps->offset : head;
 	v = calloc(1, sizeof(*v));
-	copy = malloc(size - keys);
+	copy = malloc(head + ranges + 1);
 	if (!v || !copy) {
 		free(v);
 		free(copy);
@@ -268,7 +279,7 @@ int su_view_build(const void *image, size_t size, struct su_view **out, struct s
 	/* Checked and used from our own copy: the caller's buffer may change under us. The keys
 	 * are read once each by index_keys, into the view's own form. */
 	memcpy(copy, image, head);
-	memcpy(copy + head, (const uint8_t *)image + head + keys, size - head - keys);
+	memcpy(copy + head, (const uint8_t *)image + keys_at + keys, ranges);
 	v->image = copy;
 	v->header_copy = h;
 	v->header = &v->header_copy;
@@ -276,8 +287,9 @@ int su_view_build(const void *image, size_t size, struct su_view **out, struct s
 	v->peers = (const struct su_peer *)(v->trusted + h.trusted_count);
 	v->owners = (const struct su_owner *)(v->peers + h.peer_count);
 	v->ranges = (const struct su_port_range *)(copy + head);
+	list_kinds(v);
 	if ((ret = check_parts(v, err)) || (ret = prepare(v, err)) ||
-	    (ret = index_keys(v, (const uint8_t *)image + head, err))) {
+	    (ret = index_keys(v, (const uint8_t *)image + keys_at, err))) {
 		su_view_free(v);
 		return ret;
 	}

@@ -185,11 +185,121 @@ int su_check_ranges(const struct su_table_header *h, const struct su_port_range 
 	return 0;
 }
 
+/* Kind `kind`'s name as table.h spells it, or NULL for a kind this build does not know. */
+const char *su_key_kind_name(uint32_t kind)
+{
+	switch (kind) {
+#define SU_X(name, value, text, doc) \
+	case value:                  \
+		return text;
+		SU_KEY_KINDS(SU_X)
+#undef SU_X
+	default:
+		return NULL;
+	}
+}
+
+/* What messages list as the kinds there are: "1 (port-slice)". */
+#define SU_X(name, value, text, doc) " " #value " (" text ")"
+static const char known_kinds[] = SU_KEY_KINDS(SU_X);
+#undef SU_X
+
+/* The port-slice section holds the keys then the ranges the header counts (table.h). */
+static int check_port_slice_section(const struct su_table_header *h, uint32_t index,
+				    const struct su_section *s, struct su_error *err)
+{
+	uint64_t expected = (uint64_t)h->key_count * sizeof(struct su_slice_key) +
+			    (uint64_t)h->range_count * sizeof(struct su_port_range);
+
+	if (s->size != expected)
+		return su_bad(err, "section %u (port-slice) is %u bytes, but key_count %u and "
+				   "range_count %u make %llu",
+			      index, s->size, h->key_count, h->range_count,
+			      (unsigned long long)expected);
+	return 0;
+}
+
+/* Section `i`: a known kind, once, 4-byte aligned, after the fixed parts (which end at byte
+ * `fixed`), inside the image, apart from the sections before it. */
+static int check_section(const struct su_table_header *h, uint32_t i, size_t fixed, size_t size,
+			 struct su_error *err)
+{
+	const struct su_section *s = &h->sections[i];
+	const char *name = su_key_kind_name(s->kind);
+	uint64_t end = (uint64_t)s->offset + s->size;
+
+	if (!name)
+		return su_bad(err, "section %u has key kind %u, expected one of:%s", i, s->kind,
+			      known_kinds);
+	if (s->offset < fixed || s->offset % 4)
+		return su_bad(err, "section %u (%s) starts at byte %u, expected a multiple of 4 at or "
+				   "after byte %zu, where the header, trusted prefixes, peers and "
+				   "owners end",
+			      i, name, s->offset, fixed);
+	if (end > size)
+		return su_bad(err, "section %u (%s) ends at byte %llu, past the image's %zu bytes", i,
+			      name, (unsigned long long)end, size);
+	for (uint32_t j = 0; j < i; j++) {
+		const struct su_section *o = &h->sections[j];
+
+		if (s->offset < (uint64_t)o->offset + o->size && o->offset < end)
+			return su_bad(err, "section %u (%s, bytes %u-%llu) overlaps section %u (%s, "
+					   "bytes %u-%llu)",
+				      i, name, s->offset, (unsigned long long)end, j,
+				      su_key_kind_name(o->kind), o->offset,
+				      (unsigned long long)o->offset + o->size);
+		if (o->kind == s->kind)
+			return su_bad(err, "section %u repeats key kind %u (%s) of section %u: a kind "
+					   "has at most one section",
+				      i, s->kind, name, j);
+	}
+	if (s->kind == SU_KEY_KIND_PORT_SLICE)
+		return check_port_slice_section(h, i, s, err);
+	return 0;
+}
+
+/* The sections (table.h): each sound, together exactly the bytes after the fixed parts. */
+static int check_sections(const struct su_table_header *h, size_t fixed, size_t size,
+			  struct su_error *err)
+{
+	static const struct su_section unused;
+	uint64_t total = fixed;
+	int port_slice = 0, ret;
+
+	if (h->section_count > SU_SECTIONS_MAX)
+		return su_bad(err, "%u sections, more than the %u an image lists (SU_SECTIONS_MAX)",
+			      h->section_count, SU_SECTIONS_MAX);
+	for (uint32_t i = 0; i < SU_SECTIONS_MAX; i++) {
+		if (i >= h->section_count) {
+			if (memcmp(&h->sections[i], &unused, sizeof(unused)) != 0)
+				return su_bad(err, "section entry %u is not zero, but section_count "
+						   "is %u: entries past the count must be zero",
+					      i, h->section_count);
+			continue;
+		}
+		ret = check_section(h, i, fixed, size, err);
+		if (ret)
+			return ret;
+		total += h->sections[i].size;
+		port_slice |= h->sections[i].kind == SU_KEY_KIND_PORT_SLICE;
+	}
+	if (!port_slice && (h->key_count || h->range_count))
+		return su_bad(err, "key_count %u and range_count %u, but no port-slice section holds "
+				   "them",
+			      h->key_count, h->range_count);
+	/* Inside the image and apart: equal sums mean they tile it without a gap. */
+	if (total != size)
+		return su_bad(err, "%zu bytes, but the header, trusted prefixes, peers and owners "
+				   "(%zu bytes) and the %u sections make %llu",
+			      size, fixed, h->section_count, (unsigned long long)total);
+	return 0;
+}
+
 int su_check_header(const void *image, size_t size, struct su_table_header *out,
 		    struct su_error *err)
 {
 	struct su_table_header h;
-	uint64_t expected;
+	uint64_t fixed;
 
 	if (size < sizeof(h))
 		return su_bad(err, "%zu bytes, shorter than the %zu-byte header", size, sizeof(h));
@@ -208,16 +318,14 @@ int su_check_header(const void *image, size_t size, struct su_table_header *out,
 	if (h.peer_count > SU_PEERS_MAX)
 		return su_bad(err, "%u peers, more than the %u the XDP program holds", h.peer_count,
 			      SU_PEERS_MAX);
-	/* 64-bit arithmetic: five 32-bit counts times at most 32 bytes cannot overflow it. */
-	expected = sizeof(h) + (uint64_t)h.trusted_count * sizeof(struct su_prefix) +
-		   (uint64_t)h.peer_count * sizeof(struct su_peer) +
-		   (uint64_t)h.owner_count * sizeof(struct su_owner) +
-		   (uint64_t)h.key_count * sizeof(struct su_slice_key) +
-		   (uint64_t)h.range_count * sizeof(struct su_port_range);
-	if (expected != size)
+	/* 64-bit arithmetic: a 32-bit count times at most 32 bytes cannot overflow it. */
+	fixed = sizeof(h) + (uint64_t)h.trusted_count * sizeof(struct su_prefix) +
+		(uint64_t)h.peer_count * sizeof(struct su_peer) +
+		(uint64_t)h.owner_count * sizeof(struct su_owner);
+	if (fixed > size)
 		return su_bad(err, "%zu bytes, but its counts (trusted prefixes %u, peers %u, owners "
-				   "%u, keys %u, ranges %u) make %llu",
-			      size, h.trusted_count, h.peer_count, h.owner_count, h.key_count,
-			      h.range_count, (unsigned long long)expected);
-	return 0;
+				   "%u) make %llu before any section",
+			      size, h.trusted_count, h.peer_count, h.owner_count,
+			      (unsigned long long)fixed);
+	return check_sections(&h, (size_t)fixed, size, err);
 }

@@ -13,7 +13,8 @@
 #define su_bad(err, fmt, ...) \
 	su_error_set(err, "ERR_INVALID_TABLE", 0, NULL, "Invalid table image: " fmt, ##__VA_ARGS__)
 
-/* The header (a copy, into `out`), and that the image is exactly as long as its counts say. */
+/* The header (a copy, into `out`), its key-kind sections (known kinds, each once, inside the
+ * image, apart, together the rest of it), and that the image is exactly as long as they say. */
 int su_check_header(const void *image, size_t size, struct su_table_header *out,
 		    struct su_error *err);
 int su_check_host(const struct su_host *host, struct su_error *err);
@@ -28,6 +29,18 @@ int su_check_peers(const struct su_peer *peers, uint32_t count, struct su_error 
  * first port without overlap (so lookup can halve it), owners that exist. */
 int su_check_ranges(const struct su_table_header *h, const struct su_port_range *ranges,
 		    uint32_t index, const struct su_slice_key *k, struct su_error *err);
+
+/* Key kind `kind`'s name ("port-slice"), or NULL for a kind this build does not know. */
+const char *su_key_kind_name(uint32_t kind);
+/* The image's section of `kind`, or NULL when it has none (after su_check_header). */
+static inline const struct su_section *su_find_section(const struct su_table_header *h,
+						       uint32_t kind)
+{
+	for (uint32_t i = 0; i < h->section_count && i < SU_SECTIONS_MAX; i++)
+		if (h->sections[i].kind == kind)
+			return &h->sections[i];
+	return NULL;
+}
 
 /* "UDP 10.0.0.0/24": a key as messages name it. */
 const char *su_describe_key(char *buf, size_t size, const struct su_slice_key *k);

@@ -33,6 +33,19 @@ static uint64_t image_size(const struct su_table_header *h)
 	       (uint64_t)h->range_count * sizeof(struct su_port_range);
 }
 
+/* Where the port-slice section starts: the oracle reads an accepted image its own way, by the
+ * section list (table.h), rather than through the view's code. */
+static const uint8_t *port_slice_at(const struct su_table_header *h, const uint8_t *image,
+				    const uint8_t *after_owners)
+{
+	for (uint32_t i = 0; i < h->section_count && i < SU_SECTIONS_MAX; i++)
+		if (h->sections[i].kind == SU_KEY_KIND_PORT_SLICE)
+			return image + h->sections[i].offset;
+	if (h->key_count || h->range_count)
+		fz_fail("an accepted image has %u keys but no port-slice section", h->key_count);
+	return after_owners;
+}
+
 void fz_table_load(struct fz_table *t, const void *image, size_t size)
 {
 	const uint8_t *p = image;
@@ -41,11 +54,13 @@ void fz_table_load(struct fz_table *t, const void *image, size_t size)
 		fz_fail("an accepted image of %zu bytes has no header", size);
 	memcpy(&t->h, p, sizeof(t->h));
 	p += sizeof(t->h);
+	/* One kind today: its section and the fixed parts are the whole image. */
 	if (image_size(&t->h) != size)
 		fz_fail("an accepted image of %zu bytes disagrees with its counts", size);
 	t->trusted = section(&p, t->h.trusted_count * sizeof(*t->trusted));
 	t->peers = section(&p, t->h.peer_count * sizeof(*t->peers));
 	t->owners = section(&p, t->h.owner_count * sizeof(*t->owners));
+	p = port_slice_at(&t->h, image, p);
 	t->keys = section(&p, t->h.key_count * sizeof(*t->keys));
 	t->ranges = section(&p, t->h.range_count * sizeof(*t->ranges));
 }
@@ -275,6 +290,28 @@ static int sections_valid(const struct fz_table *t, char *why, size_t why_size)
 	return keys_valid(t, why, why_size);
 }
 
+/* The section list (table.h) as this build's one kind makes it valid: no section (no keys or
+ * ranges), or one port-slice section holding exactly the keys and ranges, which must then tile
+ * the rest of the image; unused entries zero. The view checks the general rules (kinds, order,
+ * overlap); with one kind they come to this. */
+static int section_list_valid(const struct su_table_header *h, size_t size)
+{
+	static const struct su_section zero;
+	uint64_t fixed = image_size(h) - (uint64_t)h->key_count * sizeof(struct su_slice_key) -
+			 (uint64_t)h->range_count * sizeof(struct su_port_range);
+	const struct su_section *s = &h->sections[0];
+
+	if (h->section_count > 1)
+		return 0;
+	for (uint32_t i = h->section_count; i < SU_SECTIONS_MAX; i++)
+		if (memcmp(&h->sections[i], &zero, sizeof(zero)) != 0)
+			return 0;
+	if (h->section_count == 0)
+		return h->key_count == 0 && h->range_count == 0;
+	return s->kind == SU_KEY_KIND_PORT_SLICE && s->offset == fixed &&
+	       (uint64_t)s->size + fixed == size;
+}
+
 int fz_image_check(const void *image, size_t size, char *why, size_t why_size)
 {
 	struct fz_table t;
@@ -289,6 +326,8 @@ int fz_image_check(const void *image, size_t size, char *why, size_t why_size)
 		return bad(why, why_size, "too many trusted prefixes or peers");
 	if (image_size(&t.h) != size)
 		return bad(why, why_size, "size disagrees with the counts");
+	if (!section_list_valid(&t.h, size))
+		return bad(why, why_size, "key-kind sections");
 	fz_table_load(&t, image, size);
 	ret = sections_valid(&t, why, why_size);
 	fz_table_free(&t);

@@ -20,6 +20,95 @@ static void expect_reject(const struct img *m, const char *what, const char *mes
 		printf("#   expected: %s\n", message);
 }
 
+/* Patches `patch` into a copy of the routing table's image (`n` bytes) and expects `message`. */
+static void expect_section_reject(const uint8_t *image, size_t n,
+				  void (*patch)(struct su_table_header *h), const char *what,
+				  const char *message)
+{
+	static uint8_t copy[4096];
+	struct su_error err = { 0 };
+	struct su_view *v = NULL;
+	int ret;
+
+	memcpy(copy, image, n);
+	patch((struct su_table_header *)copy);
+	ret = su_view_build(copy, n, &v, &err);
+	CHECK(ret == -EINVAL && strcmp(err.message, message) == 0, "rejects %s: %s", what,
+	      err.message);
+	su_view_free(v);
+}
+
+static void kind_unknown(struct su_table_header *h) { h->sections[0].kind = 9; }
+static void kind_zero(struct su_table_header *h) { h->sections[0].kind = 0; }
+static void too_many(struct su_table_header *h) { h->section_count = SU_SECTIONS_MAX + 1; }
+static void unused_set(struct su_table_header *h) { h->sections[2].size = 4; }
+static void inside_owners(struct su_table_header *h) { h->sections[0].offset -= 32; }
+static void unaligned(struct su_table_header *h) { h->sections[0].offset += 2; }
+static void overflowing(struct su_table_header *h) { h->sections[0].size = 0xfffffff0u; }
+static void twice(struct su_table_header *h)
+{
+	h->section_count = 2;
+	h->sections[1] = h->sections[0];
+	h->sections[1].offset += h->sections[0].size; /* empty, right after the first */
+	h->sections[1].size = 0;
+}
+static void overlap(struct su_table_header *h)
+{
+	h->section_count = 2;
+	h->sections[1] = h->sections[0];
+	h->sections[1].size = 8;
+}
+static void counts_wrong(struct su_table_header *h)
+{
+	h->key_count = 0xffffffffu;
+	h->range_count = 0xffffffffu;
+}
+static void no_section(struct su_table_header *h)
+{
+	h->section_count = 0;
+	memset(&h->sections[0], 0, sizeof(h->sections[0]));
+}
+
+/* The key-kind sections (table.h): known kinds, each once, inside the image, apart. */
+static void test_section_checks(const uint8_t *image, size_t n)
+{
+	expect_section_reject(image, n, kind_unknown, "an unknown key kind",
+			      "Invalid table image: section 0 has key kind 9, expected one of: 1 "
+			      "(port-slice)");
+	expect_section_reject(image, n, kind_zero, "key kind 0",
+			      "Invalid table image: section 0 has key kind 0, expected one of: 1 "
+			      "(port-slice)");
+	expect_section_reject(image, n, too_many, "more sections than an image lists",
+			      "Invalid table image: 5 sections, more than the 4 an image lists "
+			      "(SU_SECTIONS_MAX)");
+	expect_section_reject(image, n, unused_set, "a set entry past the count",
+			      "Invalid table image: section entry 2 is not zero, but section_count "
+			      "is 1: entries past the count must be zero");
+	expect_section_reject(image, n, inside_owners, "a section over the owners",
+			      "Invalid table image: section 0 (port-slice) starts at byte 360, "
+			      "expected a multiple of 4 at or after byte 392, where the header, "
+			      "trusted prefixes, peers and owners end");
+	expect_section_reject(image, n, unaligned, "an unaligned section",
+			      "Invalid table image: section 0 (port-slice) starts at byte 394, "
+			      "expected a multiple of 4 at or after byte 392, where the header, "
+			      "trusted prefixes, peers and owners end");
+	expect_section_reject(image, n, overflowing, "a section past the end",
+			      "Invalid table image: section 0 (port-slice) ends at byte 4294967672, "
+			      "past the image's 728 bytes");
+	expect_section_reject(image, n, twice, "a kind listed twice",
+			      "Invalid table image: section 1 repeats key kind 1 (port-slice) of "
+			      "section 0: a kind has at most one section");
+	expect_section_reject(image, n, overlap, "overlapping sections",
+			      "Invalid table image: section 1 (port-slice, bytes 392-400) overlaps "
+			      "section 0 (port-slice, bytes 392-728)");
+	expect_section_reject(image, n, counts_wrong, "counts that overflow 32 bits",
+			      "Invalid table image: section 0 (port-slice) is 336 bytes, but "
+			      "key_count 4294967295 and range_count 4294967295 make 154618822620");
+	expect_section_reject(image, n, no_section, "keys without a port-slice section",
+			      "Invalid table image: key_count 4 and range_count 28, but no "
+			      "port-slice section holds them");
+}
+
 static void test_image_checks(void)
 {
 	struct img m;
@@ -50,33 +139,27 @@ static void test_image_checks(void)
 	ret = su_view_build(buf, 10, &v, &err);
 	CHECK(ret == -EINVAL &&
 		      strcmp(err.message,
-			     "Invalid table image: 10 bytes, shorter than the 72-byte header") == 0,
+			     "Invalid table image: 10 bytes, shorter than the 128-byte header") == 0,
 	      "rejects a truncated header: %s", err.message);
 	ret = su_view_build(buf, n - 1, &v, &err);
 	CHECK(ret == -EINVAL &&
 		      strcmp(err.message,
-			     "Invalid table image: 671 bytes, but its counts (trusted prefixes 2, "
-			     "peers 0, owners 7, keys 4, ranges 28) make 672") == 0,
-	      "rejects an image shorter than its counts: %s", err.message);
+			     "Invalid table image: section 0 (port-slice) ends at byte 728, past the "
+			     "image's 727 bytes") == 0,
+	      "rejects an image shorter than its sections: %s", err.message);
 	ret = su_view_build(buf, n + 8, &v, &err);
-	CHECK(ret == -EINVAL && strstr(err.message, "680 bytes, but its counts") != NULL,
-	      "rejects an image longer than its counts: %s", err.message);
-
-	/* Counts patched into the bytes (the helper would copy that many entries). */
-	{
-		struct su_table_header *h = (struct su_table_header *)buf;
-
-		h->key_count = 0xffffffffu;
-		h->range_count = 0xffffffffu;
-		ret = su_view_build(buf, n, &v, &err);
-		CHECK(ret == -EINVAL &&
-			      strcmp(err.message,
-				     "Invalid table image: 672 bytes, but its counts (trusted "
-				     "prefixes 2, peers 0, owners 7, keys 4294967295, ranges "
-				     "4294967295) make 154618822956") == 0,
-		      "rejects counts whose sizes overflow 32 bits: %s", err.message);
-	}
-
+	CHECK(ret == -EINVAL &&
+		      strcmp(err.message,
+			     "Invalid table image: 736 bytes, but the header, trusted prefixes, "
+			     "peers and owners (392 bytes) and the 1 sections make 728") == 0,
+	      "rejects an image longer than its sections: %s", err.message);
+	ret = su_view_build(buf, 300, &v, &err);
+	CHECK(ret == -EINVAL &&
+		      strcmp(err.message,
+			     "Invalid table image: 300 bytes, but its counts (trusted prefixes 2, "
+			     "peers 0, owners 7) make 392 before any section") == 0,
+	      "rejects an image shorter than its fixed parts: %s", err.message);
+	test_section_checks(buf, n);
 	routing_table(&m);
 	m.h.magic = 0x12345678;
 	expect_reject(&m, "a bad magic",

@@ -127,6 +127,10 @@ static void test_million_keys(void)
 	h->owner_count = OWNERS;
 	h->key_count = KEYS;
 	h->range_count = KEYS;
+	h->section_count = 1;
+	h->sections[0].kind = SU_KEY_KIND_PORT_SLICE;
+	h->sections[0].offset = (uint32_t)((const uint8_t *)keys - buf);
+	h->sections[0].size = (uint32_t)(size - h->sections[0].offset);
 	h->host.mtu = 1500;
 	for (int i = 0; i < OWNERS; i++) {
 		owners[i].kind = SU_OWNER_SERVER;

@@ -99,17 +99,26 @@ static inline void add_range(struct img *m, uint16_t first, uint16_t last, uint3
 	m->keys[m->h.key_count - 1].range_count++;
 }
 
-/* The image's bytes: the sections back to back, as src/slices/compile.ts lays them out. */
+/* The image's bytes: the parts back to back, as src/slices/compile.ts lays them out, the keys
+ * and ranges listed as the port-slice section. */
 static inline size_t img_bytes(const struct img *m, uint8_t *out)
 {
+	struct su_table_header h = m->h;
 	size_t n = 0;
+
+	h.section_count = 1;
+	h.sections[0].kind = SU_KEY_KIND_PORT_SLICE;
+	h.sections[0].offset = (__u32)(sizeof(h) + h.trusted_count * sizeof(struct su_prefix) +
+				       h.owner_count * sizeof(struct su_owner));
+	h.sections[0].size = (__u32)(h.key_count * sizeof(struct su_slice_key) +
+				     h.range_count * sizeof(struct su_port_range));
 
 #define PUT(src, size)                      \
 	do {                                \
 		memcpy(out + n, src, size); \
 		n += size;                  \
 	} while (0)
-	PUT(&m->h, sizeof(m->h));
+	PUT(&h, sizeof(h));
 	PUT(m->trusted, m->h.trusted_count * sizeof(struct su_prefix));
 	PUT(m->owners, m->h.owner_count * sizeof(struct su_owner));
 	PUT(m->keys, m->h.key_count * sizeof(struct su_slice_key));

@@ -84,6 +84,12 @@ int main(void)
 	printf(",\"encaps\":{");
 	SU_ENCAPS(SU_X)
 #undef SU_X
+	printf("}");
+	first = 0;
+	printf(",\"sectionsMax\":%d,\"keyKinds\":{", SU_SECTIONS_MAX);
+#define SU_X(name, value, text, doc) printf("%s\"%s\":%d", first++ ? "," : "", text, value);
+	SU_KEY_KINDS(SU_X)
+#undef SU_X
 	printf("}}");
 	printf(",\"gue\":{\"defaultPort\":%d,\"sourcePortMin\":%d,\"sourcePortMask\":%d,"
 	       "\"ctypeProbe\":%d,\"ctypeProbeReply\":%d,\"probeNonceLen\":%d}",
@@ -117,6 +123,14 @@ int main(void)
 	FIELD(su_table_header, range_count);
 	FIELD(su_table_header, host);
 	FIELD(su_table_header, peer_count);
+	FIELD(su_table_header, section_count);
+	FIELD(su_table_header, sections);
+	printf("}}");
+	first = 0;
+	printf(",\"section\":{\"size\":%zu,\"fields\":{", sizeof(struct su_section));
+	FIELD(su_section, kind);
+	FIELD(su_section, offset);
+	FIELD(su_section, size);
 	printf("}}");
 	first = 0;
 	printf(",\"peer\":{\"size\":%zu,\"fields\":{", sizeof(struct su_peer));

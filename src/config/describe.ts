@@ -5,7 +5,7 @@ import { formatPrefix, parsePrefix } from '../slices/address.js';
 import type { OwnerSpec } from '../slices/types.js';
 import type { Destination, PortRange, Protocol } from '../fields.js';
 import type { Config } from './types.js';
-import { viewOf } from './view.js';
+import { perspectiveOf } from './perspective.js';
 
 export type OwnerKind = OwnerSpec['kind'];
 
@@ -40,12 +40,12 @@ const fallbackText = (fallback: string | undefined): string => (fallback === und
 
 /** Every slice of the file as the router on server `host` sees it. */
 export function describeTable(config: Config, host: string): TableRow[] {
-  const view = viewOf(config, host);
+  const p = perspectiveOf(config, host);
   const rows: TableRow[] = [];
   for (const e of config.egress) {
     for (const s of e.slices) {
-      const owner = view.ownerOf.get(s.owner)!;
-      const spec = view.owners.get(owner)!;
+      const owner = p.ownerOf.get(s.owner)!;
+      const spec = p.owners.get(owner)!;
       rows.push({ destination: e.destination, protocols: s.protocols, ports: s.ports, server: s.owner, owner, kind: spec.kind, reached: reached(spec), tags: e.tags });
     }
   }

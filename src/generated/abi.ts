@@ -3,7 +3,7 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 6,
+  "abiVersion": 7,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
@@ -224,6 +224,10 @@ export const ABI = {
       "GUE0": 0,
       "GUE1": 1,
       "L2": 2
+    },
+    "sectionsMax": 4,
+    "keyKinds": {
+      "port-slice": 1
     }
   },
   "gue": {
@@ -386,7 +390,7 @@ export const ABI = {
     }
   },
   "tableHeader": {
-    "size": 72,
+    "size": 128,
     "fields": {
       "magic": {
         "offset": 0,
@@ -422,6 +426,31 @@ export const ABI = {
       },
       "peer_count": {
         "offset": 68,
+        "size": 4
+      },
+      "section_count": {
+        "offset": 72,
+        "size": 4
+      },
+      "sections": {
+        "offset": 76,
+        "size": 48
+      }
+    }
+  },
+  "section": {
+    "size": 12,
+    "fields": {
+      "kind": {
+        "offset": 0,
+        "size": 4
+      },
+      "offset": {
+        "offset": 4,
+        "size": 4
+      },
+      "size": {
+        "offset": 8,
         "size": 4
       }
     }

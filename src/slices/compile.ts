@@ -11,7 +11,10 @@ import { ABI } from '../generated/abi.js';
 import { isIPv4, isIPv6 } from '../ip.js';
 import { FAMILY_V4, FAMILY_V6, formatV4, formatV6, parsePrefix, writeAddress, type Prefix } from './address.js';
 import { checkFallbacks, parseMac } from './owner.js';
-import { compilePortSlices, OWNERS_MAX } from './port-slices.js';
+import type { HeaderField, KeyKind, KindSection } from './kind.js';
+import { KEY_KINDS } from './kinds.js';
+import { OWNERS_MAX } from './port-slices.js';
+import type { TableState } from './state.js';
 import { SliceTable, tableState } from './table.js';
 import type { OwnerSpec } from './types.js';
 
@@ -57,7 +60,7 @@ export interface CompileStats {
 
 /** Everything a publish hands to native code, laid out by abi.h. */
 export interface CompiledTable {
-  /** struct su_table_header, then su_prefix trusted[], su_peer peers[], su_owner owners[], su_slice_key keys[], su_port_range ranges[]. */
+  /** struct su_table_header, then su_prefix trusted[], su_peer peers[], su_owner owners[], then one section per key kind (table.h). */
   image: Uint8Array;
   generation: number;
   /** Owner name -> index of its record in the image, for every owner a slice belongs to. */
@@ -210,29 +213,15 @@ function checkOptions(value: unknown, owners: ReadonlyMap<string, OwnerSpec>): C
   return o as unknown as CompileOptions;
 }
 
-/**
- * Compiles `table` for this host. Throws InvalidOptionError for bad host settings or options,
- * UnknownOwnerError for a fallback the table does not define, OwnerUnreachableError when a GUE
- * owner's family has no host address, TableLimitError when the trusted peers or this data
- * centre's servers do not fit the packet path.
- */
-export function compileTable(table: SliceTable, host: HostSpec, options: CompileOptions): CompiledTable {
-  if (!(table instanceof SliceTable)) invalid('table', 'a SliceTable', table);
-  const state = tableState(table);
-  const data = state.data;
-  const h = checkHost(host);
-  const opts = checkOptions(options, state.specs);
-  checkFallbacks(state.specs);
-  const little = endianness() === 'LE';
-
-  // Owners with slices, in definition order; identical records share one index.
+/** Owners with slices, in definition order, as image records; identical records share one index. */
+function ownerRecords(state: TableState, h: Host, nextHops: ReadonlyMap<string, string> | undefined): { records: Uint8Array[]; imageOwner: Int32Array; ownerIndex: Map<string, number> } {
   const imageOwner = new Int32Array(state.names.length).fill(-1);
   const records: Uint8Array[] = [];
   const recordIndex = new Map<string, number>();
   const ownerIndex = new Map<string, number>();
   state.names.forEach((name, id) => {
     if (name === undefined || state.uses[id] === 0) return;
-    const record = ownerRecord(name, state.specs.get(name)!, h, opts.nextHops);
+    const record = ownerRecord(name, state.specs.get(name)!, h, nextHops);
     const key = String.fromCharCode(...record);
     let index = recordIndex.get(key);
     if (index === undefined) {
@@ -244,47 +233,82 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
     ownerIndex.set(name, index);
   });
   if (records.length > OWNERS_MAX) throw new TableLimitError(`The table has ${records.length} distinct owners, more than the ${OWNERS_MAX} an image holds`);
+  return { records, imageOwner, ownerIndex };
+}
 
-  const slicesSection = compilePortSlices(state, imageOwner);
+/** The parts every image has, after its header: trusted prefixes, peers, owners. */
+interface FixedParts {
+  trusted: Uint8Array;
+  peers: Uint8Array;
+  owners: Uint8Array[];
+}
+
+/**
+ * The image (table.h): header, fixed parts, then each kind's section back to back in KEY_KINDS
+ * order, listed in the header's sections. The one place that writes an image.
+ */
+function layImage(generation: number, h: Host, parts: FixedParts, sections: readonly { kind: KeyKind; section: KindSection }[]): Uint8Array {
   const header = ABI.tableHeader;
-  const peers = encodePeers(state.specs);
-  const trustedAt = header.size;
-  const peersAt = trustedAt + h.trusted.length * ABI.prefix.size;
-  const ownersAt = peersAt + peers.length;
-  const keysAt = ownersAt + records.length * ABI.owner.size;
-  const size = keysAt + slicesSection.bytes.length;
+  const hf = header.fields;
+  const peersAt = header.size + parts.trusted.length;
+  const ownersAt = peersAt + parts.peers.length;
+  let at = ownersAt + parts.owners.length * ABI.owner.size;
+  const size = sections.reduce((n, s) => n + s.section.bytes.length, at);
   const u8 = new Uint8Array(size);
   const view = new DataView(u8.buffer);
-
-  u8.set(encodePrefixes(h.trusted), trustedAt);
-  u8.set(peers, peersAt);
-  records.forEach((r, i) => u8.set(r, ownersAt + i * ABI.owner.size));
-
-  u8.set(slicesSection.bytes, keysAt);
-
-  const hf = header.fields;
+  const little = endianness() === 'LE';
+  u8.set(parts.trusted, header.size);
+  u8.set(parts.peers, peersAt);
+  parts.owners.forEach((r, i) => u8.set(r, ownersAt + i * ABI.owner.size));
   view.setUint32(hf.magic.offset, ABI.table.magic, little);
   view.setUint32(hf.abi_version.offset, ABI.abiVersion, little);
-  view.setBigUint64(hf.generation.offset, BigInt(opts.generation), little);
-  view.setUint32(hf.trusted_count.offset, h.trusted.length, little);
-  view.setUint32(hf.owner_count.offset, records.length, little);
-  view.setUint32(hf.key_count.offset, slicesSection.keys, little);
-  view.setUint32(hf.range_count.offset, slicesSection.ranges, little);
-  view.setUint32(hf.peer_count.offset, peers.length / ABI.peer.size, little);
+  view.setBigUint64(hf.generation.offset, BigInt(generation), little);
+  view.setUint32(hf.trusted_count.offset, parts.trusted.length / ABI.prefix.size, little);
+  view.setUint32(hf.owner_count.offset, parts.owners.length, little);
+  view.setUint32(hf.peer_count.offset, parts.peers.length / ABI.peer.size, little);
+  view.setUint32(hf.section_count.offset, sections.length, little);
   u8.set(h.bytes, hf.host.offset);
+  sections.forEach(({ kind, section }, i) => {
+    const entry = hf.sections.offset + i * ABI.section.size;
+    const f = ABI.section.fields;
+    view.setUint32(entry + f.kind.offset, ABI.table.keyKinds[kind.name], little);
+    view.setUint32(entry + f.offset.offset, at, little);
+    view.setUint32(entry + f.size.offset, section.bytes.length, little);
+    for (const [field, value] of Object.entries(section.header)) view.setUint32(hf[field as HeaderField].offset, value, little);
+    u8.set(section.bytes, at);
+    at += section.bytes.length;
+  });
+  return u8;
+}
+
+/**
+ * Compiles `table` for this host. Throws InvalidOptionError for bad host settings or options,
+ * UnknownOwnerError for a fallback the table does not define, OwnerUnreachableError when a GUE
+ * owner's family has no host address, TableLimitError when the trusted peers or this data
+ * centre's servers do not fit the packet path.
+ */
+export function compileTable(table: SliceTable, host: HostSpec, options: CompileOptions): CompiledTable {
+  if (!(table instanceof SliceTable)) invalid('table', 'a SliceTable', table);
+  const state = tableState(table);
+  const h = checkHost(host);
+  const opts = checkOptions(options, state.specs);
+  checkFallbacks(state.specs);
+  const { records, imageOwner, ownerIndex } = ownerRecords(state, h, opts.nextHops);
+  const sections = KEY_KINDS.map((kind) => ({ kind, section: kind.compile(state, imageOwner) }));
+  const peers = encodePeers(state.specs);
+  const image = layImage(opts.generation, h, { trusted: encodePrefixes(h.trusted), peers, owners: records }, sections);
+  const stats = { slices: 0, keys: 0, ranges: 0 };
+  for (const { section } of sections) for (const key of ['slices', 'keys', 'ranges'] as const) stats[key] += section.stats[key] ?? 0;
   return {
-    image: u8,
+    image,
     generation: opts.generation,
     ownerIndex,
     stats: {
-      slices: slicesSection.slices,
+      ...stats,
       owners: records.length,
-      keys: slicesSection.keys,
-      ranges: slicesSection.ranges,
       trustedPeers: h.trusted.length,
       peers: [...state.specs.values()].filter((s) => s.kind === 'server').length,
-      bytes: size,
+      bytes: image.length,
     },
   };
 }
-

@@ -4,7 +4,8 @@ import { invalid } from '../errors.js';
 import { toDestination } from './address.js';
 import { sameOwner } from './owner.js';
 import { fromOf, ownerOf, protocolNames, protoOf, type Group } from './slice.js';
-import { SliceTable, tableState, type TableState } from './table.js';
+import type { TableState } from './state.js';
+import { SliceTable, tableState } from './table.js';
 import type { TableDiff } from './types.js';
 import type { Destination } from '../fields.js';
 

@@ -1,11 +1,13 @@
-// The port-slice key kind's section of a table image (native/include/softunicast/table.h: keys
-// of destination prefix and protocol, each with its sorted, merged port ranges and their owners):
-// compiled from a SliceTable's slices. Used by compileTable (compile.ts), which lays the image out.
+// The port-slice key kind (soft-unicast: destination address or prefix, protocol, port range) and
+// its section of a table image (native/include/softunicast/table.h: keys of destination prefix and
+// protocol, each with its sorted, merged port ranges and their owners), compiled from a
+// SliceTable's slices. Listed in kinds.ts; compileTable (compile.ts) lays the image out.
 import { SliceOverlapError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { FAMILY_V4, FAMILY_V6, formatPrefix, writeAddress, type Prefix } from './address.js';
 import { ownerOf, protoOf, type Group } from './slice.js';
-import { sortedGroups, type TableState } from './table.js';
+import type { KeyKind } from './kind.js';
+import { sortedGroups, type TableState } from './state.js';
 
 // IANA protocol numbers, as the IP header carries them (the keys' `protocol` field).
 const IPPROTO_TCP = 6;
@@ -179,3 +181,13 @@ function writeRanges(
   }
   return range;
 }
+
+/** port-slice as kinds.ts lists it. Its entries are checked by SliceTable (table.ts: owners, no
+ * overlap between owners); explain() reports the slice the C lookup (native/core/lookup.h) found. */
+export const portSliceKind: KeyKind = {
+  name: 'port-slice',
+  compile(state, imageOwner) {
+    const s = compilePortSlices(state, imageOwner);
+    return { bytes: s.bytes, header: { key_count: s.keys, range_count: s.ranges }, stats: { slices: s.slices, keys: s.keys, ranges: s.ranges } };
+  },
+};

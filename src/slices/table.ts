@@ -2,56 +2,23 @@
 // between owners), moves and releases; compileTable (compile.ts) turns it into the native image.
 import type { IPv4, IPv6 } from 'ip-num';
 
-import { describe, invalid, InvalidSliceError, SliceOverlapError, UnknownOwnerError } from '../errors.js';
+import { describe, invalid, InvalidSliceError, UnknownOwnerError } from '../errors.js';
 import { isAddress, isIPv4 } from '../ip.js';
 import { isPort } from '../fields.js';
-import { containsPrefix, FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
+import { FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
+import { filterGroup, makeRoom } from './arena.js';
+import { checkBatch, link, newBatch, type Batch, type CheckedTable } from './overlaps.js';
 import { checkOwnerName, normalizeOwner } from './owner.js';
 import {
   formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
   type Arena, type Group, type Selector,
 } from './slice.js';
+import { sortedGroups, type PackedInput, type TableState, type V4Maps, type V6Maps } from './state.js';
 import type { OwnerSpec, SliceEntry, SliceSelector, SliceSpec } from './types.js';
 import type { Protocol } from '../fields.js';
 
-type V4Maps = (Map<number, Group> | undefined)[];
-type V6Maps = (Map<bigint, Group> | undefined)[];
-
-/** A table's insides, for compile.ts and diff.ts only (not exported from src/index.ts). */
-export interface TableState {
-  readonly v4: V4Maps;
-  readonly v6: V6Maps;
-  /** Owner id -> name; undefined once removed. Slices store ids, so renaming is never needed. */
-  readonly names: readonly (string | undefined)[];
-  readonly specs: ReadonlyMap<string, OwnerSpec>;
-  /** Slices per owner id. */
-  readonly uses: readonly number[];
-  /** The arena's numbers: group g's slices are data[g.at] to data[g.at + 2 * g.n - 1]. */
-  readonly data: Float64Array;
-}
-
 let stateOf: (table: SliceTable) => TableState;
 let packedInto: (table: SliceTable, input: PackedInput) => void;
-
-/** Slices of one destination: indices `first` (inclusive) to `end` of a PackedInput's arrays. */
-export interface PackedRun {
-  readonly prefix: Prefix;
-  readonly first: number;
-  readonly end: number;
-}
-
-/**
- * Slices as numbers, for a caller that validated them already (config/view.ts: a router's table
- * from a Config): `ports` from * 65536 + to, `bits` SU_PROTO_*, `owners` indices into `names`,
- * each a name given to defineOwner(). No object per slice; overlaps are still checked.
- */
-export interface PackedInput {
-  readonly ports: ArrayLike<number>;
-  readonly bits: ArrayLike<number>;
-  readonly owners: ArrayLike<number>;
-  readonly names: readonly string[];
-  readonly runs: readonly PackedRun[];
-}
 
 /** Adds packed slices to `table` (all or none), as assignMany() would the same slices as specs. */
 export function assignPacked(table: SliceTable, input: PackedInput): void {
@@ -61,124 +28,6 @@ export function assignPacked(table: SliceTable, input: PackedInput): void {
 /** The insides of `table` (compile.ts, diff.ts). */
 export function tableState(table: SliceTable): TableState {
   return stateOf(table);
-}
-
-/**
- * Every group of one family in a fixed order, by address and then prefix length (so a prefix
- * comes right before the prefixes inside it): equal tables give equal images whatever order
- * their slices were assigned in.
- */
-export function sortedGroups(state: TableState, family: number): Group[] {
-  const out: Group[] = [];
-  if (family === FAMILY_V4) {
-    const lens = state.v4.flatMap((map, len) => (map !== undefined && map.size > 0 ? [len] : []));
-    if (lens.length === 1) {
-      const map = state.v4[lens[0]!]!;
-      // Groups usually arrive in address order; sort only when they did not.
-      let last = -1;
-      let sorted = true;
-      for (const key of map.keys()) {
-        if (key < last) {
-          sorted = false;
-          break;
-        }
-        last = key;
-      }
-      if (sorted) return [...map.values()];
-    }
-    // address * 64 + length (below 2^38): a Float64Array sorts it numerically and natively,
-    // much faster than Array#sort with a comparator.
-    let count = 0;
-    for (const len of lens) count += state.v4[len]!.size;
-    const keys = new Float64Array(count);
-    let i = 0;
-    for (const len of lens) for (const addr of state.v4[len]!.keys()) keys[i++] = addr * 64 + len;
-    keys.sort();
-    for (const key of keys) out.push(state.v4[key % 64]!.get(Math.floor(key / 64))!);
-    return out;
-  }
-  for (const map of state.v6) if (map !== undefined) for (const g of map.values()) out.push(g);
-  return out.sort((a, b) => (a.prefix.v6 < b.prefix.v6 ? -1 : a.prefix.v6 > b.prefix.v6 ? 1 : a.prefix.len - b.prefix.len));
-}
-
-/** Pairs of new x all slices above this count are checked by sorting, not pairwise. */
-const PAIRWISE_LIMIT = 4096;
-
-/** Two slices share packets and owners differ: protocol bits meet, port ranges meet. */
-function conflicts(pa: number, ma: number, pb: number, mb: number): boolean {
-  return (ma & mb & 3) !== 0 && ma >>> 2 !== mb >>> 2 && pa >>> 16 <= (pb & 0xffff) && pb >>> 16 <= (pa & 0xffff);
-}
-
-/**
- * The slices of one change while it is checked: parallel arrays indexed by input position,
- * linked per group through `next` (-1 ends a list). `ports` -1 marks an exact duplicate of an
- * earlier slice, which is then skipped.
- */
-interface Batch {
-  ports: Float64Array;
-  meta: Float64Array;
-  next: Int32Array;
-  /** Where slice i came from, for messages: "slices[3]", "being assigned", "selector, moved to 'b'". */
-  where: (i: number) => string;
-  /** Group keys of one family and length, sorted, for finding nested prefixes (family * 256 + length). */
-  sorted: Map<number, Float64Array | bigint[]>;
-}
-
-function newBatch(size: number, where: (i: number) => string): Batch {
-  return { ports: new Float64Array(size), meta: new Float64Array(size), next: new Int32Array(size).fill(-1), where, sorted: new Map() };
-}
-
-function link(b: Batch, g: Group, i: number, touched: Group[]): void {
-  if (g.head < 0) {
-    g.head = i;
-    touched.push(g);
-  } else {
-    b.next[g.tail] = i;
-  }
-  g.tail = i;
-  g.pending++;
-}
-
-/** One slice for the sorting overlap check and for messages; `index` -1: already in the table. */
-interface Side {
-  group: Group;
-  ports: number;
-  meta: number;
-  index: number;
-}
-
-function sides(g: Group, d: Float64Array, b: Batch, existing: boolean, out: Side[]): void {
-  if (existing) for (let i = g.at; i < g.at + g.n * 2; i += 2) out.push({ group: g, ports: d[i]!, meta: d[i + 1]!, index: -1 });
-  for (let i = g.head; i >= 0; i = b.next[i]!) if (b.ports[i]! >= 0) out.push({ group: g, ports: b.ports[i]!, meta: b.meta[i]!, index: i });
-}
-
-/**
- * Some pair of `all` that overlaps with different owners, or undefined. Per protocol, sorted by
- * first port, keeping the range that reaches furthest: a later range starting inside it with
- * another owner is an overlap; if one exists, the first such range in this order meets it
- * (had it the same owner, the furthest range and the true partner would overlap earlier).
- */
-function sweep(all: Side[]): [Side, Side] | undefined {
-  for (const bit of [1, 2]) {
-    const list = all.filter((s) => (s.meta & bit) !== 0).sort((a, b) => a.ports - b.ports);
-    let reach: Side | undefined;
-    for (const s of list) {
-      if (reach !== undefined && fromOf(s.ports) <= toOf(reach.ports) && ownerOf(s.meta) !== ownerOf(reach.meta)) return [s, reach];
-      if (reach === undefined || toOf(s.ports) > toOf(reach.ports)) reach = s;
-    }
-  }
-  return undefined;
-}
-
-/** Keeps, in place, the slices of `g` at whose offset (into the arena) `keep` holds. */
-function filterGroup(g: Group, d: Float64Array, keep: (offset: number) => boolean): void {
-  let to = g.at;
-  for (let i = g.at; i < g.at + g.n * 2; i += 2) {
-    if (!keep(i)) continue;
-    d[to++] = d[i]!;
-    d[to++] = d[i + 1]!;
-  }
-  g.n = (to - g.at) / 2;
 }
 
 /**
@@ -197,6 +46,19 @@ export class SliceTable {
   #uses: number[] = [];
   #size = 0;
   #arena: Arena = { data: new Float64Array(0), used: 0, holes: 0 };
+  /** What the overlap check (overlaps.ts) reads, always the table's current parts. */
+  readonly #checked: CheckedTable = ((table: SliceTable): CheckedTable => ({
+    get v4() {
+      return table.#v4;
+    },
+    get v6() {
+      return table.#v6;
+    },
+    data: () => table.#arena.data,
+    get names() {
+      return table.#names;
+    },
+  }))(this);
 
   static {
     stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data });
@@ -269,7 +131,7 @@ export class SliceTable {
     const gone = new Set(matched);
     filterGroup(g, d, (offset) => !gone.has(offset));
     try {
-      this.#check(b, touched);
+      checkBatch(this.#checked, b, touched);
     } catch (error) {
       d.set(saved, g.at);
       g.n = savedN;
@@ -492,7 +354,7 @@ export class SliceTable {
           link(b, group, i, touched);
         }
       }
-      this.#check(b, touched);
+      checkBatch(this.#checked, b, touched);
       this.#commit(b, touched);
       created.length = 0;
     } finally {
@@ -549,7 +411,7 @@ export class SliceTable {
         b.meta[i] = id * 4 + bits;
         link(b, group, i, touched);
       }
-      this.#check(b, touched);
+      checkBatch(this.#checked, b, touched);
       this.#commit(b, touched);
       created.length = 0;
     } finally {
@@ -561,166 +423,9 @@ export class SliceTable {
     }
   }
 
-  /** Throws SliceOverlapError if a slice of batch `b` overlaps a slice (new or not) of another owner. */
-  #check(b: Batch, touched: Group[]): void {
-    for (const g of touched) this.#checkWithin(b, g);
-    const lens4: number[] = [];
-    const lens6: number[] = [];
-    for (let len = 0; len <= 32; len++) if (this.#v4[len]?.size) lens4.push(len);
-    for (let len = 0; len <= 128; len++) if (this.#v6[len]?.size) lens6.push(len);
-    for (const g of touched) {
-      const v4 = g.prefix.family === FAMILY_V4;
-      for (const len of v4 ? lens4 : lens6) {
-        if (len === g.prefix.len) continue;
-        if (v4) this.#checkNesting(b, g, len, this.#v4[len]!, mask4);
-        else this.#checkNesting(b, g, len, this.#v6[len]!, mask6);
-      }
-    }
-  }
-
-  /**
-   * Checks g's new slices against g's other slices, and marks exact duplicates (ports -1) so
-   * that they are stored once. Small groups pairwise; big ones by sorting.
-   */
-  #checkWithin(b: Batch, g: Group): void {
-    const s = this.#arena.data;
-    const end = g.at + g.n * 2;
-    // The common case, an address split into port slices in order: every slice starts after the
-    // one before it ends, so none overlaps another and none repeats. One pass proves it.
-    let reach = -1;
-    let ascending = true;
-    for (let j = g.at; j < end && ascending; j += 2) {
-      ascending = fromOf(s[j]!) > reach;
-      reach = toOf(s[j]!);
-    }
-    for (let a = g.head; a >= 0 && ascending; a = b.next[a]!) {
-      ascending = fromOf(b.ports[a]!) > reach;
-      reach = toOf(b.ports[a]!);
-    }
-    if (ascending) return;
-    if (g.pending * (g.pending + g.n) <= PAIRWISE_LIMIT) {
-      for (let a = g.head; a >= 0; a = b.next[a]!) {
-        const pa = b.ports[a]!;
-        const ma = b.meta[a]!;
-        let duplicate = false;
-        for (let j = g.at; j < end; j += 2) {
-          if (conflicts(pa, ma, s[j]!, s[j + 1]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: g, ports: s[j]!, meta: s[j + 1]!, index: -1 });
-          if (pa === s[j] && ma === s[j + 1]) duplicate = true;
-        }
-        for (let c = g.head; c !== a; c = b.next[c]!) {
-          const pc = b.ports[c]!;
-          if (pc < 0) continue; // a duplicate: its first copy is checked instead
-          if (conflicts(pa, ma, pc, b.meta[c]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: g, ports: pc, meta: b.meta[c]!, index: c });
-          if (pa === pc && ma === b.meta[c]) duplicate = true;
-        }
-        if (duplicate) b.ports[a] = -1;
-      }
-      return;
-    }
-    const all: Side[] = [];
-    sides(g, s, b, true, all);
-    const pair = sweep(all);
-    if (pair !== undefined) this.#overlap(b, pair[0], pair[1]);
-    // Duplicates through a set of what is there, in input order (the first copy stays).
-    const seen = new Set<string>();
-    for (let j = g.at; j < end; j += 2) seen.add(`${s[j]}:${s[j + 1]}`);
-    for (let a = g.head; a >= 0; a = b.next[a]!) {
-      const key = `${b.ports[a]}:${b.meta[a]}`;
-      if (seen.has(key)) b.ports[a] = -1;
-      else seen.add(key);
-    }
-  }
-
-  /** Checks g's new slices against every group of length `len` nesting with g's prefix. */
-  #checkNesting<K extends number | bigint>(
-    b: Batch,
-    g: Group,
-    len: number,
-    table: Map<K, Group>,
-    mask: (addr: K, len: number) => K,
-  ): void {
-    const prefix = g.prefix;
-    const addr = (prefix.family === FAMILY_V4 ? prefix.v4 : prefix.v6) as K;
-    if (len < prefix.len) {
-      const key = mask(addr, len);
-      const h = table.get(key);
-      if (h !== undefined) this.#checkPair(b, g, h);
-      return;
-    }
-    // Longer prefixes inside g's. Few candidates or few groups: look each candidate up, or walk
-    // the groups. Otherwise search the length's keys, sorted once per change: a bulk change
-    // would else cost (its prefixes) x (groups of that length).
-    const span = len - prefix.len;
-    const count = table.size;
-    const bits = prefix.family === FAMILY_V4 ? 32 : 128;
-    if (span <= 6 && 2 ** span <= count) {
-      for (let k = 0; k < 2 ** span; k++) {
-        const key = (prefix.family === FAMILY_V4 ? (addr as number) + k * 2 ** (bits - len) : (addr as bigint) + (BigInt(k) << BigInt(bits - len))) as K;
-        const h = table.get(key);
-        if (h !== undefined) this.#checkPair(b, g, h);
-      }
-      return;
-    }
-    if (count <= 64) {
-      for (const h of table.values()) if (containsPrefix(prefix, h.prefix)) this.#checkPair(b, g, h);
-      return;
-    }
-    const cacheKey = prefix.family * 256 + len;
-    let keys = b.sorted.get(cacheKey) as K[] | Float64Array | undefined;
-    if (keys === undefined) {
-      keys = prefix.family === FAMILY_V4 ? Float64Array.from(table.keys() as Iterable<number>).sort() : [...table.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-      b.sorted.set(cacheKey, keys as Float64Array | bigint[]);
-    }
-    // Keys from addr (inclusive) to the end of g's prefix (exclusive).
-    const end = (prefix.family === FAMILY_V4 ? (addr as number) + 2 ** (32 - prefix.len) : (addr as bigint) + (1n << BigInt(128 - prefix.len))) as K;
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((keys[mid] as K) < addr) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < keys.length && (keys[i] as K) < end; i++) this.#checkPair(b, g, table.get(keys[i] as K)!);
-  }
-
-  /** g's new slices against every slice of h, a group whose prefix nests with g's. */
-  #checkPair(b: Batch, g: Group, h: Group): void {
-    const hs = this.#arena.data;
-    const end = h.at + h.n * 2;
-    if (g.pending * (h.pending + h.n) <= PAIRWISE_LIMIT) {
-      for (let a = g.head; a >= 0; a = b.next[a]!) {
-        const pa = b.ports[a]!;
-        const ma = b.meta[a]!;
-        if (pa < 0) continue;
-        for (let j = h.at; j < end; j += 2) {
-          if (conflicts(pa, ma, hs[j]!, hs[j + 1]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: h, ports: hs[j]!, meta: hs[j + 1]!, index: -1 });
-        }
-        for (let c = h.head; c >= 0; c = b.next[c]!) {
-          const pc = b.ports[c]!;
-          if (pc >= 0 && conflicts(pa, ma, pc, b.meta[c]!)) this.#overlap(b, { group: g, ports: pa, meta: ma, index: a }, { group: h, ports: pc, meta: b.meta[c]!, index: c });
-        }
-      }
-      return;
-    }
-    // Conflicts inside g or inside h were ruled out by #checkWithin: any pair found crosses.
-    const all: Side[] = [];
-    sides(g, hs, b, false, all);
-    sides(h, hs, b, true, all);
-    const pair = sweep(all);
-    if (pair !== undefined) this.#overlap(b, pair[0], pair[1]);
-  }
-
-  #overlap(b: Batch, x: Side, y: Side): never {
-    // Name the new slice first; of two new ones, the later (the one that broke the table).
-    const [first, second] = y.index > x.index ? [y, x] : [x, y];
-    const text = (s: Side) =>
-      `${formatSlice(s.group.prefix, protoOf(s.meta), fromOf(s.ports), toOf(s.ports))} of owner '${this.#names[ownerOf(s.meta)]}' (${s.index < 0 ? 'in the table' : b.where(s.index)})`;
-    throw new SliceOverlapError(`Slice ${text(first)} overlaps slice ${text(second)}; slices of different owners must not cover the same packets`);
-  }
-
   /** Stores every new slice not marked a duplicate. */
   #commit(b: Batch, touched: Group[]): void {
-    this.#makeRoom(touched);
+    this.#arena = makeRoom(this.#arena, [this.#v4, this.#v6], touched);
     const d = this.#arena.data;
     for (const g of touched) {
       let at = g.at + g.n * 2;
@@ -735,46 +440,6 @@ export class SliceTable {
       const added = (at - g.at) / 2 - g.n;
       g.n += added;
       this.#size += added;
-    }
-  }
-
-  /**
-   * Gives every touched group room for its pending slices. A group that outgrows its place moves
-   * to the arena's end (new groups with exactly their size, growing ones doubling, so appends
-   * stay amortized O(1)); the arena itself doubles, dropping abandoned places when it does.
-   */
-  #makeRoom(touched: Group[]): void {
-    const arena = this.#arena;
-    const newCap = (g: Group) => (g.n === 0 ? g.n + g.pending : Math.max(g.n + g.pending, g.cap * 2));
-    let extra = 0;
-    for (const g of touched) if (g.n + g.pending > g.cap) extra += newCap(g) * 2;
-    if (arena.used + extra > arena.data.length) {
-      const live = arena.used - arena.holes;
-      // Twice what is live, so that growing stays amortized; a first big assign gets its size.
-      const data = new Float64Array(Math.max(live + extra, 2 * live, 1024));
-      let used = 0;
-      for (const maps of [this.#v4, this.#v6] as (Map<unknown, Group> | undefined)[][]) {
-        for (const map of maps) {
-          if (map === undefined) continue;
-          for (const g of map.values()) {
-            data.set(arena.data.subarray(g.at, g.at + g.n * 2), used);
-            g.at = used;
-            g.cap = g.n;
-            used += g.n * 2;
-          }
-        }
-      }
-      this.#arena = { data, used, holes: 0 };
-    }
-    const a = this.#arena;
-    for (const g of touched) {
-      if (g.n + g.pending <= g.cap) continue;
-      const cap = newCap(g);
-      a.data.copyWithin(a.used, g.at, g.at + g.n * 2);
-      a.holes += g.cap * 2;
-      g.at = a.used;
-      g.cap = cap;
-      a.used += cap * 2;
     }
   }
 }

@@ -9,7 +9,7 @@ import { invalid } from '../errors.js';
 import { readConfigFile } from '../config/file.js';
 import { formatOf, parseConfig } from '../config/source.js';
 import type { Config } from '../config/types.js';
-import { routerOptionsFor } from '../config/view.js';
+import { routerOptionsFor } from '../config/perspective.js';
 import { Serial } from './serial.js';
 import type { SourceHealth, SourceSubscriber, SourcedTable, TableSource } from './types.js';
 

@@ -166,7 +166,7 @@ describe('soft-unicast-router on srv', () => {
       `loading ${configPath}`,
       'loaded in N ms: 1 data centre, 2 servers, 1 egress entry',
       'compiling the table of srv',
-      'compiled in N ms: 2 slices, 2 owners, 1 key, 2 ranges, 2 trusted peers, 1 server of this data centre, 244 bytes',
+      'compiled in N ms: 2 slices, 2 owners, 1 key, 2 ranges, 2 trusted peers, 1 server of this data centre, 300 bytes',
       `serving Prometheus text at http://127.0.0.1:${METRICS}/metrics`,
       `answering commands on ${join(dir, 'srv.sock')}`,
       'attaching to eth0, lane auto',

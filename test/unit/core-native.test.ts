@@ -1,10 +1,13 @@
 // The fast path's C core (native/core): its C tests (one program per subject) under valgrind,
 // and the addon's SliceView (table image checks, explain) as TypeScript sees it. No root needed.
+import { IPv4 } from 'ip-num';
 import { describe, expect, it } from 'vitest';
 
 import { ClosedError, InvalidOptionError, InvalidTableError } from '../../src/errors.js';
 import { ABI } from '../../src/generated/abi.js';
 import { native } from '../../src/native.js';
+import { compileTable } from '../../src/slices/compile.js';
+import { SliceTable } from '../../src/slices/table.js';
 import { runUnderValgrind } from '../native-run.js';
 
 // src/native.ts declares the binding's classes; this is the slice of SliceView the test uses.
@@ -16,104 +19,38 @@ interface SliceViewApi {
 type SliceViewClass = new (image: unknown) => SliceViewApi;
 const SliceView = (): SliceViewClass => (native() as unknown as { SliceView: SliceViewClass }).SliceView;
 
-// ---- A hand-made table image, laid out from the generated ABI ---------------------------------
-
-interface Owner {
-  kind: keyof typeof ABI.table.ownerKinds;
-  encap: keyof typeof ABI.table.encaps;
-  family: 0 | 4 | 6;
-  endpoint?: number[];
-  mac?: number[];
-}
-interface Key {
-  family: 4 | 6;
-  prefixLen: number;
-  protocol: 6 | 17;
-  addr: number[];
-  ranges: [first: number, last: number, owner: number][];
-}
+// ---- The table: compiled by compileTable, the one writer of images -------------------------
 
 const HOST_MAC = [0x02, 0, 0, 0, 0, 0x01];
 const HOST_IPV4 = [192, 0, 2, 1];
 const SHARED = [198, 51, 100, 10];
-
-function image(owners: Owner[], keys: Key[], generation = 7n): Uint8Array {
-  const { tableHeader: th, host: hs, owner: os, sliceKey: ks, portRange: rs } = ABI;
-  const rangeCount = keys.reduce((n, k) => n + k.ranges.length, 0);
-  const size = th.size + owners.length * os.size + keys.length * ks.size + rangeCount * rs.size;
-  const bytes = new Uint8Array(size);
-  const view = new DataView(bytes.buffer);
-  const f = th.fields;
-  view.setUint32(f.magic.offset, ABI.table.magic, true);
-  view.setUint32(f.abi_version.offset, ABI.abiVersion, true);
-  view.setBigUint64(f.generation.offset, generation, true);
-  view.setUint32(f.owner_count.offset, owners.length, true);
-  view.setUint32(f.key_count.offset, keys.length, true);
-  view.setUint32(f.range_count.offset, rangeCount, true);
-  const host = f.host.offset;
-  bytes.set(HOST_MAC, host + hs.fields.mac.offset);
-  view.setUint16(host + hs.fields.mtu.offset, 1500, true);
-  view.setUint16(host + hs.fields.gue_port.offset, ABI.gue.defaultPort, true);
-  bytes[host + hs.fields.flags.offset] = ABI.table.hostFlags.ipv4;
-  view.setUint32(host + hs.fields.flow_hash_seed.offset, 1, true);
-  bytes.set(HOST_IPV4, host + hs.fields.ipv4.offset);
-
-  let at = th.size;
-  for (const o of owners) {
-    bytes[at + os.fields.kind.offset] = ABI.table.ownerKinds[o.kind];
-    bytes[at + os.fields.encap.offset] = ABI.table.encaps[o.encap];
-    bytes[at + os.fields.family.offset] = o.family;
-    view.setUint16(at + os.fields.gue_port.offset, ABI.gue.defaultPort, true);
-    if (o.mac) {
-      bytes[at + os.fields.flags.offset] = ABI.table.ownerFlags.nextHopKnown;
-      bytes.set(o.mac, at + os.fields.next_hop_mac.offset);
-    }
-    if (o.endpoint) bytes.set(o.endpoint, at + os.fields.endpoint.offset);
-    at += os.size;
-  }
-  let range = 0;
-  for (const k of keys) {
-    bytes[at + ks.fields.family.offset] = k.family;
-    bytes[at + ks.fields.prefix_len.offset] = k.prefixLen;
-    bytes[at + ks.fields.protocol.offset] = k.protocol;
-    view.setUint32(at + ks.fields.range_first.offset, range, true);
-    view.setUint32(at + ks.fields.range_count.offset, k.ranges.length, true);
-    bytes.set(k.addr, at + ks.fields.addr.offset);
-    range += k.ranges.length;
-    at += ks.size;
-  }
-  for (const k of keys) {
-    for (const [first, last, owner] of k.ranges) {
-      view.setUint16(at + rs.fields.first.offset, first, true);
-      view.setUint16(at + rs.fields.last.offset, last, true);
-      view.setUint32(at + rs.fields.owner.offset, owner, true);
-      at += rs.size;
-    }
-  }
-  return bytes;
-}
-
 const SERVER_MAC = [0x02, 0, 0, 0, 0, 0x22];
 const DC_MAC = [0x02, 0, 0, 0, 0, 0x55];
 const DC_ENDPOINT = [203, 0, 113, 5];
-const owners: Owner[] = [
-  { kind: 'LOCAL', encap: 'GUE0', family: 0 },
-  { kind: 'SERVER', encap: 'L2', family: 0, mac: SERVER_MAC },
-  { kind: 'DATACENTER', encap: 'GUE1', family: 4, endpoint: DC_ENDPOINT, mac: DC_MAC },
-];
-const keys: Key[] = [
-  {
-    family: 4,
-    prefixLen: 32,
-    protocol: 17,
-    addr: SHARED,
-    ranges: [
-      [1000, 1999, 0],
-      [2000, 2999, 1],
-      [5000, 5999, 2],
-    ],
-  },
-];
+const mac = (bytes: number[]): string => bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+const dotted = (bytes: number[]): string => bytes.join('.');
+
+/** UDP to the shared address: 1000-1999 this host's, 2000-2999 a server's (L2), 5000-5999 a data centre's (GUE1). */
+function image(generation = 7): Uint8Array {
+  const table = new SliceTable()
+    .defineOwner('me', { kind: 'local' })
+    .defineOwner('a2', { kind: 'server', address: IPv4.fromString('192.0.2.22'), encap: 'l2', mac: mac(SERVER_MAC) })
+    .defineOwner('dc', { kind: 'datacenter', endpoint: IPv4.fromString(dotted(DC_ENDPOINT)), encap: 'gue1' });
+  const destination = IPv4.fromString(dotted(SHARED));
+  for (const [from, owner] of [[1000, 'me'], [2000, 'a2'], [5000, 'dc']] as const) {
+    table.assign({ destination, protocols: ['udp'], ports: { from, to: from + 999 }, owner });
+  }
+  const host = { mac: mac(HOST_MAC), mtu: 1500, ipv4: IPv4.fromString(dotted(HOST_IPV4)), flowHashSeed: 1 };
+  return compileTable(table, host, { generation, nextHops: new Map([['dc', mac(DC_MAC)]]) }).image;
+}
+
+/** Where the port-slice section's ranges start in `bytes` (its keys first: table.h). */
+function rangesAt(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const f = ABI.tableHeader.fields;
+  const sectionAt = view.getUint32(f.sections.offset + ABI.section.fields.offset.offset, true);
+  return sectionAt + view.getUint32(f.key_count.offset, true) * ABI.sliceKey.size;
+}
 
 // An Ethernet + IPv4 + UDP frame to the shared address.
 function udpFrame(dport: number, payload = 6): Uint8Array {
@@ -151,12 +88,12 @@ describe('fast path core (native/core)', () => {
   });
 
   it('SliceView: generation as a BigInt', () => {
-    const view = new (SliceView())(image(owners, keys, 1234567890123n));
+    const view = new (SliceView())(image(1234567890123));
     expect(view.generation()).toBe(1234567890123n);
   });
 
   it('SliceView.explain: an L2 forward rewrites only the MAC addresses', () => {
-    const view = new (SliceView())(image(owners, keys));
+    const view = new (SliceView())(image());
     const frame = udpFrame(2500);
     const before = frame.slice();
     const { fate, output } = view.explain(frame);
@@ -169,7 +106,7 @@ describe('fast path core (native/core)', () => {
   });
 
   it('SliceView.explain: a data centre slice is wrapped in GUE variant 1 over IPv4', () => {
-    const view = new (SliceView())(image(owners, keys));
+    const view = new (SliceView())(image());
     const frame = udpFrame(5000, 11);
     const { fate, output } = view.explain(frame);
     expect(fate).toBe('encap_datacenter');
@@ -198,7 +135,7 @@ describe('fast path core (native/core)', () => {
   });
 
   it('SliceView.explain: drops name their counter and have no output', () => {
-    const view = new (SliceView())(image(owners, keys));
+    const view = new (SliceView())(image());
     expect(view.explain(udpFrame(4000))).toEqual({ fate: 'drop_no_owner', output: null });
     // A total length past the frame, to a managed address: never the kernel's.
     const lying = udpFrame(2000);
@@ -208,7 +145,7 @@ describe('fast path core (native/core)', () => {
   });
 
   it("SliceView.explain: the kernel's packets are passed by the XDP program, a worker's drop_local", () => {
-    const view = new (SliceView())(image(owners, keys));
+    const view = new (SliceView())(image());
     const local = udpFrame(1500);
     expect(view.explain(local)).toEqual({ fate: 'drop_local', output: null });
     expect(view.explain(local, true)).toEqual({ fate: 'pass_local', output: local });
@@ -220,7 +157,11 @@ describe('fast path core (native/core)', () => {
   });
 
   it('rejects a bad image with InvalidTableError naming the problem', () => {
-    const bad = image(owners, [{ ...keys[0]!, ranges: [[3000, 2000, 1]] }]);
+    // The first range made reversed: compileTable never writes one, the native side must refuse it.
+    const bad = image();
+    const first = rangesAt(bad);
+    new DataView(bad.buffer, bad.byteOffset).setUint16(first + ABI.portRange.fields.first.offset, 3000, true);
+    new DataView(bad.buffer, bad.byteOffset).setUint16(first + ABI.portRange.fields.last.offset, 2000, true);
     expect(() => new (SliceView())(bad)).toThrow(InvalidTableError);
     try {
       new (SliceView())(bad);
@@ -230,16 +171,20 @@ describe('fast path core (native/core)', () => {
         message: 'Invalid table image: key 0 (UDP 198.51.100.10/32): range 0 (ports 3000-2000) is reversed',
       });
     }
-    const short = image(owners, keys).subarray(0, 100);
-    expect(() => new (SliceView())(short)).toThrow(
-      /^Invalid table image: 100 bytes, but its counts \(trusted prefixes 0, peers 0, owners 3, keys 1, ranges 3\) make 220$/,
+    const whole = image();
+    expect(() => new (SliceView())(whole.subarray(0, whole.length - 1))).toThrow(
+      `Invalid table image: section 0 (port-slice) ends at byte ${whole.length}, past the image's ${whole.length - 1} bytes`,
     );
+    // A key kind this build does not know: refused by name, with the kinds it knows.
+    const unknownKind = image();
+    new DataView(unknownKind.buffer, unknownKind.byteOffset).setUint32(ABI.tableHeader.fields.sections.offset + ABI.section.fields.kind.offset, 9, true);
+    expect(() => new (SliceView())(unknownKind)).toThrow('Invalid table image: section 0 has key kind 9, expected one of: 1 (port-slice)');
     expect(() => new (SliceView())([1, 2, 3])).toThrow(InvalidOptionError);
     expect(() => new (SliceView())('x')).toThrow('Expected a Uint8Array for image but received a string');
   });
 
   it('release() frees the table; the view then throws ClosedError', () => {
-    const view = new (SliceView())(image(owners, keys));
+    const view = new (SliceView())(image());
     view.release();
     view.release(); // idempotent
     expect(() => view.explain(udpFrame(2500))).toThrow(ClosedError);

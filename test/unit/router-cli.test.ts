@@ -168,7 +168,7 @@ describe('the binary: --check', () => {
         'DESTINATION  PROTOCOLS  PORTS        SERVER  OWNER  KIND    REACHED                     TAGS',
         '192.0.2.1    udp        10000-10999  srv     srv    local   kernel (this host)          country=de',
         '192.0.2.1    udp        20000-20999  peer    peer   server  gue0 to 10.7.0.2 port 6080  country=de',
-        'compiled: 2 slices, 2 owners, 1 key, 2 ranges, 2 trusted peers, 1 server of this data centre, 244 bytes',
+        'compiled: 2 slices, 2 owners, 1 key, 2 ranges, 2 trusted peers, 1 server of this data centre, 300 bytes',
         '',
       ].join('\n'),
     });
@@ -185,7 +185,7 @@ describe('the binary: --check', () => {
       expect(lines.slice(1, -2).join('\n')).toBe(formatTable(describeTable(config, host)));
       expect(lines.at(-2)).toMatch(/^compiled: 11 slices, \d owners, 5 keys, \d+ ranges, 2 trusted peers, \d servers? of this data centre, \d+ bytes$/);
     }
-    expect(router('--check', '--config', EXAMPLE, '--host', 'fra1').stdout).toContain('\ncompiled: 11 slices, 4 owners, 5 keys, 15 ranges, 2 trusted peers, 2 servers of this data centre, 572 bytes\n');
+    expect(router('--check', '--config', EXAMPLE, '--host', 'fra1').stdout).toContain('\ncompiled: 11 slices, 4 owners, 5 keys, 15 ranges, 2 trusted peers, 2 servers of this data centre, 628 bytes\n');
   });
 
   it('prints one JSON document with --json: rows, compile stats, interface and stats settings', () => {
@@ -199,7 +199,7 @@ describe('the binary: --check', () => {
       datacenter: 'dc1',
       interface: { interface: 'eth0', attach: 'generic' },
       stats: { intervalSeconds: 2, prometheus: '[::1]:9500' },
-      compiled: { slices: 2, owners: 2, keys: 1, ranges: 2, trustedPeers: 2, peers: 1, bytes: 244 },
+      compiled: { slices: 2, owners: 2, keys: 1, ranges: 2, trustedPeers: 2, peers: 1, bytes: 300 },
       warnings: [],
       rows: [
         { destination: '192.0.2.1', protocols: ['udp'], ports: { from: 10000, to: 10999 }, server: 'srv', owner: 'srv', kind: 'local', reached: 'kernel (this host)', tags: { country: 'de' } },

@@ -65,6 +65,13 @@ function decodeImage(image: Uint8Array) {
     keyCount: view.getUint32(h.key_count.offset, LE),
     rangeCount: view.getUint32(h.range_count.offset, LE),
     host: decodeHost(image.subarray(h.host.offset, h.host.offset + ABI.host.size)),
+    sections: [...Array(view.getUint32(h.section_count.offset, LE)).keys()].map((i) => {
+      const f = ABI.section.fields;
+      const at = h.sections.offset + i * ABI.section.size;
+      const kind = view.getUint32(at + f.kind.offset, LE);
+      const name = Object.entries(ABI.table.keyKinds).find(([, value]) => value === kind)?.[0] ?? kind;
+      return { kind: name, offset: view.getUint32(at + f.offset.offset, LE), size: view.getUint32(at + f.size.offset, LE) };
+    }),
   };
   let at = ABI.tableHeader.size;
   const trusted: string[] = [];
@@ -93,6 +100,8 @@ function decodeImage(image: Uint8Array) {
       endpoint: address(image[at + f.family.offset]!, image.subarray(at + f.endpoint.offset, at + f.endpoint.offset + 16)),
     });
   }
+  // The key kinds' sections follow the owners, back to back (port-slice the only kind so far).
+  expect(header.sections.map((x) => x.offset)).toEqual(header.sections.map((_, i) => header.sections.slice(0, i).reduce((n: number, x) => n + x.size, at as number)));
   const keys = [];
   for (let i = 0; i < header.keyCount; i++, at += ABI.sliceKey.size) {
     const f = ABI.sliceKey.fields;
@@ -148,7 +157,7 @@ function small(): SliceTable {
 }
 
 describe('compileTable: the image', () => {
-  it('writes header, host, trusted peers, owners, keys and ranges as table.h lays them out', () => {
+  it('writes header, host, trusted peers, owners and the port-slice section (keys and ranges) as table.h lays them out', () => {
     const compiled = compileTable(small(), HOST, { generation: 0x1_0000_0002, nextHops: new Map([['web2', '02:00:00:00:00:fe']]) });
     const image = decodeImage(compiled.image);
     expect(image.header).toEqual({
@@ -169,6 +178,7 @@ describe('compileTable: the image', () => {
         ipv4: '10.0.0.1',
         ipv6: '20010db8ffff00000000000000000001',
       },
+      sections: [{ kind: 'port-slice', offset: ABI.tableHeader.size + 2 * ABI.prefix.size + 2 * ABI.peer.size + 4 * ABI.owner.size, size: 4 * ABI.sliceKey.size + 7 * ABI.portRange.size }],
     });
     expect(compiled.image.length).toBe(
       ABI.tableHeader.size + 2 * ABI.prefix.size + 2 * ABI.peer.size + 4 * ABI.owner.size + 4 * ABI.sliceKey.size + 7 * ABI.portRange.size,

@@ -2,14 +2,17 @@
  * native fast path (native/core/view.c) reads, plus the host settings the XDP program shares.
  * Included through softunicast/abi.h; compiles for -target bpf and for the host.
  *
- * Image layout, every section packed back to back in this order, all counts and ports in host
- * byte order (the image never leaves the machine that built it), addresses in network order:
- *   struct su_table_header
+ * Image layout, all counts and ports in host byte order (the image never leaves the machine that
+ * built it), addresses in network order. First the parts every table has, back to back:
+ *   struct su_table_header                                  with the list of key-kind sections
  *   struct su_prefix        trusted[header.trusted_count]   GUE peers we decapsulate from
  *   struct su_peer          peers[header.peer_count]        the servers of this data centre
  *   struct su_owner         owners[header.owner_count]
- *   struct su_slice_key     keys[header.key_count]          unique (family, prefix, protocol, addr)
- *   struct su_port_range    ranges[header.range_count]      each key's run sorted, disjoint
+ * then one section per key kind the table uses (header.sections: kind, offset, size), which
+ * tile the rest of the image without gap or overlap, each kind at most once:
+ *   SU_KEY_KIND_PORT_SLICE:
+ *     struct su_slice_key   keys[header.key_count]          unique (family, prefix, protocol, addr)
+ *     struct su_port_range  ranges[header.range_count]      each key's run sorted, disjoint
  * Every struct's size is a multiple of 4, so every section stays 4-byte aligned. */
 #ifndef SOFTUNICAST_TABLE_H
 #define SOFTUNICAST_TABLE_H
@@ -36,16 +39,44 @@ struct su_host {
 	__u8 ipv6[16];        /* this host's unicast IPv6 */
 };
 
+/* The key kinds: each a way of finding a packet's owner, with its own section of the image
+ * (its layout above), its checks and index (native/core/view.c), and its lookup (a case of the
+ * switch in native/core/route.h, su_kind_lookup). X(NAME, value, "name", doc): "name" is how
+ * TypeScript and messages spell it (src/slices/kinds.ts lists the TypeScript modules). Value 0
+ * is never a kind: an unused section entry is all zero. */
+#define SU_KEY_KINDS(X)                                                                         \
+	X(PORT_SLICE, 1, "port-slice",                                                         \
+	  "destination address or prefix, protocol and port range (soft-unicast)")
+enum su_key_kind {
+#define SU_X(name, value, text, doc) SU_KEY_KIND_##name = value,
+	SU_KEY_KINDS(SU_X)
+#undef SU_X
+};
+
+/* Sections an image may list: one per kind, with room for the kinds to come (flow-hash,
+ * address-slice). The packet path tries each listed kind in this order. */
+#define SU_SECTIONS_MAX 4
+
+/* Where one key kind's section lies: `offset` bytes from the image's start, `size` bytes long. */
+struct su_section {
+	__u32 kind; /* enum su_key_kind */
+	__u32 offset;
+	__u32 size;
+};
+
 struct su_table_header {
 	__u32 magic;       /* SU_TABLE_MAGIC */
 	__u32 abi_version; /* SU_ABI_VERSION */
 	__u64 generation;  /* chosen by the publisher, shown in the counters */
 	__u32 trusted_count;
 	__u32 owner_count;
-	__u32 key_count;
-	__u32 range_count;
+	__u32 key_count;   /* the port-slice section's keys (0 without one) */
+	__u32 range_count; /* the port-slice section's ranges (0 without one) */
 	struct su_host host;
 	__u32 peer_count;
+	__u32 section_count; /* at most SU_SECTIONS_MAX; the entries past it are all zero */
+	struct su_section sections[SU_SECTIONS_MAX];
+	__u32 pad0;
 };
 
 /* A server of this data centre (every one the table defines, with slices or without): what a

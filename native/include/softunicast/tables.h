@@ -96,7 +96,11 @@ struct su_meta {
 	__u32 mac_peer_count; /* of them reached by L2: a frame from their MAC was forwarded */
 	__u8 ipv4_len_count;
 	__u8 ipv6_len_count;
-	__u8 pad0[2];
+	__u8 kind_count; /* key kinds in kinds[], at most SU_SECTIONS_MAX */
+	__u8 pad0;
+	/* The key kinds the table has sections of (enum su_key_kind), in the image's order: the
+	 * lookup stage asks each in turn (native/core/route.h). */
+	__u8 kinds[SU_SECTIONS_MAX];
 	struct su_host host;
 	/* The L2 peers' MAC addresses (8 bytes each, the last 2 zero), mac_peer_count of them. */
 	__u8 macs[SU_MAC_PEERS_MAX][8];

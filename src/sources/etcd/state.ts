@@ -5,7 +5,7 @@ import { InvalidConfigError, InvalidOptionError, type ConfigProblem } from '../.
 import { problemsMessage } from '../../config/problems.js';
 import { validateConfig } from '../../config/validate.js';
 import type { Config } from '../../config/types.js';
-import { routerOptionsFor } from '../../config/view.js';
+import { routerOptionsFor } from '../../config/perspective.js';
 import type { KeyValue } from './client.js';
 import { decodeDeployment, decodeEntries, type Decoded, type Layout } from './layout.js';
 import type { WatchEvent } from './watch.js';

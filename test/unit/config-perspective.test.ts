@@ -1,11 +1,11 @@
-// tableFor, routerOptionsFor and describeTable: each server's view of one configuration (owner
+// tableFor, routerOptionsFor and describeTable: each server's perspective on one configuration (owner
 // kinds checked through table.lookup), the rule that cuts an address into 31 slices, and --check's text.
 import { IPv4, IPv6 } from 'ip-num';
 import { describe, expect, it } from 'vitest';
 
 import { describeTable, formatTable, rowJson } from '../../src/config/describe.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { routerOptionsFor, tableFor } from '../../src/config/view.js';
+import { routerOptionsFor, tableFor } from '../../src/config/perspective.js';
 import { InvalidOptionError, type SoftunicastError } from '../../src/errors.js';
 import { compileTable } from '../../src/slices/compile.js';
 import type { SliceTable } from '../../src/slices/table.js';

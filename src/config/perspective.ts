@@ -1,10 +1,11 @@
-// One router's view of the deployment: itself local, servers of its data centre as server owners,
-// other data centres as datacenter owners. tableFor and routerOptionsFor; describe.ts reads viewOf.
+// One router's perspective on the deployment: itself local, servers of its data centre as server owners,
+// other data centres as datacenter owners. tableFor and routerOptionsFor; describe.ts reads perspectiveOf.
 import type { IPv4, IPv6 } from 'ip-num';
 
 import { invalid, OwnerUnreachableError } from '../errors.js';
 import type { RouterOptions } from '../router/router.js';
-import { assignPacked, SliceTable, type PackedRun } from '../slices/table.js';
+import type { PackedRun } from '../slices/state.js';
+import { assignPacked, SliceTable } from '../slices/table.js';
 import type { OwnerSpec } from '../slices/types.js';
 import { packedOf } from './packed.js';
 import { fail } from './path.js';
@@ -13,11 +14,11 @@ import type { Config, ServerConfig } from './types.js';
 import { isConfig } from './validate.js';
 
 /** Owners of one host's table and, for every server, the owner its slices belong to there. */
-export interface View {
+export interface Perspective {
   readonly server: ServerConfig;
   /** Owner name -> spec: the host itself, its data centre's other servers, the other data centres. */
   readonly owners: ReadonlyMap<string, OwnerSpec>;
-  /** Server name -> owner name in this view: the server itself in this data centre, else its data centre. */
+  /** Server name -> owner name in this perspective: the server itself in this data centre, else its data centre. */
   readonly ownerOf: ReadonlyMap<string, string>;
 }
 
@@ -45,8 +46,8 @@ function othersOf(peer: ServerConfig, used: IPv4 | IPv6): { otherAddresses?: (IP
   return others.length === 0 ? {} : { otherAddresses: others };
 }
 
-/** The owners and owner names of `host`'s view. */
-export function viewOf(config: Config, host: string): View {
+/** The owners and owner names of `host`'s perspective. */
+export function perspectiveOf(config: Config, host: string): Perspective {
   const server = serverOf(config, host);
   const owners = new Map<string, OwnerSpec>();
   const ownerOf = new Map<string, string>();
@@ -77,7 +78,7 @@ export function viewOf(config: Config, host: string): View {
 }
 
 /**
- * The file's fallbacks as owners of this view: a server named stands for its owner here (itself,
+ * The file's fallbacks as owners of this perspective: a server named stands for its owner here (itself,
  * this host, or its data centre); a data centre for itself (validation keeps a fallback from
  * naming the data centre it would be no owner in).
  */
@@ -95,14 +96,14 @@ function withFallbacks(config: Config, owners: Map<string, OwnerSpec>, ownerOf: 
  * (local), by a server of its data centre, or by the data centre of the server that owns it.
  */
 export function tableFor(config: Config, host: string): SliceTable {
-  const view = viewOf(config, host);
+  const p = perspectiveOf(config, host);
   const table = new SliceTable();
-  for (const [name, spec] of view.owners) table.defineOwner(name, spec);
+  for (const [name, spec] of p.owners) table.defineOwner(name, spec);
   const packed = packedOf(config)!;
   // Straight from the packed slices: a million slices, no object each.
   const runs: PackedRun[] = [];
   packed.prefixes.forEach((prefix, i) => runs.push({ prefix: prefix!, first: packed.starts[i]!, end: packed.starts[i + 1]! }));
-  const names = packed.servers.map((server) => view.ownerOf.get(server)!);
+  const names = packed.servers.map((server) => p.ownerOf.get(server)!);
   assignPacked(table, { ports: packed.ports, bits: packed.bits, owners: packed.owners, names, runs });
   return table;
 }
