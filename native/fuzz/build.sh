@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the fuzz targets (native/fuzz/fuzz_*.c, with the reference model oracle.c) with clang's
+# Builds the fuzz targets (native/fuzz/fuzz_*.c, with the reference model oracle*.c) with clang's
 # libFuzzer, ASan and UBSan into OUT (default build/fuzz), compiling native/core's sources straight
 # in: the main build's gcc has no libFuzzer. Rebuilds a target only when a source or header is
 # newer than it; `npm run fuzz` and the smoke test (test/unit/fuzz-smoke.test.ts) call it first.
@@ -15,7 +15,7 @@ flock 9
 core=(native/core/view.c native/core/view_check.c native/core/view_export.c native/core/encap.c
       native/core/route.c native/core/frags.c native/common/error.c)
 # The reference model (oracle.h), built apart: see below.
-model=(native/fuzz/oracle.c native/fuzz/oracle_parse.c native/fuzz/oracle_route.c
+model=(native/fuzz/oracle.c native/fuzz/oracle_frames.c native/fuzz/oracle_parse.c native/fuzz/oracle_route.c
        native/fuzz/oracle_table.c)
 deps=("${core[@]}" "${model[@]}" native/fuzz/oracle.h native/fuzz/model.h native/fuzz/build.sh
       native/core/*.h native/include/softunicast/*.h)

@@ -7,16 +7,6 @@
 
 #include "internal.h"
 
-void su_route_table_free(struct su_route_table *t)
-{
-	if (!t)
-		return;
-	su_view_free(t->view);
-	free(t->owner_stats);
-	free(t->xdp_final);
-	free(t);
-}
-
 /* The dropped packet `data` (as received) into the queue's capture ring. */
 static void capture(struct su_router *r, uint32_t qi, const struct su_desc *d, const uint8_t *data,
 		    enum su_route_counter fate, uint32_t owner, uint64_t generation, uint64_t now)
