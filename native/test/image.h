@@ -1,4 +1,4 @@
-/* Table images built by hand, field by field, for the C tests (core_test.c, router_test.c):
+/* Table images built by hand, field by field, for the C tests (core_*_test.c, router_test.c):
  * the sections of softunicast/table.h back to back, as src/slices/compile.ts lays them out. */
 #ifndef SU_TEST_IMAGE_H
 #define SU_TEST_IMAGE_H
