@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeHopList, GLB_GUE_PORT, type ChanceCounters } from '../../src/lb/index.js';
 import { requireNetnsPrivileges, teardownRun, waitFor } from '../../src/netns/index.js';
 import { concat, ethernet, ipv4, tcp, TCP_FLAG, udp, type IpPacket } from '../fixtures/packets.js';
-import { TOOLS } from './attack-world.js';
+import { sysctl, TOOLS } from './attack-world.js';
 import { balanceTo, buildChanceWorld, IP, SERVICE, SERVICE_PORT, type Backend, type ChanceWorld } from './lb-chance-world.js';
 
 let world: ChanceWorld | undefined;
@@ -128,5 +128,24 @@ describe('second chance on backends, real kernel TCP', () => {
     expect(await reply('new')).toEqual({ event: 'data', conn: 'new', data: 'b1:third' });
     ask({ cmd: 'send', conn: 'old', text: 'fourth' });
     expect(await reply('old')).toEqual({ event: 'data', conn: 'old', data: 'b2:fourth' });
+  });
+
+  it('keeps a connection whose handshake ended in a SYN cookie, which its listener vouches for', async () => {
+    const { tcp: client } = w();
+    const ask = (cmd: Record<string, unknown>) => client.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    // Cookies for every SYN: the kernel keeps no half-open socket, only the listener sees the ACK.
+    for (const b of ['b1', 'b2'] as const) await sysctl(w()[b].ns, { 'net.ipv4.tcp_syncookies': 2 });
+    try {
+      await balanceTo(w(), ['b1', 'b2']);
+      const before = await counters();
+      ask({ cmd: 'open', conn: 'cookie', address: SERVICE, port: SERVICE_PORT });
+      ask({ cmd: 'send', conn: 'cookie', text: 'baked' });
+      const line = await client.waitForLine((l) => l.includes('"conn":"cookie"') && /"event":"(data|error|close)"/.test(l), 15_000);
+      expect(JSON.parse(line)).toEqual({ event: 'data', conn: 'cookie', data: 'b1:baked' });
+      const m = await moved(before);
+      expect({ cookie: m.b1.chance_local_cookie, forwarded: m.b1.chance_forwarded ?? 0 }).toEqual({ cookie: 1, forwarded: 0 });
+    } finally {
+      for (const b of ['b1', 'b2'] as const) await sysctl(w()[b].ns, { 'net.ipv4.tcp_syncookies': 1 });
+    }
   });
 });
