@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { encodeHopList, GLB_GUE_PORT, SecondChanceBackend, type ChanceCounters } from '../../src/lb/index.js';
-import { concat, ethernet, hex, ipv4, tcp, TCP_FLAG, udp, type Checksum, type IpPacket } from '../fixtures/packets.js';
+import { concat, ethernet, hex, ipv4, ipv6, tcp, TCP_FLAG, udp, type Checksum, type IpPacket } from '../fixtures/packets.js';
 import { XDP } from './steer-run.js';
 
 const LB = { ip: '10.9.0.1', mac: '02:00:00:00:09:01' };
@@ -29,7 +29,7 @@ interface Wrap {
 
 /** A GLB GUE frame as a load balancer (or an earlier backend) sends it. */
 function wrapped(inner: IpPacket, w: Wrap): Uint8Array {
-  const gue = encodeHopList({ protocol: 4, nextHop: w.nextHop, hops: w.hops });
+  const gue = encodeHopList({ protocol: inner.version === 4 ? 4 : 41, nextHop: w.nextHop, hops: w.hops });
   return ethernet(
     { src: w.from.mac, dst: w.to.mac },
     ipv4({ src: w.from.ip, dst: w.to.ip, id: 0x1234, dontFragment: true, ttl: 61 },
@@ -69,6 +69,15 @@ describe('second chance on a backend (bpf/backend.bpf.c, BPF_PROG_TEST_RUN)', ()
   it('sends it on again from the second backend to the third', async () => {
     const r = await run(wrapped(ack(), { from: B1, to: B2, hops: [B2.ip, B3.ip], nextHop: 1 }));
     expect(r).toEqual({ action: XDP.TX, out: hex(wrapped(ack(), { from: B2, to: B3, hops: [B2.ip, B3.ip], nextHop: 2 })), moved: { chance_forwarded: 1 } });
+  });
+
+  it('sends on and unwraps IPv6 inside as it does IPv4 (hops and outer header stay IPv4)', async () => {
+    const ack6 = ipv6({ src: '2001:db8::7', dst: '2001:db8::80' }, tcp({ src: 41000, dst: 80, flags: TCP_FLAG.ack, seq: 3, ack: 4 }));
+    const syn6 = ipv6({ src: '2001:db8::7', dst: '2001:db8::80' }, tcp({ src: 41003, dst: 80 }));
+    expect(await run(wrapped(ack6, { from: LB, to: B1, hops: [B2.ip], nextHop: 0 })))
+      .toEqual({ action: XDP.TX, out: hex(wrapped(ack6, { from: B1, to: B2, hops: [B2.ip], nextHop: 1 })), moved: { chance_forwarded: 1 } });
+    expect(await run(wrapped(syn6, { from: LB, to: B1, hops: [B2.ip], nextHop: 0 })))
+      .toEqual({ action: XDP.PASS, out: hex(ethernet({ src: LB.mac, dst: B1.mac }, syn6)), moved: { chance_local_syn: 1 } });
   });
 
   it('unwraps a packet with no hop left for the kernel (which answers RST)', async () => {
