@@ -111,10 +111,33 @@ SU_INLINE __u32 local_connection(struct xdp_md *ctx, const struct su_hops *h)
 	return verdict;
 }
 
+/* The MAC address of `hop` (network order) from the kernel's routes and neighbours, for a hop the
+ * loader named none for: an output lookup (the packet leaves from this host's own address, so no
+ * forwarding switch applies) restricted to the link the packet came in on, where XDP_TX sends it.
+ * -1 when the kernel would send it elsewhere or has not resolved the neighbour (no ARP here),
+ * and on a link without IPv4 forwarding: the helper answers only where forwarding is on. */
+SU_INLINE int kernel_mac(struct xdp_md *ctx, const struct su_hops *h, __u32 hop, struct su_chance_hop *out)
+{
+	struct bpf_fib_lookup p = {};
+
+	p.family = 2; /* AF_INET */
+	p.l4_protocol = SU_IPPROTO_UDP;
+	p.tot_len = h->outer.ip_len;
+	p.ifindex = ctx->ingress_ifindex;
+	su_memcpy(&p.ipv4_src, h->outer.daddr, 4);
+	p.ipv4_dst = hop;
+	if (bpf_fib_lookup(ctx, &p, sizeof(p), BPF_FIB_LOOKUP_OUTPUT) != BPF_FIB_LKUP_RET_SUCCESS ||
+	    p.ifindex != ctx->ingress_ifindex)
+		return -1;
+	su_memcpy(out->mac, p.dmac, 6);
+	return 0;
+}
+
 /* What to do with a hop list read whole: the counter of the outcome; the frame is rewritten. */
 SU_INLINE __u32 second_chance(struct xdp_md *ctx, struct su_buf *b, const struct su_hops *h)
 {
 	const struct su_chance_hop *next;
+	struct su_chance_hop found;
 	__u32 verdict = su_hops_triage(h), hop;
 
 	if (verdict == SU_HOPS_OK)
@@ -126,8 +149,12 @@ SU_INLINE __u32 second_chance(struct xdp_md *ctx, struct su_buf *b, const struct
 	if (!hop)
 		return su_hops_unwrap(b, h) ? SU_CHANCE_chance_malformed : SU_CHANCE_chance_last_hop;
 	next = bpf_map_lookup_elem(&chance_next_hops, &hop);
-	if (!next)
-		return SU_CHANCE_chance_no_neighbour;
+	if (!next) {
+		if (kernel_mac(ctx, h, hop, &found))
+			return SU_CHANCE_chance_no_neighbour;
+		next = &found;
+	}
+	su_buf_reload(b);
 	return su_hops_forward(b, h, hop, next->mac) ? SU_CHANCE_chance_malformed :
 						       SU_CHANCE_chance_forwarded;
 }

@@ -379,7 +379,7 @@ export const ABI = {
     },
     {
       "name": "chance_no_neighbour",
-      "doc": "a next hop the loader gave no MAC address for: dropped"
+      "doc": "a next hop with no MAC address, from the loader or the kernel's neighbours on this link: dropped"
     },
     {
       "name": "chance_malformed",

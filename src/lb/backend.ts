@@ -32,7 +32,9 @@ export interface SecondChanceOptions {
   readonly ifname?: string;
   /** 'driver' (native XDP, the default) or 'generic'. */
   readonly attach?: 'driver' | 'generic';
-  /** The other backends a packet may be sent on to. */
+  /** The other backends a packet may be sent on to. A hop not named here is looked up in the
+   * kernel's routes and neighbour table: it must be on the same link, resolved, and the link must
+   * forward IPv4 (net.ipv4.conf.IF.forwarding=1; the kernel's helper answers nothing otherwise). */
   readonly nextHops?: readonly NextHop[];
   /** Runs the loader in this network namespace (`ip netns exec`): for tests and demos. */
   readonly netns?: string;
@@ -119,7 +121,8 @@ export class SecondChanceBackend {
     await this.#ask(`hop ${hop.address} ${hop.mac}`);
   }
 
-  /** Removes a next hop: packets for it are dropped (chance_no_neighbour). */
+  /** Removes a next hop: its MAC address comes from the kernel's neighbour table from now on,
+   * and packets for it are dropped (chance_no_neighbour) while the kernel has none. */
   async forgetNextHop(address: string): Promise<void> {
     if (typeof address !== 'string' || isIP(address) !== 4) invalid('address', 'an IPv4 address', address);
     await this.#ask(`forget ${address}`);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { encodeHopList, GLB_GUE_PORT, type ChanceCounters } from '../../src/lb/index.js';
-import { requireNetnsPrivileges, teardownRun, waitFor } from '../../src/netns/index.js';
+import { mustExecIn, requireNetnsPrivileges, teardownRun, waitFor } from '../../src/netns/index.js';
 import { concat, ethernet, ipv4, tcp, TCP_FLAG, udp, type IpPacket } from '../fixtures/packets.js';
 import { sysctl, TOOLS } from './attack-world.js';
 import { balanceTo, buildChanceWorld, IP, SERVICE, SERVICE_PORT, type Backend, type ChanceWorld } from './lb-chance-world.js';
@@ -16,7 +16,7 @@ let world: ChanceWorld | undefined;
 const w = (): ChanceWorld => world!;
 
 beforeAll(async () => {
-  requireNetnsPrivileges([...TOOLS, 'ethtool']);
+  requireNetnsPrivileges([...TOOLS, 'ethtool', 'ping']);
   world = await buildChanceWorld();
 }, 120_000);
 afterAll(async () => {
@@ -26,7 +26,7 @@ afterAll(async () => {
   }
   await teardownRun();
 });
-beforeEach(() => requireNetnsPrivileges([...TOOLS, 'ethtool']));
+beforeEach(() => requireNetnsPrivileges([...TOOLS, 'ethtool', 'ping']));
 
 interface Segment {
   srcMac: string;
@@ -101,6 +101,24 @@ describe('second chance on backends, real kernel TCP', () => {
     const answers = await answersTo(41002);
     expect(answers[0]).toMatchObject({ srcMac: w().b2.mac, sport: SERVICE_PORT, flags: TCP_FLAG.rst });
     expect(await moved(before)).toEqual({ b1: { chance_forwarded: 1 }, b2: { chance_last_hop: 1 } });
+  });
+
+  it('finds a next hop the loader did not name in the kernel\'s neighbour table', async () => {
+    await w().chance.b2.forgetNextHop(IP.b1);
+    try {
+      // The kernel's lookup helper answers only on a link that forwards IPv4.
+      await sysctl(w().b2.ns, { 'net.ipv4.conf.eth0.forwarding': 1 });
+      await mustExecIn(w().b2.ns, 'ping', ['-c', '1', '-W', '2', IP.b1]);
+      const before = await counters();
+      const stray = ipv4({ src: IP.client, dst: SERVICE }, tcp({ src: 41004, dst: SERVICE_PORT, flags: TCP_FLAG.ack, seq: 5, ack: 7 }));
+      await w().lbWire.send('eth0', [fromBalancer('b2', ['b1'], stray)]);
+      const answers = await answersTo(41004);
+      expect(answers[0]).toMatchObject({ srcMac: w().b1.mac, sport: SERVICE_PORT, flags: TCP_FLAG.rst });
+      expect(await moved(before)).toEqual({ b1: { chance_last_hop: 1 }, b2: { chance_forwarded: 1 } });
+    } finally {
+      await sysctl(w().b2.ns, { 'net.ipv4.conf.eth0.forwarding': 0 });
+      await w().chance.b2.setNextHop({ address: IP.b1, mac: w().b1.mac });
+    }
   });
 
   it('keeps a connection through a change of primary: the new primary sends its packets on to the backend that has it', async () => {

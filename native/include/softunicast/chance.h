@@ -18,7 +18,7 @@
 	X(chance_local_other, "not TCP (UDP, ICMP): unwrapped and passed, no second chance applies")  \
 	X(chance_forwarded, "TCP of no connection here: sent on to the next hop of the list (XDP_TX)") \
 	X(chance_last_hop, "TCP of no connection here and no hop left: unwrapped and passed (the kernel answers RST)") \
-	X(chance_no_neighbour, "a next hop the loader gave no MAC address for: dropped")             \
+	X(chance_no_neighbour, "a next hop with no MAC address, from the loader or the kernel's neighbours on this link: dropped") \
 	X(chance_malformed, "UDP to the GLB port that is no GUE hop list this program reads: dropped") \
 	X(chance_not_gue, "not UDP over IPv4 to the GLB port: passed untouched")
 
@@ -31,7 +31,8 @@ enum su_chance_counter {
 
 /* Map `chance_next_hops` (BPF_MAP_TYPE_HASH, key: the hop's IPv4 address in network order,
  * value: struct su_chance_hop). Writer: the loader. A hop must be on the link the packet came
- * in on: the program sends it back out there (XDP_TX) to this MAC address. */
+ * in on: the program sends it back out there (XDP_TX) to this MAC address. A hop not in the map
+ * is looked up in the kernel's routes and neighbour table (bpf_fib_lookup). */
 #define SU_CHANCE_HOPS_MAX 1024
 struct su_chance_hop {
 	__u8 mac[6];
