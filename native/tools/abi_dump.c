@@ -1,9 +1,10 @@
-/* Prints native/include/softunicast/abi.h and error.h as JSON: names, values, struct layouts.
+/* Prints native/include/softunicast/abi.h, chance.h and error.h as JSON: names, values, layouts.
  * scripts/gen-abi.mjs turns it into src/generated/abi.ts; a unit test checks that file is current. */
 #include <stddef.h>
 #include <stdio.h>
 
 #include "softunicast/abi.h"
+#include "softunicast/chance.h"
 #include "softunicast/error.h"
 
 #define FIELD(type, field) \
@@ -99,6 +100,10 @@ int main(void)
 	names_begin("routeCounters");
 #define SU_X(name, doc) printf("%s{\"name\":\"%s\",\"doc\":\"%s\"}", first++ ? "," : "", #name, doc);
 	SU_ROUTE_COUNTERS(SU_X)
+	printf("]");
+	first = 0;
+	names_begin("chanceCounters");
+	SU_CHANCE_COUNTERS(SU_X)
 #undef SU_X
 	printf("]");
 

@@ -10,3 +10,7 @@ export { encodeHopList, decodeHopList, advanceHop, GLB_GUE_PORT, HOP_LIST_MAX_HO
 export { BackendHealth, type BackendChange, type BackendStatus, type ChangeListener, type Drain, type Health } from './health.js';
 export type { BackendHealthOptions, HealthTarget } from './health-options.js';
 export { probe, probeTcp, probeHttp, type HealthCheck, type ProbeResult, type ProbeTarget } from './probes.js';
+export {
+  SecondChanceBackend, backendObjectPath, CHANCE_COUNTERS,
+  type ChanceCounter, type ChanceCounters, type NextHop, type SecondChanceOptions,
+} from './backend.js';
