@@ -224,7 +224,9 @@ describe('XdpPort on a veth pair', () => {
     const sender = startRawSender(pair, 200, 1000, sentFile);
     await sender.waitForLine('sent 200');
     await agent.proc.waitForLine('"count":200');
-    await waitFor(async () => (await agent.command('counters')).counters.queues[0].tx_packets > 0, { what: 'replies sent' });
+    // A deadline, not a measure: on a loaded machine the agent's event loop may take seconds to
+    // run the handler's sends (the fresh-clone run under a load of ~10 took over 5 s once).
+    await waitFor(async () => (await agent.command('counters')).counters.queues[0].tx_packets > 0, { what: 'replies sent', timeoutMs: 30_000 });
     await agent.command('close');
     expect(agent.proc.stderr).toBe('');
     const sent = frames(sentFile);
