@@ -18,7 +18,7 @@ export {
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
   UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
-  SliceConflictError, StoreUnavailableError, InvalidPacketError,
+  SliceConflictError, StoreUnavailableError, InvalidPacketError, InvalidRecordError,
   type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {
