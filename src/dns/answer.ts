@@ -7,7 +7,7 @@ import { inZone, type Zone, type ZoneRecord } from './zone.js';
 export type Transport = 'udp' | 'tcp';
 
 /** RFC 1035 and 6895 response codes the responder gives. */
-export const RCODE = { NOERROR: 0, FORMERR: 1, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
 /** UDP answers without EDNS fit in 512 bytes (RFC 1035); with EDNS, at most 1232 (DNS flag day 2020: no fragments). */
 const UDP_PLAIN = 512;
@@ -45,7 +45,7 @@ export function lookup(zones: readonly Zone[], question: packet.Question): Looku
 }
 
 /** A header-only answer (FORMERR for what dns-packet cannot read): id, opcode and RD copied. */
-function bare(query: Buffer, rcode: number): Buffer {
+export function bare(query: Buffer, rcode: number): Buffer {
   const out = Buffer.alloc(12);
   out.writeUInt16BE(query.readUInt16BE(0), 0);
   out.writeUInt16BE(QR | (query.readUInt16BE(2) & 0x7900) | rcode, 2);

@@ -3,7 +3,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 
-import { respond, type Transport } from './answer.js';
+import { bare, RCODE, respond, type Transport } from './answer.js';
 import { zoneOf, type DnsZoneOptions, type Zone } from './zone.js';
 import { describe, InvalidOptionError, SyscallError } from '../errors.js';
 
@@ -21,6 +21,8 @@ export interface DnsResponderCounters {
   tcp: number;
   truncated: number;
   dropped: number;
+  /** Queries answered SERVFAIL because building the answer threw. */
+  failed: number;
   /** Socket errors after listening (a failed send); the server keeps serving. */
   errors: number;
 }
@@ -38,7 +40,7 @@ function zonesOf(zones: readonly DnsZoneOptions[]): Zone[] {
 export class DnsResponder {
   readonly host: string;
   readonly port: number;
-  readonly counters: DnsResponderCounters = { udp: 0, tcp: 0, truncated: 0, dropped: 0, errors: 0 };
+  readonly counters: DnsResponderCounters = { udp: 0, tcp: 0, truncated: 0, dropped: 0, failed: 0, errors: 0 };
   private zones: Zone[];
   private readonly udp: dgram.Socket;
   private readonly tcp: net.Server;
@@ -94,7 +96,14 @@ export class DnsResponder {
   }
 
   private answer(message: Buffer, transport: Transport): Buffer | undefined {
-    const response = respond(message, this.zones, transport);
+    let response: Buffer | undefined;
+    try {
+      response = respond(message, this.zones, transport);
+    } catch {
+      // A query the encoder cannot echo (a bug of ours or of dns-packet) must not stop the server.
+      this.counters.failed++;
+      response = bare(message, RCODE.SERVFAIL);
+    }
     if (response === undefined) this.counters.dropped++;
     else {
       this.counters[transport]++;

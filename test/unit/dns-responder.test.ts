@@ -16,6 +16,8 @@ import { parseApl } from '../../src/dns/apl.js';
 import { DnsResponder } from '../../src/dns/responder.js';
 import { zoneOf, type DnsZoneOptions } from '../../src/dns/zone.js';
 import { InvalidRecordError } from '../../src/errors.js';
+import { serviceRecords } from '../../src/ssa/records.js';
+import { parseRule } from '../../src/ssa/rule.js';
 import { dnsPcap } from './dns/pcap.js';
 
 const APL = '1:192.168.32.0/21 !1:192.168.38.0/28 2:2001:db8::/78';
@@ -28,7 +30,10 @@ function zone(aaaa = '2001:db8::1'): DnsZoneOptions {
     origin: 'svc.example.',
     ttl: 20,
     names: {
-      'api.svc.example': { apl: parseApl(APL), txt: ['other=1', RULE], aaaa: [IPv6.fromString(aaaa)], a: [IPv4.fromString('192.0.2.10')] },
+      'api.svc.example': {
+        ...serviceRecords({ prefixes: parseApl(APL), rule: parseRule(RULE), txt: ['other=1'], aaaa: [IPv6.fromString(aaaa)] }),
+        a: [IPv4.fromString('192.0.2.10')],
+      },
       'big.svc.example': { aaaa: MANY },
       'deep.under.svc.example': { a: [IPv4.fromString('192.0.2.11')] },
     },

@@ -1,7 +1,11 @@
-// The client rule's TXT format (src/ssa/rule.ts): what each rule reads as, and what is refused.
+// The client rule's TXT format (src/ssa/rule.ts), what each rule reads as and what is refused, and a
+// service's records (src/ssa/records.ts).
+import { IPv6 } from 'ip-num';
 import { describe, expect, it } from 'vitest';
 
+import { formatApl } from '../../src/dns/apl.js';
 import { InvalidRecordError } from '../../src/errors.js';
+import { serviceRecords } from '../../src/ssa/records.js';
 import { findRule, formatRule, parseRule } from '../../src/ssa/rule.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
@@ -36,5 +40,21 @@ describe('client rule', () => {
     expect(findRule(['google-site-verification=x', 'v=ssa1 rule=random'])).toEqual({ rule: 'random' });
     expect(findRule(['v=spf1 -all'])).toBeUndefined();
     expect(() => findRule(['v=ssa1 rule=random', 'v=ssa1 rule=content-addressed hash=sha256'])).toThrow(/one TXT record starting with v=ssa/);
+  });
+});
+
+describe('service records', () => {
+  it('publishes the prefixes as one APL record, the rule as TXT beside other texts, and AAAA', () => {
+    const records = serviceRecords({ prefixes: '2:2001:db8:0:1::/64 !2:2001:db8:0:1:ffff::/80', rule: { rule: 'random' }, txt: ['other'], aaaa: [IPv6.fromString('2001:db8:0:1::1')] });
+    expect(formatApl(records.apl!)).toBe('2:2001:db8:0:1::/64 !2:2001:db8:0:1:ffff::/80');
+    expect(records.txt).toEqual(['other', 'v=ssa1 rule=random']);
+    expect(records.aaaa!.map(String)).toEqual(['2001:db8:0:1:0:0:0:1']);
+  });
+
+  it('refuses a list with nothing to choose from, and a second rule among the texts', () => {
+    expect(() => serviceRecords({ prefixes: '!2:2001:db8::/32', rule: { rule: 'random' } })).toThrow(
+      new InvalidRecordError("Expected at least one prefix without '!' for prefixes but received '!2:2001:db8::/32'"),
+    );
+    expect(() => serviceRecords({ prefixes: '2:2001:db8::/32', rule: { rule: 'random' }, txt: ['v=ssa1 rule=random'] })).toThrow(/no client rule among the other TXT records/);
   });
 });
