@@ -1,10 +1,11 @@
-// The DNS responder (src/dns/responder.ts) on 127.0.0.1 and an ephemeral port, asked by dig and by
+// The DNS responder (src/dns/responder.ts) on 127.0.0.1 and an ephemeral port, asked by dig, dnspython and
 // Node's resolver over UDP and TCP; its APL answer decoded by tshark from a pcap of the real response.
 import { execFile, execFileSync } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import * as packet from 'dns-packet';
@@ -94,6 +95,15 @@ describe('DNS responder with dig', () => {
     expect(truncated).toMatch(/ANSWER: 0,/);
     expect((await dig('+short', 'big.svc.example', 'AAAA')).trim().split('\n')).toHaveLength(80);
     expect(responder.counters.truncated).toBeGreaterThan(0);
+  });
+});
+
+describe('DNS responder with dnspython', () => {
+  it('gives dnspython, a decoder of whole messages independent of ours, the APL record over UDP and TCP', async () => {
+    const script = fileURLToPath(new URL('./dns/query_dnspython.py', import.meta.url));
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, responder.host, String(responder.port), 'api.svc.example']);
+    const expected = { rcode: 'NOERROR', aa: true, apl: [APL] };
+    expect(JSON.parse(stdout)).toEqual({ udp: expected, tcp: expected });
   });
 });
 
