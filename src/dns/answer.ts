@@ -52,6 +52,17 @@ export function bare(query: Buffer, rcode: number): Buffer {
   return out;
 }
 
+/**
+ * dns-packet writes classes it has no name for as 0; the answer must echo the question as asked
+ * (a resolver drops answers to another question), so the class is copied back from the query.
+ */
+function echoClass(response: Buffer, query: Buffer, question: packet.Question): Buffer {
+  if (!String(question.class).startsWith('UNKNOWN_')) return response;
+  const at = 12 + (question.name === '' ? 1 : Buffer.byteLength(question.name) + 2) + 2;
+  if (query.length >= at + 2) response.writeUInt16BE(query.readUInt16BE(at), at);
+  return response;
+}
+
 /** The size a UDP answer must fit: the client's EDNS payload size, between 512 and 1232. */
 function udpLimit(opt: packet.OptAnswer | undefined): number {
   if (opt === undefined) return UDP_PLAIN;
@@ -76,11 +87,13 @@ export function respond(query: Buffer, zones: readonly Zone[], transport: Transp
   const questions = decoded.questions ?? [];
   if (questions.length !== 1) return bare(query, RCODE.FORMERR);
   const opt = (decoded.additionals ?? []).find((a): a is packet.OptAnswer => a.type === 'OPT');
-  const { rcode, answers, authorities } = lookup(zones, questions[0]!);
+  // RFC 6891 section 6.1.3: an EDNS version we do not speak gets BADVERS (16: 1 in the OPT's upper bits).
+  const badVersion = opt !== undefined && opt.ednsVersion > 0;
+  const { rcode, answers, authorities } = badVersion ? { rcode: 0, answers: [], authorities: [] } : lookup(zones, questions[0]!);
   const flags = packet.AUTHORITATIVE_ANSWER | (decoded.flag_rd ? packet.RECURSION_DESIRED : 0) | rcode;
-  const additionals: packet.Answer[] = opt === undefined ? [] : [{ name: '.', type: 'OPT', udpPayloadSize: UDP_EDNS_MAX, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
+  const additionals: packet.Answer[] = opt === undefined ? [] : [{ name: '.', type: 'OPT', udpPayloadSize: UDP_EDNS_MAX, extendedRcode: badVersion ? 1 : 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
   const response = { id: decoded.id, type: 'response' as const, flags, questions, answers, authorities, additionals };
-  const full = packet.encode(response);
+  const full = echoClass(packet.encode(response), query, questions[0]!);
   if (transport === 'tcp' || full.length <= udpLimit(opt)) return full;
-  return packet.encode({ ...response, flags: flags | packet.TRUNCATED_RESPONSE, answers: [], authorities: [] });
+  return echoClass(packet.encode({ ...response, flags: flags | packet.TRUNCATED_RESPONSE, answers: [], authorities: [] }), query, questions[0]!);
 }

@@ -85,8 +85,16 @@ describe('DNS responder with dig', () => {
     expect(await dig('under.svc.example', 'A')).toMatch(/status: NOERROR.*\n.*ANSWER: 0/);
   });
 
-  it('refuses names outside its zones', async () => {
+  it('refuses names outside its zones, and classes other than IN with the question echoed as asked', async () => {
     expect(await dig('www.example.org', 'A')).toMatch(/status: REFUSED/);
+    const chaos = await dig('-c', 'CLASS9', 'api.svc.example', 'A');
+    expect(chaos).toMatch(/status: REFUSED/);
+    expect(chaos).toMatch(/^;api\.svc\.example\.\s+CLASS9\s+A$/m);
+    expect(chaos).not.toMatch(/mismatch/i);
+  });
+
+  it('answers BADVERS to an EDNS version above 0', async () => {
+    expect(await dig('+edns=1', '+noednsnegotiation', 'api.svc.example', 'A')).toMatch(/status: BADVERS/);
   });
 
   it('sets TC over UDP when the answer does not fit, and answers in full over TCP', async () => {
