@@ -2,7 +2,9 @@
 // Node's resolver over UDP and TCP; its APL answer decoded by tshark from a pcap of the real response.
 import { execFile, execFileSync } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +144,51 @@ describe("DNS responder with Node's resolver", () => {
       new InvalidRecordError("Expected a name at or under 'svc.example' for zones[0].names but received 'api.other.example'"),
     );
     expect(await resolver().resolve6('api.svc.example')).toEqual(['2001:db8::99']);
+  });
+});
+
+describe('DNS responder on IPv6', () => {
+  it('listens on ::1 for UDP and TCP', async () => {
+    const six = await DnsResponder.start({ host: '::1', zones: [zone()] });
+    try {
+      const r = new Resolver({ timeout: 5000, tries: 1 });
+      r.setServers([`[::1]:${six.port}`]);
+      expect(await r.resolve6('api.svc.example')).toEqual(['2001:db8::1']);
+      expect(await r.resolve6('big.svc.example')).toHaveLength(80);
+      expect([six.counters.udp > 0, six.counters.tcp > 0]).toEqual([true, true]);
+    } finally {
+      await six.close();
+    }
+  });
+
+  it('refuses a port out of range and an empty zone list before listening', async () => {
+    await expect(DnsResponder.start({ port: 70000, zones: [zone()] })).rejects.toThrow('Expected a port from 0 to 65535 for port but received 70000');
+    await expect(DnsResponder.start({ zones: [] })).rejects.toThrow('Expected a non-empty array of zones for zones but received an array of 0');
+  });
+});
+
+describe('DNS responder over TCP, by hand', () => {
+  it('answers queries sent back to back in one connection, split across writes, in order', async () => {
+    const queries = ['api.svc.example', 'nothing.svc.example', 'big.svc.example'].map((name, i) =>
+      packet.streamEncode({ id: 100 + i, type: 'query', questions: [{ name, type: 'AAAA' }] }),
+    );
+    const bytes = Buffer.concat(queries);
+    const socket = net.connect(responder.port, responder.host);
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    await once(socket, 'connect');
+    // The first write ends inside the second query's length field.
+    socket.write(bytes.subarray(0, queries[0]!.length + 1));
+    socket.end(bytes.subarray(queries[0]!.length + 1));
+    await once(socket, 'close');
+    let rest = Buffer.concat(received);
+    const answers: [number | undefined, string | undefined, number][] = [];
+    while (rest.length > 0) {
+      const message = packet.decode(rest.subarray(2, 2 + rest.readUInt16BE(0)));
+      answers.push([message.id, message.rcode, message.answers?.length ?? 0]);
+      rest = rest.subarray(2 + rest.readUInt16BE(0));
+    }
+    expect(answers).toEqual([[100, 'NOERROR', 1], [101, 'NXDOMAIN', 0], [102, 'NOERROR', 80]]);
   });
 });
 
