@@ -19,9 +19,11 @@ fi
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for native/fuzz (clang only recommends
 # it, and recommends are not installed here); etcd-server: the etcd table source's tests and
 # benchmark start their own etcd (3.4 on Debian 12) on loopback, never the packaged service.
+# python3-dnspython: an independent APL encoder/decoder the APL codec's tests round-trip against;
+# bind9-dnsutils: dig, the unmodified client the DNS responder's tests query.
 packages=(clang llvm libxdp-dev libbpf-dev libelf-dev zlib1g-dev pkg-config cmake ninja-build g++
           iproute2 iputils-ping util-linux valgrind python3 tshark ethtool curl libclang-rt-14-dev
-          etcd-server)
+          etcd-server python3-dnspython bind9-dnsutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

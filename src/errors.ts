@@ -122,6 +122,12 @@ export const StoreUnavailableError = define('ERR_STORE_UNAVAILABLE', 'StoreUnava
  * unsupported variant or type); the message names the field, what was expected and what was found.
  */
 export const InvalidPacketError = define('ERR_INVALID_PACKET', 'InvalidPacketError');
+/**
+ * A DNS record given to an encoder, or written in presentation format, is invalid (an unknown
+ * address family, a prefix length out of range, host bits set beyond the prefix, a malformed
+ * item); the message names the value and what was expected. Malformed wire data is InvalidPacketError.
+ */
+export const InvalidRecordError = define('ERR_INVALID_RECORD', 'InvalidRecordError');
 /** Any other failed system call; see `errno` and `syscall`. */
 export const SyscallError = define('ERR_SYSCALL', 'SyscallError');
 
@@ -155,6 +161,7 @@ const byCode: { [C in ErrorCode]: Make } = {
   ERR_SLICE_CONFLICT: SliceConflictError,
   ERR_STORE_UNAVAILABLE: StoreUnavailableError,
   ERR_INVALID_PACKET: InvalidPacketError,
+  ERR_INVALID_RECORD: InvalidRecordError,
   ERR_SYSCALL: SyscallError,
 };
 

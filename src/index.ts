@@ -18,7 +18,7 @@ export {
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
   UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
-  SliceConflictError, StoreUnavailableError, InvalidPacketError,
+  SliceConflictError, StoreUnavailableError, InvalidPacketError, InvalidRecordError,
   type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {
@@ -48,3 +48,7 @@ export { checkEndpoints } from './sources/etcd/client.js';
 export { layoutOf, type Layout } from './sources/etcd/layout.js';
 /** Load-balancer building blocks (docs/load-balancer.md): flow hash, Maglev with second chance, GLB hop lists, backend health. */
 export * as lb from './lb/index.js';
+/** DNS building blocks (docs/structured-addressing.md): APL records (RFC 3123), zones, an authoritative responder. */
+export * as dns from './dns/index.js';
+/** Structured service addressing (docs/structured-addressing.md): the client rule's TXT format. */
+export * as ssa from './ssa/index.js';

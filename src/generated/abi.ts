@@ -144,6 +144,7 @@ export const ABI = {
     "ERR_SLICE_CONFLICT",
     "ERR_STORE_UNAVAILABLE",
     "ERR_INVALID_PACKET",
+    "ERR_INVALID_RECORD",
     "ERR_SYSCALL"
   ],
   "actions": {

@@ -34,6 +34,7 @@ extern "C" {
 	X(ERR_SLICE_CONFLICT, "a slice changed owner since it was read: another writer moved it first") \
 	X(ERR_STORE_UNAVAILABLE, "the table store (etcd) could not be reached or refused a request")   \
 	X(ERR_INVALID_PACKET, "a packet header is malformed or of an unsupported kind")      \
+	X(ERR_INVALID_RECORD, "a DNS record's data or text is invalid: family, prefix, host bits") \
 	X(ERR_SYSCALL, "a system call failed")
 
 struct su_error {
