@@ -80,6 +80,7 @@ describe('fast path core (native/core)', () => {
     ['route', 'golden packets to every kind of owner, a round trip'],
     ['decap', 'GUE unwrapped, forwarded on or dropped'],
     ['parse', 'fragments, truncated and inconsistent frames'],
+    ['flow', 'the flow-hash section: each rule, flows to their rows'],
   ])('C tests of %s: %s (valgrind clean)', (subject) => {
     const { output, status } = runUnderValgrind(`core_${subject}_test`);
     expect(output).not.toMatch(/^not ok/m);
