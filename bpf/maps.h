@@ -7,7 +7,7 @@
  * live one. The writer fills the bank no packet reads, flips the index with one u32 store, then
  * waits out the packets still on the old bank (su_grace), so a packet sees one whole table, old
  * or new, never a mix. Per-table maps whose size follows the table (keys, ranges, forwarding
- * records, peers, per-owner counters) are inner maps of a 2-slot ARRAY_OF_MAPS, made anew for
+ * records, peers, per-owner counters, flow-hash services and rows) are inner maps of a 2-slot ARRAY_OF_MAPS, made anew for
  * each table. */
 #ifndef SU_BPF_MAPS_H
 #define SU_BPF_MAPS_H
@@ -82,6 +82,23 @@ struct su_peers_inner { /* key: struct su_peer_key; value: u32 1 */
 	__type(value, __u32);
 } su_peers_inner SEC(".maps");
 
+/* The flow-hash key kind (native/core/flow_hash_kind.h): its services and their addresses
+ * (address entries: protocol 0, port 0, rows 0), and its rows. */
+struct su_flow_services_inner { /* key: struct su_flow_key; value: struct su_flow_svc */
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct su_flow_key);
+	__type(value, struct su_flow_svc);
+} su_flow_services_inner SEC(".maps");
+
+struct su_flow_rows_inner { /* key: u32 row; value: struct su_flow_row */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct su_flow_row);
+} su_flow_rows_inner SEC(".maps");
+
 /* Per CPU; a hash, since per-CPU arrays cannot vary in size as inner maps: every owner's key
  * is inserted with the table. */
 struct su_owner_stats_inner { /* key: u32 owner; value per CPU: struct su_owner_stats */
@@ -106,6 +123,8 @@ SU_OUTER(su_ranges, su_ranges_inner);
 SU_OUTER(su_fwd, su_fwd_inner);
 SU_OUTER(su_peers, su_peers_inner);
 SU_OUTER(su_owner_stats, su_owner_stats_inner);
+SU_OUTER(su_flow_services, su_flow_services_inner);
+SU_OUTER(su_flow_rows, su_flow_rows_inner);
 
 /* Fragments: where a datagram's first piece went, for its later pieces. LRU-bounded; entries
  * past their expiry count as absent. Writer and reader: the core (su_frag_save, su_frag_find). */

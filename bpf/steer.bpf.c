@@ -109,6 +109,26 @@ __noinline int su_stage_key_kind(__u32 bank, __u32 kind, const struct su_ip *pkt
 	return 0;
 }
 
+/* The flow-hash kind's lookup (native/core/flow_hash_kind.h) of *pkt into *out: a stage of its
+ * own, so that its frame is not added to su_stage_key_kind's on the way to su_len_cb. */
+__noinline int su_stage_flow_find(__u32 bank, const struct su_ip *pkt, __u32 mode,
+				  struct su_found *out)
+{
+	const struct su_meta *m = su_tbl_meta(bank & 1);
+
+	if (!pkt || !out || !m)
+		return -1;
+	su_flow_hash_find(bank & 1, m, pkt, mode, out);
+	return 0;
+}
+
+SU_INLINE void su_stage_flow_hash(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
+				  uint32_t mode, struct su_found *out)
+{
+	(void)m;
+	su_stage_flow_find(t, pkt, mode, out);
+}
+
 SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
 			     const struct su_ip *pkt, uint32_t mode, struct su_found *out)
 {

@@ -31,6 +31,20 @@ SU_INLINE const struct su_port_range *su_tbl_range(su_tbl bank, uint32_t index)
 	return ranges ? bpf_map_lookup_elem(ranges, &index) : 0;
 }
 
+SU_INLINE const struct su_flow_svc *su_tbl_flow_service(su_tbl bank, const struct su_flow_key *k)
+{
+	void *services = bpf_map_lookup_elem(&su_flow_services, &bank);
+
+	return services ? bpf_map_lookup_elem(services, k) : 0;
+}
+
+SU_INLINE const struct su_flow_row *su_tbl_flow_row(su_tbl bank, uint32_t index)
+{
+	void *rows = bpf_map_lookup_elem(&su_flow_rows, &bank);
+
+	return rows ? bpf_map_lookup_elem(rows, &index) : 0;
+}
+
 SU_INLINE const struct su_fwd *su_tbl_fwd(su_tbl bank, uint32_t owner)
 {
 	void *fwd = bpf_map_lookup_elem(&su_fwd, &bank);

@@ -13,6 +13,7 @@
 #ifndef SU_CORE_ROUTE_H
 #define SU_CORE_ROUTE_H
 
+#include "flow_hash_kind.h"
 #include "frags.h"
 #include "gue.h"
 #include "icmp.h"
@@ -31,6 +32,11 @@ SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_
  * verifier then walks the kinds' loop without walking every kind's lookup once per turn. */
 SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
 			     const struct su_ip *pkt, uint32_t mode, struct su_found *out);
+/* The flow-hash kind's lookup (flow_hash_kind.h), a stage of its own in the XDP program: inline
+ * in su_stage_key_kind, its key and hash state added to that stage's frame pushed the deepest
+ * chain of calls past the verifier's 512 bytes of stack. */
+SU_INLINE void su_stage_flow_hash(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
+				  uint32_t mode, struct su_found *out);
 
 /* What su_route_decide found: the fate, and what su_route_apply needs to carry it out. */
 struct su_verdict {
@@ -55,6 +61,9 @@ SU_INLINE void su_kind_lookup(su_tbl t, const struct su_meta *m, uint32_t kind,
 	case SU_KEY_KIND_PORT_SLICE:
 		su_port_slice_find(t, m, pkt->family, pkt->daddr, pkt->protocol, pkt->dport, mode,
 				   out);
+		break;
+	case SU_KEY_KIND_FLOW_HASH:
+		su_stage_flow_hash(t, m, pkt, mode, out);
 		break;
 	default: /* never: su_view_build refuses kinds it does not know */
 		break;

@@ -24,6 +24,8 @@ SU_INLINE int su_meta_peer_mac(const struct su_meta *m, const uint8_t *mac)
  *   const struct su_meta *su_tbl_meta(su_tbl)
  *   const struct su_key_ranges *su_tbl_key(su_tbl, meta, w0, w1, ipv4)
  *   const struct su_port_range *su_tbl_range(su_tbl, index)
+ *   const struct su_flow_svc *su_tbl_flow_service(su_tbl, const struct su_flow_key *)
+ *   const struct su_flow_row *su_tbl_flow_row(su_tbl, index)
  *   const struct su_fwd *su_tbl_fwd(su_tbl, owner)
  *   int su_tbl_trusted(su_tbl, family, addr), su_tbl_peer(su_tbl, family, addr),
  *       su_tbl_peer_mac(su_tbl, mac)

@@ -28,6 +28,17 @@ SU_INLINE const struct su_port_range *su_tbl_range(su_tbl v, uint32_t index)
 	return &v->ranges[index];
 }
 
+SU_INLINE const struct su_flow_svc *su_tbl_flow_service(su_tbl v, const struct su_flow_key *k)
+{
+	return su_view_flow_find(v, k);
+}
+
+/* Indexes are a checked service's row_first plus a hash mod its rows: inside the rows. */
+SU_INLINE const struct su_flow_row *su_tbl_flow_row(su_tbl v, uint32_t index)
+{
+	return &v->flow_rows[index];
+}
+
 SU_INLINE const struct su_fwd *su_tbl_fwd(su_tbl v, uint32_t owner)
 {
 	return owner < v->meta.owner_count ? &v->fwd[owner] : NULL;

@@ -31,4 +31,10 @@ SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
 	su_kind_lookup(t, m, kind, pkt, mode, out);
 }
 
+SU_INLINE void su_stage_flow_hash(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
+				  uint32_t mode, struct su_found *out)
+{
+	su_flow_hash_find(t, m, pkt, mode, out);
+}
+
 #endif /* SU_CORE_USER_ROUTE_H */

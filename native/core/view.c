@@ -250,7 +250,7 @@ static void list_kinds(struct su_view *v)
 
 int su_view_build(const void *image, size_t size, struct su_view **out, struct su_error *err)
 {
-	const struct su_section *ps;
+	const struct su_section *ps, *fs;
 	struct su_table_header h;
 	size_t head, keys, ranges, keys_at;
 	struct su_view *v;
@@ -288,8 +288,10 @@ int su_view_build(const void *image, size_t size, struct su_view **out, struct s
 	v->owners = (const struct su_owner *)(v->peers + h.peer_count);
 	v->ranges = (const struct su_port_range *)(copy + head);
 	list_kinds(v);
+	fs = su_find_section(&h, SU_KEY_KIND_FLOW_HASH);
 	if ((ret = check_parts(v, err)) || (ret = prepare(v, err)) ||
-	    (ret = index_keys(v, (const uint8_t *)image + keys_at, err))) {
+	    (ret = index_keys(v, (const uint8_t *)image + keys_at, err)) ||
+	    (fs && (ret = su_view_index_flow(v, image, fs, err)))) {
 		su_view_free(v);
 		return ret;
 	}
@@ -304,6 +306,8 @@ void su_view_free(struct su_view *view)
 	free(view->slots);
 	free(view->keys);
 	free(view->fwd);
+	free(view->flow);
+	free(view->flow_rows);
 	free(view->image);
 	free(view);
 }
@@ -331,7 +335,9 @@ size_t su_view_memory(const struct su_view *view)
 	       h->owner_count * sizeof(*view->fwd) + h->trusted_count * sizeof(struct su_prefix) +
 	       h->peer_count * sizeof(struct su_peer) + h->owner_count * sizeof(struct su_owner) +
 	       (size_t)h->key_count * sizeof(*view->keys) +
-	       (size_t)h->range_count * sizeof(struct su_port_range);
+	       (size_t)h->range_count * sizeof(struct su_port_range) +
+	       (size_t)view->flow_count * sizeof(*view->flow) +
+	       (size_t)view->flow_row_count * sizeof(*view->flow_rows);
 }
 
 /* Whether `addr` (16 bytes, IPv4 in the first 4) lies in `p`; a bit-exact prefix compare. */

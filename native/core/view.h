@@ -30,6 +30,13 @@ struct su_view_slot {
 	uint32_t key;
 };
 
+/* A flow-hash service (or an address-only entry, rows 0) as the workers' index holds it: sorted
+ * by su_flow_key_cmp, halved by su_view_flow_find. */
+struct su_view_flow {
+	struct su_flow_key key;
+	struct su_flow_svc svc;
+};
+
 struct su_view {
 	/* Lengths present, flow hash starts, host, counts, generation: the lookup's first read. */
 	struct su_meta meta;
@@ -51,6 +58,13 @@ struct su_view {
 	/* The longest probe sequence any key needed at build time: lookups stop after this many
 	 * slots, a bound known in advance. */
 	uint32_t max_probe;
+
+	/* The flow-hash section (view_flow.c): its services and their addresses, and its rows. */
+	struct su_view_flow *flow;
+	uint32_t flow_count;
+	uint32_t flow_service_count; /* of flow_count, the services (the rest: addresses) */
+	struct su_flow_row *flow_rows;
+	uint64_t flow_row_count;
 };
 
 /* The index hashes: a multiply by an odd constant, whose top bits pick the slot (multiply-shift,
@@ -118,6 +132,45 @@ SU_INLINE const struct su_key_ranges *su_view_probe(const struct su_view *v, uin
 	} while (++probe < v->max_probe);
 	return NULL;
 }
+
+/* The order of the flow-hash index: the key's five 32-bit words as loaded, compared as numbers
+ * (any total order does; this one costs five loads). */
+SU_INLINE int su_flow_key_cmp(const struct su_flow_key *a, const struct su_flow_key *b)
+{
+	const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
+
+	for (int i = 0; i < (int)sizeof(*a); i += 4) {
+		uint32_t p = su_load32(x + i), q = su_load32(y + i);
+
+		if (p != q)
+			return p < q ? -1 : 1;
+	}
+	return 0;
+}
+
+/* The flow-hash service (or address entry) `k`, or NULL: the last entry at or below `k`, by
+ * halving (at most 32 steps), then one compare. */
+SU_INLINE const struct su_flow_svc *su_view_flow_find(const struct su_view *v,
+						      const struct su_flow_key *k)
+{
+	uint32_t lo = 0, n = v->flow_count;
+
+	if (n == 0)
+		return NULL;
+	while (n > 1) {
+		uint32_t half = n / 2;
+
+		if (su_flow_key_cmp(&v->flow[lo + half].key, k) <= 0)
+			lo += half;
+		n -= half;
+	}
+	return su_flow_key_cmp(&v->flow[lo].key, k) == 0 ? &v->flow[lo].svc : NULL;
+}
+
+/* Checks the image's flow-hash section `s` (services, rows, owners; view_check.c checked its
+ * size) and builds the view's flow index from it (view_flow.c). */
+int su_view_index_flow(struct su_view *v, const uint8_t *image, const struct su_section *s,
+		       struct su_error *err);
 
 /* Whether `addr` (16 bytes, IPv4 in the first 4) lies in one of the trusted GUE peer prefixes. */
 int su_view_trusted(const struct su_view *view, uint8_t family, const uint8_t *addr);

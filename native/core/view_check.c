@@ -219,10 +219,51 @@ static int check_port_slice_section(const struct su_table_header *h, uint32_t in
 	return 0;
 }
 
+static int is_prime(uint32_t n)
+{
+	if (n < 2)
+		return 0;
+	for (uint32_t d = 2; (uint64_t)d * d <= n; d++)
+		if (n % d == 0)
+			return 0;
+	return 1;
+}
+
+/* The flow-hash section: its head's counts make its size; rows prime (Maglev's table size) and
+ * within the limits. Its services and rows are checked as the view copies them (view_flow.c). */
+static int check_flow_hash_section(const uint8_t *image, uint32_t index,
+				   const struct su_section *s, struct su_error *err)
+{
+	struct su_flow_head head;
+	uint64_t expected;
+
+	if (s->size < sizeof(head))
+		return su_bad(err, "section %u (flow-hash) is %u bytes, shorter than its %zu-byte "
+				   "head",
+			      index, s->size, sizeof(head));
+	memcpy(&head, image + s->offset, sizeof(head));
+	if (head.rows == 0 || head.rows > SU_FLOW_ROWS_MAX || !is_prime(head.rows))
+		return su_bad(err, "section %u (flow-hash) has %u rows per service, expected a prime "
+				   "from 2 to %u",
+			      index, head.rows, SU_FLOW_ROWS_MAX);
+	if ((uint64_t)head.service_count * head.rows > SU_FLOW_SECTION_ROWS_MAX)
+		return su_bad(err, "section %u (flow-hash) has %u services of %u rows, more than the "
+				   "%u rows a section holds",
+			      index, head.service_count, head.rows, SU_FLOW_SECTION_ROWS_MAX);
+	expected = sizeof(head) + (uint64_t)head.service_count * sizeof(struct su_flow_service) +
+		   (uint64_t)head.service_count * head.rows * sizeof(struct su_flow_row);
+	if (s->size != expected)
+		return su_bad(err, "section %u (flow-hash) is %u bytes, but service_count %u and rows "
+				   "%u make %llu",
+			      index, s->size, head.service_count, head.rows,
+			      (unsigned long long)expected);
+	return 0;
+}
+
 /* Section `i`: a known kind, once, 4-byte aligned, after the fixed parts (which end at byte
  * `fixed`), inside the image, apart from the sections before it. */
-static int check_section(const struct su_table_header *h, uint32_t i, size_t fixed, size_t size,
-			 struct su_error *err)
+static int check_section(const struct su_table_header *h, const uint8_t *image, uint32_t i,
+			 size_t fixed, size_t size, struct su_error *err)
 {
 	const struct su_section *s = &h->sections[i];
 	const char *name = su_key_kind_name(s->kind);
@@ -255,12 +296,14 @@ static int check_section(const struct su_table_header *h, uint32_t i, size_t fix
 	}
 	if (s->kind == SU_KEY_KIND_PORT_SLICE)
 		return check_port_slice_section(h, i, s, err);
+	if (s->kind == SU_KEY_KIND_FLOW_HASH)
+		return check_flow_hash_section(image, i, s, err);
 	return 0;
 }
 
 /* The sections (table.h): each sound, together exactly the bytes after the fixed parts. */
-static int check_sections(const struct su_table_header *h, size_t fixed, size_t size,
-			  struct su_error *err)
+static int check_sections(const struct su_table_header *h, const uint8_t *image, size_t fixed,
+			  size_t size, struct su_error *err)
 {
 	static const struct su_section unused;
 	uint64_t total = fixed;
@@ -277,7 +320,7 @@ static int check_sections(const struct su_table_header *h, size_t fixed, size_t 
 					      i, h->section_count);
 			continue;
 		}
-		ret = check_section(h, i, fixed, size, err);
+		ret = check_section(h, image, i, fixed, size, err);
 		if (ret)
 			return ret;
 		total += h->sections[i].size;
@@ -327,5 +370,5 @@ int su_check_header(const void *image, size_t size, struct su_table_header *out,
 				   "%u) make %llu before any section",
 			      size, h.trusted_count, h.peer_count, h.owner_count,
 			      (unsigned long long)fixed);
-	return check_sections(&h, (size_t)fixed, size, err);
+	return check_sections(&h, image, (size_t)fixed, size, err);
 }

@@ -56,3 +56,20 @@ const struct su_peer *su_view_peers(const struct su_view *view, uint32_t *count)
 	*count = view->header->peer_count;
 	return view->peers;
 }
+
+void su_view_flow_entries(const struct su_view *view, uint32_t index, uint32_t *count,
+			  const struct su_flow_key **key, const struct su_flow_svc **svc)
+{
+	if (count)
+		*count = view->flow_count;
+	if (key && index < view->flow_count) {
+		*key = &view->flow[index].key;
+		*svc = &view->flow[index].svc;
+	}
+}
+
+const struct su_flow_row *su_view_flow_rows(const struct su_view *view, uint64_t *count)
+{
+	*count = view->flow_row_count;
+	return view->flow_rows;
+}

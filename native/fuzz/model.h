@@ -97,6 +97,15 @@ static inline const struct fz_ip *fz_pkt(const struct fz_expect *e)
 	return e->decap ? &e->inner : &e->outer;
 }
 
+/* The flow-hash kind (oracle_flow.c): its section's size rule (head, counts, rows prime), its
+ * loading, the rules of its services and rows; a packet's owner by its service's row (-1: no
+ * service; `*managed` set when there is one), and whether a service has the address. */
+int fz_flow_section_valid(const uint8_t *image, const struct su_section *s);
+void fz_flow_load(struct fz_table *t, const uint8_t *image, const struct su_section *s);
+int fz_flow_valid(const struct fz_table *t);
+long fz_flow_owner(const struct fz_table *t, const struct fz_ip *p, int *managed);
+int fz_flow_addr(const struct fz_table *t, uint8_t family, const uint8_t *addr);
+
 /* Outer Ethernet, IP, UDP and (variant 0) GUE header bytes of a GUE owner. */
 uint32_t fz_gue_hdr_len(const struct su_owner *o);
 

@@ -21,6 +21,11 @@ struct fz_table {
 	struct su_owner *owners;
 	struct su_slice_key *keys;
 	struct su_port_range *ranges;
+	/* The flow-hash section (oracle_flow.c): services and rows NULL without one. */
+	struct su_flow_head flow;
+	struct su_flow_service *services;
+	struct su_flow_row *rows;
+	int flow_first; /* its section comes before port-slice's: the lookup asks it first */
 };
 
 /* What su_view_build must say of an image: accept it, refuse it as invalid (ERR_INVALID_TABLE),

@@ -208,7 +208,8 @@ static long owner_of(const struct fz_table *t, const struct fz_frags *mem, struc
 		     enum su_route_counter *miss)
 {
 	const struct fz_ip *p = fz_pkt(e);
-	long owner;
+	int flow_managed = 0;
+	long owner, flow;
 
 	if (p->fragment == FZ_FRAG_LATER) {
 		e->later = 1;
@@ -220,8 +221,12 @@ static long owner_of(const struct fz_table *t, const struct fz_frags *mem, struc
 		return e->frag ? e->frag->owner : -1;
 	}
 	owner = fz_lookup_naive(t, p->family, p->daddr, p->protocol, p->dport);
+	/* The kinds in the image's order: the first that finds an owner decides. */
+	flow = fz_flow_owner(t, p, &flow_managed);
+	if (flow >= 0 && (t->flow_first || owner < 0))
+		owner = flow;
 	/* An unwrapped packet is for a slice we manage or nobody's: no open relay. */
-	*miss = fz_port_managed(t, p->family, p->daddr, p->protocol, p->dport) ?
+	*miss = flow_managed || fz_port_managed(t, p->family, p->daddr, p->protocol, p->dport) ?
 			SU_ROUTE_drop_no_owner :
 		e->decap ? SU_ROUTE_drop_gue_not_managed :
 			   SU_ROUTE_pass_unmanaged;

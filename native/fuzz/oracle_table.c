@@ -23,15 +23,15 @@ static void *section(const uint8_t **p, size_t n)
 	return copy;
 }
 
-/* The image's size by its counts, in 64 bits: no count can overflow it. */
-static uint64_t image_size(const struct su_table_header *h)
+/* The size of the parts every image has, by its counts, in 64 bits: no count can overflow it. */
+static uint64_t fixed_size(const struct su_table_header *h)
 {
 	return sizeof(*h) + (uint64_t)h->trusted_count * sizeof(struct su_prefix) +
 	       (uint64_t)h->peer_count * sizeof(struct su_peer) +
-	       (uint64_t)h->owner_count * sizeof(struct su_owner) +
-	       (uint64_t)h->key_count * sizeof(struct su_slice_key) +
-	       (uint64_t)h->range_count * sizeof(struct su_port_range);
+	       (uint64_t)h->owner_count * sizeof(struct su_owner);
 }
+
+static int section_list_valid(const struct su_table_header *h, const uint8_t *image, size_t size);
 
 /* Where the port-slice section starts: the oracle reads an accepted image its own way, by the
  * section list (table.h), rather than through the view's code. */
@@ -52,17 +52,23 @@ void fz_table_load(struct fz_table *t, const void *image, size_t size)
 
 	if (size < sizeof(t->h))
 		fz_fail("an accepted image of %zu bytes has no header", size);
+	memset(t, 0, sizeof(*t));
 	memcpy(&t->h, p, sizeof(t->h));
 	p += sizeof(t->h);
-	/* One kind today: its section and the fixed parts are the whole image. */
-	if (image_size(&t->h) != size)
-		fz_fail("an accepted image of %zu bytes disagrees with its counts", size);
+	if (!section_list_valid(&t->h, image, size))
+		fz_fail("an accepted image of %zu bytes disagrees with its sections", size);
 	t->trusted = section(&p, t->h.trusted_count * sizeof(*t->trusted));
 	t->peers = section(&p, t->h.peer_count * sizeof(*t->peers));
 	t->owners = section(&p, t->h.owner_count * sizeof(*t->owners));
 	p = port_slice_at(&t->h, image, p);
 	t->keys = section(&p, t->h.key_count * sizeof(*t->keys));
 	t->ranges = section(&p, t->h.range_count * sizeof(*t->ranges));
+	for (uint32_t i = 0; i < t->h.section_count; i++) {
+		if (t->h.sections[i].kind != SU_KEY_KIND_FLOW_HASH)
+			continue;
+		fz_flow_load(t, image, &t->h.sections[i]);
+		t->flow_first = i == 0;
+	}
 }
 
 void fz_table_free(struct fz_table *t)
@@ -72,6 +78,8 @@ void fz_table_free(struct fz_table *t)
 	free(t->owners);
 	free(t->keys);
 	free(t->ranges);
+	free(t->services);
+	free(t->rows);
 }
 
 /* ---- Questions, answered by scanning ------------------------------------------------------ */
@@ -129,7 +137,7 @@ int fz_addr_managed(const struct fz_table *t, uint8_t family, const uint8_t *add
 		if (t->keys[i].family == family &&
 		    prefix_holds(t->keys[i].addr, t->keys[i].prefix_len, addr))
 			return 1;
-	return 0;
+	return fz_flow_addr(t, family, addr);
 }
 
 int fz_trusted(const struct fz_table *t, uint8_t family, const uint8_t *addr)
@@ -287,29 +295,50 @@ static int sections_valid(const struct fz_table *t, char *why, size_t why_size)
 		snprintf(why, why_size, "%u servers reached by L2", macs);
 		return FZ_IMAGE_LIMIT;
 	}
-	return keys_valid(t, why, why_size);
+	if ((ok = keys_valid(t, why, why_size)) != FZ_IMAGE_VALID)
+		return ok;
+	if (t->services && !fz_flow_valid(t))
+		return bad(why, why_size, "flow-hash services or rows");
+	return FZ_IMAGE_VALID;
 }
 
-/* The section list (table.h) as this build's one kind makes it valid: no section (no keys or
- * ranges), or one port-slice section holding exactly the keys and ranges, which must then tile
- * the rest of the image; unused entries zero. The view checks the general rules (kinds, order,
- * overlap); with one kind they come to this. */
-static int section_list_valid(const struct su_table_header *h, size_t size)
+/* The section list (table.h): at most one section of each of this build's two kinds, unused
+ * entries zero, each 4-byte aligned after the fixed parts, inside the image, apart from the
+ * other, of its kind's size; keys and ranges only with a port-slice section; together with the
+ * fixed parts exactly the image. Written from the rules, not from view_check.c. */
+static int section_list_valid(const struct su_table_header *h, const uint8_t *image, size_t size)
 {
 	static const struct su_section zero;
-	uint64_t fixed = image_size(h) - (uint64_t)h->key_count * sizeof(struct su_slice_key) -
-			 (uint64_t)h->range_count * sizeof(struct su_port_range);
-	const struct su_section *s = &h->sections[0];
+	uint64_t fixed = fixed_size(h), total = fixed;
+	int seen[3] = { 0 };
 
-	if (h->section_count > 1)
+	if (fixed > size || h->section_count > 2)
 		return 0;
 	for (uint32_t i = h->section_count; i < SU_SECTIONS_MAX; i++)
 		if (memcmp(&h->sections[i], &zero, sizeof(zero)) != 0)
 			return 0;
-	if (h->section_count == 0)
-		return h->key_count == 0 && h->range_count == 0;
-	return s->kind == SU_KEY_KIND_PORT_SLICE && s->offset == fixed &&
-	       (uint64_t)s->size + fixed == size;
+	for (uint32_t i = 0; i < h->section_count; i++) {
+		const struct su_section *s = &h->sections[i];
+		uint64_t end = (uint64_t)s->offset + s->size;
+
+		if (s->kind < SU_KEY_KIND_PORT_SLICE || s->kind > SU_KEY_KIND_FLOW_HASH ||
+		    seen[s->kind] || s->offset < fixed || s->offset % 4 || end > size)
+			return 0;
+		seen[s->kind] = 1;
+		if (i == 1 && s->offset < (uint64_t)h->sections[0].offset + h->sections[0].size &&
+		    h->sections[0].offset < end)
+			return 0;
+		if (s->kind == SU_KEY_KIND_PORT_SLICE &&
+		    s->size != (uint64_t)h->key_count * sizeof(struct su_slice_key) +
+				       (uint64_t)h->range_count * sizeof(struct su_port_range))
+			return 0;
+		if (s->kind == SU_KEY_KIND_FLOW_HASH && !fz_flow_section_valid(image, s))
+			return 0;
+		total += s->size;
+	}
+	if (!seen[SU_KEY_KIND_PORT_SLICE] && (h->key_count || h->range_count))
+		return 0;
+	return total == size;
 }
 
 int fz_image_check(const void *image, size_t size, char *why, size_t why_size)
@@ -324,9 +353,7 @@ int fz_image_check(const void *image, size_t size, char *why, size_t why_size)
 		return bad(why, why_size, "magic or ABI version");
 	if (t.h.trusted_count > SU_TRUSTED_PEERS_MAX || t.h.peer_count > SU_PEERS_MAX)
 		return bad(why, why_size, "too many trusted prefixes or peers");
-	if (image_size(&t.h) != size)
-		return bad(why, why_size, "size disagrees with the counts");
-	if (!section_list_valid(&t.h, size))
+	if (!section_list_valid(&t.h, image, size))
 		return bad(why, why_size, "key-kind sections");
 	fz_table_load(&t, image, size);
 	ret = sections_valid(&t, why, why_size);

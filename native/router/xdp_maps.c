@@ -1,5 +1,5 @@
 /* Making and filling the inner maps of one table of the XDP program (bpf/maps.h): keys,
- * ranges, forwarding records, peers, per-owner counters. Each table gets maps of its own size
+ * ranges, forwarding records, peers, per-owner counters, flow-hash services and rows. Each table gets maps of its own size
  * (BPF_F_INNER_MAP for the arrays), filled aside before xdp_tables.c installs them in the idle
  * bank. */
 #include <errno.h>
@@ -51,7 +51,8 @@ static int fill(int fd, const char *name, const void *keys, uint32_t key_size, c
 
 void su_bank_maps_close(struct su_bank_maps *m)
 {
-	int *fds[] = { &m->keys, &m->ranges, &m->fwd, &m->peers, &m->stats };
+	int *fds[] = { &m->keys,  &m->ranges,	     &m->fwd,	   &m->peers,
+		       &m->stats, &m->flow_services, &m->flow_rows };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -133,6 +134,47 @@ static int make_peers(const struct su_view *view, struct su_bank_maps *m, struct
 	return 0;
 }
 
+/* The flow-hash kind's services (with their address entries) and rows: the view's own index,
+ * so that both lanes find the same services. */
+static int make_flow(const struct su_view *view, struct su_bank_maps *m, struct su_error *err)
+{
+	uint32_t n;
+	uint64_t rows;
+	const struct su_flow_key *keys;
+	const struct su_flow_svc *svcs;
+	static const struct su_flow_row none;
+	const struct su_flow_row *r = su_view_flow_rows(view, &rows);
+	struct su_flow_key *k = NULL;
+	struct su_flow_svc *v = NULL;
+	int ret;
+
+	su_view_flow_entries(view, 0, &n, NULL, NULL);
+	k = calloc(n ? n : 1, sizeof(*k));
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!k || !v) {
+		ret = su_error_set(err, "ERR_SYSCALL", ENOMEM, "calloc",
+				   "Out of memory for %u flow-hash services", n);
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		su_view_flow_entries(view, i, NULL, &keys, &svcs);
+		k[i] = *keys;
+		v[i] = *svcs;
+	}
+	m->flow_services = inner_map(BPF_MAP_TYPE_HASH, "su_flow_svc_t", sizeof(*k), sizeof(*v),
+				     n, 0, err);
+	ret = m->flow_services < 0 ? m->flow_services :
+				     fill(m->flow_services, "su_flow_services", k, sizeof(*k), v,
+					  sizeof(*v), n, err);
+	if (!ret)
+		ret = su_xdp_make_array("su_flow_rows_t", r ? r : &none, sizeof(*r), (uint32_t)rows,
+					&m->flow_rows, err);
+out:
+	free(k);
+	free(v);
+	return ret;
+}
+
 /* Per-owner counters of the XDP lane: a per-CPU hash with every owner's key in it, zeroed. */
 static int make_stats(const struct su_xdp_tables *x, uint32_t owners, struct su_bank_maps *m,
 		      struct su_error *err)
@@ -167,7 +209,8 @@ int su_bank_maps_make(const struct su_xdp_tables *x, const struct su_view *view,
 	    (ret = su_xdp_make_array("su_ranges_t", ranges, sizeof(*ranges), n_ranges, &m->ranges,
 				     err)) ||
 	    (ret = su_xdp_make_array("su_fwd_t", fwd, sizeof(*fwd), n_fwd, &m->fwd, err)) ||
-	    (ret = make_peers(view, m, err)) || (ret = make_stats(x, n_fwd, m, err)))
+	    (ret = make_peers(view, m, err)) || (ret = make_stats(x, n_fwd, m, err)) ||
+	    (ret = make_flow(view, m, err)))
 		su_bank_maps_close(m);
 	return ret;
 }

@@ -8,7 +8,7 @@
 
 /* The inner maps of one table, made and filled; fds -1 until made. */
 struct su_bank_maps {
-	int keys, ranges, fwd, peers, stats;
+	int keys, ranges, fwd, peers, stats, flow_services, flow_rows;
 };
 
 /* Makes and fills every inner map of `view`'s table; on failure closes what it made. */

@@ -64,7 +64,9 @@ int su_xdp_tables_open(struct bpf_object *obj, const char *path, struct su_xdp_t
 	    (ret = map_fd(obj, path, "su_route_counters", &x->route_counters, err)) ||
 	    (ret = map_fd(obj, path, "su_grace", &x->grace, err)) ||
 	    (ret = map_fd(obj, path, "su_grace_token", &x->grace_token, err)) ||
-	    (ret = map_fd(obj, path, "su_frags", &x->frags, err)))
+	    (ret = map_fd(obj, path, "su_frags", &x->frags, err)) ||
+	    (ret = map_fd(obj, path, "su_flow_services", &x->flow_services, err)) ||
+	    (ret = map_fd(obj, path, "su_flow_rows", &x->flow_rows, err)))
 		return ret;
 	return read_control(x, err);
 }
@@ -103,8 +105,10 @@ static int write_trusted(const struct su_xdp_tables *x, const struct su_view *vi
 static int install(const struct su_xdp_tables *x, uint32_t bank, const struct su_bank_maps *m,
 		   struct su_error *err)
 {
-	const int outer[] = { x->keys, x->ranges, x->fwd, x->peers, x->owner_stats };
-	const int inner[] = { m->keys, m->ranges, m->fwd, m->peers, m->stats };
+	const int outer[] = { x->keys,	      x->ranges,	x->fwd,	       x->peers,
+			      x->owner_stats, x->flow_services, x->flow_rows };
+	const int inner[] = { m->keys,	m->ranges,	  m->fwd,	m->peers,
+			      m->stats, m->flow_services, m->flow_rows };
 
 	for (size_t i = 0; i < sizeof(outer) / sizeof(outer[0]); i++) {
 		int ret = bpf_map_update_elem(outer[i], &bank, &inner[i], BPF_ANY);
@@ -142,7 +146,7 @@ int su_xdp_tables_publish(struct su_xdp_tables *x, const struct su_view *view, u
 {
 	uint32_t idle = (x->bank & 1) ^ 1, old = x->bank & 1, n_fwd;
 	const struct su_meta *meta = su_view_meta(view);
-	struct su_bank_maps m = { -1, -1, -1, -1, -1 };
+	struct su_bank_maps m = { -1, -1, -1, -1, -1, -1, -1 };
 	int ret;
 
 	memset(retired, 0, sizeof(*retired));

@@ -16,7 +16,7 @@ struct bpf_object;
 /* The maps of one loaded steer object, and what this process knows of their banks. */
 struct su_xdp_tables {
 	int control, meta, trusted, keys, ranges, fwd, peers, owner_stats, route_counters, grace,
-		grace_token, frags;
+		grace_token, frags, flow_services, flow_rows;
 	int cpus;
 	uint32_t bank;    /* the live bank, as written last */
 	uint32_t mode;    /* SU_MODE_* written last */

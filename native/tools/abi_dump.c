@@ -176,6 +176,24 @@ int main(void)
 	FIELD(su_port_range, owner);
 	printf("}}");
 	first = 0;
+	printf(",\"flowHead\":{\"size\":%zu,\"fields\":{", sizeof(struct su_flow_head));
+	FIELD(su_flow_head, service_count);
+	FIELD(su_flow_head, rows);
+	printf("}}");
+	first = 0;
+	printf(",\"flowService\":{\"size\":%zu,\"fields\":{", sizeof(struct su_flow_service));
+	FIELD(su_flow_service, family);
+	FIELD(su_flow_service, protocol);
+	FIELD(su_flow_service, port);
+	FIELD(su_flow_service, addr);
+	FIELD(su_flow_service, row_first);
+	printf("}}");
+	first = 0;
+	printf(",\"flowRow\":{\"size\":%zu,\"fields\":{", sizeof(struct su_flow_row));
+	FIELD(su_flow_row, primary);
+	FIELD(su_flow_row, secondary);
+	printf("}}");
+	first = 0;
 	printf(",\"ownerStats\":{\"packets\":%d,\"bytes\":%d,\"perOwner\":%d}",
 	       SU_OWNER_STAT_PACKETS, SU_OWNER_STAT_BYTES, SU_OWNER_STATS);
 	printf(",\"capture\":{\"ringBytes\":%u,\"snaplenMax\":%d,\"wrap\":%u,\"ownerNone\":%u",

@@ -3,7 +3,7 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 7,
+  "abiVersion": 8,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
@@ -228,7 +228,8 @@ export const ABI = {
     },
     "sectionsMax": 4,
     "keyKinds": {
-      "port-slice": 1
+      "port-slice": 1,
+      "flow-hash": 2
     }
   },
   "gue": {
@@ -606,6 +607,57 @@ export const ABI = {
         "size": 2
       },
       "owner": {
+        "offset": 4,
+        "size": 4
+      }
+    }
+  },
+  "flowHead": {
+    "size": 8,
+    "fields": {
+      "service_count": {
+        "offset": 0,
+        "size": 4
+      },
+      "rows": {
+        "offset": 4,
+        "size": 4
+      }
+    }
+  },
+  "flowService": {
+    "size": 24,
+    "fields": {
+      "family": {
+        "offset": 0,
+        "size": 1
+      },
+      "protocol": {
+        "offset": 1,
+        "size": 1
+      },
+      "port": {
+        "offset": 2,
+        "size": 2
+      },
+      "addr": {
+        "offset": 4,
+        "size": 16
+      },
+      "row_first": {
+        "offset": 20,
+        "size": 4
+      }
+    }
+  },
+  "flowRow": {
+    "size": 8,
+    "fields": {
+      "primary": {
+        "offset": 0,
+        "size": 4
+      },
+      "secondary": {
         "offset": 4,
         "size": 4
       }

@@ -213,14 +213,15 @@ function checkOptions(value: unknown, owners: ReadonlyMap<string, OwnerSpec>): C
   return o as unknown as CompileOptions;
 }
 
-/** Owners with slices, in definition order, as image records; identical records share one index. */
+/** Owners with slices or backing a service, in definition order, as image records; identical records share one index. */
 function ownerRecords(state: TableState, h: Host, nextHops: ReadonlyMap<string, string> | undefined): { records: Uint8Array[]; imageOwner: Int32Array; ownerIndex: Map<string, number> } {
   const imageOwner = new Int32Array(state.names.length).fill(-1);
   const records: Uint8Array[] = [];
   const recordIndex = new Map<string, number>();
   const ownerIndex = new Map<string, number>();
+  const backends = new Set(state.services.flatMap((s) => s.backends.map((b) => b.name)));
   state.names.forEach((name, id) => {
-    if (name === undefined || state.uses[id] === 0) return;
+    if (name === undefined || (state.uses[id] === 0 && !backends.has(name))) return;
     const record = ownerRecord(name, state.specs.get(name)!, h, nextHops);
     const key = String.fromCharCode(...record);
     let index = recordIndex.get(key);
@@ -294,7 +295,10 @@ export function compileTable(table: SliceTable, host: HostSpec, options: Compile
   const opts = checkOptions(options, state.specs);
   checkFallbacks(state.specs);
   const { records, imageOwner, ownerIndex } = ownerRecords(state, h, opts.nextHops);
-  const sections = KEY_KINDS.map((kind) => ({ kind, section: kind.compile(state, imageOwner) }));
+  const sections = KEY_KINDS.flatMap((kind) => {
+    const section = kind.compile(state, imageOwner);
+    return section === undefined ? [] : [{ kind, section }];
+  });
   const peers = encodePeers(state.specs);
   const image = layImage(opts.generation, h, { trusted: encodePrefixes(h.trusted), peers, owners: records }, sections);
   const stats = { slices: 0, keys: 0, ranges: 0 };

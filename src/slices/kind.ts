@@ -25,6 +25,6 @@ export interface KindSection {
 export interface KeyKind {
   /** The kind's name as table.h spells it: its value is ABI.table.keyKinds[name]. */
   readonly name: keyof typeof ABI.table.keyKinds;
-  /** The kind's section of `state`, owners by `imageOwner` (owner id -> record index in the image). */
-  compile(state: TableState, imageOwner: Int32Array): KindSection;
+  /** The kind's section of `state`, owners by `imageOwner` (owner id -> record index in the image); undefined when the table has none of its entries (no section). */
+  compile(state: TableState, imageOwner: Int32Array): KindSection | undefined;
 }

@@ -1,6 +1,7 @@
 // A SliceTable's insides as its compilers read them (TableState, groups in image order) and the
 // packed input form of already validated slices. Used by table.ts, compile.ts, diff.ts and the key kinds.
 import { FAMILY_V4, type Prefix } from './address.js';
+import type { FlowService } from './services.js';
 import type { Group } from './slice.js';
 import type { OwnerSpec } from './types.js';
 
@@ -18,6 +19,8 @@ export interface TableState {
   readonly uses: readonly number[];
   /** The arena's numbers: group g's slices are data[g.at] to data[g.at + 2 * g.n - 1]. */
   readonly data: Float64Array;
+  /** Flow-hash services (services.ts), in the order they were added. */
+  readonly services: readonly FlowService[];
 }
 
 /** Slices of one destination: indices `first` (inclusive) to `end` of a PackedInput's arrays. */

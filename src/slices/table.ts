@@ -9,6 +9,7 @@ import { FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Pr
 import { filterGroup, makeRoom } from './arena.js';
 import { checkBatch, link, newBatch, type Batch, type CheckedTable } from './overlaps.js';
 import { checkOwnerName, normalizeOwner } from './owner.js';
+import { checkService, serviceKey, serviceName, type FlowService, type ServiceSpec } from './services.js';
 import {
   formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
   type Arena, type Group, type Selector,
@@ -44,6 +45,8 @@ export class SliceTable {
   #ids = new Map<string, number>();
   #specs = new Map<string, OwnerSpec>();
   #uses: number[] = [];
+  /** Flow-hash services by serviceKey (services.ts). */
+  #services = new Map<string, FlowService>();
   #size = 0;
   #arena: Arena = { data: new Float64Array(0), used: 0, holes: 0 };
   /** What the overlap check (overlaps.ts) reads, always the table's current parts. */
@@ -61,7 +64,7 @@ export class SliceTable {
   }))(this);
 
   static {
-    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data });
+    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data, services: [...t.#services.values()] });
     packedInto = (t, input) => t.#assignPacked(input);
   }
 
@@ -85,10 +88,44 @@ export class SliceTable {
     const id = this.#ownerId(name, 'name');
     const uses = this.#uses[id]!;
     if (uses > 0) invalid('name', `an owner no slice belongs to (${uses} slice${uses === 1 ? ' belongs' : 's belong'} to it: move or release them first)`, name);
+    for (const s of this.#services.values()) {
+      if (s.backends.some((b) => b.name === name)) invalid('name', `an owner no service has as backend (it backs ${serviceName(s)}: remove the service first)`, name);
+    }
     this.#ids.delete(name);
     this.#specs.delete(name);
     this.#names[id] = undefined;
     return this;
+  }
+
+  /**
+   * Adds a flow-hash service: new flows to (address, protocol, port) go to a backend (an owner of
+   * this table) chosen by the flow hash through a Maglev table (issue 15). Throws
+   * InvalidOptionError (a bad field, a service already in the table, rows unlike the table's
+   * other services') or UnknownOwnerError (a backend that is not an owner).
+   */
+  addService(spec: ServiceSpec): this {
+    const s = checkService(spec, (name) => this.#ids.has(name), (name, path) => {
+      this.#ownerId(name, path); // throws UnknownOwnerError naming the owners there are
+      return invalid(path, 'an owner defined with defineOwner()', name);
+    });
+    const key = serviceKey(s);
+    if (this.#services.has(key)) invalid('service', `a service not yet in the table`, serviceName(s));
+    const other = this.#services.values().next().value;
+    if (other !== undefined && other.rows !== s.rows) invalid('service.rows', `the rows of the table's other services (${other.rows}: one Maglev size per table)`, s.rows);
+    this.#services.set(key, s);
+    return this;
+  }
+
+  /** Removes the service of (address, protocol, port); throws InvalidOptionError when there is none. */
+  removeService(address: IPv4 | IPv6, protocol: Protocol, port: number): this {
+    const s = checkService({ address, protocol, port, backends: [{ owner: 'any' }], rows: 2 }, () => true, () => invalid('owner', 'never', ''));
+    if (!this.#services.delete(serviceKey(s))) invalid('service', 'a service of the table', serviceName(s));
+    return this;
+  }
+
+  /** The flow-hash services, each with its backends in canonical order (a copy). */
+  services(): FlowService[] {
+    return [...this.#services.values()];
   }
 
   /**
@@ -280,6 +317,7 @@ export class SliceTable {
     t.#ids = new Map(this.#ids);
     t.#specs = new Map(this.#specs);
     t.#uses = this.#uses.slice();
+    t.#services = new Map(this.#services);
     t.#size = this.#size;
     t.#arena = { data: this.#arena.data.slice(0, this.#arena.used), used: this.#arena.used, holes: this.#arena.holes };
     return t;

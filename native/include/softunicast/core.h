@@ -82,6 +82,11 @@ const struct su_port_range *su_view_ranges(const struct su_view *view, uint32_t 
 const struct su_fwd *su_view_fwds(const struct su_view *view, uint32_t *count);
 const struct su_prefix *su_view_trusted_prefixes(const struct su_view *view, uint32_t *count);
 const struct su_peer *su_view_peers(const struct su_view *view, uint32_t *count);
+/* The flow-hash index: `*count` entries (services and address entries, when `count` is not
+ * NULL), entry `index`'s key and value (when `key` is not NULL); and the rows. */
+void su_view_flow_entries(const struct su_view *view, uint32_t index, uint32_t *count,
+			  const struct su_flow_key **key, const struct su_flow_svc **svc);
+const struct su_flow_row *su_view_flow_rows(const struct su_view *view, uint64_t *count);
 
 /* Owner `owner`'s next hop is now `mac` (a GUE owner's; an L2 owner's MAC is its own, from the
  * table): its forwarding record is worked out anew and written into the view in use in whole

@@ -13,6 +13,11 @@
  *   SU_KEY_KIND_PORT_SLICE:
  *     struct su_slice_key   keys[header.key_count]          unique (family, prefix, protocol, addr)
  *     struct su_port_range  ranges[header.range_count]      each key's run sorted, disjoint
+ *   SU_KEY_KIND_FLOW_HASH (issue 15: a service's Maglev table over the flow hash):
+ *     struct su_flow_head   head                            its own counts (no header field)
+ *     struct su_flow_service services[head.service_count]   sorted by (family, protocol, port,
+ *                                                           addr), unique
+ *     struct su_flow_row    rows[head.service_count * head.rows]
  * Every struct's size is a multiple of 4, so every section stays 4-byte aligned. */
 #ifndef SOFTUNICAST_TABLE_H
 #define SOFTUNICAST_TABLE_H
@@ -46,7 +51,8 @@ struct su_host {
  * is never a kind: an unused section entry is all zero. */
 #define SU_KEY_KINDS(X)                                                                         \
 	X(PORT_SLICE, 1, "port-slice",                                                         \
-	  "destination address or prefix, protocol and port range (soft-unicast)")
+	  "destination address or prefix, protocol and port range (soft-unicast)")        \
+	X(FLOW_HASH, 2, "flow-hash", "a service's Maglev table over the flow hash")
 enum su_key_kind {
 #define SU_X(name, value, text, doc) SU_KEY_KIND_##name = value,
 	SU_KEY_KINDS(SU_X)
@@ -147,6 +153,34 @@ struct su_port_range {
 	__u16 first; /* inclusive */
 	__u16 last;  /* inclusive */
 	__u32 owner; /* index into owners */
+};
+
+/* The flow-hash section's head: its own counts, so that the kind adds no header field. Every
+ * service has `rows` rows (a prime: Maglev's table size, NSDI'16 3.4); a flow's row is its flow
+ * hash (native/core/flow_hash.h, with the host's seed: the GUE source port's hash) mod rows. */
+#define SU_FLOW_ROWS_MAX (1u << 24)     /* src/lb/maglev.ts MAGLEV_MAX_SIZE */
+#define SU_FLOW_SECTION_ROWS_MAX (1u << 26) /* rows of all services together: 512 MiB at most */
+struct su_flow_head {
+	__u32 service_count;
+	__u32 rows;
+};
+
+/* A service: (family, protocol, destination port, destination address) whose flows spread over
+ * rows row_first .. row_first + head.rows - 1 (a multiple of head.rows: services may share). */
+struct su_flow_service {
+	__u8 family;   /* SU_FAMILY_IPV4 or SU_FAMILY_IPV6 */
+	__u8 protocol; /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+	__u16 port;    /* host order */
+	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes, the rest zero */
+	__u32 row_first;
+};
+
+/* A Maglev row: new flows go to `primary`; `secondary` is the row's previous primary, for second
+ * chance (GLB director's rule, src/lb/second-chance.ts); equal to primary when there is none.
+ * Both index owners. */
+struct su_flow_row {
+	__u32 primary;
+	__u32 secondary;
 };
 
 #endif /* SOFTUNICAST_TABLE_H */

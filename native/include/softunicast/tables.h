@@ -43,6 +43,24 @@ struct su_key_id {
 	__u64 w1;
 };
 
+/* What a flow-hash service is looked up by (native/core/flow_hash_kind.h): the packet's family,
+ * protocol, destination port (host order) and destination address. An address alone (protocol 0,
+ * port 0) asks whether any service has that address (a packet to it is managed even when its
+ * ports cannot be read). 20 bytes, no padding: the XDP program's hash key as it stands. */
+struct su_flow_key {
+	__u8 family;
+	__u8 protocol;
+	__u16 port;
+	__u8 addr[16];
+};
+
+/* A service as the lookup reads it: its rows start at `row_first`, `rows` of them (0: an
+ * address-only entry). */
+struct su_flow_svc {
+	__u32 row_first;
+	__u32 rows;
+};
+
 /* Where a packet came from, as far as forwarding is concerned (struct su_fwd's fates). */
 #define SU_FROM_WIRE 0   /* anyone else: the Internet, a client */
 #define SU_FROM_DC 1     /* in GUE from a trusted peer that is not a server of this data centre */
