@@ -1,6 +1,6 @@
 /* Seeded integer hashes of the one core: the GUE source port's flow entropy
  * (draft-ietf-intarea-gue-09 5.11.2) and the workers' fragment table (frags.c; the slice index
- * of view.h has a cheaper one of its own). Multiplies and shifts on 64-bit words: the same
+ * of view_index.h has a cheaper one of its own). Multiplies and shifts on 64-bit words: the same
  * values in the XDP program and the workers. */
 #ifndef SU_CORE_FLOW_HASH_H
 #define SU_CORE_FLOW_HASH_H

@@ -1,5 +1,5 @@
 /* The workers' half of the one core's target layer (native/core/tables.h lists it): the table is
- * the view in memory (view.h), fragments a table per queue (frags.c), packet sums a plain loop,
+ * the view in memory (view_index.h), fragments a table per queue (frags.c), packet sums a plain loop,
  * and the frame grows into its headroom. Included by route.c and the tools that run the core in
  * user space (explain, tests, benchmarks), before the core's stages. */
 #ifndef SU_CORE_USER_H
@@ -9,7 +9,7 @@
 
 #include "checksum.h"
 #include "frags.h"
-#include "view.h"
+#include "view_index.h"
 
 SU_INLINE const struct su_meta *su_tbl_meta(su_tbl v)
 {

@@ -21,7 +21,7 @@ static uint32_t key_meta(uint8_t family, uint8_t prefix_len, uint8_t protocol)
 	return su_load32(bytes);
 }
 
-/* The index hash of key `k` (view.h), as a lookup for its address computes it. */
+/* The index hash of key `k` (view_index.h), as a lookup for its address computes it. */
 static uint64_t key_hash(const struct su_view_key *k, uint8_t family)
 {
 	if (family == SU_FAMILY_IPV4)

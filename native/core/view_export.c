@@ -2,7 +2,7 @@
  * the same forms the workers read, so that both lanes decide alike. */
 #include <string.h>
 
-#include "view.h"
+#include "view_index.h"
 
 const struct su_meta *su_view_meta(const struct su_view *view)
 {

@@ -1,12 +1,12 @@
 /* The flow-hash key kind's part of su_view_build (view.c): its section's services and rows
  * checked (sorted, unique, rows inside the section, owners that exist) and copied into the
- * index the workers' lookup halves (view.h, su_view_flow_find), one entry per service and one
+ * index the workers' lookup halves (view_index.h, su_view_flow_find), one entry per service and one
  * per service address (for packets whose ports cannot be read). The size rule is view_check.c's. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "view.h"
+#include "view_index.h"
 #include "view_check.h"
 
 /* The image's order of services: family, protocol, port (as a number), address bytes. */

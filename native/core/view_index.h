@@ -3,8 +3,8 @@
  * built so that each packet pays only for what depends on the packet. Private to native/core
  * and the addon (which copies the same forms into the XDP program's maps); everyone else goes
  * through softunicast/core.h. User space only. */
-#ifndef SU_CORE_VIEW_H
-#define SU_CORE_VIEW_H
+#ifndef SU_CORE_VIEW_INDEX_H
+#define SU_CORE_VIEW_INDEX_H
 
 #include <endian.h>
 #include <stddef.h>
@@ -177,4 +177,4 @@ int su_view_trusted(const struct su_view *view, uint8_t family, const uint8_t *a
 /* Whether `addr` is a server of this data centre's. */
 int su_view_peer(const struct su_view *view, uint8_t family, const uint8_t *addr);
 
-#endif /* SU_CORE_VIEW_H */
+#endif /* SU_CORE_VIEW_INDEX_H */
