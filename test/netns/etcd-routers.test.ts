@@ -20,9 +20,9 @@ import {
   xdpOnVethPeer, createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
   waitFor, type SpawnedProcess,
 } from '../../src/netns/index.js';
+import { TrafficAgent } from './traffic-agent.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
-const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
 const TOOLS = ['ip', 'ethtool'];
 const SHARED = '192.0.2.1';
 const PREFIX = '/softunicast/test';
@@ -47,34 +47,13 @@ stats: { intervalSeconds: 5, prometheus: 127.0.0.1:9464 }
 /** Ports of the slice that moves: one for each phase of the test, so that counts stay apart. */
 const PORTS = { before: 10000, outage: 10001, after: 10002 };
 
-/** A JSON-lines agent (agents/router-binary-agent.mjs). */
-class Agent {
-  #next = 0;
-  constructor(readonly proc: SpawnedProcess) {}
-
-  static async start(ns: string, args: string[]): Promise<Agent> {
-    const proc = spawnIn(ns, process.execPath, [AGENT, ...args], { stdin: 'pipe' });
-    proc.child.stdin!.on('error', () => undefined);
-    await proc.waitForLine(/"event":"ready"/, 20_000);
-    return new Agent(proc);
-  }
-
-  async run(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, any>> {
-    const id = `c${this.#next++}`;
-    this.proc.child.stdin!.write(`${JSON.stringify({ ...args, cmd, id })}\n`);
-    const answer = JSON.parse(await this.proc.waitForLine(`"id":"${id}"`, 20_000)) as Record<string, any>;
-    if (answer.event === 'error') throw new Error(`${cmd}: ${answer.message}`);
-    return answer;
-  }
-}
-
 let net: string;
 let store: string;
 let dir: string;
 let etcd: EtcdServer | undefined;
-let sender: Agent;
+let sender: TrafficAgent;
 const ns = {} as Record<Name, string>;
-const sinks = {} as Record<'r1' | 'r3', Agent>;
+const sinks = {} as Record<'r1' | 'r3', TrafficAgent>;
 const routers = {} as Record<Name, SpawnedProcess>;
 const socketOf = (name: Name) => join(dir, `${name}.sock`);
 
@@ -109,9 +88,9 @@ beforeAll(async () => {
   etcd = await EtcdServer.start({ netns: store, addresses: ['10.9.1.1', '10.9.2.1', '10.9.3.1'], clientPort: 2379, peerPort: 2380 });
   const load = await execIn(store, process.execPath, [MAIN, 'slices', 'load', '--config', join(dir, 'deploy.yaml'), '--etcd', etcd.url, '--prefix', PREFIX]);
   expect(load.code, load.stderr).toBe(0);
-  sinks.r1 = await Agent.start(ns.r1, ['sink', SHARED, ...Object.values(PORTS).map(String)]);
-  sinks.r3 = await Agent.start(ns.r3, ['sink', SHARED, ...Object.values(PORTS).map(String)]);
-  sender = await Agent.start(net, ['peer']);
+  sinks.r1 = await TrafficAgent.start(ns.r1, ['sink', SHARED, ...Object.values(PORTS).map(String)]);
+  sinks.r3 = await TrafficAgent.start(ns.r3, ['sink', SHARED, ...Object.values(PORTS).map(String)]);
+  sender = await TrafficAgent.start(net, ['peer']);
 }, 90_000);
 afterAll(async () => {
   await teardownRun();

@@ -14,12 +14,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
   xdpOnVethPeer, createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
-  waitFor, type SpawnedProcess,
+  waitFor,
 } from '../../src/netns/index.js';
+import { TrafficAgent } from './traffic-agent.js';
 import { ethernet, hex, ipv4, raw } from '../fixtures/packets.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
-const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
 const TOOLS = ['ip', 'ethtool', 'python3'];
 const SHARED = '192.0.2.1';
 const SRV4 = '10.7.0.1';
@@ -41,26 +41,6 @@ egress:
       - { ports: 10000-10999, owner: srv }
       - { ports: 20000-20999, owner: peer }
 `;
-
-class Agent {
-  #next = 0;
-  constructor(readonly proc: SpawnedProcess) {}
-
-  static async start(ns: string, args: string[]): Promise<Agent> {
-    const proc = spawnIn(ns, process.execPath, [AGENT, ...args], { stdin: 'pipe' });
-    proc.child.stdin!.on('error', () => undefined);
-    await proc.waitForLine(/"event":"ready"/, 20_000);
-    return new Agent(proc);
-  }
-
-  async run(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, any>> {
-    const id = `c${this.#next++}`;
-    this.proc.child.stdin!.write(`${JSON.stringify({ ...args, cmd, id })}\n`);
-    const answer = JSON.parse(await this.proc.waitForLine(`"id":"${id}"`, 20_000)) as Record<string, any>;
-    if (answer.event === 'error') throw new Error(`${cmd}: ${answer.message}`);
-    return answer;
-  }
-}
 
 /**
  * Python in `peer`: sends, for `seconds`, the frame `template` (a later fragment to the shared
@@ -125,8 +105,8 @@ describe('a flood of orphan fragments', () => {
   it.each(['auto', 'afxdp'] as const)('lane %s: legitimate fragmented datagrams arrive whole, the orphans are dropped and counted', async (lane) => {
     const socket = join(dir, `${lane}.sock`);
     const router = spawnIn(srv, process.execPath, [MAIN, '--no-pin', '--lane', lane, '--config', join(dir, 'router.yaml'), '--host', 'srv', '--socket', socket]);
-    const sink = await Agent.start(srv, ['sink', SHARED, String(PORT)]);
-    const sender = await Agent.start(peer, ['peer']);
+    const sink = await TrafficAgent.start(srv, ['sink', SHARED, String(PORT)]);
+    const sender = await TrafficAgent.start(peer, ['peer']);
     try {
       await waitFor(() => / info +ready in /.test(router.stderr) || !router.running, { what: 'the router to be ready', timeoutMs: 30_000 });
       expect(router.running, router.stderr).toBe(true);

@@ -15,42 +15,21 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { deploymentYaml } from '../../examples/soft-unicast-demo/deployment.js';
 import { execIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor, type SpawnedProcess } from '../../src/netns/index.js';
+import { TrafficAgent } from './traffic-agent.js';
 import { buildWorld, INET4, SHARED4, type World } from './topology.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
-const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
 const TOOLS = ['ip', 'ping', 'sysctl', 'ethtool'];
 /** A port of a2's slice (4096-6143: the demo's second slice of 2048). */
 const PORT = 5000;
 const METRICS = 9464;
 
-/** A JSON-lines agent (agents/router-binary-agent.mjs): a sink of datagrams, or their sender. */
-class Agent {
-  #next = 0;
-  constructor(readonly proc: SpawnedProcess) {}
-
-  static async start(ns: string, args: string[]): Promise<Agent> {
-    const proc = spawnIn(ns, process.execPath, [AGENT, ...args], { stdin: 'pipe' });
-    proc.child.stdin!.on('error', () => undefined);
-    await proc.waitForLine(/"event":"ready"/, 20_000);
-    return new Agent(proc);
-  }
-
-  async run(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, any>> {
-    const id = `c${this.#next++}`;
-    this.proc.child.stdin!.write(`${JSON.stringify({ ...args, cmd, id })}\n`);
-    const answer = JSON.parse(await this.proc.waitForLine(`"id":"${id}"`, 20_000)) as Record<string, any>;
-    if (answer.event === 'error') throw new Error(`${cmd}: ${answer.message}`);
-    return answer;
-  }
-}
-
 let world: World;
 let dir: string;
 let config: string;
 const routers = new Map<string, SpawnedProcess>();
-const sinks = new Map<string, Agent>();
-let sender: Agent;
+const sinks = new Map<string, TrafficAgent>();
+let sender: TrafficAgent;
 
 const socketOf = (server: string) => join(dir, `${server}.sock`);
 
@@ -101,8 +80,8 @@ beforeAll(async () => {
   const text = deploymentYaml(world).replace(/^( {6}a2: \{ )/m, '$1fallback: a3, ') + 'health: { intervalMs: 200, downAfter: 3, upAfter: 2 }\n';
   expect(text).toContain('a2: { fallback: a3, ');
   writeFileSync(config, text);
-  for (const server of ['a2', 'a3']) sinks.set(server, await Agent.start(world.server(server).ns, ['sink', SHARED4, String(PORT)]));
-  sender = await Agent.start(world.inet.ns, ['peer']);
+  for (const server of ['a2', 'a3']) sinks.set(server, await TrafficAgent.start(world.server(server).ns, ['sink', SHARED4, String(PORT)]));
+  sender = await TrafficAgent.start(world.inet.ns, ['peer']);
 }, 180_000);
 afterAll(async () => {
   await teardownRun();

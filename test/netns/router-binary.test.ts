@@ -20,10 +20,10 @@ import {
   createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor,
   xdpAttachments, type SpawnedProcess, xdpOnVethPeer,
 } from '../../src/netns/index.js';
+import { TrafficAgent } from './traffic-agent.js';
 import { vethPeerObjectPath } from '../../src/native.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
-const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
 const TOOLS = ['ip', 'ethtool'];
 const SHARED = '192.0.2.1';
 const SRV4 = '10.7.0.1';
@@ -54,27 +54,6 @@ ${extra}stats: { intervalSeconds: 5, prometheus: 127.0.0.1:${METRICS} }
 const WITH_192_0_2_2 = '  - { address: 192.0.2.2, slices: { size: 4096, owners: [srv, peer] } }\n';
 const WITH_192_0_2_3 = '  - { address: 192.0.2.3, slices: [{ ports: 4096-8191, owner: peer }] }\n';
 
-/** A JSON-lines agent (agents/router-binary-agent.mjs). */
-class Agent {
-  #next = 0;
-  constructor(readonly proc: SpawnedProcess) {}
-
-  static async start(ns: string, args: string[]): Promise<Agent> {
-    const proc = spawnIn(ns, process.execPath, [AGENT, ...args], { stdin: 'pipe' });
-    proc.child.stdin!.on('error', () => undefined); // EPIPE after an early exit: waitForLine says why
-    await proc.waitForLine(/"event":"ready"/, 20_000);
-    return new Agent(proc);
-  }
-
-  async run(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, any>> {
-    const id = `c${this.#next++}`;
-    this.proc.child.stdin!.write(`${JSON.stringify({ ...args, cmd, id })}\n`);
-    const answer = JSON.parse(await this.proc.waitForLine(`"id":"${id}"`, 20_000)) as Record<string, any>;
-    if (answer.event === 'error') throw new Error(`${cmd}: ${answer.message}`);
-    return answer;
-  }
-}
-
 interface StatsLine {
   generation: number;
   final?: true;
@@ -87,8 +66,8 @@ let srv: string;
 let peer: string;
 let dir: string;
 let configPath: string;
-let sink: Agent;
-let sender: Agent;
+let sink: TrafficAgent;
+let sender: TrafficAgent;
 let router: SpawnedProcess;
 
 beforeAll(async () => {
@@ -112,8 +91,8 @@ beforeAll(async () => {
   // veth hands locally sent packets on with a partial checksum; the router copies those bytes
   // into GUE as they are. Checksums in software on the sender, as a physical NIC would deliver them.
   await mustExecIn(peer, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
-  sink = await Agent.start(srv, ['sink', SHARED, ...SRV_PORTS.map(String)]);
-  sender = await Agent.start(peer, ['peer']);
+  sink = await TrafficAgent.start(srv, ['sink', SHARED, ...SRV_PORTS.map(String)]);
+  sender = await TrafficAgent.start(peer, ['peer']);
 }, 60_000);
 afterAll(async () => {
   await teardownRun();

@@ -20,9 +20,9 @@ import {
   xdpOnVethPeer, createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
   waitFor, xdpAttachments, type SpawnedProcess,
 } from '../../src/netns/index.js';
+import { TrafficAgent } from './traffic-agent.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
-const AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
 const TOOLS = ['ip', 'ethtool', 'mount', 'umount'];
 const SHARED = '192.0.2.1';
 const SRV4 = '10.7.0.1';
@@ -45,27 +45,6 @@ egress:
       - { ports: 10000-10999, owner: srv }
       - { ports: 20000-20999, owner: peer }
 `;
-
-/** A JSON-lines agent (agents/router-binary-agent.mjs). */
-class Agent {
-  #next = 0;
-  constructor(readonly proc: SpawnedProcess) {}
-
-  static async start(ns: string, args: string[]): Promise<Agent> {
-    const proc = spawnIn(ns, process.execPath, [AGENT, ...args], { stdin: 'pipe' });
-    proc.child.stdin!.on('error', () => undefined);
-    await proc.waitForLine(/"event":"ready"/, 20_000);
-    return new Agent(proc);
-  }
-
-  async run(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, any>> {
-    const id = `c${this.#next++}`;
-    this.proc.child.stdin!.write(`${JSON.stringify({ ...args, cmd, id })}\n`);
-    const answer = JSON.parse(await this.proc.waitForLine(`"id":"${id}"`, 20_000)) as Record<string, any>;
-    if (answer.event === 'error') throw new Error(`${cmd}: ${answer.message}`);
-    return answer;
-  }
-}
 
 let srv: string;
 let peer: string;
@@ -123,8 +102,8 @@ async function startRouter(pin: boolean): Promise<SpawnedProcess> {
  * down DOWN_MS, and starts again. Returns what was sent and what arrived per slice.
  */
 async function restartUnderLoad(pin: boolean, signal: 'SIGTERM' | 'SIGKILL'): Promise<{ sent: number[]; received: number[]; log: string }> {
-  const sink = await Agent.start(srv, ['sink', SHARED, String(SRV_PORT)]);
-  const sender = await Agent.start(peer, ['peer']);
+  const sink = await TrafficAgent.start(srv, ['sink', SHARED, String(SRV_PORT)]);
+  const sender = await TrafficAgent.start(peer, ['peer']);
   let router: SpawnedProcess | undefined;
   try {
     router = await startRouter(pin);
