@@ -13,9 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
-  xdpOnVethPeer, createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
+  execIn, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
   waitFor,
 } from '../../src/netns/index.js';
+import { twoHostConfig, twoHosts } from './two-hosts.js';
 import { TrafficAgent } from './traffic-agent.js';
 import { ethernet, hex, ipv4, raw } from '../fixtures/packets.js';
 
@@ -28,19 +29,7 @@ const PORT = 10001;
 const DATAGRAMS = 2_000;
 const FLOOD_SECONDS = 4;
 
-const CONFIG = `version: 1
-datacenters:
-  dc1:
-    servers:
-      srv: { ipv4: ${SRV4}, interface: eth0 }
-      peer: { ipv4: ${PEER4} }
-egress:
-  - address: ${SHARED}
-    protocols: [udp]
-    slices:
-      - { ports: 10000-10999, owner: srv }
-      - { ports: 20000-20999, owner: peer }
-`;
+const CONFIG = twoHostConfig({ srv4: SRV4, peer4: PEER4, shared: SHARED });
 
 /**
  * Python in `peer`: sends, for `seconds`, the frame `template` (a later fragment to the shared
@@ -82,17 +71,7 @@ beforeAll(async () => {
   requireNetnsPrivileges(TOOLS);
   dir = mkdtempSync(join(tmpdir(), 'su-fragment-flood-'));
   writeFileSync(join(dir, 'router.yaml'), CONFIG);
-  srv = await createNamespace('srv');
-  peer = await createNamespace('peer');
-  await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peer]);
-  await xdpOnVethPeer(peer, 'eth0');
-  for (const [ns, address] of [[srv, SRV4], [peer, PEER4]] as const) {
-    await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);
-    await mustExecIn(ns, 'ip', ['link', 'set', 'dev', 'eth0', 'up']);
-  }
-  await mustExecIn(srv, 'ip', ['addr', 'add', `${SHARED}/32`, 'dev', 'lo']);
-  await mustExecIn(peer, 'ip', ['route', 'add', `${SHARED}/32`, 'via', SRV4]);
-  await mustExecIn(peer, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
+  ({ srv: srv, peer: peer } = await twoHosts({ srv4: SRV4, peer4: PEER4, shared: SHARED }));
   srvMac = JSON.parse((await mustExecIn(srv, 'ip', ['-j', 'link', 'show', 'dev', 'eth0'])).stdout)[0].address;
 }, 60_000);
 afterAll(async () => {

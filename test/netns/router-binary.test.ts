@@ -17,9 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
-  createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor,
-  xdpAttachments, type SpawnedProcess, xdpOnVethPeer,
+  execIn, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor,
+  xdpAttachments, type SpawnedProcess, 
 } from '../../src/netns/index.js';
+import { twoHosts } from './two-hosts.js';
 import { TrafficAgent } from './traffic-agent.js';
 import { vethPeerObjectPath } from '../../src/native.js';
 
@@ -75,22 +76,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'su-router-binary-'));
   configPath = join(dir, 'router.yaml');
   writeFileSync(configPath, configText());
-  srv = await createNamespace('srv');
-  peer = await createNamespace('peer');
-  // Both ends named eth0, each made directly in its namespace.
-  await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peer]);
-  // What srv's XDP program sends back out reaches peer at once (src/netns/veth-peer.ts).
-  await xdpOnVethPeer(peer, 'eth0');
-  for (const [ns, address] of [[srv, SRV4], [peer, PEER4]] as const) {
-    await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);
-    await mustExecIn(ns, 'ip', ['link', 'set', 'dev', 'eth0', 'up']);
-  }
-  // The shared address on srv's lo, so its kernel accepts what the XDP program passes (DESIGN.md).
-  await mustExecIn(srv, 'ip', ['addr', 'add', `${SHARED}/32`, 'dev', 'lo']);
-  await mustExecIn(peer, 'ip', ['route', 'add', `${SHARED}/32`, 'via', SRV4]);
-  // veth hands locally sent packets on with a partial checksum; the router copies those bytes
-  // into GUE as they are. Checksums in software on the sender, as a physical NIC would deliver them.
-  await mustExecIn(peer, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
+  ({ srv: srv, peer: peer } = await twoHosts({ srv4: SRV4, peer4: PEER4, shared: SHARED }));
   sink = await TrafficAgent.start(srv, ['sink', SHARED, ...SRV_PORTS.map(String)]);
   sender = await TrafficAgent.start(peer, ['peer']);
 }, 60_000);

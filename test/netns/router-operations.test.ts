@@ -20,28 +20,17 @@ import { ethernet, hex, ipv4, raw, udp } from '../fixtures/packets.js';
 
 const raw17 = (bytes: Uint8Array) => raw(17, bytes);
 import {
-  createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor,
-  type SpawnedProcess, xdpOnVethPeer,
+  execIn, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun, waitFor,
+  type SpawnedProcess, 
 } from '../../src/netns/index.js';
+import { twoHostConfig, twoHosts } from './two-hosts.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
 const TOOLS = ['ip', 'ethtool', 'tshark'];
 const SHARED = '192.0.2.1';
 const SRV4 = '10.8.0.1';
 const PEER4 = '10.8.0.2';
-const CONFIG = `version: 1
-datacenters:
-  dc1:
-    servers:
-      srv: { ipv4: ${SRV4}, interface: eth0 }
-      peer: { ipv4: ${PEER4} }
-egress:
-  - address: ${SHARED}
-    protocols: [udp]
-    slices:
-      - { ports: 10000-10999, owner: srv }
-      - { ports: 20000-20999, owner: peer }
-`;
+const CONFIG = twoHostConfig({ srv4: SRV4, peer4: PEER4, shared: SHARED });
 
 let srv: string;
 let peer: string;
@@ -87,18 +76,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'su-router-ops-'));
   socket = join(dir, 'control', 'srv.sock');
   writeFileSync(join(dir, 'router.yaml'), CONFIG);
-  srv = await createNamespace('srv');
-  peer = await createNamespace('peer');
-  await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peer]);
-  // What srv's XDP program sends back out reaches peer at once (src/netns/veth-peer.ts).
-  await xdpOnVethPeer(peer, 'eth0');
-  for (const [ns, address] of [[srv, SRV4], [peer, PEER4]] as const) {
-    await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);
-    await mustExecIn(ns, 'ip', ['link', 'set', 'dev', 'eth0', 'up']);
-  }
-  await mustExecIn(srv, 'ip', ['addr', 'add', `${SHARED}/32`, 'dev', 'lo']);
-  await mustExecIn(peer, 'ip', ['route', 'add', `${SHARED}/32`, 'via', SRV4]);
-  await mustExecIn(peer, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
+  ({ srv: srv, peer: peer } = await twoHosts({ srv4: SRV4, peer4: PEER4, shared: SHARED }));
   router = spawnIn(srv, process.execPath, [
     MAIN, '--no-pin', '--config', join(dir, 'router.yaml'), '--host', 'srv', '--socket', socket, '--log-format', 'json',
     '--capture-drops', join(dir, 'startup.pcapng'), '--capture-seconds', '600', '--stats-interval', '60',

@@ -17,9 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
-  xdpOnVethPeer, createNamespace, execIn, mustExec, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
+  execIn, mustExecIn, requireNetnsPrivileges, spawnIn, teardownRun,
   waitFor, xdpAttachments, type SpawnedProcess,
 } from '../../src/netns/index.js';
+import { twoHostConfig, twoHosts } from './two-hosts.js';
 import { TrafficAgent } from './traffic-agent.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/examples/soft-unicast-router/main.js', import.meta.url));
@@ -32,19 +33,7 @@ const PEER_PORT = 20000;
 /** How long the router stays down between the stop and the next start. */
 const DOWN_MS = 1_000;
 
-const CONFIG = `version: 1
-datacenters:
-  dc1:
-    servers:
-      srv: { ipv4: ${SRV4}, interface: eth0 }
-      peer: { ipv4: ${PEER4} }
-egress:
-  - address: ${SHARED}
-    protocols: [udp]
-    slices:
-      - { ports: 10000-10999, owner: srv }
-      - { ports: 20000-20999, owner: peer }
-`;
+const CONFIG = twoHostConfig({ srv4: SRV4, peer4: PEER4, shared: SHARED });
 
 let srv: string;
 let peer: string;
@@ -63,17 +52,7 @@ beforeAll(async () => {
   const r = spawnSync('mount', ['-t', 'bpf', 'bpf', mount], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   bpffs = mount;
-  srv = await createNamespace('srv');
-  peer = await createNamespace('peer');
-  await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peer]);
-  await xdpOnVethPeer(peer, 'eth0');
-  for (const [ns, address] of [[srv, SRV4], [peer, PEER4]] as const) {
-    await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);
-    await mustExecIn(ns, 'ip', ['link', 'set', 'dev', 'eth0', 'up']);
-  }
-  await mustExecIn(srv, 'ip', ['addr', 'add', `${SHARED}/32`, 'dev', 'lo']);
-  await mustExecIn(peer, 'ip', ['route', 'add', `${SHARED}/32`, 'via', SRV4]);
-  await mustExecIn(peer, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
+  ({ srv: srv, peer: peer } = await twoHosts({ srv4: SRV4, peer4: PEER4, shared: SHARED }));
 }, 60_000);
 afterAll(async () => {
   await teardownRun();

@@ -14,9 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import {
-  Agent, createNamespace, execIn, linkDrops, mustExec, mustExecIn, requireNetnsPrivileges, teardownRun,
-  waitFor, xdpOnVethPeer,
+  Agent, execIn, linkDrops, mustExecIn, requireNetnsPrivileges, teardownRun,
+  waitFor, 
 } from '../../src/netns/index.js';
+import { twoHosts } from './two-hosts.js';
 
 const ROUTER_AGENT = fileURLToPath(new URL('./agents/router-agent.mjs', import.meta.url));
 const TRAFFIC_AGENT = fileURLToPath(new URL('./agents/router-binary-agent.mjs', import.meta.url));
@@ -69,21 +70,8 @@ async function udpReceiveErrors(ns: string): Promise<number> {
 
 beforeAll(async () => {
   requireNetnsPrivileges(TOOLS);
-  const srv = await createNamespace('srv');
-  const peerNs = await createNamespace('peer');
+  const { srv, peer: peerNs } = await twoHosts({ srv4: SRV4, peer4: PEER4, shared: SHARED });
   namespaces = { srv, peer: peerNs };
-  await mustExec('ip', ['link', 'add', 'name', 'eth0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peerNs]);
-  // What srv's XDP program sends back out reaches peerNs at once (src/netns/veth-peer.ts).
-  await xdpOnVethPeer(peerNs, 'eth0');
-  for (const [ns, address] of [[srv, SRV4], [peerNs, PEER4]] as const) {
-    await mustExecIn(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);
-    await mustExecIn(ns, 'ip', ['link', 'set', 'dev', 'eth0', 'up']);
-  }
-  // The shared address on srv's lo, so its kernel accepts what the XDP program passes.
-  await mustExecIn(srv, 'ip', ['addr', 'add', `${SHARED}/32`, 'dev', 'lo']);
-  await mustExecIn(peerNs, 'ip', ['route', 'add', `${SHARED}/32`, 'via', SRV4]);
-  // Complete checksums from the sender, as a physical NIC would deliver them (world.ts explains).
-  await mustExecIn(peerNs, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
   ({ agent: sink } = await Agent.readyWithArgs('sink', srv, TRAFFIC_AGENT, ['sink', SHARED, String(PORT.stayLocal), String(PORT.ownerFlips)]));
   ({ agent: peer } = await Agent.readyWithArgs('peer', peerNs, TRAFFIC_AGENT, ['peer']));
   ({ agent: router } = await Agent.ready('router', srv, ROUTER_AGENT, {
