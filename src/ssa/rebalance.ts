@@ -2,7 +2,7 @@
 // endpoint ends with the floor or ceiling of its (weighted) share of the address space. Used by operators and the demo.
 import { describe, InvalidOptionError, SliceConflictError } from '../errors.js';
 import { moved, settle, windowOf, type MoveOptions } from './slice-ops.js';
-import type { AddressSlice, SliceMove, SliceSet } from './slice-set.js';
+import { formatSlice, type AddressSlice, type SliceMove, type SliceSet } from './slice-set.js';
 
 /** An endpoint to rebalance to; a weight (a positive integer, 1 unless given) scales its share. */
 export interface Endpoint {
@@ -93,7 +93,7 @@ function holdings(slices: readonly AddressSlice[], unitLength: number, now: numb
  * first (fewest slices; with sizes that are powers of two, taking the biggest that fits is optimal),
  * and the length of one slice to carve if whole slices cannot make `need` exactly.
  */
-function quotaOf(owner: string, need: bigint, free: number[], unitsOf: bigint[]): { take: number[]; carve: number; rest: bigint } {
+function quotaOf(need: bigint, free: number[], unitsOf: bigint[]): { take: number[]; carve: number; rest: bigint } | bigint {
   const take = free.map(() => 0);
   for (let l = 0; l < free.length && need > 0n; l++) {
     const n = need / unitsOf[l]! < BigInt(free[l]!) ? Number(need / unitsOf[l]!) : free[l]!;
@@ -102,7 +102,15 @@ function quotaOf(owner: string, need: bigint, free: number[], unitsOf: bigint[])
   }
   if (need === 0n) return { take, carve: -1, rest: 0n };
   for (let l = free.length - 1; l >= 0; l--) if (free[l]! > take[l]!) return { take, carve: l, rest: need };
-  throw new SliceConflictError(`Expected '${owner}' to hold ${need} more units in settled slices to release but its other slices are in open move windows`);
+  return need;
+}
+
+/** An owner that must give up slices still in open windows: named with one of them. */
+function conflict(slices: readonly AddressSlice[], owner: string, need: bigint, now: number): never {
+  const open = slices.find((s) => s.owner === owner && s.moving !== undefined && s.moving.until > now)!;
+  throw new SliceConflictError(
+    `Expected '${owner}' to release ${need} more units from settled slices but received only slices in open move windows, such as ${formatSlice(open)}; rebalance after ${open.moving!.until}`,
+  );
 }
 
 /** Cuts `need` units out of a slice bigger than that: halves go to `out` until exactly `need` is taken. */
@@ -223,7 +231,9 @@ export function rebalance(set: SliceSet, endpoints: readonly (string | Endpoint)
     const extra = units - (targets.get(owner) ?? 0n);
     if (extra <= 0n) continue;
     surplus += extra;
-    quotas.set(owner, quotaOf(owner, extra, counts.get(owner)!.free, unitsOf));
+    const quota = quotaOf(extra, counts.get(owner)!.free, unitsOf);
+    if (typeof quota === 'bigint') conflict(base.slices, owner, quota, now);
+    quotas.set(owner, quota);
   }
   const pieces = release(base.slices, quotas, unitLength, now);
   const deficits = list.map((e): [string, bigint] => [e.name, targets.get(e.name)! - (have.get(e.name) ?? 0n)]).filter((d) => d[1] > 0n);
