@@ -37,7 +37,7 @@ export interface ChooseInput {
 function answersOf(response: packet.DecodedPacket, name: string, type: string): packet.Answer[] {
   // dns-packet names the response code (rcode) at run time; its type declarations leave it out.
   const rcode = (response as { rcode?: string }).rcode;
-  if (rcode !== undefined && rcode !== 'NOERROR') throw new InvalidRecordError(`Expected a ${type} record for ${name} but received ${rcode}`);
+  if (rcode !== undefined && rcode !== 'NOERROR') throw new InvalidRecordError(`Expected ${type} records for ${name} but received ${rcode}`);
   const want = name.toLowerCase().replace(/\.$/, '');
   return (response.answers ?? []).filter((a) => a.type === type && a.name.toLowerCase().replace(/\.$/, '') === want);
 }
