@@ -136,3 +136,17 @@ describe('slice operations', () => {
     expect(space).toBe(1n << 64n);
   });
 });
+
+describe('prefix text', () => {
+  it('reads and writes IPv6 text as ip-num does, RFC 5952 compressed', async () => {
+    const { formatAddress6, parseAddress6 } = await import('../../src/ssa/prefix.js');
+    for (const text of ['::', '::1', '1::', '1:2:3:4:5:6:7:8', '1::8', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '2001:DB8::FFFF:1', '::ffff:192.0.2.1']) {
+      expect(parseAddress6(text)).toBe(IPv6.fromString(text).getValue());
+    }
+    for (const text of [':::', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', '1:2:3:4:5:6:7', 'g::', ':1::', '1:', '1:2:3:4:5:6:7:8::']) expect(parseAddress6(text)).toBeUndefined();
+    expect(formatAddress6(0x20010db8000000000001000000000001n)).toBe('2001:db8::1:0:0:1');
+    expect(formatAddress6(0x20010db8000000010000000000000000n)).toBe('2001:db8:0:1::');
+    expect(formatAddress6(0n)).toBe('::');
+    expect(formatAddress6(0x00010000000000000000000000000000n)).toBe('1::');
+  });
+});
