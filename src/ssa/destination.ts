@@ -9,7 +9,7 @@ import { describe, InvalidOptionError, InvalidRecordError } from '../errors.js';
 import { isIPv6, isIPv6Range } from '../ip.js';
 import { finish, step } from '../lb/flow-hash.js';
 import { formatAddress6, joinRanges, type Range6 } from './prefix.js';
-import type { ContentAddressedRule, SourceDerivedRule } from './rule.js';
+import type { ClientRule, ContentAddressedRule, SourceDerivedRule } from './rule.js';
 
 const MASK64 = (1n << 64n) - 1n;
 
@@ -102,6 +102,9 @@ function sourceValue(source: unknown, path: string): bigint {
  */
 export function deriveLow64(rule: SourceDerivedRule, source: IPv6): bigint {
   const s = sourceValue(source, 'source');
+  if (rule?.fn !== 'flowhash-1' || !Number.isInteger(rule.sourceBits) || rule.sourceBits < 1 || rule.sourceBits > 128 || !/^[0-9a-f]{32}$/.test(rule.key)) {
+    throw new InvalidRecordError(`Expected a source-derived rule (fn flowhash-1, sourceBits 1 to 128, key of 32 lower-case hex digits) for rule but received ${describe(rule)}`);
+  }
   const kept = rule.sourceBits >= 128 ? s : s & ~((1n << BigInt(128 - rule.sourceBits)) - 1n);
   const k0 = BigInt(`0x${rule.key.slice(0, 16)}`);
   const k1 = BigInt(`0x${rule.key.slice(16, 32)}`);
@@ -129,9 +132,9 @@ export function sourceDestination(published: Published, rule: SourceDerivedRule,
  * destination's low 64 bits equal deriveLow64(rule, source) (a fast path checks exactly this, with
  * the published prefixes already matched by its lookup); the other rules constrain nothing.
  */
-export function conforms(source: IPv6, destination: IPv6, rule: { readonly rule: string } | SourceDerivedRule): boolean {
+export function conforms(source: IPv6, destination: IPv6, rule: ClientRule): boolean {
   const d = sourceValue(destination, 'destination');
   sourceValue(source, 'source');
   if (rule?.rule !== 'source-derived') return true;
-  return (d & MASK64) === deriveLow64(rule as SourceDerivedRule, source);
+  return (d & MASK64) === deriveLow64(rule, source);
 }

@@ -131,3 +131,11 @@ describe('source-derived destinations', () => {
     expect(() => conforms('2001:db8::1' as unknown as IPv6, ip('2001:db8::1'), RULE)).toThrow("Expected an ip-num IPv6 address for source but received '2001:db8::1'");
   });
 });
+
+describe('a hand-made rule', () => {
+  it('is checked before use', () => {
+    expect(() => deriveLow64({ ...RULE, key: 'xyz' }, ip('2001:db8::1'))).toThrow(
+      new InvalidRecordError('Expected a source-derived rule (fn flowhash-1, sourceBits 1 to 128, key of 32 lower-case hex digits) for rule but received an object'),
+    );
+  });
+});
