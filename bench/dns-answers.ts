@@ -141,16 +141,22 @@ async function main(): Promise<void> {
   if (values.serve !== undefined) return await serve(Number(values.serve));
   const MB = (b: number): string => (b / 2 ** 20).toFixed(0);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${MB(totalmem())} MiB, Linux ${release()}, Node ${process.version}`);
-  const rows: Record<string, string>[] = [];
-  for (const count of values.sizes.split(',').map(Number)) {
-    const { child, ready } = await start(count);
-    const qs = queries(count);
-    const rounds: Round[] = [];
-    for (let r = 0; r < Number(values.rounds); r++) rounds.push(await load(ready.port, child.pid!, qs, Number(values.window), Number(values.seconds)));
-    child.kill();
+  // Every responder up at once, then rounds that visit each in turn (the order reversed every other
+  // round): the machine is shared, so sizes are compared within a round, and medians quoted.
+  const sizes = values.sizes.split(',').map(Number);
+  const servers = [];
+  for (const count of sizes) servers.push({ count, ...(await start(count)), qs: queries(count), rounds: [] as Round[] });
+  for (let r = 0; r < Number(values.rounds); r++) {
+    for (const server of r % 2 === 0 ? servers : [...servers].reverse()) {
+      server.rounds.push(await load(server.ready.port, server.child.pid!, server.qs, Number(values.window), Number(values.seconds)));
+    }
+    console.log(`round ${r + 1}: ${servers.map((x) => `${x.count} names ${(x.rounds.at(-1)!.answers / x.rounds.at(-1)!.seconds).toFixed(0)}/s`).join(', ')}`);
+  }
+  for (const server of servers) server.child.kill();
+  const rows = servers.map(({ count, ready, rounds }) => {
     const rates = rounds.map((x) => x.answers / x.seconds);
     const perCpu = rounds.map((x) => (x.cpu > 0 ? x.answers / x.cpu : NaN));
-    rows.push({
+    return {
       hostnames: count.toLocaleString('en'),
       'build s': ready.buildSeconds.toFixed(1),
       'name set MiB': MB(ready.setBytes),
@@ -159,10 +165,9 @@ async function main(): Promise<void> {
       'answers/s (median)': median(rates).toFixed(0),
       'min-max': `${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}`,
       'answers per responder CPU-second': median(perCpu).toFixed(0),
-      'bad / lost': `${rounds.reduce((s, x) => s + x.bad, 0)} / ${rounds.reduce((s, x) => s + x.lost, 0)}`,
-    });
-    console.log(`${count} names: ${rates.map((x) => x.toFixed(0)).join(', ')} answers/s`);
-  }
+      'bad / lost': `${rounds.reduce((sum, x) => sum + x.bad, 0)} / ${rounds.reduce((sum, x) => sum + x.lost, 0)}`,
+    };
+  });
   console.log(markdownTable(rows, Object.keys(rows[0]!)));
 }
 
