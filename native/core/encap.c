@@ -74,8 +74,6 @@ static void prepare_gue(const struct su_host *host, const struct su_owner *owner
 	/* Source port, length (and over IPv6 the checksum) per packet; zero over IPv4: allowed
 	 * and skipped by the receiver (draft 5.8). */
 	su_put16(udp + 2, owner->gue_port);
-	/* The same for an inner IPv6 datagram, but for variant 0's header: C = 0, Hlen = 0, no
-	 * flags, Proto the inner family's protocol. */
 	if (owner->encap == SU_ENCAP_GLB) {
 		/* GLB's header with an empty hop list (src/lb/hop-list.ts): Hlen 1 (the private
 		 * word), C = 0, no flags; private type 0, next hop index 0 (the director writes
@@ -83,6 +81,8 @@ static void prepare_gue(const struct su_host *host, const struct su_owner *owner
 		 * raises Hlen and the count (su_glb_write). */
 		udp[8] = 1;
 	}
+	/* The same for an inner IPv6 datagram, but for variant 0's header: C = 0, Hlen = 0 (1 for
+	 * GLB), no flags, Proto the inner family's protocol. */
 	memcpy(f->hdr[1], hdr, sizeof(f->hdr[1]));
 	if (owner->encap == SU_ENCAP_GUE0 || owner->encap == SU_ENCAP_GLB) {
 		udp[9] = SU_GUE_PROTO_IPV4;

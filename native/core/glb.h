@@ -30,8 +30,8 @@ SU_INLINE uint32_t su_glb_hop(su_tbl t, uint32_t owner, uint32_t secondary)
 }
 
 /* Writes the outer headers of `f` (a 'glb' owner, over IPv4) for `inner` (its datagram now at
- * offset SU_GLB_HDR_LEN, plus SU_GLB_HOP_LEN with a hop, of `b`, the bytes before it free), with source
- * port `sport` and the hop `hop` (as su_glb_hop loaded it; 0: none). The prepared
+ * offset SU_GLB_HDR_LEN of `b`, SU_GLB_HOP_LEN more with a hop, the bytes before it free), with
+ * source port `sport` and the hop `hop` (as su_glb_hop loaded it; 0: none). The prepared
  * headers have an empty list (Hlen 1, hop count 0, next hop index 0); a hop raises Hlen and the
  * count and follows the private word. -1 when the buffer is shorter than that (never, after the
  * caller's moves; the check is for the verifier). */
