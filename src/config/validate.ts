@@ -14,6 +14,7 @@ import { CONFIG_KEYS } from './keys.js';
 import { entrySlices, keepPacked, type PackedSlices } from './packed.js';
 import { invalidConfig, locateAll, Problems, type ConfigProblem, type Locate } from './problems.js';
 import { checkReach } from './reach.js';
+import { checkServices } from './services.js';
 import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, HealthConfig, ServerConfig, StatsConfig, TrustedPeer } from './types.js';
 import { addressOrPrefix, boolean, integer, isIPv4Text, isIPv6Text, object, oneOf } from './values.js';
 
@@ -158,6 +159,7 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
   const reach = checkReach(p, datacenters, servers, gue.trusted);
   const stats = checkStats(p, root.stats);
   const health = checkHealth(p, root.health);
+  const services = checkServices(p, root.services, servers);
   const declaredDcs = typeof root.datacenters === 'object' && root.datacenters !== null ? Object.keys(root.datacenters) : [];
   checkFallbacks(p, datacenters, servers, owners, declaredDcs);
   const valid = entries.filter((e): e is EntryDraft => e?.prefix !== undefined);
@@ -173,6 +175,7 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
     egress: egressOf(valid, packed),
     stats,
     health,
+    services,
     packed,
   };
 }
