@@ -33,6 +33,7 @@ export { readConfigFile, CONFIG_MAX_BYTES, CONFIG_READ_TIMEOUT_MS } from './conf
 export { problemLine as formatProblem } from './config/problems.js';
 export { validateConfig } from './config/validate.js';
 export { tableFor, routerOptionsFor } from './config/perspective.js';
+export { balancedServicesFor } from './config/balanced.js';
 export { describeTable, formatTable, rowJson, type TableRow, type OwnerKind } from './config/describe.js';
 export type {
   Config, GueConfig, DatacenterConfig, ServerConfig, ServerInterface, EgressConfig, EgressSlice, StatsConfig,
