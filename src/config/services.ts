@@ -40,14 +40,15 @@ function checkBackend(p: Problems, value: unknown, path: Path, servers: Readonly
   const b = typeof value === 'string' ? { server: value } : object(p, value, path, 'serviceBackend', 'a server name or an object { server, weight?, drain? }');
   if (b === undefined) return undefined;
   const at = typeof value === 'string' ? path : [...path, 'server'];
-  if (typeof b.server !== 'string' || !servers.has(b.server)) {
-    const known = [...servers.keys()];
-    return p.expected(at, `the name of a server of the file (${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''})`, b.server);
+  const known = typeof b.server === 'string' && servers.has(b.server);
+  if (!known) {
+    const names = [...servers.keys()];
+    p.expected(at, `the name of a server of the file (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', ...' : ''})`, b.server);
   }
   const weight = p.attempt(path, () => integer(b.weight, [...path, 'weight'], 1, MAGLEV_MAX_WEIGHT, 1));
   const drain = p.attempt(path, () => boolean(b.drain, [...path, 'drain'], false));
-  if (weight === undefined || drain === undefined) return undefined;
-  return { server: b.server, weight, drain };
+  if (!known || weight === undefined || drain === undefined) return undefined;
+  return { server: b.server as string, weight, drain };
 }
 
 function checkBackends(p: Problems, value: unknown, path: Path, servers: ReadonlyMap<string, ServerConfig>): ServiceBackendConfig[] | undefined {

@@ -15,7 +15,7 @@ import { entrySlices, keepPacked, type PackedSlices } from './packed.js';
 import { invalidConfig, locateAll, Problems, type ConfigProblem, type Locate } from './problems.js';
 import { checkReach } from './reach.js';
 import { checkServices } from './services.js';
-import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, HealthConfig, ServerConfig, StatsConfig, TrustedPeer } from './types.js';
+import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, HealthConfig, ServerConfig, ServiceConfig, StatsConfig, TrustedPeer } from './types.js';
 import { addressOrPrefix, boolean, integer, isIPv4Text, isIPv6Text, object, oneOf } from './values.js';
 
 /** Configurations made by validateConfig, the only ones tableFor and friends accept. */
@@ -108,13 +108,17 @@ function checkHealth(p: Problems, value: unknown): HealthConfig {
   };
 }
 
-/** Warns of servers no slice belongs to: an owner in name only, likely a slip of the file. */
-function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices): void {
+/**
+ * Warns of servers no slice belongs to: an owner in name only, likely a slip of the file. Where
+ * the file has services, a server that backs one, or runs a router (a balancer host), has a job.
+ */
+function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices, services: readonly ServiceConfig[]): void {
   const used = new Uint8Array(servers.size);
   for (let k = 0; k < packed.count; k++) used[packed.owners[k]!] = 1;
+  const busy = new Set(services.flatMap((s) => s.backends.map((b) => b.server)));
   let i = 0;
   for (const s of servers.values()) {
-    if (used[i++] === 0) {
+    if (used[i++] === 0 && !busy.has(s.name) && !(services.length > 0 && s.interface !== undefined)) {
       p.warn(['datacenters', s.datacenter, 'servers', s.name], 'ERR_INVALID_OPTION', `Server ${s.name} owns no slice of egress: an owner that no slice uses`);
     }
   }
@@ -164,7 +168,7 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
   checkFallbacks(p, datacenters, servers, owners, declaredDcs);
   const valid = entries.filter((e): e is EntryDraft => e?.prefix !== undefined);
   checkConflicts(p, { servers, datacenters, entries: valid, trusted: Array.isArray(gue.trusted) ? gue.trusted : undefined, prometheus: stats.prometheus?.address });
-  if (egressOk && owners.complete) warnUnused(p, servers, packed);
+  if (egressOk && owners.complete) warnUnused(p, servers, packed, services);
   if (p.count > 0) return undefined;
   const trustedPeers = Array.isArray(gue.trusted) ? gue.trusted : reach.sources;
   return {
