@@ -3,7 +3,7 @@
 // that the schema lists exactly these, so the two cannot drift apart.
 export const CONFIG_KEYS = {
   /** The top level. `$schema` lets editors find the schema; it is otherwise ignored. */
-  config: ['$schema', 'version', 'gue', 'datacenters', 'egress', 'stats', 'health', 'services'],
+  config: ['$schema', 'version', 'gue', 'datacenters', 'egress', 'stats', 'health', 'services', 'flowHashSeed'],
   gue: ['port', 'encap', 'trustedPeers'],
   datacenter: ['endpoint', 'encap', 'guePort', 'fallback', 'servers'],
   endpoint: ['ipv4', 'ipv6'],

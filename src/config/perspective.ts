@@ -140,6 +140,7 @@ export function routerOptionsFor(config: Config, host: string): RouterOptions {
       ...(server.ipv6 !== undefined && { ipv6: server.ipv6 }),
       guePort: server.guePort,
       trustedPeers: config.gue.trustedPeers,
+      ...(config.flowHashSeed !== undefined && { flowHashSeed: config.flowHashSeed }),
     },
     table: tableFor(config, host),
     health: { ...config.health },

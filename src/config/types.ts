@@ -157,6 +157,12 @@ export interface Config {
   readonly egress: readonly EgressConfig[];
   readonly stats: StatsConfig;
   readonly health: HealthConfig;
+  /**
+   * Seed of every router's flow hash (GUE source ports, service rows): the file's, or, when the
+   * file has services and no seed, one derived from them (balancer hosts must agree on each
+   * flow's row); undefined (random per router) otherwise.
+   */
+  readonly flowHashSeed: number | undefined;
   /** Flow-hash services, in file order; none unless set. */
   readonly services: readonly ServiceConfig[];
   /** What validation warns of (severity 'warning'): a server that owns no slice, trust that reaches too far. */

@@ -1,5 +1,7 @@
 // validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top
 // level, gue and stats here; datacenters.ts, egress.ts, reach.ts and conflicts.ts check the rest.
+import { createHash } from 'node:crypto';
+
 import { IPv4, IPv6 } from 'ip-num';
 
 import { ABI } from '../generated/abi.js';
@@ -124,6 +126,17 @@ function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, pac
   }
 }
 
+/**
+ * A seed every host derives alike from the file's services (the first 32 bits of a SHA-256 of
+ * their addresses, protocols and ports), so that balancer hosts agree on each flow's row without
+ * a seed written in the file; undefined without services (routers then pick one at random).
+ */
+function derivedSeed(services: readonly ServiceConfig[]): number | undefined {
+  if (services.length === 0) return undefined;
+  const text = services.map((s) => `${s.protocol} ${s.address.toString()} ${s.port}`).sort().join('\n');
+  return createHash('sha256').update(text).digest().readUInt32LE(0);
+}
+
 /** A checked configuration, all but its warnings (which get their lines once the text is known). */
 export type Checked = Omit<Config, 'warnings'> & { readonly packed: PackedSlices };
 
@@ -164,6 +177,7 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
   const stats = checkStats(p, root.stats);
   const health = checkHealth(p, root.health);
   const services = checkServices(p, root.services, servers);
+  const seed = p.attempt(['flowHashSeed'], () => integer(root.flowHashSeed, ['flowHashSeed'], 0, 0xffffffff, -1));
   const declaredDcs = typeof root.datacenters === 'object' && root.datacenters !== null ? Object.keys(root.datacenters) : [];
   checkFallbacks(p, datacenters, servers, owners, declaredDcs);
   const valid = entries.filter((e): e is EntryDraft => e?.prefix !== undefined);
@@ -180,6 +194,7 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
     stats,
     health,
     services,
+    flowHashSeed: seed === undefined || seed < 0 ? derivedSeed(services) : seed,
     packed,
   };
 }

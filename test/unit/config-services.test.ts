@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 
-import { tableFor } from '../../src/config/perspective.js';
+import { routerOptionsFor, tableFor } from '../../src/config/perspective.js';
 import { parseConfig } from '../../src/config/source.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { InvalidConfigError } from '../../src/errors.js';
@@ -103,5 +103,17 @@ describe('services', () => {
     const a = tableFor(config, 'a1').services();
     expect(a.map((s) => [s.port, s.backends.map((b) => b.name)])).toEqual([[80, ['a1', 'a2']]]);
     expect(tableFor(config, 'b1').services()).toEqual([]);
+  });
+
+  it("gives every router of the file one flow hash seed: the file's, or one derived from its services", () => {
+    const doc = withServices([{ address: '192.0.2.80', port: 80, backends: ['a2', 'a3'] }]);
+    const derived = validateConfig(doc);
+    expect(derived.flowHashSeed).toEqual(expect.any(Number));
+    expect(routerOptionsFor(derived, 'a1').host.flowHashSeed).toBe(derived.flowHashSeed);
+    expect(routerOptionsFor(derived, 'b1').host.flowHashSeed).toBe(derived.flowHashSeed);
+    expect(validateConfig({ ...doc, flowHashSeed: 7 }).flowHashSeed).toBe(7);
+    expect(validateConfig(base()).flowHashSeed).toBeUndefined();
+    expect(routerOptionsFor(validateConfig(base()), 'a1').host.flowHashSeed).toBeUndefined();
+    expect(problems({ ...doc, flowHashSeed: -1 })).toEqual(['Expected an integer from 0 to 4294967295 for flowHashSeed but received -1']);
   });
 });
