@@ -15,7 +15,7 @@
 // so the client and r compute checksums in software (`ethtool -K tx off`), and the client sends
 // no TSO/GSO super-frames. XDP_TX on a veth reaches its peer at once only when the peer has an
 // XDP program of its own (src/netns/veth-peer.ts): every bridge port gets one.
-import { createNamespace, mustExec, mustExecIn, xdpOnVethPeer } from 'softunicast/netns';
+import { createNamespace, mustExec, mustExecIn, ping, xdpOnVethPeer } from 'softunicast/netns';
 
 export const SERVICE = '192.0.2.80';
 export const SERVICE_PORT = 80;
@@ -132,6 +132,13 @@ export async function buildLbWorld(backends: number): Promise<LbWorld> {
     backend: (name) => list.find((b) => b.name === name) ?? fail(name, list),
   };
   await routeOver(world, lbs);
+  // The routers send GUE around the kernel, to next hops its neighbour table knows: every
+  // balancer host resolves every backend before its router starts (and r the balancer hosts).
+  for (const from of [...lbs, world.router]) {
+    for (const to of from === world.router ? lbs : list) {
+      if (!(await ping(from.ns, to.ipv4, { count: 1 }))) throw new Error(`Expected ${to.name} (${to.ipv4}) to answer a ping from ${from.name} but received no answer`);
+    }
+  }
   return world;
 }
 

@@ -218,7 +218,7 @@ export class Balancer {
     const { check, port, intervalMs, timeoutMs, rise, fall } = spec.health;
     const initial = trusted || kept?.status(b.owner).health === 'up' ? 'up' : 'down';
     const h = new BackendHealth([{ name: b.owner, address: b.address, port }], { check, intervalMs, timeoutMs, rise, fall, initial });
-    h.onChange((change) => this.#changed(spec.name, change));
+    h.onChange((change) => this.#changed(serviceKey(spec), change));
     if (!this.#closed) h.start();
     return h;
   }
@@ -233,17 +233,18 @@ export class Balancer {
     }
   }
 
-  #changed(service: string, change: BackendChange): void {
+  /** A backend's health or drain changed: told, then the rows of its service (`key`) follow. */
+  #changed(key: string, change: BackendChange): void {
     if (change.what === 'health') this.#counters[change.to === 'up' ? 'healthUp' : 'healthDown']++;
     else this.#counters.drainChanges++;
     const level = change.to === 'down' ? 'warn' : 'info';
+    const service = this.#services.get(key)?.spec.name ?? key;
     this.#emit({ at: change.at, level, service, message: `${change.name} ${change.what} ${change.from} -> ${change.to}: ${change.reason}`, change });
     void this.#serial(async () => {
-      if (this.#table === undefined || this.#closed) return;
-      const t = [...this.#services.values()].find((s) => s.spec.name === service);
-      if (t === undefined) return;
+      const t = this.#services.get(key);
+      if (this.#table === undefined || this.#closed || t === undefined) return;
       const next = this.#table.clone();
-      if (this.#reconcile(next, t)) await this.#publish(next, service);
+      if (this.#reconcile(next, t)) await this.#publish(next, t.spec.name);
     });
   }
 

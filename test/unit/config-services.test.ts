@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 
+import { balancedServicesFor } from '../../src/config/balanced.js';
 import { routerOptionsFor, tableFor } from '../../src/config/perspective.js';
 import { parseConfig } from '../../src/config/source.js';
 import { validateConfig } from '../../src/config/validate.js';
@@ -115,5 +116,15 @@ describe('services', () => {
     expect(validateConfig(base()).flowHashSeed).toBeUndefined();
     expect(routerOptionsFor(validateConfig(base()), 'a1').host.flowHashSeed).toBeUndefined();
     expect(problems({ ...doc, flowHashSeed: -1 })).toEqual(['Expected an integer from 0 to 4294967295 for flowHashSeed but received -1']);
+  });
+
+  it('gives lb.Balancer the services of the host\'s data centre, each backend probed at its server\'s address', () => {
+    const config = validateConfig(withServices([{ address: '192.0.2.80', port: 80, backends: ['a2', { server: 'a3', weight: 3, drain: true }] }]));
+    expect(balancedServicesFor(config, 'a1').map((s) => ({ ...s, address: s.address.toString() }))).toEqual([{
+      name: 'tcp-192.0.2.80-80', address: '192.0.2.80', protocol: 'tcp', port: 80, moves: 'stateless',
+      health: { check: { kind: 'tcp' }, port: 80, intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 3, drainDeadlineMs: 60000 },
+      backends: [{ owner: 'a2', address: '10.1.0.2', weight: 1, drain: false }, { owner: 'a3', address: '10.1.0.3', weight: 3, drain: true }],
+    }]);
+    expect(balancedServicesFor(config, 'b2')).toEqual([]);
   });
 });
