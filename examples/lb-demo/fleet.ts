@@ -34,7 +34,7 @@ export function configText(plan: Plan): string {
     egress: [],
     services: [{
       name: 'web', address: SERVICE, protocol: 'tcp', port: SERVICE_PORT, moves: plan.moves, backends,
-      health: { check: 'tcp', intervalMs: 300, timeoutMs: 250, rise: 2, fall: 2, drainDeadlineMs: 3_600_000 },
+      health: { check: 'tcp', intervalMs: 500, timeoutMs: 500, rise: 2, fall: 3, drainDeadlineMs: 3_600_000 },
     }],
     stats: { intervalSeconds: 0.5 },
   }, null, 2)}\n`;
@@ -52,7 +52,7 @@ export interface Stats {
   generation: number;
   owners: Record<string, { packets: number; bytes: number }>;
   balancer: { rebuilds: number; healthUp: number; healthDown: number; drainChanges: number };
-  services: { name: string; backends: BackendStats[] }[];
+  services: { name: string; digest: string; backends: BackendStats[] }[];
 }
 
 export interface Balancer {

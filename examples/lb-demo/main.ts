@@ -48,6 +48,7 @@ function verdicts(r: DemoResult): string[] {
     [`add backend ${NAMES.added}: broken ${add!.broken}${glb ? '' : ' (no second chance in this build)'}`, glb ? add!.broken === 0 : 'note'],
     [`drain backend ${NAMES.drained}: broken ${drain!.broken}, new connections to it ${d.drainedGot}${glb ? '' : ' (no second chance: its own streams break)'}`, d.drainedGot === 0 && (glb ? drain!.broken === 0 : drainOthers === 0)],
     [`kill backend ${NAMES.killed}: it had ${k.had}, ${k.brokeOwn} broke; other backends' broken: ${k.brokeOthers}`, k.brokeOthers === 0 && k.brokeOwn === k.had],
+    [`the balancer hosts' rows agreed after every step`, r.steps.slice(1, 5).every((x) => x.counts.hostsAgree === true)],
     [`balance: largest gap between a backend's share of ${total} new connections and its weight's: ${worst.toFixed(1)} points`, fair],
   ];
   return lines.map(([text, ok]) => `${ok === 'note' ? 'note' : ok ? 'ok  ' : 'FAIL'} ${text}`);

@@ -48,9 +48,11 @@ const KILLED = 2;
 
 async function setUp(options: DemoOptions): Promise<Scenario> {
   const world = await buildLbWorld(ADDED + 1);
-  // Without second chance on the backends (encap l2), only rebuilds that move nothing but the
-  // rows of a backend gone keep others' connections: 'fewest'. With it, stateless is the safe default.
-  const moves = options.encap === 'glb' ? 'stateless' : 'fewest';
+  // 'fewest': a change moves only the rows it must, so a row keeps the one secondary it has for
+  // as long as possible (a draining backend's, across a later add or loss). Its rows depend on
+  // the history of changes: every host here sees the same changes in the same order, and each
+  // step checks that their rows agree (lb.tableDigest).
+  const moves = 'fewest';
   const plan: Plan = { backends: START, servers: ADDED + 1, moves, encap: options.encap };
   const servers = new Map<string, Agent>();
   const chance: lb.SecondChanceBackend[] = [];

@@ -61,9 +61,11 @@ async function step(s: Scenario, name: string, change: () => Promise<Record<stri
   const counts = await change();
   const after = await progress(s);
   const brokenByBackend = delta(after.brokenByBackend, before.brokenByBackend);
-  const result = { step: name, broken: after.broken - before.broken, alive: after.alive, brokenByBackend, counts };
+  const digests = new Set((await untilStats(s.fleet, () => true)).map((st) => st.services[0]?.digest));
+  const result = { step: name, broken: after.broken - before.broken, alive: after.alive, brokenByBackend, counts: { ...counts, hostsAgree: digests.size === 1 } };
   const why = after.broken > before.broken ? ` (${after.reasons.join('; ')})` : '';
   s.say(`${name}: broken ${result.broken} of ${before.alive}${why}; alive ${after.alive}: ${list(after.byBackend)}`);
+  s.say(`  rows of the balancer hosts: ${digests.size === 1 ? `the same on each (${[...digests][0]!.slice(0, 12)})` : `${digests.size} different tables`}`);
   return result;
 }
 
@@ -129,7 +131,7 @@ export async function killBackend(s: Scenario, index: number): Promise<StepResul
   });
   const others = Object.entries(result.brokenByBackend).filter(([b]) => b !== name).reduce((n, [, v]) => n + v, 0);
   s.say(`  ${name} had ${had} streams; ${result.brokenByBackend[name] ?? 0} of them broke; streams of other backends broken: ${others}`);
-  return { ...result, counts: { had, brokeOwn: result.brokenByBackend[name] ?? 0, brokeOthers: others } };
+  return { ...result, counts: { ...result.counts, had, brokeOwn: result.brokenByBackend[name] ?? 0, brokeOthers: others } };
 }
 
 /** New connections spread by weight: `probes` short connections, shares against the weights. */

@@ -10,7 +10,7 @@ import { FAMILY_V4, FAMILY_V6 } from '../slices/address.js';
 import { serviceName, type FlowService } from '../slices/services.js';
 import { BackendHealth, type BackendChange, type Drain, type Health } from './health.js';
 import type { HealthCheck } from './probes.js';
-import type { RebuildMoves } from './second-chance.js';
+import { tableDigest, type RebuildMoves } from './second-chance.js';
 
 /** A backend of a balanced service: an owner of the table, and where to probe it. */
 export interface BalancedBackend {
@@ -83,6 +83,8 @@ export interface ServiceState {
   /** Names still in rows though no longer a backend (secondaries until forgotten). */
   readonly lingering: readonly string[];
   readonly rebuilds: number;
+  /** lb.tableDigest of the rows: equal on every host that agrees. */
+  readonly digest: string;
 }
 
 export interface BalancerCounters {
@@ -190,7 +192,7 @@ export class Balancer {
         return { owner, health: s.health, drain: s.drain, primaryRows: count('primary', owner), secondaryRows: count('secondary', owner), probes: s.probes, failures: s.failures, since: s.since };
       });
       const lingering = (maglev?.names ?? []).filter((n) => !t.health.has(n));
-      return { name: t.spec.name, backends, lingering, rebuilds: t.rebuilds };
+      return { name: t.spec.name, backends, lingering, rebuilds: t.rebuilds, digest: maglev === undefined ? '' : tableDigest(maglev) };
     });
   }
 
@@ -258,7 +260,11 @@ export class Balancer {
       return undefined;
     }
     if (this.#options.choose !== undefined) chosen = this.#choose(spec.name, chosen);
-    const forget = spec.backends.filter((b) => state(b.owner).drain === 'drained' && inRows.includes(b.owner) && !chosen.includes(b.owner)).map((b) => b.owner);
+    // Drained backends, and dead ones: a backend that fails its checks is taken to hold no
+    // connection worth a second chance, and a row it leaves keeps the secondary it had (a
+    // draining backend's, say) instead of naming it.
+    const gone = (owner: string): boolean => state(owner).drain === 'drained' || state(owner).health === 'down';
+    const forget = spec.backends.filter((b) => gone(b.owner) && inRows.includes(b.owner) && !chosen.includes(b.owner)).map((b) => b.owner);
     return { backends: chosen.map((owner) => ({ owner, weight: spec.backends.find((b) => b.owner === owner)!.weight ?? 1 })), forget };
   }
 

@@ -61,6 +61,8 @@ describe('npm run demo:lb', () => {
     expect(Object.fromEntries(Object.entries(shares).map(([b, s]) => [b, s.expected]))).toEqual({ b1: 50, b4: 25, b5: 25 });
     for (const s of Object.values(shares)) expect(Math.abs(s.got - s.expected)).toBeLessThanOrEqual(500 * Math.sqrt((s.expected / 100) * (1 - s.expected / 100) / total));
     expect(balance!.counts.elsewhere).toEqual([]);
+    // Every balancer host computed the same rows after every change.
+    for (const s of [lbHost, add, drain, kill]) expect(s!.counts.hostsAgree, s!.step).toBe(true);
     const prefix = /namespaces (su[0-9a-f]{6})-\*/.exec(stdout)?.[1];
     expect(prefix, context).toBeDefined();
     expect((await listNamespaces()).filter((ns) => ns.startsWith(`${prefix!}-`))).toEqual([]);

@@ -1,5 +1,6 @@
 // lb.Balancer: health, drain and reloads of a SliceTable's flow-hash service, against real TCP
-// listeners on loopback addresses; each change publishes a table whose rows keep second chance.
+// listeners on loopback addresses (probes of 500 ms: a loaded machine must not fail a live one);
+// each change publishes a table whose rows keep second chance.
 import { createServer, type Server } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ function table(names: readonly Name[]): SliceTable {
 function service(port: number, names: readonly Name[], drain: readonly Name[] = []): lb.BalancedService {
   return {
     name: 'web', address: VIP, protocol: 'tcp', port: 80,
-    health: { check: { kind: 'tcp' }, port, intervalMs: 20, timeoutMs: 20, rise: 1, fall: 1, drainDeadlineMs: 3_600_000 },
+    health: { check: { kind: 'tcp' }, port, intervalMs: 500, timeoutMs: 500, rise: 1, fall: 1, drainDeadlineMs: 3_600_000 },
     backends: names.map((owner) => ({ owner, address: ADDRESSES[owner], drain: drain.includes(owner) })),
   };
 }
@@ -56,7 +57,7 @@ function balancer(choose?: lb.ChooseBackends) {
 }
 
 describe('lb.Balancer', () => {
-  it('starts from the rows it is given, takes a backend whose probes fail out, and keeps it as their second chance', async () => {
+  it('starts from the rows it is given, and takes a backend whose probes fail out of every row', async () => {
     const port = (((await listen(ADDRESSES.b1)).address()) as { port: number }).port;
     const b2 = await listen(ADDRESSES.b2, port);
     await listen(ADDRESSES.b3, port);
@@ -66,17 +67,16 @@ describe('lb.Balancer', () => {
       await b.load(start, [service(port, ['b1', 'b2', 'b3'])]);
       expect(published.length).toBe(1);
       expect([...rowsOf(published[0]!).primary]).toEqual([...rowsOf(start).primary]);
+      expect(b.status()[0]!.digest).toBe(lb.tableDigest(rowsOf(start)));
       await new Promise((resolve) => b2.close(resolve));
       await seen(/^rows rebuilt/);
-      const before = rowsOf(published[0]!);
       const after = rowsOf(published.at(-1)!);
-      expect(after.active.map((x) => x.name)).toEqual(['b1', 'b3']);
-      for (let r = 0; r < 251; r++) {
-        if (before.names[before.primary[r]!] === 'b2') expect(after.names[after.secondary[r]!]).toBe('b2');
-      }
+      // Dead is forgotten: no second chance to a backend taken to hold no connection.
+      expect(after.names).toEqual(['b1', 'b3']);
       const status = b.status()[0]!;
-      expect(status.backends.map((x) => [x.owner, x.health, x.primaryRows > 0])).toEqual([['b1', 'up', true], ['b2', 'down', false], ['b3', 'up', true]]);
-      expect(status.backends.find((x) => x.owner === 'b2')!.secondaryRows).toBeGreaterThan(0);
+      expect(status.backends.map((x) => [x.owner, x.health, x.primaryRows > 0, x.secondaryRows > 0])).toEqual([
+        ['b1', 'up', true, true], ['b2', 'down', false, false], ['b3', 'up', true, true],
+      ]);
       expect(b.counters()).toMatchObject({ healthDown: 1, rebuilds: 1 });
     } finally {
       await b.close();
