@@ -48,9 +48,9 @@ describe('load-balancer --check', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines[0]).toBe(`load-balancer: ${file} is not valid (3 problems):`);
     expect(lines.slice(1)).toEqual([
-      `${file}:34:9: Expected the name of a server of the file (lb1, lb2, lb3, web1, web2, web3, web4) for services[0].backends[1].server but received 'web9'`,
-      `${file}:34:9: Expected an integer from 1 to 65535 for services[0].backends[1].weight but received 0`,
-      `${file}:46:13: Expected an integer from 1 to 100 for services[0].health.rise but received 0`,
+      `${file}:37:9: Expected the name of a server of the file (lb1, lb2, lb3, web1, web2, web3, web4) for services[0].backends[1].server but received 'web9'`,
+      `${file}:37:9: Expected an integer from 1 to 65535 for services[0].backends[1].weight but received 0`,
+      `${file}:49:13: Expected an integer from 1 to 100 for services[0].health.rise but received 0`,
     ]);
   });
 
