@@ -11,7 +11,7 @@ export { splitPorts, type SplitPortsOptions } from './slices/split.js';
 export { diffTables } from './slices/diff.js';
 export { compileTable, type HostSpec, type CompileOptions, type CompiledTable, type CompileStats } from './slices/compile.js';
 export type { OwnerSpec, LocalOwnerSpec, ServerOwnerSpec, DatacenterOwnerSpec, ServerEncap, DatacenterEncap, SliceSpec, SliceSelector, Slice, SliceEntry, SliceMove, TableDiff } from './slices/types.js';
-export type { ServiceSpec, ServiceBackend, FlowService } from './slices/services.js';
+export type { ServiceSpec, ServiceBackend, FlowService, ServiceRebuildOptions, ServiceRebuildFrom } from './slices/services.js';
 export { COUNTER_DOCS, type PortCounters, type QueueCounters, type SteerCounters, type KernelXdpStats } from './xdp/counters.js';
 export { connectFromSlice, udpFromSlice, type EgressOptions } from './egress.js';
 export {
@@ -33,10 +33,11 @@ export { readConfigFile, CONFIG_MAX_BYTES, CONFIG_READ_TIMEOUT_MS } from './conf
 export { problemLine as formatProblem } from './config/problems.js';
 export { validateConfig } from './config/validate.js';
 export { tableFor, routerOptionsFor } from './config/perspective.js';
+export { balancedServicesFor } from './config/balanced.js';
 export { describeTable, formatTable, rowJson, type TableRow, type OwnerKind } from './config/describe.js';
 export type {
   Config, GueConfig, DatacenterConfig, ServerConfig, ServerInterface, EgressConfig, EgressSlice, StatsConfig,
-  HostAddresses, TrustedPeer,
+  HostAddresses, TrustedPeer, ServiceConfig, ServiceBackendConfig, ServiceHealthConfig,
 } from './config/types.js';
 export type { TableSource, SourcedTable, SourceUpdate, SourceHealth, SourceSubscriber } from './sources/types.js';
 export { FileSource, readConfigText, type FileSourceOptions, type LoadedFile } from './sources/file.js';

@@ -3,7 +3,7 @@
 // that the schema lists exactly these, so the two cannot drift apart.
 export const CONFIG_KEYS = {
   /** The top level. `$schema` lets editors find the schema; it is otherwise ignored. */
-  config: ['$schema', 'version', 'gue', 'datacenters', 'egress', 'stats', 'health'],
+  config: ['$schema', 'version', 'gue', 'datacenters', 'egress', 'stats', 'health', 'services', 'flowHashSeed'],
   gue: ['port', 'encap', 'trustedPeers'],
   datacenter: ['endpoint', 'encap', 'guePort', 'fallback', 'servers'],
   endpoint: ['ipv4', 'ipv6'],
@@ -20,6 +20,9 @@ export const CONFIG_KEYS = {
   portRange: ['from', 'to'],
   stats: ['intervalSeconds', 'prometheus'],
   health: ['intervalMs', 'downAfter', 'upAfter', 'probeAll'],
+  service: ['name', 'address', 'protocol', 'port', 'rows', 'moves', 'backends', 'health'],
+  serviceBackend: ['server', 'weight', 'drain'],
+  serviceHealth: ['check', 'path', 'status', 'host', 'port', 'intervalMs', 'timeoutMs', 'rise', 'fall', 'drainDeadlineMs'],
 } as const;
 
 export type ConfigObjectKind = keyof typeof CONFIG_KEYS;

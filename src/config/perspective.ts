@@ -109,7 +109,22 @@ export function tableFor(config: Config, host: string): SliceTable {
   packed.prefixes.forEach((prefix, i) => runs.push({ prefix: prefix!, first: packed.starts[i]!, end: packed.starts[i + 1]! }));
   const names = packed.servers.map((server) => p.ownerOf.get(server)!);
   assignPacked(table, { ports: packed.ports, bits: packed.bits, owners: packed.owners, names, runs });
+  addServices(config, p, table);
   return table;
+}
+
+/**
+ * The file's services whose backends are servers of `p`'s data centre (owners of their own there),
+ * with fresh rows of the backends not draining (all of them when every one drains). A load
+ * balancer (examples/load-balancer) rebuilds them from there with second chance.
+ */
+function addServices(config: Config, p: Perspective, table: SliceTable): void {
+  for (const s of config.services) {
+    if (config.servers.get(s.backends[0]!.server)!.datacenter !== p.server.datacenter) continue;
+    const open = s.backends.filter((b) => !b.drain);
+    const backends = (open.length > 0 ? open : s.backends).map((b) => ({ owner: b.server, weight: b.weight }));
+    table.addService({ address: s.address, protocol: s.protocol, port: s.port, rows: s.rows, backends });
+  }
 }
 
 /**
@@ -129,6 +144,7 @@ export function routerOptionsFor(config: Config, host: string): RouterOptions {
       ...(server.ipv6 !== undefined && { ipv6: server.ipv6 }),
       guePort: server.guePort,
       trustedPeers: config.gue.trustedPeers,
+      ...(config.flowHashSeed !== undefined && { flowHashSeed: config.flowHashSeed }),
     },
     table: tableFor(config, host),
     health: { ...config.health },

@@ -6,6 +6,8 @@ import type { ConfigProblem } from '../errors.js';
 import type { DatacenterEncap, ServerEncap } from '../slices/types.js';
 import type { Destination, PortRange, Protocol } from '../fields.js';
 import type { XdpPortOptions } from '../xdp/options.js';
+import type { HealthCheck } from '../lb/probes.js';
+import type { RebuildMoves } from '../lb/second-chance.js';
 
 /** A host's unicast addresses; at least one is set. */
 export interface HostAddresses {
@@ -103,6 +105,46 @@ export interface HealthConfig {
   readonly probeAll: boolean;
 }
 
+/** A backend of a service: a server of the file. */
+export interface ServiceBackendConfig {
+  readonly server: string;
+  /** Share of new flows relative to the others. 1 unless set. */
+  readonly weight: number;
+  /** Draining: no new flows; its connections go on (second chance) until the drain deadline. false unless set. */
+  readonly drain: boolean;
+}
+
+/** How the load balancer checks a service's backends (lb.BackendHealth), defaults filled in. */
+export interface ServiceHealthConfig {
+  /** A TCP connect (the default), or an HTTP GET expecting a status. */
+  readonly check: HealthCheck;
+  /** The port probed on each backend's address. The service's port unless set. */
+  readonly port: number;
+  /** 2000, 1000, 2, 3 unless set. */
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly rise: number;
+  readonly fall: number;
+  /** How long a drained backend keeps its connections (as a secondary) before it is forgotten. 60000 unless set. */
+  readonly drainDeadlineMs: number;
+}
+
+/** A flow-hash service (issue 15): new flows to (address, protocol, port) spread over its backends by Maglev. */
+export interface ServiceConfig {
+  /** For logs and metrics: 'protocol-address-port' unless set. */
+  readonly name: string;
+  readonly address: IPv4 | IPv6;
+  readonly protocol: Protocol;
+  readonly port: number;
+  /** Maglev rows, a prime: 65537 unless set; one value for every service of the file. */
+  readonly rows: number;
+  /** How rebuilds choose primaries (lb.rebuild): 'stateless' unless set. */
+  readonly moves: RebuildMoves;
+  /** Servers of one data centre, in file order. */
+  readonly backends: readonly ServiceBackendConfig[];
+  readonly health: ServiceHealthConfig;
+}
+
 /** A whole deployment, validated: every router reads the same one and picks its own view. */
 export interface Config {
   /** The file name given to parseConfig/loadConfig, for messages. */
@@ -115,6 +157,14 @@ export interface Config {
   readonly egress: readonly EgressConfig[];
   readonly stats: StatsConfig;
   readonly health: HealthConfig;
+  /**
+   * Seed of every router's flow hash (GUE source ports, service rows): the file's, or, when the
+   * file has services and no seed, one derived from them (balancer hosts must agree on each
+   * flow's row); undefined (random per router) otherwise.
+   */
+  readonly flowHashSeed: number | undefined;
+  /** Flow-hash services, in file order; none unless set. */
+  readonly services: readonly ServiceConfig[];
   /** What validation warns of (severity 'warning'): a server that owns no slice, trust that reaches too far. */
   readonly warnings: readonly ConfigProblem[];
 }

@@ -1,5 +1,7 @@
 // validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top
 // level, gue and stats here; datacenters.ts, egress.ts, reach.ts and conflicts.ts check the rest.
+import { createHash } from 'node:crypto';
+
 import { IPv4, IPv6 } from 'ip-num';
 
 import { ABI } from '../generated/abi.js';
@@ -14,7 +16,8 @@ import { CONFIG_KEYS } from './keys.js';
 import { entrySlices, keepPacked, type PackedSlices } from './packed.js';
 import { invalidConfig, locateAll, Problems, type ConfigProblem, type Locate } from './problems.js';
 import { checkReach } from './reach.js';
-import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, HealthConfig, ServerConfig, StatsConfig, TrustedPeer } from './types.js';
+import { checkServices } from './services.js';
+import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, HealthConfig, ServerConfig, ServiceConfig, StatsConfig, TrustedPeer } from './types.js';
 import { addressOrPrefix, boolean, integer, isIPv4Text, isIPv6Text, object, oneOf } from './values.js';
 
 /** Configurations made by validateConfig, the only ones tableFor and friends accept. */
@@ -107,16 +110,31 @@ function checkHealth(p: Problems, value: unknown): HealthConfig {
   };
 }
 
-/** Warns of servers no slice belongs to: an owner in name only, likely a slip of the file. */
-function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices): void {
+/**
+ * Warns of servers no slice belongs to: an owner in name only, likely a slip of the file. Where
+ * the file has services, a server that backs one, or runs a router (a balancer host), has a job.
+ */
+function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices, services: readonly ServiceConfig[]): void {
   const used = new Uint8Array(servers.size);
   for (let k = 0; k < packed.count; k++) used[packed.owners[k]!] = 1;
+  const busy = new Set(services.flatMap((s) => s.backends.map((b) => b.server)));
   let i = 0;
   for (const s of servers.values()) {
-    if (used[i++] === 0) {
+    if (used[i++] === 0 && !busy.has(s.name) && !(services.length > 0 && s.interface !== undefined)) {
       p.warn(['datacenters', s.datacenter, 'servers', s.name], 'ERR_INVALID_OPTION', `Server ${s.name} owns no slice of egress: an owner that no slice uses`);
     }
   }
+}
+
+/**
+ * A seed every host derives alike from the file's services (the first 32 bits of a SHA-256 of
+ * their addresses, protocols and ports), so that balancer hosts agree on each flow's row without
+ * a seed written in the file; undefined without services (routers then pick one at random).
+ */
+function derivedSeed(services: readonly ServiceConfig[]): number | undefined {
+  if (services.length === 0) return undefined;
+  const text = services.map((s) => `${s.protocol} ${s.address.toString()} ${s.port}`).sort().join('\n');
+  return createHash('sha256').update(text).digest().readUInt32LE(0);
 }
 
 /** A checked configuration, all but its warnings (which get their lines once the text is known). */
@@ -158,11 +176,13 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
   const reach = checkReach(p, datacenters, servers, gue.trusted);
   const stats = checkStats(p, root.stats);
   const health = checkHealth(p, root.health);
+  const services = checkServices(p, root.services, servers);
+  const seed = p.attempt(['flowHashSeed'], () => integer(root.flowHashSeed, ['flowHashSeed'], 0, 0xffffffff, -1));
   const declaredDcs = typeof root.datacenters === 'object' && root.datacenters !== null ? Object.keys(root.datacenters) : [];
   checkFallbacks(p, datacenters, servers, owners, declaredDcs);
   const valid = entries.filter((e): e is EntryDraft => e?.prefix !== undefined);
   checkConflicts(p, { servers, datacenters, entries: valid, trusted: Array.isArray(gue.trusted) ? gue.trusted : undefined, prometheus: stats.prometheus?.address });
-  if (egressOk && owners.complete) warnUnused(p, servers, packed);
+  if (egressOk && owners.complete) warnUnused(p, servers, packed, services);
   if (p.count > 0) return undefined;
   const trustedPeers = Array.isArray(gue.trusted) ? gue.trusted : reach.sources;
   return {
@@ -173,6 +193,8 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
     egress: egressOf(valid, packed),
     stats,
     health,
+    services,
+    flowHashSeed: seed === undefined || seed < 0 ? derivedSeed(services) : seed,
     packed,
   };
 }

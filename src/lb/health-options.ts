@@ -24,11 +24,17 @@ export interface BackendHealthOptions {
   readonly fall?: number;
   /** How backends without a check of their own are probed. Default a TCP connect. */
   readonly check?: HealthCheck;
+  /**
+   * Health before the first probes. Default 'down': `rise` passed probes make a backend up. 'up':
+   * trusted until `fall` probes fail, for a balancer that starts (or restarts) on a running fleet
+   * and must give new flows the same backends as the other balancer hosts from the start.
+   */
+  readonly initial?: 'up' | 'down';
 }
 
 export type HealthSettings = Required<BackendHealthOptions>;
 
-const KEYS = ['intervalMs', 'timeoutMs', 'rise', 'fall', 'check'];
+const KEYS = ['intervalMs', 'timeoutMs', 'rise', 'fall', 'check', 'initial'];
 
 function whole(value: unknown, path: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) invalid(path, `an integer from ${min} to ${max}`, value);
@@ -56,7 +62,13 @@ export function healthSettings(options: BackendHealthOptions = {}): HealthSettin
     rise: whole(options.rise ?? 2, 'options.rise', 1, 100),
     fall: whole(options.fall ?? 3, 'options.fall', 1, 100),
     check: checkOf(options.check ?? { kind: 'tcp' }, 'options.check'),
+    initial: initialOf(options.initial),
   };
+}
+
+function initialOf(value: unknown): 'up' | 'down' {
+  if (value !== undefined && value !== 'up' && value !== 'down') invalid('options.initial', "'up' or 'down'", value);
+  return value ?? 'down';
 }
 
 export function healthTargets(targets: readonly HealthTarget[]): HealthTarget[] {

@@ -6,7 +6,7 @@ import { invalid } from '../errors.js';
 import { healthSettings, healthTargets, type BackendHealthOptions, type HealthSettings, type HealthTarget } from './health-options.js';
 import { probe, type HealthCheck, type ProbeResult } from './probes.js';
 
-/** Whether probes pass: backends start 'down' and need `rise` passed probes to be trusted. */
+/** Whether probes pass: backends start 'down' (unless options.initial) and need `rise` passed probes to be trusted. */
 export type Health = 'up' | 'down';
 /** 'draining': no new flows, existing ones continue; 'drained': its connections are over (or its time is). */
 export type Drain = 'none' | 'draining' | 'drained';
@@ -67,7 +67,7 @@ export class BackendHealth {
     const now = Date.now();
     for (const target of healthTargets(targets)) {
       this.#backends.set(target.name, {
-        target, check: target.check ?? this.settings.check, health: 'down', drain: 'none', since: now,
+        target, check: target.check ?? this.settings.check, health: this.settings.initial, drain: 'none', since: now,
         passed: 0, failed: 0, probes: 0, failures: 0, lastProbe: undefined, probeTimer: undefined, drainTimer: undefined, drainDeadline: undefined,
       });
     }

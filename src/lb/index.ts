@@ -1,5 +1,6 @@
 // The load-balancer building blocks (issue 15), exported from src/index.ts as the namespace `lb`:
-// flow hash, Maglev tables with second chance, GLB hop lists, backend health.
+// flow hash, Maglev tables with second chance, GLB hop lists, backend health, and the Balancer
+// that runs health and rebuilds for a SliceTable's services.
 export { flowHash, type FlowTuple } from './flow-hash.js';
 export {
   buildMaglev, lookupRow, canonicalBackends, quotasOf, isPrime, MAGLEV_DEFAULT_SIZE, MAGLEV_MAX_SIZE, MAGLEV_MAX_WEIGHT,
@@ -14,3 +15,7 @@ export {
   SecondChanceBackend, backendObjectPath, CHANCE_COUNTERS,
   type ChanceCounter, type ChanceCounters, type NextHop, type SecondChanceOptions,
 } from './backend.js';
+export {
+  Balancer, type BalancedService, type BalancedBackend, type BalancerOptions, type BalancerEvent, type BalancerCounters,
+  type BackendState, type ServiceState, type ChooseBackends,
+} from './balancer.js';

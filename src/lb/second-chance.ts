@@ -20,7 +20,8 @@ export interface RebuildOptions {
   readonly moves?: RebuildMoves;
   /**
    * Backends no row may name any more, not even as a secondary: dead for good, or drained past
-   * their deadline. A row whose secondary is forgotten has no second chance (secondary = primary).
+   * their deadline. A row whose secondary is forgotten has no second chance (secondary = primary);
+   * a row whose previous primary is forgotten keeps its secondary.
    */
   readonly forget?: readonly string[];
 }
@@ -30,7 +31,8 @@ export interface RebuildOptions {
  * population loop of src/lb/maglev.ts started from the previous rows) adding one of N backends
  * moves just the rows it is owed and removing one moves just its rows. Every row whose primary
  * changes gets the previous primary as secondary (GLB's rule), so that connections the previous
- * backend still holds survive through second chance; other rows keep their secondary. A backend
+ * backend still holds survive through second chance, unless that one is forgotten (dead: then
+ * the row keeps its secondary); other rows keep their secondary. A backend
  * left out of `backends` (drained, or dead) stays a secondary until it is forgotten.
  * Secondaries depend on `previous` in both modes; tableDigest() compares two tables cheaply.
  */
@@ -61,7 +63,10 @@ export function rebuild(previous: MaglevTable, backends: readonly MaglevBackend[
   for (let r = 0; r < size; r++) {
     const now = fromActive[rows[r]!]!;
     const was = before[r]!;
-    const kept = was === now ? indexAt(previous, previous.secondary, r, fromPrevious) : was;
+    // A forgotten previous primary (dead) holds no connection to give a chance to: the row keeps
+    // the secondary it had, which may be a draining backend whose connections still run.
+    const had = indexAt(previous, previous.secondary, r, fromPrevious);
+    const kept = was === now || forgotten[was] ? had : was;
     primary[r] = now;
     secondary[r] = forgotten[kept] ? now : kept;
     used[secondary[r]!] = 1;

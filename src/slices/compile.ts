@@ -213,13 +213,13 @@ function checkOptions(value: unknown, owners: ReadonlyMap<string, OwnerSpec>): C
   return o as unknown as CompileOptions;
 }
 
-/** Owners with slices or backing a service, in definition order, as image records; identical records share one index. */
+/** Owners with slices or in a service's rows (primary or secondary), in definition order, as image records; identical records share one index. */
 function ownerRecords(state: TableState, h: Host, nextHops: ReadonlyMap<string, string> | undefined): { records: Uint8Array[]; imageOwner: Int32Array; ownerIndex: Map<string, number> } {
   const imageOwner = new Int32Array(state.names.length).fill(-1);
   const records: Uint8Array[] = [];
   const recordIndex = new Map<string, number>();
   const ownerIndex = new Map<string, number>();
-  const backends = new Set(state.services.flatMap((s) => s.backends.map((b) => b.name)));
+  const backends = new Set(state.services.flatMap((s) => s.maglev.names));
   state.names.forEach((name, id) => {
     if (name === undefined || (state.uses[id] === 0 && !backends.has(name))) return;
     const record = ownerRecord(name, state.specs.get(name)!, h, nextHops);

@@ -5,7 +5,6 @@
 import { endianness } from 'node:os';
 
 import { ABI } from '../generated/abi.js';
-import { buildMaglev } from '../lb/maglev.js';
 import { FAMILY_V4, writeAddress } from './address.js';
 import type { KeyKind, KindSection } from './kind.js';
 import type { FlowService } from './services.js';
@@ -46,7 +45,7 @@ export function compileServices(services: readonly FlowService[], ids: ReadonlyM
     view.setUint16(at + svc.fields.port.offset, s.port, little);
     writeAddress(bytes, at + svc.fields.addr.offset, s.family, s.v4, s.v6);
     view.setUint32(at + svc.fields.row_first.offset, i * rows, little);
-    const table = buildMaglev(s.backends, { size: rows });
+    const table = s.maglev;
     const owner = table.names.map((name) => imageOwner[ids.get(name)!]!);
     const first = rowsAt + i * rows * row.size;
     for (let r = 0; r < rows; r++) {

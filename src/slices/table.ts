@@ -9,7 +9,9 @@ import { FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Pr
 import { filterGroup, makeRoom } from './arena.js';
 import { checkBatch, link, newBatch, type Batch, type CheckedTable } from './overlaps.js';
 import { checkOwnerName, normalizeOwner } from './owner.js';
-import { checkService, serviceKey, serviceName, type FlowService, type ServiceSpec } from './services.js';
+import {
+  checkService, rebuildService, serviceKey, serviceName, serviceNames, type FlowService, type ServiceBackend, type ServiceRebuildFrom, type ServiceRebuildOptions, type ServiceSpec,
+} from './services.js';
 import {
   formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
   type Arena, type Group, type Selector,
@@ -89,7 +91,10 @@ export class SliceTable {
     const uses = this.#uses[id]!;
     if (uses > 0) invalid('name', `an owner no slice belongs to (${uses} slice${uses === 1 ? ' belongs' : 's belong'} to it: move or release them first)`, name);
     for (const s of this.#services.values()) {
-      if (s.backends.some((b) => b.name === name)) invalid('name', `an owner no service has as backend (it backs ${serviceName(s)}: remove the service first)`, name);
+      if (serviceNames(s, name)) {
+        const how = s.backends.some((b) => b.name === name) ? 'backs' : 'is a secondary of';
+        invalid('name', `an owner no service has in its rows (it ${how} ${serviceName(s)}: remove the service, or forget it with setServiceBackends(), first)`, name);
+      }
     }
     this.#ids.delete(name);
     this.#specs.delete(name);
@@ -101,13 +106,14 @@ export class SliceTable {
    * Adds a flow-hash service: new flows to (address, protocol, port) go to a backend (an owner of
    * this table) chosen by the flow hash through a Maglev table (issue 15). Throws
    * InvalidOptionError (a bad field, a service already in the table, rows unlike the table's
-   * other services') or UnknownOwnerError (a backend that is not an owner).
+   * other services') or UnknownOwnerError (a backend that is not an owner). With `from.previous`
+   * (a service's rows from another table, e.g. the one this table replaces) the rows are rebuilt
+   * from those with second chance, as setServiceBackends() does, instead of fresh.
    */
-  addService(spec: ServiceSpec): this {
-    const s = checkService(spec, (name) => this.#ids.has(name), (name, path) => {
-      this.#ownerId(name, path); // throws UnknownOwnerError naming the owners there are
-      return invalid(path, 'an owner defined with defineOwner()', name);
-    });
+  addService(spec: ServiceSpec, from?: ServiceRebuildFrom): this {
+    const fresh = checkService(spec, this.#isOwner, this.#unknownOwner);
+    const { previous, ...options } = from ?? {};
+    const s = previous === undefined ? fresh : rebuildService(fresh, fresh.backends, previous, options, this.#isOwner, this.#unknownOwner);
     const key = serviceKey(s);
     if (this.#services.has(key)) invalid('service', `a service not yet in the table`, serviceName(s));
     const other = this.#services.values().next().value;
@@ -118,9 +124,38 @@ export class SliceTable {
 
   /** Removes the service of (address, protocol, port); throws InvalidOptionError when there is none. */
   removeService(address: IPv4 | IPv6, protocol: Protocol, port: number): this {
-    const s = checkService({ address, protocol, port, backends: [{ owner: 'any' }], rows: 2 }, () => true, () => invalid('owner', 'never', ''));
-    if (!this.#services.delete(serviceKey(s))) invalid('service', 'a service of the table', serviceName(s));
+    this.#services.delete(this.#serviceKeyOf(address, protocol, port));
     return this;
+  }
+
+  /**
+   * Gives the service of (address, protocol, port) a new backend list, rebuilding its rows from
+   * the current ones with second chance (lb.rebuild): a row whose primary changes keeps the
+   * previous primary as its secondary, so that its connections survive; a backend left out stays
+   * a secondary (and an owner that cannot be removed) until `options.forget` names it. Throws
+   * InvalidOptionError (no such service, a bad field) or UnknownOwnerError (a backend that is not an owner).
+   */
+  setServiceBackends(address: IPv4 | IPv6, protocol: Protocol, port: number, backends: readonly ServiceBackend[], options?: ServiceRebuildOptions): this {
+    const key = this.#serviceKeyOf(address, protocol, port);
+    const s = this.#services.get(key)!;
+    this.#services.set(key, rebuildService(s, backends, s.maglev, options, this.#isOwner, this.#unknownOwner));
+    return this;
+  }
+
+  readonly #isOwner = (name: string): boolean => this.#ids.has(name);
+
+  /** Throws UnknownOwnerError naming the owners there are. */
+  readonly #unknownOwner = (name: unknown, path: string): never => {
+    this.#ownerId(name, path);
+    return invalid(path, 'an owner defined with defineOwner()', name);
+  };
+
+  /** The key of an existing service; InvalidOptionError naming it when the table has none. */
+  #serviceKeyOf(address: IPv4 | IPv6, protocol: Protocol, port: number): string {
+    const s = checkService({ address, protocol, port, backends: [{ owner: 'any' }], rows: 2 }, () => true, () => invalid('owner', 'never', ''));
+    const key = serviceKey(s);
+    if (!this.#services.has(key)) invalid('service', 'a service of the table', serviceName(s));
+    return key;
   }
 
   /** The flow-hash services, each with its backends in canonical order (a copy). */

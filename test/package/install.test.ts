@@ -49,6 +49,7 @@ describe('the packed package', () => {
       'dist/examples/soft-unicast-router/main.js', 'dist/examples/soft-unicast-router/version.js', 'dist/src/index.js',
       'dist/src/netns/index.js', 'dist/src/netns/index.d.ts',
       'examples/soft-unicast-router/example.yaml',
+      'dist/examples/load-balancer/main.js', 'examples/load-balancer/example.yaml',
     ]));
     // A prebuilt binary would hide a broken install step; tests and benchmarks stay in the repository.
     expect(files.filter((f) => /^(build|test|bench|native\/(test|fuzz|bench|tools))\//.test(f) || f.endsWith('.node'))).toEqual([]);
@@ -101,6 +102,14 @@ describe('npm install -g of the tarball into an empty prefix', () => {
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n')[0]).toBe(`${example} is valid. The table of fra1, data centre fra, on interface eth0 (queues all, attach driver):`);
     expect(r.stdout).toMatch(/^198\.51\.100\.1 +tcp\+udp +2048-4095 +fra1 +fra1 +local /m);
+  });
+
+  it('checks the load-balancer example, which imports the package by its name only', () => {
+    const example = join(installed, 'examples/load-balancer/example.yaml');
+    const r = run(process.execPath, [join(installed, 'dist/examples/load-balancer/main.js'), '--check', '--config', example, '--host', 'lb1']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ {4}web2 +10\.0\.0\.12 +weight 2 +40\.00% of new flows$/m);
   });
 
   it('reports the package version, the ABI and Node.js with --version', () => {

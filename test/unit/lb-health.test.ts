@@ -141,8 +141,10 @@ describe('BackendHealth', () => {
     const t = [{ name: 'a', address: '127.0.0.1', port: 80 }];
     expect(() => new BackendHealth(t, { intervalMs: 100, timeoutMs: 200 })).toThrow('Expected an integer from 1 to 100 for options.timeoutMs but received 200');
     expect(() => new BackendHealth(t, { rise: 0 })).toThrow('Expected an integer from 1 to 100 for options.rise but received 0');
-    expect(() => new BackendHealth(t, { every: 1 } as never)).toThrow('Expected no such option (known: intervalMs, timeoutMs, rise, fall, check) for options.every but received 1');
+    expect(() => new BackendHealth(t, { every: 1 } as never)).toThrow('Expected no such option (known: intervalMs, timeoutMs, rise, fall, check, initial) for options.every but received 1');
     expect(() => new BackendHealth(t, { check: { kind: 'http', status: 99 } })).toThrow('Expected an integer from 100 to 599 for options.check.status but received 99');
+    expect(() => new BackendHealth(t, { initial: 'maybe' } as never)).toThrow("Expected 'up' or 'down' for options.initial but received 'maybe'");
+    expect(new BackendHealth(t, { initial: 'up' }).newFlowBackends()).toEqual(['a']);
     expect(() => new BackendHealth(t, { check: { kind: 'udp' } as never })).toThrow("Expected 'tcp' or 'http' for options.check.kind but received 'udp'");
     expect(() => new BackendHealth([{ ...t[0]!, address: 'localhost' }])).toThrow("Expected an IPv4 or IPv6 address for targets[0].address but received 'localhost'");
     expect(() => new BackendHealth([...t, ...t])).toThrow("Expected a name no other target has for targets[1].name but received 'a'");

@@ -73,6 +73,23 @@ describe("rebuild with second chance, moves: 'fewest'", () => {
     );
   });
 
+  it('keeps a draining backend as secondary of a row whose primary dies and is forgotten', () => {
+    const full = buildMaglev(backends(10), { size: 1009 });
+    const [drained, dead] = ['10.2.0.4', '10.2.0.7'];
+    const draining = rebuild(full, backends(10).filter((b) => b.name !== drained), FEWEST);
+    const after = rebuild(draining, backends(10).filter((b) => b.name !== drained && b.name !== dead), { ...FEWEST, forget: [dead] });
+    let kept = 0;
+    for (let r = 0; r < full.size; r++) {
+      if (primaryOf(full, r) !== drained) continue;
+      // Every row the drained backend had still gives it its second chance, also where the
+      // drain handed the row to the backend that died since.
+      expect(secondaryOf(after, r)).toBe(drained);
+      if (primaryOf(draining, r) === dead) kept++;
+    }
+    expect(kept).toBeGreaterThan(0);
+    expect(after.names).not.toContain(dead);
+  });
+
   it('keeps secondaries of rows that do not move, and gives a drained backend its rows back on return', () => {
     const full = buildMaglev(backends(20), { size: 4099 });
     const drained = '10.2.0.5';

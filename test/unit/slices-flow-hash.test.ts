@@ -139,7 +139,7 @@ describe('adding services', () => {
       "Expected the rows of the table's other services (7: one Maglev size per table) for service.rows but received 11",
     );
     expect(thrown(() => table.removeOwner('b1'), InvalidOptionError, 'ERR_INVALID_OPTION').message).toBe(
-      "Expected an owner no service has as backend (it backs tcp 192.0.2.80:443: remove the service first) for name but received 'b1'",
+      "Expected an owner no service has in its rows (it backs tcp 192.0.2.80:443: remove the service, or forget it with setServiceBackends(), first) for name but received 'b1'",
     );
     table.removeService(v4('192.0.2.80'), 'tcp', 443).removeOwner('b1');
     expect(table.services()).toEqual([]);
