@@ -67,6 +67,15 @@ describe('npm install -g of the tarball into an empty prefix', () => {
     expect(JSON.parse(r.stdout)).toEqual({ abi: ABI.abiVersion, steer: join(installed, 'build/native/bpf/steer.bpf.o') });
   });
 
+  it("builds a backend's second chance (lb.SecondChanceBackend's loader and XDP program) inside the installed package", () => {
+    expect(statSync(join(installed, 'build/native/bpf/backend.bpf.o')).isFile()).toBe(true);
+    // The loader runs: without arguments it names what it expects instead of attaching anything.
+    const r = spawnSync(join(installed, 'build/native/chance_backend'), [], { encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/usage|expected/i);
+  });
+
   it('serves the namespace kit as softunicast/netns to a project that depends on the package', () => {
     const consumer = join(dir, 'consumer');
     mkdirSync(join(consumer, 'node_modules'), { recursive: true });
