@@ -1,8 +1,10 @@
 // SocketSteering: the sk_lookup program attached to a network namespace, steering rules
 // (protocol, prefix, port range) to Node sockets, counters and per-address load. Exported by src/index.ts.
+import { existsSync } from 'node:fs';
+
 import { IPv4, IPv6 } from 'ip-num';
 
-import { ClosedError, invalid } from '../errors.js';
+import { ClosedError, invalid, NativeBuildError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, skLookupObjectPath, type NativeSkLookup } from '../native.js';
 import { checkSet, compileRules, type SlottedRule } from './compile.js';
@@ -68,6 +70,9 @@ export class SocketSteering {
     if (typeof options !== 'object' || options === null) invalid('options', 'an object', options);
     const path = netnsPath(options.netns);
     const binding = native();
+    if (!existsSync(skLookupObjectPath)) {
+      throw new NativeBuildError(`Expected the sk_lookup program at ${skLookupObjectPath} but it is missing: run npm rebuild softunicast (npm run build in a checkout)`);
+    }
     return new SocketSteering(new binding.NativeSkLookup(skLookupObjectPath, path));
   }
 
