@@ -1,0 +1,72 @@
+// Socket steering's cost: TCP connections and UDP datagrams per second into one socket, found by
+// the kernel's own lookup or handed over by the sk_lookup program, in alternating rounds of one
+// run (native/bench/sk_lookup_bench.c in a fresh namespace); medians and the ratio, beside the
+// 1-5% of the kernel review. node dist/bench/sk-lookup.js [--rounds N] [--seconds S]. Needs root; asserts nothing.
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+
+import { createNamespace, mustExecIn, requireNetnsPrivileges, teardownRun } from '../src/netns/index.js';
+import { skLookupObjectPath } from '../src/native.js';
+import { nativeBuild } from './paths.js';
+import { markdownTable, median } from './report.js';
+
+interface Round {
+  protocol: 'tcp' | 'udp';
+  steering: boolean;
+  count: number;
+  failed: number;
+  seconds: number;
+  steered: number;
+  udpFound: number;
+  udpNoPorts: number;
+}
+
+const argv = process.argv.slice(2);
+const value = (name: string, fallback: number): number => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback);
+
+/** Rounds of one protocol in a namespace whose lo takes the pool. */
+async function measure(ns: string, protocol: 'tcp' | 'udp', rounds: number, seconds: number): Promise<Round[]> {
+  const bin = join(nativeBuild, 'sk_lookup_bench');
+  const { stdout } = await mustExecIn(ns, bin, [skLookupObjectPath, protocol, String(rounds), String(seconds)], { timeoutMs: (rounds * 2 * seconds + 30) * 1000 });
+  return stdout.trim().split('\n').map((l) => JSON.parse(l) as Round);
+}
+
+/** A row of the table: medians of each side, and how many of the measured got where they should. */
+function row(protocol: 'tcp' | 'udp', rounds: Round[]): Record<string, string> {
+  const rate = (steering: boolean) => median(rounds.filter((r) => r.steering === steering).map((r) => r.count / r.seconds));
+  const without = rate(false);
+  const withProgram = rate(true);
+  const steered = rounds.filter((r) => r.steering).reduce((a, r) => a + r.steered, 0);
+  const total = rounds.filter((r) => r.steering).reduce((a, r) => a + r.count, 0);
+  const all = rounds.map((r) => Math.round(r.count / r.seconds / 1000)).join(' ');
+  return {
+    what: protocol === 'tcp' ? 'TCP connections/s' : 'UDP datagrams/s',
+    'kernel lookup (median)': `${Math.round(without).toLocaleString('en-US')}`,
+    'sk_lookup (median)': `${Math.round(withProgram).toLocaleString('en-US')}`,
+    'with / without': (withProgram / without).toFixed(3),
+    overhead: `${((1 - withProgram / without) * 100).toFixed(1)}%`,
+    'lookups steered / connections or datagrams (with)': `${steered} / ${total}`,
+    'rounds, k/s (without, with, ...)': all,
+    'paper (LKML v2)': protocol === 'tcp' ? '1-5% at ~0.9M SYN/s' : '1-5% at ~2.7M pps',
+  };
+}
+
+async function main(): Promise<void> {
+  requireNetnsPrivileges();
+  const rounds = value('--rounds', 7);
+  const seconds = value('--seconds', 2);
+  const ns = await createNamespace('skl');
+  try {
+    await mustExecIn(ns, 'ip', ['route', 'add', 'local', '10.20.0.0/20', 'dev', 'lo']);
+    const tcp = await measure(ns, 'tcp', rounds, seconds);
+    const udp = await measure(ns, 'udp', rounds, seconds);
+    const failed = [...tcp, ...udp].reduce((a, r) => a + r.failed + r.udpNoPorts, 0);
+    console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, load average ${loadavg()[0]!.toFixed(1)} at the end.`);
+    console.log(`Command: node dist/bench/sk-lookup.js --rounds ${rounds} --seconds ${seconds}; ${rounds} rounds of ${seconds} s per side, alternating; failed connections or datagrams that found no socket: ${failed}.\n`);
+    console.log(markdownTable([row('tcp', tcp), row('udp', udp)], ['what', 'kernel lookup (median)', 'sk_lookup (median)', 'with / without', 'overhead', 'lookups steered / connections or datagrams (with)', 'rounds, k/s (without, with, ...)', 'paper (LKML v2)']));
+  } finally {
+    await teardownRun();
+  }
+}
+
+await main();
