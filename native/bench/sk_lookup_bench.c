@@ -3,6 +3,8 @@
  * namespace whose lo holds `local 10.20.0.0/20`. Prints one JSON line per round.
  *
  *   sk_lookup_bench OBJECT tcp|udp ROUNDS SECONDS
+ *   sk_lookup_bench OBJECT run REPEAT     the program alone under BPF_PROG_TEST_RUN: ns per lookup
+ *                                         that matches the rule, and one that matches none
  *
  * Two sockets live through the whole run: one bound to INADDR_ANY:PORT, found by the kernel's
  * normal lookup, and one bound to 127.0.0.1:OTHER, reachable only through the program's rule for
@@ -19,6 +21,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
 
 #include "../steer/sk_lookup.h"
 
@@ -165,8 +170,39 @@ static struct su_skl *steer(const char *obj, int protocol, int fd)
 	return s;
 }
 
+/* ns per run of the program on a TCP lookup for `addr` (host order), 0 on failure. */
+static double prog_run_ns(int prog_fd, uint32_t addr, int repeat)
+{
+	struct bpf_sk_lookup ctx = { .family = AF_INET, .protocol = IPPROTO_TCP,
+				     .remote_ip4 = htonl(0xc6120001), .remote_port = htons(40000),
+				     .local_ip4 = htonl(addr), .local_port = PORT };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = repeat);
+	int ret = bpf_prog_test_run_opts(prog_fd, &opts);
+
+	if (ret) {
+		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(-ret));
+		return 0;
+	}
+	return opts.duration;
+}
+
+static int run_alone(const char *obj, int repeat)
+{
+	int fd = bound_socket(SOCK_STREAM, INADDR_LOOPBACK, OTHER_PORT);
+	struct su_skl *s = steer(obj, IPPROTO_TCP, fd);
+
+	printf("{\"mode\":\"run\",\"repeat\":%d,\"matchNs\":%.1f,\"noRuleNs\":%.1f}\n", repeat,
+	       prog_run_ns(su_skl_prog_fd(s), 0x0a140a0a, repeat),
+	       prog_run_ns(su_skl_prog_fd(s), 0xc0a80101, repeat));
+	su_skl_close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[2], "run") == 0)
+		return run_alone(argv[1], atoi(argv[3]));
 	if (argc != 5) {
 		fprintf(stderr, "usage: %s OBJECT tcp|udp ROUNDS SECONDS\n", argv[0]);
 		return 2;

@@ -218,6 +218,13 @@ int su_skl_load(struct su_skl *s, struct su_skl_load_key *keys, uint64_t *counts
 	return 0;
 }
 
+int su_skl_prog_fd(struct su_skl *s)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(s->obj, "su_sk_lookup");
+
+	return prog ? bpf_program__fd(prog) : -ENOENT;
+}
+
 void su_skl_close(struct su_skl *s)
 {
 	if (!s)

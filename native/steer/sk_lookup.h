@@ -30,6 +30,8 @@ int su_skl_counters(struct su_skl *s, uint64_t out[SU_SKL_COUNTER_COUNT], struct
 /* Copies up to `max` per-address counts; `*n` is how many were written. */
 int su_skl_load(struct su_skl *s, struct su_skl_load_key *keys, uint64_t *counts, uint32_t max,
 		uint32_t *n, struct su_error *err);
+/* The loaded program's fd, for BPF_PROG_TEST_RUN in the benchmark. */
+int su_skl_prog_fd(struct su_skl *s);
 /* Detaches (the link goes) and frees everything. */
 void su_skl_close(struct su_skl *s);
 
