@@ -8,7 +8,7 @@ import { ClosedError, invalid, NativeBuildError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, skLookupObjectPath, type NativeSkLookup } from '../native.js';
 import { checkSet, compileRules, type SlottedRule } from './compile.js';
-import { checkRule, ruleKey, ruleText, type CheckedRule, type SteerRule } from './rules.js';
+import { checkRule, refuseRule, ruleKey, ruleText, type CheckedRule, type SteerRule } from './rules.js';
 import { checkFits, socketOf, type SteerTarget } from './sockets.js';
 
 export type SkLookupCounterName = (typeof ABI.skLookupCounters)[number]['name'];
@@ -80,7 +80,7 @@ export class SocketSteering {
   addRule(rule: SteerRule, target: SteerTarget): void {
     const checked = checkRule(rule);
     checkFits(checked, socketOf(target, 'server'), 'server');
-    if (this.entries.has(ruleKey(checked))) invalid('rule', 'a rule not present yet (replaceRules changes one)', ruleText(checked));
+    if (this.entries.has(ruleKey(checked))) refuseRule('rule', 'a rule not present yet (replaceRules changes one)', `${ruleText(checked)}, present`);
     const next = new Map(this.entries);
     next.set(ruleKey(checked), { rule: checked, slot: null as unknown as Slot });
     this.install(next, new Map([[ruleKey(checked), target]]));

@@ -3,7 +3,8 @@
 // atomic replacement under load, a socket closed under a rule, typed errors. Run by vitest as root.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { requireNetnsPrivileges, teardownRun, waitFor } from '../../src/netns/index.js';
+import { InvalidOptionError, SocketSteering } from '../../src/index.js';
+import { requireNetnsPrivileges, runName, teardownRun, waitFor } from '../../src/netns/index.js';
 import { steerWorld, type SteerWorld } from './steer-world.js';
 
 let w: SteerWorld;
@@ -126,6 +127,11 @@ describe('sk_lookup steering', () => {
     });
     expect(await refuse('add', udp('10.20.0.0/20', 53, ''), 'web')).toMatchObject({ code: 'ERR_INVALID_RULE', message: expect.stringContaining('dgram.Socket for a udp rule') });
     expect(await refuse('add', tcp('10.20.0.0/20', 80, ''), 'only6')).toMatchObject({ code: 'ERR_INVALID_RULE', message: expect.stringContaining('IPv6-only') });
+    // The rule of the closed socket is still there: replaceRules points it elsewhere, addRule refuses it twice.
+    expect(await refuse('add', tcp('10.20.9.0/24', 8091, ''), 'web')).toEqual({
+      name: 'InvalidRuleError', code: 'ERR_INVALID_RULE',
+      message: 'Expected a rule not present yet (replaceRules changes one) for rule but received tcp 10.20.9.0/24 8091-8091, present',
+    });
   });
 
   it('detaches: the namespace\'s lookups are the kernel\'s own again', async () => {
@@ -133,5 +139,12 @@ describe('sk_lookup steering', () => {
     expect(await answers('10.20.2.2', 8091)).toEqual(['web ::ffff:10.20.2.2']);
     await w.server.must('detach');
     expect(await answers('10.20.2.2', 8091)).toEqual(['any 10.20.2.2']);
+  });
+
+  it('refuses a namespace that does not exist, naming it', async () => {
+    const name = runName('absent');
+    const attempt = SocketSteering.attach({ netns: name });
+    await expect(attempt).rejects.toThrow(InvalidOptionError);
+    await expect(attempt).rejects.toThrow(`Expected a network namespace file for netns but could not open '/run/netns/${name}': No such file or directory`);
   });
 });

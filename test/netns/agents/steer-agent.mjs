@@ -3,7 +3,9 @@
 //   server: named servers ({"cmd":"listen","name","kind":"http"|"udp","host","port"}; HTTP answers
 //           "NAME LOCALADDRESS", UDP echoes "NAME DATA"), and SocketSteering on command:
 //           attach, replace {rules:[{protocol,prefix,ports,target}]}, add, remove, counters, load,
-//           rules, close-target {name}, detach. Prefixes are text ('10.20.0.0/20').
+//           rules, close-target {name}, detach. Prefixes are text ('10.20.0.0/20'). Beside it a
+//           soft-unicast Router: router {interface, ipv4, slices: [{destination, protocols,
+//           ports}]} owned by this host (kind local), router-counters, router-close.
 //   client: http {host,port,count} and udp {host,port,count} (each answer's text), and a load
 //           loop: loop-start {hosts,port}, loop-stop -> {ok, failed, errors}.
 import * as dgram from 'node:dgram';
@@ -12,7 +14,7 @@ import { createInterface } from 'node:readline';
 
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
-import { SocketSteering } from '../../../dist/src/index.js';
+import { Router, SliceTable, SocketSteering } from '../../../dist/src/index.js';
 
 const say = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const errorOf = (e) => ({ name: e.name, code: e.code, message: e.message });
@@ -44,7 +46,24 @@ function listen(c) {
 const canonical = (a) => (a.includes(':') ? new URL(`http://[${a}]/`).hostname.slice(1, -1) : a);
 const ruleOf = (r) => ({ protocol: r.protocol, prefix: prefixOf(r.prefix), ports: r.ports });
 
+let router = null;
+
+async function openRouter(c) {
+  const table = new SliceTable();
+  table.defineOwner('me', { kind: 'local' });
+  for (const sl of c.slices) table.assign({ destination: prefixOf(sl.destination), protocols: sl.protocols, ports: sl.ports, owner: 'me' });
+  router = await Router.open({
+    port: { interface: c.interface, queues: 'all', attach: 'driver' },
+    host: { ipv4: IPv4.fromString(c.ipv4), guePort: 6080, trustedPeers: [] },
+    table,
+  });
+  return {};
+}
+
 const server = {
+  router: openRouter,
+  'router-counters': async () => ({ xdp: router.counters().xdp }),
+  'router-close': async () => (await router.close(), {}),
   listen: async (c) => (await listen(c), {}),
   attach: async () => ((steering = await SocketSteering.attach()), {}),
   replace: async (c) => (steering.replaceRules(c.rules.map((r) => ({ rule: ruleOf(r), target: targets.get(r.target) }))), {}),
