@@ -4,7 +4,7 @@ import { endianness } from 'node:os';
 
 import { TableLimitError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
-import { refuseRule, covers, precedence, ruleKey, ruleText, type CheckedRule } from './rules.js';
+import { refuseRule, precedence, ruleKey, ruleText, type CheckedRule } from './rules.js';
 
 const L = ABI.skLookup;
 /** The structs hold host-order numbers (softunicast/sk_lookup.h). */
@@ -45,16 +45,28 @@ export function checkSet(rules: readonly CheckedRule[], path = 'rules'): void {
   }
 }
 
+const prefixKey = (protocol: string, family: number, address: bigint, length: number) => `${protocol}|${family}|${address}|${length}`;
+
 /** Every (protocol, prefix) of the set with its applicable rules, best first. */
 function entries(rules: readonly SlottedRule[]): { prefix: CheckedRule; applicable: SlottedRule[] }[] {
-  const prefixes = new Map<string, CheckedRule>();
-  for (const { rule } of rules) prefixes.set(`${rule.protocol}|${rule.family}|${rule.address}|${rule.prefixLength}`, rule);
+  const byPrefix = new Map<string, SlottedRule[]>();
+  for (const r of rules) {
+    const k = prefixKey(r.rule.protocol, r.rule.family, r.rule.address, r.rule.prefixLength);
+    byPrefix.set(k, [...(byPrefix.get(k) ?? []), r]);
+  }
   const out: { prefix: CheckedRule; applicable: SlottedRule[] }[] = [];
-  for (const p of prefixes.values()) {
+  for (const own of byPrefix.values()) {
+    const p = own[0]!.rule;
     // A prefix's own rules, and those of every prefix covering it: the longest stored prefix of
     // an address decides which entry the program reads, and any rule that covers the address
-    // covers that prefix too (prefixes that hold one address are nested).
-    const applicable = rules.filter(({ rule }) => rule.protocol === p.protocol && covers(rule, p));
+    // covers that prefix too (prefixes that hold one address are nested). The covering prefixes
+    // are found by shortening this one bit by bit: at most 129 map lookups, not a scan of the set.
+    const bits = p.family === 4 ? 32 : 128;
+    const applicable = [...own];
+    for (let len = p.prefixLength - 1; len >= 0; len--) {
+      const masked = (p.address >> BigInt(bits - len)) << BigInt(bits - len);
+      applicable.push(...(byPrefix.get(prefixKey(p.protocol, p.family, masked, len)) ?? []));
+    }
     applicable.sort((a, b) => precedence(a.rule, b.rule));
     if (applicable.length > L.rangesMax) {
       throw new TableLimitError(

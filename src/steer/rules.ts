@@ -70,13 +70,6 @@ export function ruleKey(r: CheckedRule): string {
   return `${r.protocol}|${r.family}|${r.address}|${r.prefixLength}|${r.from}|${r.to}`;
 }
 
-/** True when prefix `outer` holds every address of prefix `inner` (same family). */
-export function covers(outer: CheckedRule, inner: CheckedRule): boolean {
-  if (outer.family !== inner.family || outer.prefixLength > inner.prefixLength) return false;
-  const shift = BigInt((outer.family === 4 ? 32 : 128) - outer.prefixLength);
-  return outer.address >> shift === inner.address >> shift;
-}
-
 /**
  * Precedence, as docs/agility.md states it: the longer prefix first, then the narrower port
  * range. Negative when `a` wins. Two rules on one prefix with ranges of one width that overlap

@@ -78,6 +78,24 @@ describe('steering rules', () => {
     expect(entry(2)).toEqual({ prefixlen: 16 + 8, protocol: 17, family: 4, addr: '10.0.0.0', ranges: [[53, 53, 2]] });
   });
 
+  it('inherits through every level, and never from a sibling prefix or the other family', () => {
+    const slotted: SlottedRule[] = [
+      { rule: checkRule(tcp(v4('10.20.0.0/20'))), slot: 0 },
+      { rule: checkRule(tcp(v4('10.20.4.0/24'), 80)), slot: 1 },
+      { rule: checkRule(tcp(IPv4.fromString('10.20.4.7'), 443)), slot: 2 },
+      { rule: checkRule(tcp(v4('10.20.5.0/24'), 22)), slot: 3 },
+      { rule: checkRule(tcp(v6('fd00:20::/44'))), slot: 4 },
+      { rule: checkRule(tcp(v6('fd00:20:4::/48'), 80)), slot: 5 },
+    ];
+    const c = compileRules(slotted);
+    const L = ABI.skLookup;
+    const slots = (i: number) => {
+      const val = new DataView(c.values.buffer, i * L.rangesSize, L.rangesSize);
+      return Array.from({ length: val.getUint32(0, true) }, (_, j) => val.getUint32(8 + j * 8, true));
+    };
+    expect([0, 1, 2, 3, 4, 5].map(slots)).toEqual([[0], [1, 0], [2, 1, 0], [3, 0], [4], [5, 4]]);
+  });
+
   it('refuses more rules over one prefix than the program scans', () => {
     const many: SlottedRule[] = Array.from({ length: ABI.skLookup.rangesMax + 1 }, (_, i) => ({ rule: checkRule(tcp(v4('10.0.0.0/8'), 1000 + i)), slot: 0 }));
     expect(() => compileRules(many)).toThrow(TableLimitError);
