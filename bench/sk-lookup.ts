@@ -13,6 +13,7 @@ import { markdownTable, median } from './report.js';
 interface Round {
   protocol: 'tcp' | 'udp';
   steering: boolean;
+  countLoad: boolean;
   count: number;
   failed: number;
   seconds: number;
@@ -27,43 +28,51 @@ const value = (name: string, fallback: number): number => (argv.includes(name) ?
 /** Rounds of one protocol in a namespace whose lo takes the pool. */
 async function measure(ns: string, protocol: 'tcp' | 'udp', rounds: number, seconds: number): Promise<Round[]> {
   const bin = join(nativeBuild, 'sk_lookup_bench');
-  const { stdout } = await mustExecIn(ns, bin, [skLookupObjectPath, protocol, String(rounds), String(seconds)], { timeoutMs: (rounds * 2 * seconds + 30) * 1000 });
+  const { stdout } = await mustExecIn(ns, bin, [skLookupObjectPath, protocol, String(rounds), String(seconds)], { timeoutMs: (rounds * 3 * seconds + 30) * 1000 });
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as Round);
 }
 
 /** The program alone under BPF_PROG_TEST_RUN (ns per lookup), medians of three runs. */
-async function alone(ns: string): Promise<{ matchNs: number; noRuleNs: number }> {
+async function alone(ns: string): Promise<{ matchNs: number; matchNoLoadNs: number; noRuleNs: number }> {
   const bin = join(nativeBuild, 'sk_lookup_bench');
   const runs = [];
   for (let i = 0; i < 3; i++) {
     const { stdout } = await mustExecIn(ns, bin, [skLookupObjectPath, 'run', '1000000'], { timeoutMs: 60_000 });
-    runs.push(JSON.parse(stdout) as { matchNs: number; noRuleNs: number });
+    runs.push(JSON.parse(stdout) as { matchNs: number; matchNoLoadNs: number; noRuleNs: number });
   }
-  return { matchNs: median(runs.map((r) => r.matchNs)), noRuleNs: median(runs.map((r) => r.noRuleNs)) };
-}
-
-/** A row of the table: medians of each side, and how many of the measured got where they should. */
-function row(protocol: 'tcp' | 'udp', rounds: Round[], matchNs: number): Record<string, string> {
-  const rate = (steering: boolean) => median(rounds.filter((r) => r.steering === steering).map((r) => r.count / r.seconds));
-  const without = rate(false);
-  const withProgram = rate(true);
-  const steered = rounds.filter((r) => r.steering).reduce((a, r) => a + r.steered, 0);
-  const total = rounds.filter((r) => r.steering).reduce((a, r) => a + r.count, 0);
-  const all = rounds.map((r) => Math.round(r.count / r.seconds / 1000)).join(' ');
   return {
-    what: protocol === 'tcp' ? 'TCP connections/s' : 'UDP datagrams/s',
-    'kernel lookup (median)': `${Math.round(without).toLocaleString('en-US')}`,
-    'sk_lookup (median)': `${Math.round(withProgram).toLocaleString('en-US')}`,
-    'with / without': (withProgram / without).toFixed(3),
-    overhead: `${((1 - withProgram / without) * 100).toFixed(1)}%`,
-    // What the program's own time would cost at the kernel lookup's rate: a floor for the
-    // overhead that run-to-run noise cannot hide.
-    'program time at that rate': `${((without * matchNs) / 1e7).toFixed(2)}% of a core`,
-    'lookups steered / connections or datagrams (with)': `${steered} / ${total}`,
-    'rounds, k/s (without, with, ...)': all,
-    'paper (LKML v2)': protocol === 'tcp' ? '1-5% at ~0.9M SYN/s' : '1-5% at ~2.7M pps',
+    matchNs: median(runs.map((r) => r.matchNs)),
+    matchNoLoadNs: median(runs.map((r) => r.matchNoLoadNs)),
+    noRuleNs: median(runs.map((r) => r.noRuleNs)),
   };
 }
+
+/** Rows of the table: medians of each side, and how many of the measured got where they should. */
+function rows(protocol: 'tcp' | 'udp', rounds: Round[], ns: { matchNs: number; matchNoLoadNs: number }): Record<string, string>[] {
+  const rate = (pick: (r: Round) => boolean) => median(rounds.filter(pick).map((r) => r.count / r.seconds));
+  const without = rate((r) => !r.steering);
+  const what = protocol === 'tcp' ? 'TCP connections/s' : 'UDP datagrams/s';
+  const side = (countLoad: boolean): Record<string, string> => {
+    const mine = rounds.filter((r) => r.steering && r.countLoad === countLoad);
+    const withProgram = rate((r) => r.steering && r.countLoad === countLoad);
+    const programNs = countLoad ? ns.matchNs : ns.matchNoLoadNs;
+    return {
+      what: `${what}, ${countLoad ? 'per-address load on' : 'perAddressLoad: false'}`,
+      'kernel lookup (median)': `${Math.round(without).toLocaleString('en-US')}`,
+      'sk_lookup (median)': `${Math.round(withProgram).toLocaleString('en-US')}`,
+      'with / without': (withProgram / without).toFixed(3),
+      // What the program's own time would cost at the kernel lookup's rate: a floor for the
+      // overhead that run-to-run noise cannot hide.
+      'program time at that rate': `${((without * programNs) / 1e7).toFixed(2)}% of a core`,
+      'lookups steered / connections or datagrams': `${mine.reduce((a, r) => a + r.steered, 0)} / ${mine.reduce((a, r) => a + r.count, 0)}`,
+      'paper (LKML v2)': protocol === 'tcp' ? '1-5% at ~0.9M SYN/s' : '1-5% at ~2.7M pps',
+    };
+  };
+  return [side(true), side(false)];
+}
+
+/** Each round's rate in thousands a second, in the order run. */
+const perRound = (rounds: Round[]) => rounds.map((r) => Math.round(r.count / r.seconds / 1000)).join(' ');
 
 async function main(): Promise<void> {
   requireNetnsPrivileges();
@@ -77,9 +86,10 @@ async function main(): Promise<void> {
     const prog = await alone(ns);
     const failed = [...tcp, ...udp].reduce((a, r) => a + r.failed + r.udpNoPorts, 0);
     console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, load average ${loadavg()[0]!.toFixed(1)} at the end.`);
-    console.log(`Command: node dist/bench/sk-lookup.js --rounds ${rounds} --seconds ${seconds}; ${rounds} rounds of ${seconds} s per side, alternating; failed connections or datagrams that found no socket: ${failed}.\n`);
-    console.log(`The program alone (BPF_PROG_TEST_RUN, 1,000,000 runs, median of 3): ${prog.matchNs} ns per lookup that matches a rule (trie lookup, range scan, load count, socket assign), ${prog.noRuleNs} ns per lookup that matches none.\n`);
-    console.log(markdownTable([row('tcp', tcp, prog.matchNs), row('udp', udp, prog.matchNs)], ['what', 'kernel lookup (median)', 'sk_lookup (median)', 'with / without', 'overhead', 'program time at that rate', 'lookups steered / connections or datagrams (with)', 'rounds, k/s (without, with, ...)', 'paper (LKML v2)']));
+    console.log(`Command: node dist/bench/sk-lookup.js --rounds ${rounds} --seconds ${seconds}; ${rounds} rounds of ${seconds} s per side, the three sides in turn; failed connections or datagrams that found no socket: ${failed}.\n`);
+    console.log(`The program alone (BPF_PROG_TEST_RUN, 1,000,000 runs, median of 3): ${prog.matchNs} ns per lookup that matches a rule (trie lookup, range scan, per-address count, socket assign), ${prog.matchNoLoadNs} ns without the per-address count, ${prog.noRuleNs} ns per lookup that matches none.\n`);
+    console.log(markdownTable([...rows('tcp', tcp, prog), ...rows('udp', udp, prog)], ['what', 'kernel lookup (median)', 'sk_lookup (median)', 'with / without', 'program time at that rate', 'lookups steered / connections or datagrams', 'paper (LKML v2)']));
+    console.log(`\nPer round, thousands a second (without, with load, without load, ...): TCP ${perRound(tcp)}; UDP ${perRound(udp)}.`);
   } finally {
     await teardownRun();
   }

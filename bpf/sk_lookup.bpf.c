@@ -52,6 +52,10 @@ struct {
 	__type(value, __u64);
 } skl_load SEC(".maps");
 
+/* Set by the loader before loading (.rodata): 0 leaves the per-address count out, and the
+ * verifier removes its code, so a host that does not want it pays nothing for it. */
+const volatile __u32 skl_count_load = 1;
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *c = bpf_map_lookup_elem(&skl_counters, &which);
@@ -130,7 +134,8 @@ int su_sk_lookup(struct bpf_sk_lookup *ctx)
 		count(SU_SKL_skl_no_rule);
 		return SK_PASS;
 	}
-	count_load(&key);
+	if (skl_count_load)
+		count_load(&key);
 	sk = bpf_map_lookup_elem(&skl_sockets, &slot);
 	if (!sk) {
 		count(SU_SKL_skl_no_socket);

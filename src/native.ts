@@ -141,7 +141,7 @@ interface Binding {
   NativePort: new (options: NativePortOptions) => NativePort;
   SliceView: new (image: Uint8Array) => NativeSliceView;
   NativeRouter: new (port: NativePort) => NativeRouter;
-  NativeSkLookup: new (objectPath: string, netnsPath: string) => NativeSkLookup;
+  NativeSkLookup: new (objectPath: string, netnsPath: string, countLoad: boolean) => NativeSkLookup;
   NativeNetlink: {
     new (onEvents: (events: NetlinkEvent[]) => void): NativeNetlink;
     /** The index of interface `name` in this network namespace, 0 when there is none. */

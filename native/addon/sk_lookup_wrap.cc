@@ -20,14 +20,15 @@ Napi::Function SkLookupWrap::Define(Napi::Env env)
 			     InstanceMethod<&SkLookupWrap::Close>("close") });
 }
 
-// new NativeSkLookup(objectPath, netnsPath)
+// new NativeSkLookup(objectPath, netnsPath, countLoad)
 SkLookupWrap::SkLookupWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<SkLookupWrap>(info)
 {
 	std::string obj = info[0].As<Napi::String>().Utf8Value();
 	std::string netns = info[1].As<Napi::String>().Utf8Value();
+	bool count_load = info[2].As<Napi::Boolean>().Value();
 	su_error err{};
 
-	if (su_skl_open(obj.c_str(), netns.c_str(), &skl_, &err))
+	if (su_skl_open(obj.c_str(), netns.c_str(), count_load, &skl_, &err))
 		throw MakeError(info.Env(), err);
 }
 

@@ -8,8 +8,8 @@
  *
  * Two sockets live through the whole run: one bound to INADDR_ANY:PORT, found by the kernel's
  * normal lookup, and one bound to 127.0.0.1:OTHER, reachable only through the program's rule for
- * 10.20.0.0/20 PORT. The rounds differ only in whether the program is attached, so "without" is
- * exactly the kernel's own lookup into one socket. */
+ * 10.20.0.0/20 PORT. The rounds differ only in whether the program is attached (and whether it
+ * counts per address), so "without" is exactly the kernel's own lookup into one socket. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -153,7 +153,7 @@ static void udp_snmp(uint64_t *found, uint64_t *no_ports)
 }
 
 /* The program with one rule: PROTOCOL 10.20.0.0/20 PORT -> slot 0 (the 127.0.0.1 socket). */
-static struct su_skl *steer(const char *obj, int protocol, int fd)
+static struct su_skl *steer(const char *obj, int protocol, int fd, bool count_load)
 {
 	struct su_skl_key key = { .prefixlen = SU_SKL_KEY_BITS_BEFORE_ADDR + 20,
 				  .protocol = (uint8_t)protocol, .family = SU_SKL_FAMILY_V4,
@@ -162,7 +162,7 @@ static struct su_skl *steer(const char *obj, int protocol, int fd)
 	struct su_error err = { 0 };
 	struct su_skl *s = NULL;
 
-	if (su_skl_open(obj, "/proc/self/ns/net", &s, &err) || su_skl_socket_set(s, 0, fd, &err) ||
+	if (su_skl_open(obj, "/proc/self/ns/net", count_load, &s, &err) || su_skl_socket_set(s, 0, fd, &err) ||
 	    su_skl_publish(s, &key, &ranges, 1, &err)) {
 		fprintf(stderr, "sk_lookup: %s\n", err.message);
 		exit(1);
@@ -190,11 +190,15 @@ static double prog_run_ns(int prog_fd, uint32_t addr, int repeat)
 static int run_alone(const char *obj, int repeat)
 {
 	int fd = bound_socket(SOCK_STREAM, INADDR_LOOPBACK, OTHER_PORT);
-	struct su_skl *s = steer(obj, IPPROTO_TCP, fd);
+	struct su_skl *s = steer(obj, IPPROTO_TCP, fd, true);
+	struct su_skl *bare = steer(obj, IPPROTO_TCP, fd, false);
 
-	printf("{\"mode\":\"run\",\"repeat\":%d,\"matchNs\":%.1f,\"noRuleNs\":%.1f}\n", repeat,
+	printf("{\"mode\":\"run\",\"repeat\":%d,\"matchNs\":%.1f,\"matchNoLoadNs\":%.1f,"
+	       "\"noRuleNs\":%.1f}\n", repeat,
 	       prog_run_ns(su_skl_prog_fd(s), 0x0a140a0a, repeat),
+	       prog_run_ns(su_skl_prog_fd(bare), 0x0a140a0a, repeat),
 	       prog_run_ns(su_skl_prog_fd(s), 0xc0a80101, repeat));
+	su_skl_close(bare);
 	su_skl_close(s);
 	return 0;
 }
@@ -218,9 +222,11 @@ int main(int argc, char **argv)
 		pthread_create(&threads[0], NULL, accept_loop, &normal);
 		pthread_create(&threads[1], NULL, accept_loop, &steered);
 	}
-	for (int r = 0; r < 2 * rounds; r++) {
-		bool with = r % 2 == 1;
-		struct su_skl *s = with ? steer(argv[1], tcp ? IPPROTO_TCP : IPPROTO_UDP, steered) : NULL;
+	/* Three sides in turn: the kernel's lookup, the program counting per address, without. */
+	for (int r = 0; r < 3 * rounds; r++) {
+		bool with = r % 3 != 0, count_load = r % 3 == 1;
+		struct su_skl *s =
+			with ? steer(argv[1], tcp ? IPPROTO_TCP : IPPROTO_UDP, steered, count_load) : NULL;
 		uint64_t counters[SU_SKL_COUNTER_COUNT] = { 0 }, failed = 0;
 		struct su_error err = { 0 };
 		uint64_t found0, no_ports0, found1, no_ports1;
@@ -232,9 +238,10 @@ int main(int argc, char **argv)
 
 		if (s && su_skl_counters(s, counters, &err))
 			fprintf(stderr, "counters: %s\n", err.message);
-		printf("{\"protocol\":\"%s\",\"steering\":%s,\"count\":%llu,\"failed\":%llu,"
-		       "\"seconds\":%.4f,\"steered\":%llu,\"udpFound\":%llu,\"udpNoPorts\":%llu}\n",
-		       argv[2], with ? "true" : "false", (unsigned long long)n,
+		printf("{\"protocol\":\"%s\",\"steering\":%s,\"countLoad\":%s,\"count\":%llu,"
+		       "\"failed\":%llu,\"seconds\":%.4f,\"steered\":%llu,\"udpFound\":%llu,"
+		       "\"udpNoPorts\":%llu}\n",
+		       argv[2], with ? "true" : "false", count_load ? "true" : "false", (unsigned long long)n,
 		       (unsigned long long)failed, took,
 		       (unsigned long long)counters[SU_SKL_skl_steered],
 		       (unsigned long long)(found1 - found0), (unsigned long long)(no_ports1 - no_ports0));

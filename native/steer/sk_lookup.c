@@ -30,7 +30,25 @@ static int map_fd(struct su_skl *s, const char *path, const char *name, int *fd,
 	return 0;
 }
 
-static int load_object(struct su_skl *s, const char *path, struct su_error *err)
+/* The program's `skl_count_load` in .rodata, set before the verifier sees it. */
+static int set_count_load(struct su_skl *s, const char *path, bool on, struct su_error *err)
+{
+	struct bpf_map *rodata = bpf_object__find_map_by_name(s->obj, ".rodata");
+	uint32_t value = on;
+	int ret;
+
+	if (!rodata)
+		return su_error_set(err, "ERR_BPF_LOAD", ENOENT, NULL,
+				    "The sk_lookup object '%s' has no .rodata: it was built from other "
+				    "sources than this addon", path);
+	/* skl_count_load is the only constant of the program: .rodata is that one u32. */
+	if ((ret = bpf_map__set_initial_value(rodata, &value, sizeof(value))))
+		return su_error_set(err, "ERR_BPF_LOAD", ret, "bpf_map__set_initial_value",
+				    "Setting skl_count_load in '%s' failed: %s", path, strerror(-ret));
+	return 0;
+}
+
+static int load_object(struct su_skl *s, const char *path, bool count_load, struct su_error *err)
 {
 	int ret;
 
@@ -41,6 +59,8 @@ static int load_object(struct su_skl *s, const char *path, struct su_error *err)
 				    "Opening the sk_lookup object '%s' failed: %s", path,
 				    strerror(-ret));
 	}
+	if ((ret = set_count_load(s, path, count_load, err)))
+		return ret;
 	ret = bpf_object__load(s->obj);
 	if (ret == -EPERM || ret == -EACCES)
 		return su_error_set(err, "ERR_PERMISSION_DENIED", ret, "bpf",
@@ -85,8 +105,8 @@ static int attach(struct su_skl *s, const char *netns_path, struct su_error *err
 	return 0;
 }
 
-int su_skl_open(const char *obj_path, const char *netns_path, struct su_skl **out,
-		struct su_error *err)
+int su_skl_open(const char *obj_path, const char *netns_path, bool count_load,
+		struct su_skl **out, struct su_error *err)
 {
 	struct su_skl *s = calloc(1, sizeof(*s));
 	int ret;
@@ -96,7 +116,7 @@ int su_skl_open(const char *obj_path, const char *netns_path, struct su_skl **ou
 	s->link_fd = -1;
 	/* An empty trie first: the program never runs on a slot without one, and a namespace
 	 * with the program attached but no rules behaves exactly as without it. */
-	if ((ret = load_object(s, obj_path, err)) ||
+	if ((ret = load_object(s, obj_path, count_load, err)) ||
 	    (ret = su_skl_publish(s, NULL, NULL, 0, err)) || (ret = attach(s, netns_path, err))) {
 		su_skl_close(s);
 		return ret;

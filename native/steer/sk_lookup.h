@@ -2,6 +2,7 @@
  * puts sockets in slots, reads counters and per-address load. Used by native/addon/sk_lookup_wrap.cc. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "softunicast/error.h"
@@ -15,9 +16,9 @@ struct su_skl;
 
 /* Loads the object at `obj_path` and attaches its program to the network namespace of
  * `netns_path` (a file such as /proc/self/ns/net or /run/netns/NAME) through a BPF link, with
- * an empty rule set. */
-int su_skl_open(const char *obj_path, const char *netns_path, struct su_skl **out,
-		struct su_error *err);
+ * an empty rule set; `count_load` false leaves the per-address count (skl_load) out. */
+int su_skl_open(const char *obj_path, const char *netns_path, bool count_load,
+		struct su_skl **out, struct su_error *err);
 /* Builds a new rule trie from `n` (key, value) pairs and swaps it in with one map update; the
  * bpf() call returns after every program run that could read the old trie has ended. */
 int su_skl_publish(struct su_skl *s, const struct su_skl_key *keys,

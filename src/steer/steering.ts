@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 
 import { IPv4, IPv6 } from 'ip-num';
 
-import { ClosedError, invalid, NativeBuildError } from '../errors.js';
+import { ClosedError, invalid, InvalidOptionError, NativeBuildError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
 import { native, skLookupObjectPath, type NativeSkLookup } from '../native.js';
 import { checkSet, compileRules, type SlottedRule } from './compile.js';
@@ -18,6 +18,11 @@ export type SkLookupCounters = Record<SkLookupCounterName, number>;
 export interface SocketSteeringOptions {
   /** A namespace name (ip netns), or a path such as /proc/PID/ns/net; default this process's. */
   netns?: string;
+  /**
+   * Count lookups per destination address for load() (default true). About 30 ns of the
+   * program's ~90 per steered lookup (bench/RESULTS.md); false leaves the code out entirely.
+   */
+  perAddressLoad?: boolean;
 }
 
 /** Lookups that matched a rule, for one destination address. */
@@ -61,7 +66,10 @@ export class SocketSteering {
   private readonly live = new Map<SteerTarget, Slot>();
   private handle: NativeSkLookup | null;
 
-  private constructor(handle: NativeSkLookup) {
+  private constructor(
+    handle: NativeSkLookup,
+    private readonly perAddressLoad: boolean,
+  ) {
     this.handle = handle;
   }
 
@@ -69,11 +77,13 @@ export class SocketSteering {
   static async attach(options: SocketSteeringOptions = {}): Promise<SocketSteering> {
     if (typeof options !== 'object' || options === null) invalid('options', 'an object', options);
     const path = netnsPath(options.netns);
+    const perAddressLoad = options.perAddressLoad ?? true;
+    if (typeof perAddressLoad !== 'boolean') invalid('perAddressLoad', 'a boolean', perAddressLoad);
     const binding = native();
     if (!existsSync(skLookupObjectPath)) {
       throw new NativeBuildError(`Expected the sk_lookup program at ${skLookupObjectPath} but it is missing: run npm rebuild softunicast (npm run build in a checkout)`);
     }
-    return new SocketSteering(new binding.NativeSkLookup(skLookupObjectPath, path));
+    return new SocketSteering(new binding.NativeSkLookup(skLookupObjectPath, path, perAddressLoad), perAddressLoad);
   }
 
   /** Adds one rule steering to `target`; refuses a rule already present (replaceRules changes one). */
@@ -188,7 +198,11 @@ export class SocketSteering {
 
   /** Lookups that matched a rule, per destination address, most first (a bounded LRU: rare addresses may be forgotten). */
   load(): AddressLoad[] {
-    const { keys, counts } = this.alive().load();
+    const h = this.alive();
+    if (!this.perAddressLoad) {
+      throw new InvalidOptionError('Expected perAddressLoad: true at attach() for load() but received perAddressLoad: false (nothing is counted per address)');
+    }
+    const { keys, counts } = h.load();
     const size = ABI.skLookup.loadKeySize;
     const seen = new Map<string, AddressLoad>();
     for (let i = 0; i < counts.length; i++) {

@@ -141,6 +141,17 @@ describe('sk_lookup steering', () => {
     expect(await answers('10.20.2.2', 8091)).toEqual(['any 10.20.2.2']);
   });
 
+  it('steers without the per-address count when asked, and says so when load() is called', async () => {
+    await w.server.must('attach', { perAddressLoad: false });
+    await w.server.must('replace', { rules: [tcp('10.20.0.0/20', 8091, 'web')] });
+    expect(await answers('10.20.2.3', 8091)).toEqual(['web ::ffff:10.20.2.3']);
+    expect((await counters()).skl_steered).toBe(1);
+    expect((await w.server.run('load')).error).toEqual({
+      name: 'InvalidOptionError', code: 'ERR_INVALID_OPTION', message: 'Expected perAddressLoad: true at attach() for load() but received perAddressLoad: false (nothing is counted per address)',
+    });
+    await w.server.must('detach');
+  });
+
   it('refuses a namespace that does not exist, naming it', async () => {
     const name = runName('absent');
     const attempt = SocketSteering.attach({ netns: name });

@@ -2,7 +2,7 @@
 // in and out (the kit's Agent). Imports the built package (dist/), as a user would. argv[2]:
 //   server: named servers ({"cmd":"listen","name","kind":"http"|"udp","host","port"}; HTTP answers
 //           "NAME LOCALADDRESS", UDP echoes "NAME DATA"), and SocketSteering on command:
-//           attach, replace {rules:[{protocol,prefix,ports,target}]}, add, remove, counters, load,
+//           attach {perAddressLoad?}, replace {rules:[{protocol,prefix,ports,target}]}, add, remove, counters, load,
 //           rules, close-target {name}, detach. Prefixes are text ('10.20.0.0/20'). Beside it a
 //           soft-unicast Router: router {interface, ipv4, slices: [{destination, protocols,
 //           ports}]} owned by this host (kind local), router-counters, router-close.
@@ -65,7 +65,7 @@ const server = {
   'router-counters': async () => ({ xdp: router.counters().xdp }),
   'router-close': async () => (await router.close(), {}),
   listen: async (c) => (await listen(c), {}),
-  attach: async () => ((steering = await SocketSteering.attach()), {}),
+  attach: async (c) => ((steering = await SocketSteering.attach(c.perAddressLoad === undefined ? {} : { perAddressLoad: c.perAddressLoad })), {}),
   replace: async (c) => (steering.replaceRules(c.rules.map((r) => ({ rule: ruleOf(r), target: targets.get(r.target) }))), {}),
   add: async (c) => (steering.addRule(ruleOf(c.rule), c.target === undefined ? undefined : targets.get(c.target)), {}),
   // A rule with raw values, to see the typed error a caller gets.
