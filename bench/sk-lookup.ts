@@ -12,6 +12,8 @@ import { markdownTable, median } from './report.js';
 
 interface Round {
   protocol: 'tcp' | 'udp';
+  /** 0 kernel lookup, 1 steered with the per-address count, 2 steered without, 3 attached but no rule matches. */
+  side: 0 | 1 | 2 | 3;
   steering: boolean;
   countLoad: boolean;
   count: number;
@@ -28,7 +30,7 @@ const value = (name: string, fallback: number): number => (argv.includes(name) ?
 /** Rounds of one protocol in a namespace whose lo takes the pool. */
 async function measure(ns: string, protocol: 'tcp' | 'udp', rounds: number, seconds: number): Promise<Round[]> {
   const bin = join(nativeBuild, 'sk_lookup_bench');
-  const { stdout } = await mustExecIn(ns, bin, [skLookupObjectPath, protocol, String(rounds), String(seconds)], { timeoutMs: (rounds * 3 * seconds + 30) * 1000 });
+  const { stdout } = await mustExecIn(ns, bin, [skLookupObjectPath, protocol, String(rounds), String(seconds)], { timeoutMs: (rounds * 4 * seconds + 30) * 1000 });
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as Round);
 }
 
@@ -47,19 +49,20 @@ async function alone(ns: string): Promise<{ matchNs: number; matchNoLoadNs: numb
   };
 }
 
-/** Rows of the table: medians of each side, and how many of the measured got where they should. */
-function rows(protocol: 'tcp' | 'udp', rounds: Round[], ns: { matchNs: number; matchNoLoadNs: number }): Record<string, string>[] {
-  const rate = (pick: (r: Round) => boolean) => median(rounds.filter(pick).map((r) => r.count / r.seconds));
-  const without = rate((r) => !r.steering);
-  const what = protocol === 'tcp' ? 'TCP connections/s' : 'UDP datagrams/s';
-  const side = (countLoad: boolean): Record<string, string> => {
-    const mine = rounds.filter((r) => r.steering && r.countLoad === countLoad);
-    const withProgram = rate((r) => r.steering && r.countLoad === countLoad);
-    const programNs = countLoad ? ns.matchNs : ns.matchNoLoadNs;
+const SIDES = { 1: 'steered, per-address load on', 2: 'steered, perAddressLoad: false', 3: 'attached, no rule matches (kernel lookup after a miss)' } as const;
+
+/** Rows of the table: medians of each side against the kernel's lookup alone. */
+function rows(protocol: 'tcp' | 'udp', rounds: Round[], ns: { matchNs: number; matchNoLoadNs: number; noRuleNs: number }): Record<string, string>[] {
+  const rate = (side: number) => median(rounds.filter((r) => r.side === side).map((r) => r.count / r.seconds));
+  const without = rate(0);
+  return ([1, 2, 3] as const).map((side) => {
+    const mine = rounds.filter((r) => r.side === side);
+    const withProgram = rate(side);
+    const programNs = side === 1 ? ns.matchNs : side === 2 ? ns.matchNoLoadNs : ns.noRuleNs;
     return {
-      what: `${what}, ${countLoad ? 'per-address load on' : 'perAddressLoad: false'}`,
-      'kernel lookup (median)': `${Math.round(without).toLocaleString('en-US')}`,
-      'sk_lookup (median)': `${Math.round(withProgram).toLocaleString('en-US')}`,
+      what: `${protocol === 'tcp' ? 'TCP connections/s' : 'UDP datagrams/s'}: ${SIDES[side]}`,
+      'kernel lookup alone (median)': `${Math.round(without).toLocaleString('en-US')}`,
+      'with the program (median)': `${Math.round(withProgram).toLocaleString('en-US')}`,
       'with / without': (withProgram / without).toFixed(3),
       // What the program's own time would cost at the kernel lookup's rate: a floor for the
       // overhead that run-to-run noise cannot hide.
@@ -67,8 +70,7 @@ function rows(protocol: 'tcp' | 'udp', rounds: Round[], ns: { matchNs: number; m
       'lookups steered / connections or datagrams': `${mine.reduce((a, r) => a + r.steered, 0)} / ${mine.reduce((a, r) => a + r.count, 0)}`,
       'paper (LKML v2)': protocol === 'tcp' ? '1-5% at ~0.9M SYN/s' : '1-5% at ~2.7M pps',
     };
-  };
-  return [side(true), side(false)];
+  });
 }
 
 /** Each round's rate in thousands a second, in the order run. */
@@ -86,10 +88,10 @@ async function main(): Promise<void> {
     const prog = await alone(ns);
     const failed = [...tcp, ...udp].reduce((a, r) => a + r.failed + r.udpNoPorts, 0);
     console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, load average ${loadavg()[0]!.toFixed(1)} at the end.`);
-    console.log(`Command: node dist/bench/sk-lookup.js --rounds ${rounds} --seconds ${seconds}; ${rounds} rounds of ${seconds} s per side, the three sides in turn; failed connections or datagrams that found no socket: ${failed}.\n`);
+    console.log(`Command: node dist/bench/sk-lookup.js --rounds ${rounds} --seconds ${seconds}; ${rounds} rounds of ${seconds} s per side, the four sides in turn; failed connections or datagrams that found no socket: ${failed}.\n`);
     console.log(`The program alone (BPF_PROG_TEST_RUN, 1,000,000 runs, median of 3): ${prog.matchNs} ns per lookup that matches a rule (trie lookup, range scan, per-address count, socket assign), ${prog.matchNoLoadNs} ns without the per-address count, ${prog.noRuleNs} ns per lookup that matches none.\n`);
-    console.log(markdownTable([...rows('tcp', tcp, prog), ...rows('udp', udp, prog)], ['what', 'kernel lookup (median)', 'sk_lookup (median)', 'with / without', 'program time at that rate', 'lookups steered / connections or datagrams', 'paper (LKML v2)']));
-    console.log(`\nPer round, thousands a second (without, with load, without load, ...): TCP ${perRound(tcp)}; UDP ${perRound(udp)}.`);
+    console.log(markdownTable([...rows('tcp', tcp, prog), ...rows('udp', udp, prog)], ['what', 'kernel lookup alone (median)', 'with the program (median)', 'with / without', 'program time at that rate', 'lookups steered / connections or datagrams', 'paper (LKML v2)']));
+    console.log(`\nPer round, thousands a second (sides 0 1 2 3 0 1 2 3 ...: alone, steered with load, steered without, no rule matches): TCP ${perRound(tcp)}; UDP ${perRound(udp)}.`);
   } finally {
     await teardownRun();
   }

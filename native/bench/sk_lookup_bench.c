@@ -8,8 +8,9 @@
  *
  * Two sockets live through the whole run: one bound to INADDR_ANY:PORT, found by the kernel's
  * normal lookup, and one bound to 127.0.0.1:OTHER, reachable only through the program's rule for
- * 10.20.0.0/20 PORT. The rounds differ only in whether the program is attached (and whether it
- * counts per address), so "without" is exactly the kernel's own lookup into one socket. */
+ * 10.20.0.0/20 PORT. The rounds differ only in whether the program is attached (whether it
+ * counts per address, whether its rule matches), so "without" is exactly the kernel's own lookup
+ * into one socket. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -152,12 +153,13 @@ static void udp_snmp(uint64_t *found, uint64_t *no_ports)
 		fclose(f);
 }
 
-/* The program with one rule: PROTOCOL 10.20.0.0/20 PORT -> slot 0 (the 127.0.0.1 socket). */
-static struct su_skl *steer(const char *obj, int protocol, int fd, bool count_load)
+/* The program with one rule: PROTOCOL 10.SECOND.0.0/20 PORT -> slot 0 (the 127.0.0.1 socket);
+ * SECOND 20 is the pool the rounds send to, 99 a pool they never reach (no rule matches). */
+static struct su_skl *steer(const char *obj, int protocol, int fd, bool count_load, uint8_t second)
 {
 	struct su_skl_key key = { .prefixlen = SU_SKL_KEY_BITS_BEFORE_ADDR + 20,
 				  .protocol = (uint8_t)protocol, .family = SU_SKL_FAMILY_V4,
-				  .addr = { 10, 20, 0, 0 } };
+				  .addr = { 10, second, 0, 0 } };
 	struct su_skl_ranges ranges = { .count = 1, .range = { { PORT, PORT, 0 } } };
 	struct su_error err = { 0 };
 	struct su_skl *s = NULL;
@@ -190,8 +192,8 @@ static double prog_run_ns(int prog_fd, uint32_t addr, int repeat)
 static int run_alone(const char *obj, int repeat)
 {
 	int fd = bound_socket(SOCK_STREAM, INADDR_LOOPBACK, OTHER_PORT);
-	struct su_skl *s = steer(obj, IPPROTO_TCP, fd, true);
-	struct su_skl *bare = steer(obj, IPPROTO_TCP, fd, false);
+	struct su_skl *s = steer(obj, IPPROTO_TCP, fd, true, 20);
+	struct su_skl *bare = steer(obj, IPPROTO_TCP, fd, false, 20);
 
 	printf("{\"mode\":\"run\",\"repeat\":%d,\"matchNs\":%.1f,\"matchNoLoadNs\":%.1f,"
 	       "\"noRuleNs\":%.1f}\n", repeat,
@@ -222,11 +224,15 @@ int main(int argc, char **argv)
 		pthread_create(&threads[0], NULL, accept_loop, &normal);
 		pthread_create(&threads[1], NULL, accept_loop, &steered);
 	}
-	/* Three sides in turn: the kernel's lookup, the program counting per address, without. */
-	for (int r = 0; r < 3 * rounds; r++) {
-		bool with = r % 3 != 0, count_load = r % 3 == 1;
-		struct su_skl *s =
-			with ? steer(argv[1], tcp ? IPPROTO_TCP : IPPROTO_UDP, steered, count_load) : NULL;
+	/* Four sides in turn: the kernel's lookup; the program steering, counting per address;
+	 * steering without the count; attached but matching no rule (the kernel's lookup decides,
+	 * after the program's miss: what steering costs the traffic it does not steer). */
+	for (int r = 0; r < 4 * rounds; r++) {
+		int side = r % 4;
+		bool with = side != 0, count_load = side == 1;
+		struct su_skl *s = with ? steer(argv[1], tcp ? IPPROTO_TCP : IPPROTO_UDP, steered,
+						count_load, side == 3 ? 99 : 20)
+					: NULL;
 		uint64_t counters[SU_SKL_COUNTER_COUNT] = { 0 }, failed = 0;
 		struct su_error err = { 0 };
 		uint64_t found0, no_ports0, found1, no_ports1;
@@ -238,10 +244,10 @@ int main(int argc, char **argv)
 
 		if (s && su_skl_counters(s, counters, &err))
 			fprintf(stderr, "counters: %s\n", err.message);
-		printf("{\"protocol\":\"%s\",\"steering\":%s,\"countLoad\":%s,\"count\":%llu,"
+		printf("{\"protocol\":\"%s\",\"side\":%d,\"steering\":%s,\"countLoad\":%s,\"count\":%llu,"
 		       "\"failed\":%llu,\"seconds\":%.4f,\"steered\":%llu,\"udpFound\":%llu,"
 		       "\"udpNoPorts\":%llu}\n",
-		       argv[2], with ? "true" : "false", count_load ? "true" : "false", (unsigned long long)n,
+		       argv[2], side, with ? "true" : "false", count_load ? "true" : "false", (unsigned long long)n,
 		       (unsigned long long)failed, took,
 		       (unsigned long long)counters[SU_SKL_skl_steered],
 		       (unsigned long long)(found1 - found0), (unsigned long long)(no_ports1 - no_ports0));
