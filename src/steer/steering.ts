@@ -117,6 +117,7 @@ export class SocketSteering {
     rules.forEach((r, i) => {
       const checked = checkRule(r?.rule, `rules[${i}].rule`);
       checkFits(checked, socketOf(r.target, `rules[${i}].target`), `rules[${i}].target`);
+      if (next.has(ruleKey(checked))) refuseRule(`rules[${i}].rule`, 'each rule once', `${ruleText(checked)} again`);
       next.set(ruleKey(checked), { rule: checked, slot: null as unknown as Slot });
       targets.set(ruleKey(checked), r.target);
     });

@@ -127,6 +127,9 @@ describe('sk_lookup steering', () => {
     });
     expect(await refuse('add', udp('10.20.0.0/20', 53, ''), 'web')).toMatchObject({ code: 'ERR_INVALID_RULE', message: expect.stringContaining('dgram.Socket for a udp rule') });
     expect(await refuse('add', tcp('10.20.0.0/20', 80, ''), 'only6')).toMatchObject({ code: 'ERR_INVALID_RULE', message: expect.stringContaining('IPv6-only') });
+    expect((await w.server.run('replace', { rules: [tcp('10.20.0.0/20', 80, 'web'), tcp('10.20.0.0/20', 80, 'web')] })).error).toEqual({
+      name: 'InvalidRuleError', code: 'ERR_INVALID_RULE', message: 'Expected each rule once for rules[1].rule but received tcp 10.20.0.0/20 80-80 again',
+    });
     // The rule of the closed socket is still there: replaceRules points it elsewhere, addRule refuses it twice.
     expect(await refuse('add', tcp('10.20.9.0/24', 8091, ''), 'web')).toEqual({
       name: 'InvalidRuleError', code: 'ERR_INVALID_RULE',
