@@ -4,7 +4,8 @@
 // configuration loading, and packets per second on veth of the router in both lanes against a
 // bare XDP_TX and a bare AF_XDP bounce. Flags: --full (whole knob sweep), --rounds N, --seconds S
 // (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the pps loop),
-// --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd, --no-lb (Maglev tables).
+// --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd, --no-lb (Maglev tables),
+// --no-sklookup (socket steering's cost).
 // Needs root for xdp and pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -108,6 +109,13 @@ if (!flag('--no-lb')) {
   const lb = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'maglev.js')], { encoding: 'utf8' });
   emit('\n## Load balancer: Maglev tables (bench/maglev.ts)\n');
   emit(lb.status === 0 ? lb.stdout.trim() : `not measured: ${lb.stderr.trim()}`);
+}
+
+if (!flag('--no-sklookup')) {
+  log('socket steering with sk_lookup (bench/sk-lookup.ts) ...');
+  const skl = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'sk-lookup.js')], { encoding: 'utf8' });
+  emit('\n## Socket steering with sk_lookup (bench/sk-lookup.ts)\n');
+  emit(skl.status === 0 ? skl.stdout.trim() : `not measured: ${skl.stderr.trim()}`);
 }
 
 const rounds = value('--rounds', 5);

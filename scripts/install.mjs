@@ -46,7 +46,7 @@ function checkPackages() {
   process.exit(1);
 }
 
-/** Runs cmake-js for the target `softunicast` (the addon, steer.bpf.o, chance_backend and backend.bpf.o); ninja skips what is fresh. */
+/** Runs cmake-js for the target `softunicast` (the addon, steer.bpf.o, sk_lookup.bpf.o, chance_backend and backend.bpf.o); ninja skips what is fresh. */
 function build() {
   const require = createRequire(join(root, 'package.json'));
   const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
@@ -59,7 +59,7 @@ function build() {
     cwd: root,
     stdio: ['ignore', log, log],
   });
-  const outputs = [join(out, 'Release', 'softunicast.node'), join(out, 'bpf', 'steer.bpf.o'), join(out, 'chance_backend'), join(out, 'bpf', 'backend.bpf.o')];
+  const outputs = [join(out, 'Release', 'softunicast.node'), join(out, 'bpf', 'steer.bpf.o'), join(out, 'bpf', 'sk_lookup.bpf.o'), join(out, 'chance_backend'), join(out, 'bpf', 'backend.bpf.o')];
   if (r.status !== 0 || !outputs.every((f) => existsSync(f))) {
     const text = readFileSync(logPath, 'utf8').split('\n').slice(-60).join('\n');
     process.stderr.write(`${text}\n`);

@@ -128,6 +128,12 @@ export const InvalidPacketError = define('ERR_INVALID_PACKET', 'InvalidPacketErr
  * item); the message names the value and what was expected. Malformed wire data is InvalidPacketError.
  */
 export const InvalidRecordError = define('ERR_INVALID_RECORD', 'InvalidRecordError');
+/**
+ * A socket-steering rule is invalid: protocol unknown, prefix not an ip-num prefix (or host bits
+ * set), port range reversed or out of range, the same rule twice, the server not a listening
+ * socket or of the wrong protocol or family; the message names the value and what was expected.
+ */
+export const InvalidRuleError = define('ERR_INVALID_RULE', 'InvalidRuleError');
 /** Any other failed system call; see `errno` and `syscall`. */
 export const SyscallError = define('ERR_SYSCALL', 'SyscallError');
 
@@ -162,6 +168,7 @@ const byCode: { [C in ErrorCode]: Make } = {
   ERR_STORE_UNAVAILABLE: StoreUnavailableError,
   ERR_INVALID_PACKET: InvalidPacketError,
   ERR_INVALID_RECORD: InvalidRecordError,
+  ERR_INVALID_RULE: InvalidRuleError,
   ERR_SYSCALL: SyscallError,
 };
 

@@ -13,13 +13,18 @@ export { compileTable, type HostSpec, type CompileOptions, type CompiledTable, t
 export type { OwnerSpec, LocalOwnerSpec, ServerOwnerSpec, DatacenterOwnerSpec, ServerEncap, DatacenterEncap, SliceSpec, SliceSelector, Slice, SliceEntry, SliceMove, TableDiff } from './slices/types.js';
 export type { ServiceSpec, ServiceBackend, FlowService, ServiceRebuildOptions, ServiceRebuildFrom } from './slices/services.js';
 export { COUNTER_DOCS, type PortCounters, type QueueCounters, type SteerCounters, type KernelXdpStats } from './xdp/counters.js';
+export {
+  SocketSteering, type SocketSteeringOptions, type SkLookupCounters, type SkLookupCounterName, type AddressLoad, type SteerRuleInfo,
+} from './steer/steering.js';
+export type { SteerRule } from './steer/rules.js';
+export type { SteerTarget } from './steer/sockets.js';
 export { connectFromSlice, udpFromSlice, type EgressOptions } from './egress.js';
 export {
   SoftunicastError, InvalidOptionError, InterfaceNotFoundError, QueueNotFoundError, QueueBusyError,
   PermissionDeniedError, ModeUnsupportedError, XdpProgramPresentError, BpfLoadError, InvalidFrameError,
   ClosedError, NativeBuildError, SyscallError, SliceExhaustedError, InvalidSliceError, SliceOverlapError,
   UnknownOwnerError, OwnerUnreachableError, TableLimitError, InvalidTableError, InvalidConfigError, AddressConflictError,
-  SliceConflictError, StoreUnavailableError, InvalidPacketError, InvalidRecordError,
+  SliceConflictError, StoreUnavailableError, InvalidPacketError, InvalidRecordError, InvalidRuleError,
   type ErrorCode, type ConfigProblem,
 } from './errors.js';
 export {

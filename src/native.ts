@@ -124,10 +124,24 @@ export interface NativeNetlink {
   close(): void;
 }
 
+/** The sk_lookup program in a network namespace (native/steer/sk_lookup.h). */
+export interface NativeSkLookup {
+  /** `count` packed su_skl_key and su_skl_ranges: the whole rule set, swapped in at once. */
+  publish(keys: Uint8Array, values: Uint8Array, count: number): void;
+  setSocket(slot: number, fd: number): void;
+  clearSocket(slot: number): void;
+  /** SU_SKL_COUNTERS, summed over CPUs. */
+  counters(): Float64Array;
+  /** Packed su_skl_load_key and their counts. */
+  load(): { keys: Uint8Array; counts: Float64Array };
+  close(): void;
+}
+
 interface Binding {
   NativePort: new (options: NativePortOptions) => NativePort;
   SliceView: new (image: Uint8Array) => NativeSliceView;
   NativeRouter: new (port: NativePort) => NativeRouter;
+  NativeSkLookup: new (objectPath: string, netnsPath: string, countLoad: boolean) => NativeSkLookup;
   NativeNetlink: {
     new (onEvents: (events: NetlinkEvent[]) => void): NativeNetlink;
     /** The index of interface `name` in this network namespace, 0 when there is none. */
@@ -152,6 +166,8 @@ const buildDir = join(root, 'build', 'native');
 
 /** The compiled XDP program that ports attach. */
 export const steerObjectPath = join(buildDir, 'bpf', 'steer.bpf.o');
+/** The sk_lookup program of socket steering (bpf/sk_lookup.bpf.c). */
+export const skLookupObjectPath = join(buildDir, 'bpf', 'sk_lookup.bpf.o');
 /** The XDP program for the far end of a veth whose near end runs a router (bpf/veth_peer.bpf.c). */
 export const vethPeerObjectPath = join(buildDir, 'bpf', 'veth_peer.bpf.o');
 

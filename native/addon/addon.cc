@@ -5,6 +5,7 @@
 
 #include "egress.h"
 #include "router_wrap.h"
+#include "sk_lookup_wrap.h"
 #include "errors.h"
 #include "instance.h"
 #include "netlink_wrap.h"
@@ -105,6 +106,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("SliceView", SliceView::Define(env));
 	exports.Set("NativeRouter", RouterWrap::Define(env));
 	exports.Set("NativeNetlink", NetlinkWrap::Define(env));
+	exports.Set("NativeSkLookup", SkLookupWrap::Define(env));
 	EgressInit(env, exports);
 	return exports;
 }

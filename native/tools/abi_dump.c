@@ -1,4 +1,4 @@
-/* Prints native/include/softunicast/abi.h, chance.h and error.h as JSON: names, values, layouts.
+/* Prints native/include/softunicast/abi.h, chance.h, sk_lookup.h and error.h as JSON: names, values, layouts.
  * scripts/gen-abi.mjs turns it into src/generated/abi.ts; a unit test checks that file is current. */
 #include <stddef.h>
 #include <stdio.h>
@@ -6,6 +6,7 @@
 #include "softunicast/abi.h"
 #include "softunicast/chance.h"
 #include "softunicast/error.h"
+#include "softunicast/sk_lookup.h"
 
 #define FIELD(type, field) \
 	printf("%s\"%s\":{\"offset\":%zu,\"size\":%zu}", first++ ? "," : "", #field, \
@@ -104,8 +105,19 @@ int main(void)
 	first = 0;
 	names_begin("chanceCounters");
 	SU_CHANCE_COUNTERS(SU_X)
+	printf("]");
+	first = 0;
+	names_begin("skLookupCounters");
+	SU_SKL_COUNTERS(SU_X)
 #undef SU_X
 	printf("]");
+	printf(",\"skLookup\":{\"keySize\":%zu,\"rangeSize\":%zu,\"rangesSize\":%zu,"
+	       "\"rangesMax\":%d,\"prefixesMax\":%d,\"socketsMax\":%d,\"loadKeySize\":%zu,"
+	       "\"loadMax\":%d,\"bitsBeforeAddress\":%d,\"familyV4\":%d,\"familyV6\":%d}",
+	       sizeof(struct su_skl_key), sizeof(struct su_skl_range), sizeof(struct su_skl_ranges),
+	       SU_SKL_RANGES_MAX, SU_SKL_PREFIXES_MAX, SU_SKL_SOCKETS_MAX,
+	       sizeof(struct su_skl_load_key), SU_SKL_LOAD_MAX, SU_SKL_KEY_BITS_BEFORE_ADDR,
+	       SU_SKL_FAMILY_V4, SU_SKL_FAMILY_V6);
 
 	first = 0;
 	printf(",\"host\":{\"size\":%zu,\"fields\":{", sizeof(struct su_host));

@@ -1,4 +1,4 @@
-// docs/metrics.md against src/generated/abi.ts: every counter of the four lists has its row, in
+// docs/metrics.md against src/generated/abi.ts: every counter of the five lists has its row, in
 // abi.h's order, under the heading that names its list, with abi.h's own words for what it counts.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ const LISTS = [
   ['SU_ROUTE_COUNTERS', ABI.routeCounters],
   ['SU_QUEUE_COUNTERS', ABI.queueCounters],
   ['SU_KERNEL_XDP_STATS', ABI.kernelXdpStats],
+  ['SU_SKL_COUNTERS', ABI.skLookupCounters],
 ] as const;
 
 describe('docs/metrics.md', () => {

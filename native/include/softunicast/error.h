@@ -35,6 +35,7 @@ extern "C" {
 	X(ERR_STORE_UNAVAILABLE, "the table store (etcd) could not be reached or refused a request")   \
 	X(ERR_INVALID_PACKET, "a packet header is malformed or of an unsupported kind")      \
 	X(ERR_INVALID_RECORD, "a DNS record's data or text is invalid: family, prefix, host bits") \
+	X(ERR_INVALID_RULE, "a steering rule's protocol, prefix, port range or socket is invalid") \
 	X(ERR_SYSCALL, "a system call failed")
 
 struct su_error {
