@@ -7,13 +7,15 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 
-import { FAMILIES, imagePath, writeImages } from './images.js';
+import { FAMILIES, FLOW_ENCAPS, flowImagePath, imagePath, writeFlowImages, writeImages } from './images.js';
+import { FLOW_BACKENDS } from './tables.js';
 import { instructionsPerPacket } from './micro.js';
 import { benchBuild, nativeBuild, root } from './paths.js';
 import { markdownTable } from './report.js';
 
 /** The phases of core_bench, each the core's own code on 64-byte frames (native/bench/core_bench.c):
- * route_* is su_core_route whole, GUE to a server or a data centre, or a local slice's drop. */
+ * route_* is su_core_route whole, GUE to a server or a data centre, or a local slice's drop;
+ * route_flow the same for flows to a flow-hash service (issue 15), on the flow images. */
 const PHASES = ['parse', 'lookup', 'encap', 'route_server', 'route_datacenter', 'route_local'];
 const SIZES = [10, 1_000_000];
 
@@ -47,6 +49,7 @@ const rev = option('--baseline');
 
 log('writing table images (compileTable) ...');
 writeImages(benchBuild);
+writeFlowImages(benchBuild);
 const after = join(nativeBuild, 'core_bench');
 const before = rev === undefined ? undefined : baselineBench(rev, log);
 const rows: Record<string, string | number>[] = [];
@@ -65,6 +68,26 @@ for (const phase of PHASES) {
       rows.push(row);
     }
   }
+}
+/** One row per flow image, beside the port-slice rows: `slices` names the service's backends. */
+function count(phase: string, image: string, family: string, slices: string): void {
+  log(`${phase} ${family} ${slices} ...`);
+  const now = instructionsPerPacket(image, phase, 64, packets, after);
+  const row: Record<string, string | number> = { phase, family, slices, instructions: now.toFixed(0) };
+  if (before !== undefined) {
+    try {
+      const then = instructionsPerPacket(image, phase, 64, packets, before);
+      row.before = then.toFixed(0);
+      row.change = `${now <= then ? '' : '+'}${(((now - then) / then) * 100).toFixed(0)}%`;
+    } catch {
+      row.before = '-'; // a baseline without the phase or the image's encapsulation
+      row.change = '-';
+    }
+  }
+  rows.push(row);
+}
+for (const encap of FLOW_ENCAPS) {
+  for (const family of FAMILIES) count('route_flow', flowImagePath(benchBuild, encap, family), family, `flow-hash, ${FLOW_BACKENDS.toLocaleString('en-US')} backends, ${encap}`);
 }
 console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}. ` +
   `Command: \`node dist/bench/core-count.js${argv.length > 0 ? ` ${argv.join(' ')}` : ''}\`. ` +

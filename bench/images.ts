@@ -6,13 +6,35 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { benchBuild } from './paths.js';
-import { benchHost, benchTable, compileBenchTable, type BenchFamily } from './tables.js';
+import { setSecondaries } from '../test/fixtures/flow-rows.js';
+import { benchHost, benchTable, compileBenchTable, flowBenchTable, type BenchFamily, type FlowEncap } from './tables.js';
 
 export const TABLE_SIZES = [10, 10_000, 1_000_000] as const;
 export const FAMILIES: readonly BenchFamily[] = ['ipv4', 'ipv6'];
 
 export function imagePath(dir: string, slices: number, family: BenchFamily = 'ipv4'): string {
   return join(dir, `slices${family === 'ipv4' ? '' : '6'}-${slices}.img`);
+}
+
+export const FLOW_ENCAPS: readonly FlowEncap[] = ['gue0', 'glb', 'glb-hop'];
+
+export function flowImagePath(dir: string, encap: FlowEncap, family: BenchFamily = 'ipv4'): string {
+  return join(dir, `flow${family === 'ipv4' ? '' : '6'}-${encap}.img`);
+}
+
+/** Writes the flow-hash images (flowBenchTable) into `dir`: for 'glb-hop' every row's secondary is
+ * another backend (the next in owner order), so that every packet carries a hop. */
+export function writeFlowImages(dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  return FAMILIES.flatMap((family) =>
+    FLOW_ENCAPS.map((encap) => {
+      const compiled = compileBenchTable(flowBenchTable(encap, family), benchHost('02:00:00:00:00:01'), '02:00:00:00:00:02');
+      if (encap === 'glb-hop') setSecondaries(compiled.image, 443, (_row, primary, owners) => owners[(owners.indexOf(primary) + 1) % owners.length]!);
+      const path = flowImagePath(dir, encap, family);
+      writeFileSync(path, compiled.image);
+      return path;
+    }),
+  );
 }
 
 /** Writes one image per size and family into `dir`; returns their paths and sizes. */

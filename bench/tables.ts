@@ -46,6 +46,28 @@ export function benchTable(slices: number, family: BenchFamily = 'ipv4'): SliceT
   return table.assignMany(input);
 }
 
+/** How a flow-hash bench table's backends are reached: GUE variant 0, or GLB's hop list without a
+ * hop (a fresh Maglev table: every row's secondary is its primary) or with one in every row. */
+export type FlowEncap = 'gue0' | 'glb' | 'glb-hop';
+/** The flow-hash bench service: TCP 443 on FIRST_ADDRESS (FIRST_ADDRESS6), Maglev's 65537 rows. */
+export const FLOW_BACKENDS = 1000;
+
+/** One flow-hash service with FLOW_BACKENDS backends at 10.3.x.y (issue 15), and a local slice of
+ * another address, so that the table has both kinds as a balancer's would. */
+export function flowBenchTable(encap: FlowEncap, family: BenchFamily = 'ipv4'): SliceTable {
+  const table = new SliceTable().defineOwner('self', { kind: 'local' });
+  const backends = [];
+  for (let i = 0; i < FLOW_BACKENDS; i++) {
+    const name = `b${i}`;
+    table.defineOwner(name, { kind: 'server', address: new IPv4(0x0a030000n + BigInt(i + 1)), encap: encap === 'gue0' ? 'gue0' : 'glb' });
+    backends.push({ owner: name });
+  }
+  const address = family === 'ipv4' ? IPv4.fromString(FIRST_ADDRESS) : IPv6.fromString(FIRST_ADDRESS6);
+  table.addService({ address, protocol: 'tcp', port: 443, backends });
+  const other = family === 'ipv4' ? new IPv4(address.getValue() + 1n) : new IPv6(address.getValue() + 1n);
+  return table.assign({ destination: other, ports: { from: 0, to: 65535 }, owner: 'self' });
+}
+
 /** Compiles `table` for a host with `host.mac`, sending every GUE owner's packets to `nextHopMac`. */
 export function compileBenchTable(table: SliceTable, host: HostSpec, nextHopMac: string): CompiledTable {
   const nextHops = new Map<string, string>();

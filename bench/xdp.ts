@@ -31,6 +31,11 @@ const VERDICTS: { fate: Fate; name: string }[] = [
   { fate: 'decap_local', name: 'GUE variant 0, IPv4 in IPv4, for a local slice: unwrapped in XDP' },
   { fate: 'decap_local', name: 'GUE variant 0, IPv6 in IPv6, for a local slice: unwrapped in XDP' },
   { fate: 'forward_server_gue', name: 'GUE variant 0 over IPv4 from data centre B for a2: unwrapped, sent on to a2' },
+  // Flows to flow-hash services (issue 15): the row by the seeded flow hash, then GUE, or GLB's
+  // hop list with and without the row's secondary.
+  { fate: 'forward_server_gue', name: 'IPv4 TCP SYN to a flow-hash service: its Maglev row\'s backend a2, GUE variant 0 over IPv4' },
+  { fate: 'forward_server_gue', name: "IPv4 TCP SYN to a 'glb' flow-hash service: GLB GUE to the row's primary g5, no hop (the row's secondary is the primary)" },
+  { fate: 'forward_server_gue', name: "IPv4 TCP SYN to a 'glb' flow-hash service: GLB GUE to the row's primary g6, its secondary g5 as the one hop" },
 ];
 
 /** Fates whose frame the program leaves as it was or rewrites to the same verdict again: these

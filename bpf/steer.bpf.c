@@ -137,29 +137,32 @@ SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
 }
 
 /* The owner of *pkt (native/core/route.h, su_owner_of), or -1 (SU_OWNER_NONE) with the fate of
- * the miss in *miss. */
-__noinline int su_stage_owner(__u32 bank, const struct su_ip *pkt, __u32 decap, __u32 *miss)
+ * the miss in *miss; the hop of a 'glb' owner's list (a flow-hash row's secondary) in *hop. */
+__noinline int su_stage_owner(__u32 bank, const struct su_ip *pkt, __u32 decap, __u32 *hop,
+			      __u32 *miss)
 {
 	const struct su_meta *m = su_tbl_meta(bank & 1);
 	enum su_route_counter fate = SU_ROUTE_drop_no_table;
 	__u32 owner;
 
-	if (!pkt || !miss)
+	if (!pkt || !miss || !hop)
 		return -1;
+	*hop = 0;
 	if (!m) {
 		*miss = fate;
 		return -1;
 	}
-	owner = su_owner_of(bank & 1, 0, m, pkt, (int)decap, &fate);
+	owner = su_owner_of(bank & 1, 0, m, pkt, (int)decap, hop, &fate);
 	*miss = fate;
 	return (int)owner;
 }
 
 SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_ip *pkt, int decap,
-				     enum su_route_counter *miss)
+				     uint32_t *hop, enum su_route_counter *miss)
 {
 	__u32 m = SU_ROUTE_drop_no_owner;
-	uint32_t owner = (uint32_t)su_stage_owner(t, pkt, (__u32)decap, &m);
+	/* `hop` is in the caller's verdict (su_steer's frame): no slot of this frame. */
+	uint32_t owner = (uint32_t)su_stage_owner(t, pkt, (__u32)decap, hop, &m);
 
 	(void)f;
 	*miss = (enum su_route_counter)m;

@@ -74,7 +74,8 @@ static int pool_build(struct pool *p, const struct bench_image *img, const struc
 	p->owner = calloc(count, sizeof(*p->owner));
 	if (!p->buf || !p->len || !p->eth || !p->probes || !p->ip || !p->owner)
 		return -ENOMEM;
-	if (bench_probes_pick(img, ph->kind, count, 0x5eed + count, p->probes))
+	if (ph->kind == BENCH_FLOWS ? bench_flow_probes(img, count, 0x5eed + count, p->probes) :
+				      bench_probes_pick(img, ph->kind, count, 0x5eed + count, p->probes))
 		return -ENOENT;
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *mac = su_view_host(img->view)->mac;
@@ -87,9 +88,10 @@ static int pool_build(struct pool *p, const struct bench_image *img, const struc
 		b = buf_at(p, i);
 		if (su_parse_frame(&b, &p->ip[i]) != SU_PARSE_OK)
 			return -EINVAL;
-		su_lookup_port_slice(img->view, su_tbl_meta(img->view), q->family, q->addr,
-				     q->protocol, q->port, &found);
-		if (found.owner == SU_OWNER_NONE || img->owners[found.owner].kind != ph->kind)
+		/* The lookup stage as the route runs it, every kind of the image. */
+		su_lookup_kinds(img->view, su_tbl_meta(img->view), &p->ip[i], SU_LOOKUP_PORT, &found);
+		if (found.owner == SU_OWNER_NONE ||
+		    img->owners[found.owner].kind != (ph->kind == BENCH_FLOWS ? SU_OWNER_SERVER : ph->kind))
 			return -EINVAL;
 		p->owner[i] = found.owner;
 	}
@@ -147,6 +149,13 @@ static int time_phase(const struct bench_image *img, const struct phase *ph, uin
 	struct pool p;
 	int ret = pool_build(&p, img, ph, ph->pool, frame_len);
 
+	if (ret == -ENOENT) {
+		/* The image has none of the phase's destinations (a port-slice table and the flow
+		 * phases, or the other way round): nothing to time. */
+		fprintf(stderr, "%s: skipped: the image has none of its destinations\n", ph->name);
+		pool_free(&p);
+		return 0;
+	}
 	if (ret) {
 		fprintf(stderr, "%s: could not build frames: %s\n", ph->name, strerror(-ret));
 		pool_free(&p);

@@ -54,9 +54,11 @@ typedef uint64_t (*phase_fn)(const struct pool *p, uint32_t from, uint32_t n);
 #define CAPTURE_OFF 1
 #define CAPTURE_ON 2
 
+/* A phase's `kind` for flows to a flow-hash service (their owners are servers). */
+#define BENCH_FLOWS 0
 struct phase {
 	const char *name;
-	uint8_t kind;  /* owner kind of the destinations */
+	uint8_t kind;  /* owner kind of the destinations, or BENCH_FLOWS */
 	uint32_t pool; /* distinct frames in `time` mode */
 	bool sized;    /* also with 1514-byte frames (else 64 only) */
 	bool mutates;  /* writes over the Ethernet header: restore between passes */

@@ -110,6 +110,34 @@ int bench_probes_pick(const struct bench_image *img, uint8_t kind, uint32_t n, u
 	return have == n ? 0 : -ENOENT;
 }
 
+int bench_flow_probes(const struct bench_image *img, uint32_t n, uint64_t seed,
+		      struct bench_probe *out)
+{
+	const struct su_table_header *h = img->header;
+	const struct su_flow_head *head = NULL;
+	const struct su_flow_service *services;
+	uint64_t state = seed | 1;
+
+	for (uint32_t i = 0; i < h->section_count; i++)
+		if (h->sections[i].kind == SU_KEY_KIND_FLOW_HASH)
+			head = (const void *)((const uint8_t *)img->data + h->sections[i].offset);
+	if (!head || head->service_count == 0)
+		return -ENOENT;
+	services = (const void *)(head + 1);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct su_flow_service *s = &services[next_random(&state) % head->service_count];
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].family = s->family;
+		out[i].protocol = s->protocol;
+		out[i].port = s->port;
+		memcpy(out[i].addr, s->addr, 16);
+		/* 1024..65535: a random row of the service for each flow. */
+		out[i].sport = (uint16_t)(1024 + next_random(&state) % (65536 - 1024));
+	}
+	return 0;
+}
+
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -152,7 +180,7 @@ uint32_t bench_frame_build(const struct bench_probe *p, const uint8_t dst_mac[6]
 		memcpy(ip + 8, src6, 16);
 		memcpy(ip + 24, p->addr, 16);
 	}
-	put16(t, 40000); /* source port: one flow per probe is all the benches need */
+	put16(t, p->sport ? p->sport : 40000); /* one flow per probe is all the benches need */
 	put16(t + 2, p->port);
 	if (p->protocol == IPPROTO_UDP)
 		put16(t + 4, (uint16_t)(len - 14 - l3));

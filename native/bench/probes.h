@@ -25,18 +25,25 @@ struct bench_image {
 int bench_image_load(const char *path, struct bench_image *img);
 void bench_image_free(struct bench_image *img);
 
-/* One destination: what su_view_lookup takes. */
+/* One destination: what su_view_lookup takes, and the flow's source port (0: 40000). */
 struct bench_probe {
 	uint8_t family; /* SU_FAMILY_IPV4 or SU_FAMILY_IPV6 */
 	uint8_t protocol;
 	uint16_t port;
 	uint8_t addr[16];
+	uint16_t sport;
 };
 
 /* Fills `out` with `n` destinations owned by an owner of `kind` (enum su_owner_kind), each a
  * random key, range, port and host part; the same `seed` gives the same probes. -ENOENT when
  * the image has no slice of that kind. */
 int bench_probes_pick(const struct bench_image *img, uint8_t kind, uint32_t n, uint64_t seed,
+		      struct bench_probe *out);
+
+/* Fills `out` with `n` flows to the image's flow-hash services (issue 15), each a random service
+ * and source port, so that the flows spread over the rows; the same `seed` gives the same flows.
+ * -ENOENT when the image has no flow-hash section. */
+int bench_flow_probes(const struct bench_image *img, uint32_t n, uint64_t seed,
 		      struct bench_probe *out);
 
 /* Writes an Ethernet/IP/TCP-or-UDP frame to `p` into `out` (room for `frame_len` bytes, at least

@@ -9,11 +9,20 @@
 
 #define SU_IPV4_DF 0x4000 /* "don't fragment" in the flags/offset word (RFC 791 3.1) */
 
+/* Bytes of GUE header the encapsulation to `owner` writes after UDP: variant 0's first word,
+ * and for GLB its private word (the hops, if any, are the packet's: su_glb_write). */
+static uint32_t gue_len(const struct su_owner *owner)
+{
+	if (owner->encap == SU_ENCAP_GLB)
+		return SU_GUE_V0_HEADER_LEN + SU_GLB_PRIVATE_LEN;
+	return owner->encap == SU_ENCAP_GUE0 ? SU_GUE_V0_HEADER_LEN : 0;
+}
+
 /* Bytes the encapsulation to `owner` writes: Ethernet, outer IPv4 or IPv6, UDP, GUE header. */
 static uint32_t encap_len(const struct su_owner *owner)
 {
 	return SU_ETH_HLEN + (owner->family == SU_FAMILY_IPV4 ? SU_IPV4_HLEN : SU_IPV6_HLEN) +
-	       SU_UDP_HLEN + (owner->encap == SU_ENCAP_GUE0 ? SU_GUE_V0_HEADER_LEN : 0);
+	       SU_UDP_HLEN + gue_len(owner);
 }
 
 /* The GUE headers of `f` from `host` to `owner`'s endpoint. */
@@ -23,7 +32,7 @@ static void prepare_gue(const struct su_host *host, const struct su_owner *owner
 	uint32_t sum = 0;
 
 	f->hdr_len = (uint8_t)encap_len(owner);
-	f->udp_extra = SU_UDP_HLEN + (owner->encap == SU_ENCAP_GUE0 ? SU_GUE_V0_HEADER_LEN : 0);
+	f->udp_extra = (uint8_t)(SU_UDP_HLEN + gue_len(owner));
 	memcpy(hdr, owner->next_hop_mac, 6);
 	memcpy(hdr + 6, host->mac, 6);
 	if (owner->family == SU_FAMILY_IPV4) {
@@ -65,10 +74,17 @@ static void prepare_gue(const struct su_host *host, const struct su_owner *owner
 	/* Source port, length (and over IPv6 the checksum) per packet; zero over IPv4: allowed
 	 * and skipped by the receiver (draft 5.8). */
 	su_put16(udp + 2, owner->gue_port);
-	/* The same for an inner IPv6 datagram, but for variant 0's header: C = 0, Hlen = 0, no
-	 * flags, Proto the inner family's protocol. */
+	if (owner->encap == SU_ENCAP_GLB) {
+		/* GLB's header with an empty hop list (src/lb/hop-list.ts): Hlen 1 (the private
+		 * word), C = 0, no flags; private type 0, next hop index 0 (the director writes
+		 * 0: the backend tries hop 0 first), hop count 0. A hop, when the packet has one,
+		 * raises Hlen and the count (su_glb_write). */
+		udp[8] = 1;
+	}
+	/* The same for an inner IPv6 datagram, but for variant 0's header: C = 0, Hlen = 0 (1 for
+	 * GLB), no flags, Proto the inner family's protocol. */
 	memcpy(f->hdr[1], hdr, sizeof(f->hdr[1]));
-	if (owner->encap == SU_ENCAP_GUE0) {
+	if (owner->encap == SU_ENCAP_GUE0 || owner->encap == SU_ENCAP_GLB) {
 		udp[9] = SU_GUE_PROTO_IPV4;
 		f->hdr[1][udp - hdr + 9] = SU_GUE_PROTO_IPV6;
 	}
@@ -104,6 +120,11 @@ void su_fwd_prepare(const struct su_host *host, const struct su_owner *o, struct
 	f->fate = fate_of(host, o, SU_FROM_WIRE);
 	f->fate_from_dc = fate_of(host, o, SU_FROM_DC);
 	f->fate_from_server = fate_of(host, o, SU_FROM_SERVER);
+	if (o->kind == SU_OWNER_SERVER && o->encap == SU_ENCAP_GLB) {
+		/* Whether or not this host can send to it: as a row's secondary it is only named. */
+		f->glb = 1;
+		memcpy(f->glb_addr, o->endpoint, 4);
+	}
 	if (f->fate == SU_ROUTE_forward_server_l2) {
 		/* The MTU counts the IP packet: VLAN tags and padding are not part of it. */
 		f->max_ip_len = host->mtu;

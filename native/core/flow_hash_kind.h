@@ -1,6 +1,7 @@
 /* The flow-hash key kind's lookup (issue 15: a service's Maglev table over the flow hash; its
  * section: softunicast/table.h): the service of (family, protocol, destination port, destination
- * address), then its row by the flow hash mod the rows, and the row's primary owner. The lookup
+ * address), then its row by the flow hash mod the rows, and the row's primary owner (and its
+ * secondary, the hop a 'glb' primary's packets carry: route.h, su_glb_hop). The lookup
  * stage (route.h, su_lookup_kinds) calls it as its case SU_KEY_KIND_FLOW_HASH. Table access
  * through the target's su_tbl_flow_service and su_tbl_flow_row (native/core/user.h,
  * bpf/target.h), which the includer defines first. */
@@ -40,8 +41,10 @@ SU_INLINE void su_flow_hash_find(su_tbl t, const struct su_meta *m, const struct
 	hash = su_flow_hash_from(m->flow_start[ipv6][pkt->protocol == SU_IPPROTO_UDP],
 				 pkt->family, pkt->saddr, pkt->daddr, pkt->sport, pkt->dport);
 	r = su_tbl_flow_row(t, s->row_first + hash % s->rows);
-	if (r)
+	if (r) {
 		out->owner = r->primary;
+		out->secondary = r->secondary;
+	}
 }
 
 #endif /* SU_CORE_FLOW_HASH_KIND_H */

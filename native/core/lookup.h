@@ -25,6 +25,8 @@ struct su_found {
 	uint32_t owner;   /* the owner's index, or SU_OWNER_NONE */
 	uint32_t managed; /* without an owner: whether some key's span holds the port (a gap in
 			   * managed ports, dropped) or none does (the kernel's, passed) */
+	uint32_t secondary; /* flow-hash: the row's secondary owner (second chance, a GLB hop);
+			     * SU_OWNER_NONE for every other kind */
 };
 
 /* The owner of `port` among key `k`'s ranges (sorted, disjoint): the last range starting at or
@@ -183,6 +185,7 @@ SU_INLINE void su_lookup_port_slice(su_tbl t, const struct su_meta *m, uint8_t f
 {
 	out->owner = SU_OWNER_NONE;
 	out->managed = 0;
+	out->secondary = SU_OWNER_NONE;
 	su_port_slice_find(t, m, family, addr, protocol, port, SU_LOOKUP_PORT, out);
 }
 

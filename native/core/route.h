@@ -15,6 +15,7 @@
 
 #include "flow_hash_kind.h"
 #include "frags.h"
+#include "glb.h"
 #include "gue.h"
 #include "icmp.h"
 #include "lookup.h"
@@ -27,7 +28,7 @@ SU_INLINE enum su_route_counter su_stage_parse_frame(const struct su_buf *b, str
 SU_INLINE enum su_route_counter su_stage_unwrap(su_tbl t, const struct su_buf *b,
 						const struct su_ip *outer, struct su_ip *inner);
 SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_ip *pkt, int decap,
-				     enum su_route_counter *miss);
+				     uint32_t *hop, enum su_route_counter *miss);
 /* One key kind's lookup (su_kind_lookup below), a stage of its own in the XDP program too: the
  * verifier then walks the kinds' loop without walking every kind's lookup once per turn. */
 SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
@@ -47,6 +48,9 @@ struct su_verdict {
 	uint8_t pad0;
 	uint16_t mtu;   /* reply_too_big: the largest IP packet the owner's encapsulation takes */
 	uint16_t pad1;
+	/* A 'glb' owner's hop (glb.h, su_glb_hop), an IPv4 address as loaded (network order in
+	 * memory); 0 for an empty hop list, and for every other owner. */
+	uint32_t hop;
 };
 
 /* Key kind `kind`'s lookup of `pkt` (mode SU_LOOKUP_PORT: its owner; SU_LOOKUP_ADDRESS: only
@@ -92,6 +96,7 @@ SU_INLINE void su_lookup_kinds(su_tbl t, const struct su_meta *m, const struct s
 
 	out->owner = SU_OWNER_NONE;
 	out->managed = 0;
+	out->secondary = SU_OWNER_NONE;
 	SU_UNROLL_KINDS
 	for (uint32_t i = 0; i < SU_SECTIONS_MAX; i++) {
 		if (i >= count)
@@ -123,12 +128,16 @@ SU_INLINE enum su_route_counter su_unreadable(su_tbl t, const struct su_meta *m,
 }
 
 /* The owner of `pkt` (by its ports; a later fragment by its first, remembered when it passed),
- * or SU_OWNER_NONE with the fate that has: unmanaged (the kernel's), or a drop. */
+ * or SU_OWNER_NONE with the fate that has: unmanaged (the kernel's), or a drop. `*hop`: the
+ * hop of a 'glb' owner's list (glb.h, su_glb_hop: a flow-hash row's secondary), 0 for anything
+ * else (a later fragment too: only its owner is remembered). */
 SU_INLINE uint32_t su_owner_of(su_tbl t, su_frag_state f, const struct su_meta *m,
-			       const struct su_ip *pkt, int decap, enum su_route_counter *miss)
+			       const struct su_ip *pkt, int decap, uint32_t *hop,
+			       enum su_route_counter *miss)
 {
 	struct su_found found;
 
+	*hop = 0;
 	if (pkt->fragment == SU_FRAGMENT_LATER) {
 		uint32_t owner;
 
@@ -149,6 +158,7 @@ SU_INLINE uint32_t su_owner_of(su_tbl t, su_frag_state f, const struct su_meta *
 	}
 	if (pkt->fragment == SU_FRAGMENT_FIRST)
 		su_frag_save(f, pkt, m->generation, found.owner);
+	*hop = su_glb_hop(t, found.owner, found.secondary);
 	return found.owner;
 }
 
@@ -166,6 +176,7 @@ SU_INLINE enum su_route_counter su_route_decide(su_tbl t, su_frag_state f, const
 
 	v->owner = SU_OWNER_NONE;
 	v->mtu = 0;
+	v->hop = 0;
 	v->decap = 0;
 	v->from = SU_FROM_WIRE;
 	if (!m)
@@ -186,7 +197,7 @@ SU_INLINE enum su_route_counter su_route_decide(su_tbl t, su_frag_state f, const
 		if (eth && su_tbl_peer_mac(t, eth + 6))
 			v->from = SU_FROM_SERVER;
 	}
-	v->owner = su_stage_owner_of(t, f, pkt, v->decap, &fate);
+	v->owner = su_stage_owner_of(t, f, pkt, v->decap, &v->hop, &fate);
 	if (v->owner == SU_OWNER_NONE)
 		return fate;
 	fwd = su_tbl_fwd(t, v->owner);
@@ -207,8 +218,12 @@ SU_INLINE enum su_route_counter su_route_decide(su_tbl t, su_frag_state f, const
 	 * answer goes back the way the tunnel packet came, towards the router that routes to the
 	 * sender). A packet a server of this data centre sent on gets no answer: it is dropped for
 	 * the loop rules before it could be too big. */
-	if (SU_ROUTE_TRANSMITS(fate) && pkt->ip_len > fwd->max_ip_len) {
-		v->mtu = (uint16_t)fwd->max_ip_len;
+	if (!SU_ROUTE_TRANSMITS(fate))
+		return fate;
+	/* A 'glb' owner's hop list grows the header by its hop. */
+	if (pkt->ip_len + (v->hop ? SU_GLB_HOP_LEN : 0) > fwd->max_ip_len) {
+		/* Not below 0: a GLB owner's MTU leaves more than a hop (68 + 14 - 50). */
+		v->mtu = (uint16_t)(fwd->max_ip_len - (v->hop ? SU_GLB_HOP_LEN : 0));
 		return v->from != SU_FROM_SERVER && su_icmp_too_big_wanted(pkt) ?
 			       SU_ROUTE_reply_too_big :
 			       SU_ROUTE_drop_too_big;
@@ -280,12 +295,16 @@ SU_INLINE enum su_route_counter su_route_apply(su_tbl t, struct su_buf *b, const
 	{
 		const struct su_meta *m = su_tbl_meta(t);
 		uint32_t sport = m ? su_gue_source_port(m, pkt) : SU_GUE_SOURCE_PORT_MIN;
+		uint32_t len = (uint32_t)fwd->hdr_len + (v->hop ? SU_GLB_HOP_LEN : 0);
 
 		/* The headers end where the datagram starts: it is kept byte for byte, without any
 		 * Ethernet padding or trailer that followed it. */
-		if (su_move_head(b, (int32_t)pkt->l3 - (int32_t)fwd->hdr_len))
+		if (su_move_head(b, (int32_t)pkt->l3 - (int32_t)len))
 			return SU_ROUTE_drop_too_big;
-		if (su_set_len(b, (uint32_t)fwd->hdr_len + pkt->ip_len) || su_gue_write(fwd, pkt, sport, b))
+		if (su_set_len(b, len + pkt->ip_len))
+			return SU_ROUTE_drop_malformed;
+		if (fwd->glb ? su_glb_write(fwd, pkt, sport, v->hop, b) :
+			       su_gue_write(fwd, pkt, sport, b))
 			return SU_ROUTE_drop_malformed;
 	}
 	return fate;

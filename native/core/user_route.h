@@ -20,9 +20,9 @@ SU_INLINE enum su_route_counter su_stage_unwrap(su_tbl t, const struct su_buf *b
 }
 
 SU_INLINE uint32_t su_stage_owner_of(su_tbl t, su_frag_state f, const struct su_ip *pkt, int decap,
-				     enum su_route_counter *miss)
+				     uint32_t *hop, enum su_route_counter *miss)
 {
-	return su_owner_of(t, f, su_tbl_meta(t), pkt, decap, miss);
+	return su_owner_of(t, f, su_tbl_meta(t), pkt, decap, hop, miss);
 }
 
 SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,

@@ -113,6 +113,19 @@ int su_check_owner(uint32_t index, const struct su_owner *o, struct su_error *er
 		if (o->gue_port == 0)
 			return su_bad(err, "owner %u (GUE) has destination port 0", index);
 		return 0;
+	case SU_ENCAP_GLB:
+		/* GLB hop lists hold IPv4 addresses only, and the backend that reads them
+		 * (bpf/backend.bpf.c) takes an IPv4 outer header: the whole path is IPv4. */
+		if (o->kind != SU_OWNER_SERVER || o->family != SU_FAMILY_IPV4)
+			return su_bad(err, "owner %u (GLB) is of kind %u with endpoint family %u, "
+					   "expected a server (2) with an IPv4 endpoint (4)",
+				      index, o->kind, o->family);
+		if (o->gue_port == 0)
+			return su_bad(err, "owner %u (GLB) has destination port 0", index);
+		/* The packet path reads a hop of 0 as "no hop" (native/core/glb.h). */
+		if (!(o->endpoint[0] | o->endpoint[1] | o->endpoint[2] | o->endpoint[3]))
+			return su_bad(err, "owner %u (GLB) has endpoint 0.0.0.0", index);
+		return 0;
 	case SU_ENCAP_L2:
 		if (o->kind != SU_OWNER_SERVER)
 			return su_bad(err, "owner %u is a datacenter with L2 encapsulation, which only "
@@ -125,8 +138,8 @@ int su_check_owner(uint32_t index, const struct su_owner *o, struct su_error *er
 				      index);
 		return 0;
 	default:
-		return su_bad(err, "owner %u has encapsulation %u, expected 0 (GUE0), 1 (GUE1) or 2 "
-				   "(L2)",
+		return su_bad(err, "owner %u has encapsulation %u, expected 0 (GUE0), 1 (GUE1), 2 "
+				   "(L2) or 3 (GLB)",
 			      index, o->encap);
 	}
 }

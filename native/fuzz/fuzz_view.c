@@ -184,6 +184,8 @@ static uint32_t mtu_edge(const struct su_host *host, const struct su_owner *o)
 		return 0;
 	if (o->encap == SU_ENCAP_L2)
 		return host->mtu;
+	if (o->encap == SU_ENCAP_GLB)
+		return host->mtu + 14u - SU_GLB_HDR_LEN; /* a hop list of no hop */
 	return host->mtu + 14u - (14 + (o->family == SU_FAMILY_IPV4 ? 20 : 40) + 8 +
 				  (o->encap == SU_ENCAP_GUE0 ? 4 : 0));
 }

@@ -80,6 +80,8 @@ struct fz_expect {
 	uint8_t later;              /* a later piece */
 	long owner;                 /* -1: none found */
 	uint32_t mtu;               /* reply_too_big: the largest IP packet the owner's way takes */
+	uint32_t hops;              /* a 'glb' owner's hop list: 1 with the row's secondary */
+	uint8_t hop[4];             /* that hop: the secondary's IPv4 endpoint */
 	struct fz_frag *frag;       /* a later piece's record in the memory */
 };
 
@@ -103,10 +105,10 @@ static inline const struct fz_ip *fz_pkt(const struct fz_expect *e)
 int fz_flow_section_valid(const uint8_t *image, const struct su_section *s);
 void fz_flow_load(struct fz_table *t, const uint8_t *image, const struct su_section *s);
 int fz_flow_valid(const struct fz_table *t);
-long fz_flow_owner(const struct fz_table *t, const struct fz_ip *p, int *managed);
+long fz_flow_owner(const struct fz_table *t, const struct fz_ip *p, int *managed, long *secondary);
 int fz_flow_addr(const struct fz_table *t, uint8_t family, const uint8_t *addr);
 
 /* Outer Ethernet, IP, UDP and (variant 0) GUE header bytes of a GUE owner. */
-uint32_t fz_gue_hdr_len(const struct su_owner *o);
+uint32_t fz_gue_hdr_len(const struct su_owner *o, uint32_t hops);
 
 #endif /* SU_FUZZ_MODEL_H */

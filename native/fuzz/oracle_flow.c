@@ -124,8 +124,10 @@ static uint32_t flow_hash(uint32_t seed, const struct fz_ip *p)
 	return (uint32_t)(h ^ (h >> 31));
 }
 
-long fz_flow_owner(const struct fz_table *t, const struct fz_ip *p, int *managed)
+long fz_flow_owner(const struct fz_table *t, const struct fz_ip *p, int *managed, long *secondary)
 {
+	const struct su_flow_row *r;
+
 	for (uint32_t i = 0; t->services && i < t->flow.service_count; i++) {
 		const struct su_flow_service *s = &t->services[i];
 
@@ -133,9 +135,9 @@ long fz_flow_owner(const struct fz_table *t, const struct fz_ip *p, int *managed
 		    memcmp(s->addr, p->daddr, 16) != 0)
 			continue;
 		*managed = 1;
-		return t->rows[s->row_first + flow_hash(t->h.host.flow_hash_seed, p) %
-						      t->flow.rows]
-			.primary;
+		r = &t->rows[s->row_first + flow_hash(t->h.host.flow_hash_seed, p) % t->flow.rows];
+		*secondary = r->secondary;
+		return r->primary;
 	}
 	return -1;
 }

@@ -81,7 +81,7 @@ static void check_sent(const struct fz_table *t, const struct fz_expect *e,
 				out_off, out_len, len);
 		return;
 	}
-	hdr_len = fate == SU_ROUTE_forward_server_l2 ? 14 : fz_gue_hdr_len(o);
+	hdr_len = fate == SU_ROUTE_forward_server_l2 ? 14 : fz_gue_hdr_len(o, e->hops);
 	/* The datagram itself is never touched, nor moved; what followed it is not sent. */
 	if (out_off != headroom + p->l3 - hdr_len || out_len != hdr_len + p->ip_len)
 		fz_fail("%s: %u bytes at %u, the model %u at %u", name, out_len, out_off,
@@ -100,6 +100,16 @@ static void check_sent(const struct fz_table *t, const struct fz_expect *e,
 	     udp[9] != (p->family == SU_FAMILY_IPV4 ? SU_GUE_PROTO_IPV4 : SU_GUE_PROTO_IPV6)))
 		fz_fail("%s: GUE variant 0 header %02x %02x %02x %02x", name, udp[8], udp[9],
 			udp[10], udp[11]);
+	/* GLB (src/lb/hop-list.ts): Hlen 1 + hops, C = 0, Proto, no flags; private type 0, next
+	 * hop index 0, hop count; the hop. */
+	if (o->encap == SU_ENCAP_GLB &&
+	    (udp[8] != 1 + e->hops || udp[10] != 0 || udp[11] != 0 ||
+	     udp[9] != (p->family == SU_FAMILY_IPV4 ? SU_GUE_PROTO_IPV4 : SU_GUE_PROTO_IPV6) ||
+	     udp[12] != 0 || udp[13] != 0 || udp[14] != 0 || udp[15] != e->hops ||
+	     (e->hops && memcmp(udp + 16, e->hop, 4) != 0)))
+		fz_fail("%s: GLB header %02x %02x %02x %02x, private %02x %02x %02x %02x, model %u hops",
+			name, udp[8], udp[9], udp[10], udp[11], udp[12], udp[13], udp[14], udp[15],
+			e->hops);
 	/* All pieces of a datagram take one outer source port (one ECMP path). */
 	if (e->frag && e->frag->sport >= 0 && (uint32_t)e->frag->sport != fz_get16(udp))
 		fz_fail("%s: a fragment's source port %u differs from its first's %d", name,

@@ -9,10 +9,20 @@
 
 #include "model.h"
 
-uint32_t fz_gue_hdr_len(const struct su_owner *o)
+uint32_t fz_gue_hdr_len(const struct su_owner *o, uint32_t hops)
 {
+	/* GLB (src/lb/hop-list.ts): GUE's first word, GLB's private word, 4 bytes a hop. */
+	if (o->encap == SU_ENCAP_GLB)
+		return 14 + 20 + 8 + 8 + 4 * hops;
 	return 14 + (o->family == SU_FAMILY_IPV4 ? 20 : 40) + 8 +
 	       (o->encap == SU_ENCAP_GUE0 ? SU_GUE_V0_HEADER_LEN : 0);
+}
+
+/* Whether owner `i` is reached by GLB's hop list (a server: the image check's rule). */
+static int glb(const struct fz_table *t, long i)
+{
+	return i >= 0 && (uint32_t)i < t->h.owner_count && t->owners[i].kind == SU_OWNER_SERVER &&
+	       t->owners[i].encap == SU_ENCAP_GLB;
 }
 
 /* A source route, with the ones the model cannot call taken as `either`. */
@@ -209,7 +219,7 @@ static long owner_of(const struct fz_table *t, const struct fz_frags *mem, struc
 {
 	const struct fz_ip *p = fz_pkt(e);
 	int flow_managed = 0;
-	long owner, flow;
+	long owner, flow, secondary = -1;
 
 	if (p->fragment == FZ_FRAG_LATER) {
 		e->later = 1;
@@ -222,9 +232,16 @@ static long owner_of(const struct fz_table *t, const struct fz_frags *mem, struc
 	}
 	owner = fz_lookup_naive(t, p->family, p->daddr, p->protocol, p->dport);
 	/* The kinds in the image's order: the first that finds an owner decides. */
-	flow = fz_flow_owner(t, p, &flow_managed);
-	if (flow >= 0 && (t->flow_first || owner < 0))
+	flow = fz_flow_owner(t, p, &flow_managed, &secondary);
+	if (flow >= 0 && (t->flow_first || owner < 0)) {
 		owner = flow;
+		/* A 'glb' primary's packets name the row's secondary, if it is another 'glb'
+		 * owner: second chance there (issue 15); never the primary itself. */
+		if (secondary != owner && glb(t, owner) && glb(t, secondary)) {
+			e->hops = 1;
+			memcpy(e->hop, t->owners[secondary].endpoint, 4);
+		}
+	}
 	/* An unwrapped packet is for a slice we manage or nobody's: no open relay. */
 	*miss = flow_managed || fz_port_managed(t, p->family, p->daddr, p->protocol, p->dport) ?
 			SU_ROUTE_drop_no_owner :
@@ -273,7 +290,7 @@ static enum su_route_counter decide(const struct fz_table *t, const struct fz_fr
 	 * (IPv6, IPv4 with DF) is answered with what fits (RFC 1191, RFC 4443), unless it is an ICMP
 	 * error itself, a later piece, or came from a server of this data centre. */
 	{
-		uint32_t over = fate == SU_ROUTE_forward_server_l2 ? 14u : fz_gue_hdr_len(o);
+		uint32_t over = fate == SU_ROUTE_forward_server_l2 ? 14u : fz_gue_hdr_len(o, e->hops);
 
 		/* What fits after the headers: none when the headers alone exceed the MTU. */
 		e->mtu = host->mtu + 14u > over ? host->mtu + 14u - over : 0;
@@ -284,7 +301,7 @@ static enum su_route_counter decide(const struct fz_table *t, const struct fz_fr
 			       SU_ROUTE_reply_too_big :
 			       SU_ROUTE_drop_too_big;
 	/* The headers must fit in front of the datagram, over what preceded it and the headroom. */
-	if (fate != SU_ROUTE_forward_server_l2 && p->l3 + headroom < fz_gue_hdr_len(o))
+	if (fate != SU_ROUTE_forward_server_l2 && p->l3 + headroom < fz_gue_hdr_len(o, e->hops))
 		return SU_ROUTE_drop_too_big;
 	return fate;
 }

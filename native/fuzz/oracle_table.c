@@ -225,6 +225,11 @@ static int owner_valid(const struct su_owner *o)
 		return 1; /* its encapsulation is never used */
 	if (o->encap == SU_ENCAP_L2)
 		return o->kind == SU_OWNER_SERVER && (o->flags & SU_OWNER_NEXT_HOP_KNOWN);
+	/* GLB: a server's IPv4 address, never 0.0.0.0 (0 reads as "no hop"). */
+	if (o->encap == SU_ENCAP_GLB)
+		return o->kind == SU_OWNER_SERVER && o->family == SU_FAMILY_IPV4 &&
+		       o->gue_port != 0 && (o->endpoint[0] | o->endpoint[1] | o->endpoint[2] |
+					    o->endpoint[3]);
 	return (o->encap == SU_ENCAP_GUE0 || o->encap == SU_ENCAP_GUE1) &&
 	       (o->family == SU_FAMILY_IPV4 || o->family == SU_FAMILY_IPV6) && o->gue_port != 0;
 }

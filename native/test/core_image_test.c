@@ -207,10 +207,25 @@ static void test_image_checks(void)
 		      "Invalid table image: owner 3 has kind 9, expected 1 (local), 2 (server) or 3 "
 		      "(datacenter)");
 	routing_table(&m);
-	m.owners[2].encap = 3;
-	expect_reject(&m, "encapsulation 3",
-		      "Invalid table image: owner 2 has encapsulation 3, expected 0 (GUE0), 1 (GUE1) "
-		      "or 2 (L2)");
+	m.owners[2].encap = 4;
+	expect_reject(&m, "encapsulation 4",
+		      "Invalid table image: owner 2 has encapsulation 4, expected 0 (GUE0), 1 (GUE1), 2 "
+		      "(L2) or 3 (GLB)");
+	routing_table(&m);
+	m.owners[3].encap = SU_ENCAP_GLB;
+	expect_reject(&m, "a GLB owner with an IPv6 endpoint",
+		      "Invalid table image: owner 3 (GLB) is of kind 2 with endpoint family 6, "
+		      "expected a server (2) with an IPv4 endpoint (4)");
+	routing_table(&m);
+	m.owners[4].encap = SU_ENCAP_GLB;
+	expect_reject(&m, "a data centre reached by GLB",
+		      "Invalid table image: owner 4 (GLB) is of kind 3 with endpoint family 4, "
+		      "expected a server (2) with an IPv4 endpoint (4)");
+	routing_table(&m);
+	m.owners[2].encap = SU_ENCAP_GLB;
+	memset(m.owners[2].endpoint, 0, 4);
+	expect_reject(&m, "a GLB owner at 0.0.0.0",
+		      "Invalid table image: owner 2 (GLB) has endpoint 0.0.0.0");
 	routing_table(&m);
 	m.owners[4].family = 0;
 	expect_reject(&m, "a GUE owner without endpoint family",

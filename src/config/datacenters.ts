@@ -2,6 +2,7 @@
 // full. What failed is left out of the maps, and its names are remembered so that later checks
 // (slices naming a server, who reaches whom) skip it instead of piling up problems. Used by validate.ts.
 import { ABI } from '../generated/abi.js';
+import { GLB_GUE_PORT } from '../lb/hop-list.js';
 import { parseMac } from '../slices/owner.js';
 import type { DatacenterEncap, ServerEncap } from '../slices/types.js';
 import { resolveOptions } from '../xdp/options.js';
@@ -12,7 +13,7 @@ import type { DatacenterConfig, HostAddresses, ServerConfig, ServerInterface } f
 import { checkName, integer, ipv4, ipv6, map, object, oneOf } from './values.js';
 
 export const GUE_ENCAPS: readonly DatacenterEncap[] = ['gue0', 'gue1'];
-const SERVER_ENCAPS: readonly ServerEncap[] = ['gue0', 'gue1', 'l2'];
+const SERVER_ENCAPS: readonly ServerEncap[] = ['gue0', 'gue1', 'l2', 'glb'];
 
 /** The `gue` settings the data centres and servers default to. */
 export interface GueDefaults {
@@ -61,9 +62,12 @@ function checkServer(p: Problems, value: unknown, path: Path, name: string, dc: 
   const addresses = checkAddresses(p, s, path, 'a server');
   const encap = p.attempt(path, () => oneOf(s.encap, [...path, 'encap'], SERVER_ENCAPS, gue.encap));
   const mac = checkMac(p, s, path, encap);
+  // GLB hop lists hold IPv4 addresses only: its peers reach a 'glb' server at its IPv4 address.
+  if (encap === 'glb' && s.ipv4 === undefined) p.expected([...path, 'ipv4'], "an IPv4 address: a server reached by 'glb' needs one (GLB hop lists are IPv4 only)", undefined);
   // An l2 server still runs a router, which receives GUE from other data centres when it is
-  // its data centre's endpoint: it keeps a receive port, its data centre's unless set.
-  const port = p.attempt(path, () => integer(s.guePort, [...path, 'guePort'], 1, 65535, guePort));
+  // its data centre's endpoint: it keeps a receive port, its data centre's unless set (GLB
+  // director's for a 'glb' server, which its peers send to).
+  const port = p.attempt(path, () => integer(s.guePort, [...path, 'guePort'], 1, 65535, encap === 'glb' ? GLB_GUE_PORT : guePort));
   const iface = s.interface === undefined ? undefined : checkInterface(p, s.interface, [...path, 'interface']);
   const fallback = p.attempt(path, () => fallbackName(s.fallback, [...path, 'fallback']));
   if (p.count > before) return undefined;

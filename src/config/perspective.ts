@@ -61,6 +61,10 @@ export function perspectiveOf(config: Config, host: string): Perspective {
         } else if (peer.encap === 'l2') {
           const address = (peer.ipv4 ?? peer.ipv6)!;
           owners.set(name, { kind: 'server', address, encap: 'l2', mac: peer.mac!, ...othersOf(peer, address) });
+        } else if (peer.encap === 'glb') {
+          // GLB GUE is IPv4 only (the peer has an IPv4 address: datacenters.ts checks it).
+          if (server.ipv4 === undefined) unreachable(server, `server ${name}`);
+          owners.set(name, { kind: 'server', address: peer.ipv4!, encap: 'glb', guePort: peer.guePort, ...othersOf(peer, peer.ipv4!) });
         } else {
           const family = familyTo(server, peer) ?? unreachable(server, `server ${name}`);
           owners.set(name, { kind: 'server', address: peer[family]!, encap: peer.encap, guePort: peer.guePort, ...othersOf(peer, peer[family]!) });

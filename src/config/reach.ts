@@ -83,7 +83,8 @@ export function checkReach(
     for (const name of dc.servers) {
       const peer = servers.get(name);
       if (peer === undefined || peer === s || peer.encap === 'l2') continue;
-      const family = familyTo(s, peer);
+      // GLB GUE (encap 'glb') goes over IPv4 only: the sender needs an IPv4 address.
+      const family = peer.encap === 'glb' ? (s.ipv4 !== undefined && peer.ipv4 !== undefined ? 'ipv4' : undefined) : familyTo(s, peer);
       if (family !== undefined) {
         use(s, family);
         continue;

@@ -3,7 +3,7 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 8,
+  "abiVersion": 9,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
@@ -224,7 +224,8 @@ export const ABI = {
     "encaps": {
       "GUE0": 0,
       "GUE1": 1,
-      "L2": 2
+      "L2": 2,
+      "GLB": 3
     },
     "sectionsMax": 4,
     "keyKinds": {

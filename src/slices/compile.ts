@@ -149,7 +149,7 @@ function ownerRecord(name: string, spec: OwnerSpec, host: Host, nextHops: Readon
         `but the host has no IPv${v4 ? 4 : 6} address to send from (host.ipv${v4 ? 4 : 6} is not set)`,
     );
   }
-  bytes[fields.encap.offset] = spec.encap === 'gue1' ? encaps.GUE1 : encaps.GUE0;
+  bytes[fields.encap.offset] = spec.encap === 'gue1' ? encaps.GUE1 : spec.encap === 'glb' ? encaps.GLB : encaps.GUE0;
   bytes[fields.family.offset] = v4 ? FAMILY_V4 : FAMILY_V6;
   new DataView(bytes.buffer).setUint16(fields.gue_port.offset, spec.guePort ?? ABI.gue.defaultPort, endianness() === 'LE');
   writeAddress(bytes, fields.endpoint.offset, v4 ? FAMILY_V4 : FAMILY_V6, v4 ? Number(address.getValue()) : 0, v4 ? 0n : address.getValue());

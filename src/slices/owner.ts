@@ -4,7 +4,8 @@ import type { IPv4, IPv6 } from 'ip-num';
 
 import { describe, invalid, UnknownOwnerError } from '../errors.js';
 import { ABI } from '../generated/abi.js';
-import { isAddress } from '../ip.js';
+import { isAddress, isIPv4 } from '../ip.js';
+import { GLB_GUE_PORT } from '../lb/hop-list.js';
 import type { OwnerSpec } from './types.js';
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
@@ -40,8 +41,8 @@ function checkOtherAddresses(value: unknown, path: string): readonly (IPv4 | IPv
   return list.length === 0 ? undefined : Object.freeze(list);
 }
 
-function checkGuePort(value: unknown, path: string): number {
-  if (value === undefined) return ABI.gue.defaultPort;
+function checkGuePort(value: unknown, path: string, fallback: number = ABI.gue.defaultPort): number {
+  if (value === undefined) return fallback;
   // Port 0 cannot be a UDP destination; the native image check refuses it too (view.c).
   if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) invalid(path, 'a UDP port from 1 to 65535', value);
   return value as number;
@@ -74,7 +75,7 @@ export function checkFallbacks(specs: ReadonlyMap<string, OwnerSpec>): void {
 
 /**
  * Validates `spec` and returns a frozen copy with every default filled in (encap 'gue0',
- * guePort 6080), which is what SliceTable.owners() reports.
+ * guePort 6080, or 19523 for 'glb'), which is what SliceTable.owners() reports.
  */
 export function normalizeOwner(spec: unknown, path: string): OwnerSpec {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) invalid(path, 'an owner spec object', spec);
@@ -89,7 +90,11 @@ export function normalizeOwner(spec: unknown, path: string): OwnerSpec {
       const others = checkOtherAddresses(s.otherAddresses, `${path}.otherAddresses`);
       const more = others === undefined ? {} : { otherAddresses: others };
       const encap = s.encap ?? 'gue0';
-      if (encap !== 'gue0' && encap !== 'gue1' && encap !== 'l2') invalid(`${path}.encap`, "'gue0', 'gue1' or 'l2'", encap);
+      if (encap !== 'gue0' && encap !== 'gue1' && encap !== 'l2' && encap !== 'glb') invalid(`${path}.encap`, "'gue0', 'gue1', 'l2' or 'glb'", encap);
+      // GLB hop lists hold IPv4 addresses only, and its backends read an IPv4 outer header.
+      if (encap === 'glb' && (!isIPv4(address) || address.getValue() === 0n)) {
+        invalid(`${path}.address`, "an IPv4 address other than 0.0.0.0 for encap 'glb' (GLB hop lists are IPv4 only)", address);
+      }
       if (encap === 'l2') {
         if (s.guePort !== undefined) invalid(`${path}.guePort`, "no GUE port for an 'l2' owner (it is not encapsulated)", s.guePort);
         parseMac(s.mac, `${path}.mac`);
@@ -97,7 +102,8 @@ export function normalizeOwner(spec: unknown, path: string): OwnerSpec {
       }
       // The next hop of a GUE owner comes from the neighbour table (compileTable's nextHops).
       if (s.mac !== undefined) invalid(`${path}.mac`, "no MAC address unless encap is 'l2' (GUE next hops are resolved)", s.mac);
-      return Object.freeze({ kind: 'server', address, encap, guePort: checkGuePort(s.guePort, `${path}.guePort`), ...more, ...checkFallback(s.fallback, `${path}.fallback`) });
+      const port = checkGuePort(s.guePort, `${path}.guePort`, encap === 'glb' ? GLB_GUE_PORT : ABI.gue.defaultPort);
+      return Object.freeze({ kind: 'server', address, encap, guePort: port, ...more, ...checkFallback(s.fallback, `${path}.fallback`) });
     }
     case 'datacenter': {
       checkKeys(s, path, ['kind', 'endpoint', 'encap', 'guePort', 'fallback']);

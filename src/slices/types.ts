@@ -5,8 +5,13 @@ import type { IPv4, IPv6 } from 'ip-num';
 import type { Destination, PortRange, Protocol } from '../fields.js';
 
 
-/** How packets reach a server of this data centre. */
-export type ServerEncap = 'gue0' | 'gue1' | 'l2';
+/**
+ * How packets reach a server of this data centre. 'glb': GUE variant 0 carrying GLB director's hop
+ * list (src/lb/hop-list.ts), to an IPv4 address, port 19523 by default: a flow-hash row's packets
+ * name the row's secondary as the next hop, so that a backend without the flow's connection sends
+ * them on there (second chance, lb.SecondChanceBackend).
+ */
+export type ServerEncap = 'gue0' | 'gue1' | 'l2' | 'glb';
 /** How packets reach another data centre. */
 export type DatacenterEncap = 'gue0' | 'gue1';
 
@@ -20,11 +25,14 @@ export interface ServerOwnerSpec {
   kind: 'server';
   /** The server's unicast address: the outer destination of GUE. */
   address: IPv4 | IPv6;
-  /** Default 'gue0'. 'l2' rewrites the Ethernet destination instead (servers on one segment). */
+  /**
+   * Default 'gue0'. 'l2' rewrites the Ethernet destination instead (servers on one segment).
+   * 'glb' (an IPv4 address only): GUE with GLB's hop list, for load-balancer backends.
+   */
   encap?: ServerEncap;
   /** The server's MAC address, 'aa:bb:cc:dd:ee:ff'; required for 'l2' and only allowed there. */
   mac?: string;
-  /** GUE destination port. Default 6080 (IANA "gue"); not allowed for 'l2'. */
+  /** GUE destination port. Default 6080 (IANA "gue"), 19523 (GLB_GUE_PORT) for 'glb'; not allowed for 'l2'. */
   guePort?: number;
   /**
    * The server's other unicast addresses (its address of the other family): packets never go

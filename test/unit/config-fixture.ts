@@ -131,7 +131,7 @@ export const BAD_CASES: BadCase[] = [
   bad('server without addresses', (d) => { A(d).servers.a2 = {}; }, 'Expected an IPv4 address (or one under ipv6): a server needs at least one for datacenters.A.servers.a2.ipv4 but received undefined'),
   bad('server IPv4 as a number', (d) => { a2(d).ipv4 = 167837698; }, "Expected an IPv4 address such as '192.0.2.1' for datacenters.A.servers.a2.ipv4 but received 167837698"),
   bad('server IPv6 with a zone', (d) => { a2(d).ipv6 = 'fe80::2%eth0'; }, "Expected an IPv6 address such as '2001:db8::1' for datacenters.A.servers.a2.ipv6 but received 'fe80::2%eth0'"),
-  bad('server encap vxlan', (d) => { a2(d).encap = 'vxlan'; }, "Expected 'gue0', 'gue1' or 'l2' for datacenters.A.servers.a2.encap but received 'vxlan'"),
+  bad('server encap vxlan', (d) => { a2(d).encap = 'vxlan'; }, "Expected 'gue0', 'gue1', 'l2' or 'glb' for datacenters.A.servers.a2.encap but received 'vxlan'"),
   bad('l2 without a MAC', (d) => { delete A(d).servers.a3.mac; }, "Expected a MAC address such as '02:00:00:00:00:01' for datacenters.A.servers.a3.mac but received undefined"),
   bad('l2 with a bad MAC', (d) => { A(d).servers.a3.mac = '02-00-00-00-0a-03'; }, "Expected a MAC address such as '02:00:00:00:00:01' for datacenters.A.servers.a3.mac but received '02-00-00-00-0a-03'"),
   bad('l2 with a GUE port', (d) => { A(d).servers.a3.guePort = 7000; }, "Expected no GUE port for a server reached by 'l2' (its peers do not encapsulate) for datacenters.A.servers.a3.guePort but received 7000"),

@@ -54,6 +54,13 @@ describe('tableFor', () => {
     expect(t.size).toBe(7);
   });
 
+  it("reaches a 'glb' server of its own data centre at its IPv4 address on GLB director's port", () => {
+    const doc = base();
+    doc.datacenters.A.servers.a2.encap = 'glb';
+    const t = tableFor(validateConfig(doc), 'a1');
+    expect(owner(t, shared4, 'tcp', 4096)).toEqual({ name: 'a2', kind: 'server', address: v4('10.1.0.2'), encap: 'glb', guePort: 19523, otherAddresses: [v6('2001:db8:a::2')] });
+  });
+
   it('gives a server of B: A through its IPv4 endpoint in gue1, b1 (IPv6 only) in IPv6 on its port', () => {
     const t = tableFor(config, 'b2');
     expect(owner(t, shared4, 'tcp', 2048)).toEqual({ name: 'A', kind: 'datacenter', endpoint: v4('10.1.0.1'), encap: 'gue1', guePort: 6080 });

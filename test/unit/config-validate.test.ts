@@ -40,6 +40,17 @@ describe('a valid configuration', () => {
     expect(config.servers.get('b1')).toEqual({ name: 'b1', datacenter: 'B', ipv6: IPv6.fromString('2001:db8:b::1'), encap: 'gue0', guePort: 7000, interface: { interface: 'eth1' } });
   });
 
+  it("reaches a 'glb' server at its IPv4 address on GLB director's port, and refuses one without IPv4", () => {
+    const doc = base();
+    const servers = doc.datacenters.A.servers;
+    servers.a2.encap = 'glb';
+    expect(validateConfig(doc).servers.get('a2')).toMatchObject({ encap: 'glb', guePort: 19523, ipv4: IPv4.fromString('10.1.0.2') });
+    delete servers.a2.ipv4;
+    expect(thrown(() => validateConfig(doc)).message).toContain(
+      "Expected an IPv4 address: a server reached by 'glb' needs one (GLB hop lists are IPv4 only) for datacenters.A.servers.a2.ipv4 but received undefined",
+    );
+  });
+
   it('trusts, by default, the address every server sends GUE from: IPv4 where both ends have it', () => {
     // a1-a3 reach each other in IPv4 and B's IPv6-only endpoint in IPv6; b1 has IPv6 only; b2
     // reaches b1 in IPv6 and A's endpoint in IPv4.

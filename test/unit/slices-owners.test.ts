@@ -21,6 +21,14 @@ describe('owners', () => {
     expect(owners.get('web3')).not.toHaveProperty('guePort');
   });
 
+  it("reaches a 'glb' server on GLB director's GUE port unless told otherwise", () => {
+    const t = table()
+      .defineOwner('b1', { kind: 'server', address: v4('10.0.0.5'), encap: 'glb' })
+      .defineOwner('b2', { kind: 'server', address: v4('10.0.0.6'), encap: 'glb', guePort: 6080 });
+    expect(t.owners().get('b1')).toEqual({ kind: 'server', address: v4('10.0.0.5'), encap: 'glb', guePort: 19523 });
+    expect(t.owners().get('b2')).toMatchObject({ encap: 'glb', guePort: 6080 });
+  });
+
   it('keeps a server\'s other addresses, and tells owners apart by them', () => {
     const t = table().defineOwner('web4', { kind: 'server', address: v4('10.0.0.4'), otherAddresses: [v6('2001:db8::4')] });
     expect(t.owners().get('web4')).toEqual({ kind: 'server', address: v4('10.0.0.4'), encap: 'gue0', guePort: 6080, otherAddresses: [v6('2001:db8::4')] });
@@ -36,7 +44,11 @@ describe('owners', () => {
     ['x', { kind: 'router' }, "Expected 'local', 'server' or 'datacenter' for owners['x'].kind but received 'router'"],
     ['x', { kind: 'local', address: v4('10.0.0.1') }, "Expected no such option (known for this kind: kind) for owners['x'].address but received an instance of IPv4"],
     ['x', { kind: 'server', address: '10.0.0.2' }, "Expected an ip-num IPv4 or IPv6 address for owners['x'].address but received '10.0.0.2'"],
-    ['x', { kind: 'server', address: v4('10.0.0.2'), encap: 'vxlan' }, "Expected 'gue0', 'gue1' or 'l2' for owners['x'].encap but received 'vxlan'"],
+    ['x', { kind: 'server', address: v4('10.0.0.2'), encap: 'vxlan' }, "Expected 'gue0', 'gue1', 'l2' or 'glb' for owners['x'].encap but received 'vxlan'"],
+    ['x', { kind: 'server', address: v6('2001:db8::2'), encap: 'glb' }, "Expected an IPv4 address other than 0.0.0.0 for encap 'glb' (GLB hop lists are IPv4 only) for owners['x'].address but received an instance of IPv6"],
+    ['x', { kind: 'server', address: v4('0.0.0.0'), encap: 'glb' }, "Expected an IPv4 address other than 0.0.0.0 for encap 'glb' (GLB hop lists are IPv4 only) for owners['x'].address but received an instance of IPv4"],
+    ['x', { kind: 'server', address: v4('10.0.0.2'), encap: 'glb', mac: '02:00:00:00:00:01' }, "Expected no MAC address unless encap is 'l2' (GUE next hops are resolved) for owners['x'].mac but received '02:00:00:00:00:01'"],
+    ['x', { kind: 'datacenter', endpoint: v4('10.0.0.9'), encap: 'glb' }, "Expected 'gue0' or 'gue1' for owners['x'].encap but received 'glb'"],
     ['x', { kind: 'server', address: v4('10.0.0.2'), encap: 'l2' }, "Expected a MAC address such as '02:00:00:00:00:01' for owners['x'].mac but received undefined"],
     ['x', { kind: 'server', address: v4('10.0.0.2'), encap: 'l2', mac: '02:00:00:00:00' }, "Expected a MAC address such as '02:00:00:00:00:01' for owners['x'].mac but received '02:00:00:00:00'"],
     ['x', { kind: 'server', address: v4('10.0.0.2'), encap: 'l2', mac: '02-00-00-00-00-01' }, "for owners['x'].mac but received '02-00-00-00-00-01'"],

@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 /* Bumped on any change below; the addon refuses to run with TypeScript built for another value. */
-#define SU_ABI_VERSION 8
+#define SU_ABI_VERSION 9
 
 /* ---- Limits ------------------------------------------------------------------------------- */
 

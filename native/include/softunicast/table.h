@@ -120,7 +120,9 @@ enum su_owner_kind {
 #define SU_ENCAPS(X)                                                                        \
 	X(GUE0, 0, "GUE variant 0: a 4-byte header naming the inner protocol (4 or 41)")       \
 	X(GUE1, 1, "GUE variant 1: no GUE header, the inner IP packet right after UDP")       \
-	X(L2, 2, "no encapsulation: the Ethernet destination becomes the server's MAC address")
+	X(L2, 2, "no encapsulation: the Ethernet destination becomes the server's MAC address") \
+	X(GLB, 3, "GUE variant 0 carrying GLB director's hop list (a flow-hash row's secondary as "  \
+		  "alternate hop), to a server's IPv4 address")
 enum su_encap {
 #define SU_X(name, value, doc) SU_ENCAP_##name = value,
 	SU_ENCAPS(SU_X)

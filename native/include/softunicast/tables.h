@@ -75,6 +75,11 @@ struct su_peer_key {
 
 /* Outer Ethernet + IPv6 + UDP + GUE variant 0 header is 66 bytes; whole words hold it. */
 #define SU_FWD_HDR_MAX 72
+/* GLB's outer headers (SU_ENCAP_GLB): Ethernet, IPv4, UDP, GUE's first word and GLB's private
+ * word (type, next hop index, hop count), before any hop: 14 + 20 + 8 + 4 + 4. */
+#define SU_GLB_HDR_LEN 50
+#define SU_GLB_PRIVATE_LEN 4u /* GLB's private word, which Hlen counts */
+#define SU_GLB_HOP_LEN 4u    /* one IPv4 hop of the list */
 
 /* Forwarding to one owner: what does not depend on the packet, worked out once per table.
  * The fates are the route counter of a packet for this owner when it came from the wire, in
@@ -93,10 +98,14 @@ struct su_fwd {
 	__u8 fate_from_dc;
 	__u8 fate_from_server;
 	__u8 kind;      /* enum su_owner_kind */
-	__u8 hdr_len;   /* GUE: bytes written in front of the IP datagram: 42, 46, 62 or 66 */
+	__u8 hdr_len;   /* GUE: bytes written in front of the IP datagram: 42, 46, 50, 62 or 66 */
 	__u8 udp_extra; /* GUE: UDP and GUE header bytes, which the UDP length adds */
 	__u8 ipv4;      /* GUE over IPv4 (else over IPv6) */
-	__u8 pad0[5];
+	/* SU_ENCAP_GLB (a server, whatever its fates): its headers carry a hop list of no hop
+	 * (hdr_len 50), to which a flow-hash row's secondary adds one (route.h, su_glb_write);
+	 * `glb_addr` is its IPv4 endpoint, the hop a row whose secondary it is writes. */
+	__u8 glb;
+	__u8 glb_addr[4];
 	/* GUE: Ethernet, IP, UDP and GUE headers for an inner IPv4 [0] and IPv6 [1] datagram
 	 * (variant 0's Proto differs). L2: the first 12 bytes of [0] are the Ethernet destination
 	 * and source. Each starts on an 8-byte boundary, so that a new next hop's MAC address is
