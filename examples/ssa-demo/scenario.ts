@@ -44,6 +44,8 @@ export interface ScaleStep {
   /** Connections open before the step, and how many of them broke across it. */
   readonly open: number;
   readonly broken: number;
+  /** Of the broken ones, those whose slice did not change owner in the step. */
+  readonly brokenUnmoved: number;
   readonly brokenKeys: readonly string[];
   readonly fresh: Batch;
 }
@@ -64,6 +66,10 @@ interface Ctx {
   readonly router: RouterRun;
   set: ssa.SliceSet;
   batches: number;
+  /** Keys of connections found broken by an earlier step. */
+  readonly broken: Set<string>;
+  /** Each connection's destination, by key. */
+  readonly destinations: Map<string, string>;
 }
 
 interface Opened {
@@ -98,6 +104,7 @@ function tally(set: ssa.SliceSet, list: readonly Opened[]): Batch {
 
 async function openBatch(ctx: Ctx): Promise<Batch> {
   const answer = await ctx.fleet.client.must('open', { conns: specs(ctx) }, 120_000);
+  for (const c of answer.opened as Opened[]) ctx.destinations.set(c.key, c.destination);
   return tally(ctx.set, answer.opened as Opened[]);
 }
 
@@ -112,16 +119,21 @@ async function settleWindows(ctx: Ctx): Promise<void> {
 async function scaleTo(ctx: Ctx, n: number): Promise<ScaleStep> {
   await settleWindows(ctx);
   const names = Array.from({ length: n }, (_, i) => endpointName(i));
+  const before = ctx.set;
   const r = ssa.rebalance(ctx.set, names, { now: Date.now(), windowMs: ctx.o.windowMs });
   ctx.set = r.set;
+  const ownerIn = (set: ssa.SliceSet, key: string): string | undefined => ssa.sliceAt(set, IPv6.fromString(ctx.destinations.get(key)!))?.owner;
   await steer(ctx.router, ctx.set);
   await ctx.fleet.dns.must('publish', { apl: dns.formatApl(ssa.aplOf(ctx.set)) });
   const checked = await ctx.fleet.client.must('check', {}, 120_000);
-  const broken = checked.broken as { key: string; why: string }[];
+  const open = (checked.open as number) - ctx.broken.size;
+  const broken = (checked.broken as { key: string }[]).map((b) => b.key).filter((k) => !ctx.broken.has(k));
+  for (const k of broken) ctx.broken.add(k);
+  const brokenUnmoved = broken.filter((k) => ownerIn(before, k) === ownerIn(ctx.set, k)).length;
   const fresh = await openBatch(ctx);
   const label = `scale to ${n} endpoints`;
-  ctx.o.log(`${label}: ${r.moved} slices moved, ${broken.length} of ${checked.open as number} open connections broken, ${fresh.onOwner}/${fresh.opened} new ones on their slice's owner`);
-  return { label, endpoints: n, moved: r.moved, open: checked.open as number, broken: broken.length, brokenKeys: broken.map((b) => b.key), fresh };
+  ctx.o.log(`${label}: ${r.moved} slices moved, ${broken.length} of ${open} open connections broken, ${fresh.onOwner}/${fresh.opened} new ones on their slice's owner`);
+  return { label, endpoints: n, moved: r.moved, open, broken: broken.length, brokenUnmoved, brokenKeys: broken, fresh };
 }
 
 /** Objects fetched by key (a short connection each): the endpoint that answers against the slice's owner. */
@@ -149,7 +161,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const dig = await digAll(world);
   const router = await startRouter(world, join(o.dir, 'ssa-router.json'), set, 5);
   o.log('router attached; endpoints, second chance, DNS and client agents running');
-  const ctx: Ctx = { o, world, fleet, router, set, batches: 0 };
+  const ctx: Ctx = { o, world, fleet, router, set, batches: 0, broken: new Set(), destinations: new Map() };
   const start = await openBatch(ctx);
   o.log(`opened ${start.opened} long-lived connections, ${start.onOwner} on their slice's owner`);
   const steps = [await scaleTo(ctx, 5), await scaleTo(ctx, 3)];
