@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { requireNetnsPrivileges, teardownRun } from '../../src/netns/index.js';
+import { requireNetnsPrivileges, runPrefix, teardownRun } from '../../src/netns/index.js';
 import { runScenario, type Batch, type ScenarioResult } from './scenario.js';
 import { SERVICE_PREFIX } from './world.js';
 
@@ -53,6 +53,7 @@ async function main(args: readonly string[]): Promise<boolean> {
   if (unknown !== undefined) throw new Error(`Expected --small or --json but received ${JSON.stringify(unknown)}`);
   requireNetnsPrivileges(['ip', 'ping', 'sysctl', 'ethtool', 'dig']);
   const dir = mkdtempSync(join(tmpdir(), 'ssa-demo-'));
+  log(`namespaces ${runPrefix}-*`);
   try {
     const r = await runScenario({ ...SCALES[args.includes('--small') ? 'small' : 'full'], dir, log });
     const ok = report(r);

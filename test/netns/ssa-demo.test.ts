@@ -37,7 +37,6 @@ function runDemo(args: readonly string[]): Promise<{ code: number | null; stdout
 
 describe('npm run demo:ssa --small', () => {
   it('publishes the service by DNS, lands every connection and object on its slice owner across 3 -> 5 -> 3, and cleans up', async () => {
-    const before = new Set(await listNamespaces());
     const { code, stdout, stderr } = await runDemo(['--small', '--json']);
     expect(code, `${stdout}\n${stderr}`).toBe(0);
     const line = stdout.split('\n').find((l) => l.startsWith('JSON '));
@@ -49,7 +48,7 @@ describe('npm run demo:ssa --small', () => {
     expect(r.dig.map((d) => [d.name, d.apl, d.aaaa])).toEqual([
       ['random.svc.test', 1, 1], ['source.svc.test', 1, 1], ['content.svc.test', 1, 1],
     ]);
-    expect(r.dig.map((d) => d.txt.split(' ')[1])).toEqual(['rule=random', 'rule=source-derived', 'rule=content-addressed']);
+    expect(r.dig.map((d) => /rule=[a-z-]+/.exec(d.txt)?.[0])).toEqual(['rule=random', 'rule=source-derived', 'rule=content-addressed']);
 
     // 12 random + 6 source-derived + 6 content-addressed connections per batch, each on its slice's owner.
     expect(r.start).toMatchObject({ opened: 24, onOwner: 24 });
@@ -70,7 +69,9 @@ describe('npm run demo:ssa --small', () => {
     // The endpoints' second chance saw the SYNs and the packets of their own connections.
     for (const e of ['e1', 'e2', 'e3']) expect(r.chance[e]!.chance_local_syn, e).toBeGreaterThan(0);
 
-    const after = (await listNamespaces()).filter((n) => !before.has(n));
-    expect(after).toEqual([]);
+    // Nothing of the demo's run is left (other sessions' namespaces come and go meanwhile).
+    const prefix = /namespaces (\S+)-\*/.exec(stderr)?.[1];
+    expect(prefix, stderr).toBeDefined();
+    expect((await listNamespaces()).filter((n) => n.startsWith(`${prefix!}-`))).toEqual([]);
   }, 300_000);
 });
