@@ -13,7 +13,7 @@
 // (src/netns/veth-peer.ts), so that what an XDP program sends back out of a veth leaves at once.
 // Offloads: the client computes checksums in software and sends no TSO/GSO frames (XDP forwards
 // bytes as they are; veth would leave them partial).
-import { createNamespace, mustExec, mustExecIn, ping, xdpOnVethPeer } from '../../src/netns/index.js';
+import { createNamespace, macOf, mustExec, mustExecIn, ping, sysctlIn as sysctl, xdpOnVethPeer } from '../../src/netns/index.js';
 
 export const SERVICE_PREFIX = '2001:db8:5a::/64';
 export const SERVICE_PORT = 80;
@@ -41,15 +41,6 @@ export interface SsaWorld {
   readonly dns: Host;
   readonly router: Host;
   readonly endpoints: readonly Host[];
-}
-
-async function sysctl(ns: string, settings: Record<string, string | number>): Promise<void> {
-  await mustExecIn(ns, 'sysctl', ['-qw', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)], { what: `sysctls in ${ns}` });
-}
-
-async function macOf(ns: string, ifname: string): Promise<string> {
-  const { stdout } = await mustExecIn(ns, 'ip', ['-j', 'link', 'show', 'dev', ifname]);
-  return (JSON.parse(stdout) as { address: string }[])[0]!.address.toLowerCase();
 }
 
 /** A host on the segment: eth0 in its own namespace, the peer a bridge port named after it.
