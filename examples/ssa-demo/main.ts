@@ -27,11 +27,12 @@ function report(r: ScenarioResult): boolean {
   }
   const pct = r.content.fetched === 0 ? 0 : (100 * r.content.onHolder) / r.content.fetched;
   out(`content addressing: ${r.content.fetched} objects fetched by key, ${r.content.onHolder} from the endpoint holding them (${pct.toFixed(1)}%)`);
-  out('source filter: not run (the fast path has no source filter yet)');
+  const f = r.flood;
+  out(`flood of non-conforming SYNs from one client source: ${f.sent} sent, ${f.reachedEndpoints} SYNs reached the endpoints (the fast path has no source filter yet); open connections ${f.open}, broken ${f.broken}`);
   out();
   out('second chance on the endpoints (counters above zero):');
   for (const [e, c] of Object.entries(r.chance)) out(`  ${e}: ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-  const ok = r.start.onOwner === r.start.opened && r.steps.every((s) => s.fresh.onOwner === s.fresh.opened && s.brokenUnmoved === 0) && r.content.onHolder === r.content.fetched;
+  const ok = r.start.onOwner === r.start.opened && r.steps.every((s) => s.fresh.onOwner === s.fresh.opened && s.brokenUnmoved === 0) && r.content.onHolder === r.content.fetched && r.flood.broken === 0;
   const broken = r.steps.reduce((n, s) => n + s.broken, 0);
   out();
   if (broken > 0) {
@@ -44,8 +45,8 @@ function report(r: ScenarioResult): boolean {
 
 /** The issue's scale, and the smaller one of test/netns/ssa-demo.test.ts (--small): 256 /72 slices, fewer clients. */
 const SCALES = {
-  full: { sources: 16, randomConns: 48, contentConns: 16, objects: 300, sliceLength: 78, windowMs: 3_000 },
-  small: { sources: 6, randomConns: 12, contentConns: 6, objects: 60, sliceLength: 72, windowMs: 2_000 },
+  full: { sources: 16, randomConns: 48, contentConns: 16, objects: 300, flood: 2_000, sliceLength: 78, windowMs: 3_000 },
+  small: { sources: 6, randomConns: 12, contentConns: 6, objects: 60, flood: 200, sliceLength: 72, windowMs: 2_000 },
 } as const;
 
 async function main(args: readonly string[]): Promise<boolean> {

@@ -2,16 +2,21 @@
 // scaling 3 -> 5 -> 3 endpoints while they stay open, objects fetched by key. main.ts prints them;
 // test/netns/ssa-demo.test.ts runs a smaller world and asserts them.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { IPv6 } from 'ip-num';
 
 import { dns, ssa } from '../../src/index.js';
+import { mustExecIn } from '../../src/netns/index.js';
 import { contiguousSlices } from './deployment.js';
 import { digAll, startFleet, stopFleet, type Fleet } from './fleet.js';
 import { startRouter, steer, type RouterRun } from './router.js';
 import { SERVICE_NAMES } from './rules.js';
-import { buildSsaWorld, clientSource, endpointName, SERVICE_PREFIX, type SsaWorld } from './world.js';
+import { buildSsaWorld, clientSource, endpointName, SERVICE_PORT, SERVICE_PREFIX, type SsaWorld } from './world.js';
+
+/** Run from the source tree: a Python script is not compiled into dist/. */
+const FLOOD = fileURLToPath(new URL('../../../examples/ssa-demo/agents/flood.py', import.meta.url));
 
 export interface ScenarioOptions {
   /** Client source /64s: one source-derived connection each, random ones spread over them. */
@@ -19,6 +24,8 @@ export interface ScenarioOptions {
   /** Long-lived connections by the random rule, and by the content rule, per batch. */
   readonly randomConns: number;
   readonly contentConns: number;
+  /** Non-conforming SYNs in the flood step. */
+  readonly flood: number;
   /** Objects fetched by key in the content step. */
   readonly objects: number;
   /** Slice length: 78 gives 16,384 slices of the /64. */
@@ -50,12 +57,23 @@ export interface ScaleStep {
   readonly fresh: Batch;
 }
 
+/** The flood of SYNs that the source-derived rule does not give their source, and what it did. */
+export interface FloodStep {
+  readonly sent: number;
+  /** SYNs the endpoints' second chance passed to their kernels meanwhile (the flood's, and any other). */
+  readonly reachedEndpoints: number;
+  /** Open connections before and broken during the flood. */
+  readonly open: number;
+  readonly broken: number;
+}
+
 export interface ScenarioResult {
   readonly slices: number;
   readonly dig: { name: string; apl: number; txt: string; aaaa: number }[];
   readonly start: Batch;
   readonly steps: ScaleStep[];
   readonly content: { fetched: number; onHolder: number };
+  readonly flood: FloodStep;
   readonly chance: Record<string, Record<string, number>>;
 }
 
@@ -146,6 +164,22 @@ async function fetchObjects(ctx: Ctx): Promise<{ fetched: number; onHolder: numb
   return { fetched: b.opened, onHolder: b.onOwner };
 }
 
+const synsOf = async (fleet: Fleet): Promise<number> =>
+  (await Promise.all(fleet.chance.map(async (c) => (await c.counters()).chance_local_syn))).reduce((a, b) => a + b, 0);
+
+/** SYNs from a client source to random addresses of the prefix (not the one its rule gives it),
+ * then a round of bytes on every open connection. */
+async function floodStep(ctx: Ctx): Promise<FloodStep> {
+  const before = await synsOf(ctx.fleet);
+  const brokenBefore = ((await ctx.fleet.client.must('check', {}, 120_000)).broken as unknown[]).length;
+  await mustExecIn(ctx.world.client.ns, 'python3', [FLOOD, clientSource(0), SERVICE_PREFIX, String(SERVICE_PORT), String(ctx.o.flood)], { what: 'the flood' });
+  const checked = await ctx.fleet.client.must('check', {}, 120_000);
+  const broken = (checked.broken as unknown[]).length - brokenBefore;
+  const reachedEndpoints = (await synsOf(ctx.fleet)) - before;
+  ctx.o.log(`flood: ${ctx.o.flood} non-conforming SYNs, ${reachedEndpoints} SYNs reached the endpoints, ${broken} open connections broken`);
+  return { sent: ctx.o.flood, reachedEndpoints, open: (checked.open as number) - brokenBefore, broken };
+}
+
 async function chanceCounters(fleet: Fleet): Promise<Record<string, Record<string, number>>> {
   const out: Record<string, Record<string, number>> = {};
   for (const [i, c] of fleet.chance.entries()) out[endpointName(i)] = Object.fromEntries(Object.entries(await c.counters()).filter(([, v]) => v > 0));
@@ -166,8 +200,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   o.log(`opened ${start.opened} long-lived connections, ${start.onOwner} on their slice's owner`);
   const steps = [await scaleTo(ctx, 5), await scaleTo(ctx, 3)];
   const content = await fetchObjects(ctx);
+  const flood = await floodStep(ctx);
   const chance = await chanceCounters(fleet);
   await router.proc.stop();
   await stopFleet(fleet);
-  return { slices: set.slices.length, dig, start, steps, content, chance };
+  return { slices: set.slices.length, dig, start, steps, content, flood, chance };
 }

@@ -1,6 +1,6 @@
 // `npm run demo:ssa` at a smaller scale (examples/ssa-demo --small): a /64 as 256 /72 slices behind
 // the router, the repo's DNS responder checked with dig, clients by every rule over real TCP,
-// scaling 3 -> 5 -> 3 endpoints, objects by key. Counts read from the demo's JSON line.
+// scaling 3 -> 5 -> 3 endpoints, objects by key, a flood of non-conforming SYNs. Counts read from the demo's JSON line.
 import { spawn } from 'node:child_process';
 
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ interface Result {
   start: Batch;
   steps: { label: string; endpoints: number; moved: number; open: number; broken: number; brokenUnmoved: number; fresh: Batch }[];
   content: { fetched: number; onHolder: number };
+  flood: { sent: number; reachedEndpoints: number; open: number; broken: number };
   chance: Record<string, Record<string, number>>;
 }
 
@@ -66,6 +67,10 @@ describe('npm run demo:ssa --small', () => {
     expect(r.steps.map((s) => s.brokenUnmoved)).toEqual([0, 0]);
     // Content addressing: every object from the endpoint holding it.
     expect(r.content).toEqual({ fetched: 60, onHolder: 60 });
+    // The flood of non-conforming SYNs: without a source filter in the fast path every one reaches
+    // an endpoint (a filter will drop them); the open connections are unaffected either way.
+    expect(r.flood).toMatchObject({ sent: 200, reachedEndpoints: 200, broken: 0 });
+    expect(r.flood.open).toBeGreaterThan(0);
     // The endpoints' second chance saw the SYNs and the packets of their own connections.
     for (const e of ['e1', 'e2', 'e3']) expect(r.chance[e]!.chance_local_syn, e).toBeGreaterThan(0);
 
