@@ -90,11 +90,19 @@ function hold(key: string, socket: net.Socket, endpoint: string): Held {
   return h;
 }
 
+/** A round whose echo has not come back after this long counts the connection broken: TCP would
+ * still be retransmitting into a hole (a silent drop), which no user waits out. */
+const ROUND_LIMIT_MS = 15_000;
+
 /** One round on a held connection: 256 random bytes out, the same back. */
 function round(h: Held): Promise<void> {
   if (h.broken !== undefined) return Promise.resolve();
   return new Promise((resolve) => {
-    h.pending = { expect: randomBytes(256), got: Buffer.alloc(0), done: () => { h.pending = undefined; resolve(); } };
+    const timer = setTimeout(() => {
+      h.broken ??= `no echo within ${ROUND_LIMIT_MS} ms`;
+      h.pending?.done();
+    }, ROUND_LIMIT_MS);
+    h.pending = { expect: randomBytes(256), got: Buffer.alloc(0), done: () => { clearTimeout(timer); h.pending = undefined; resolve(); } };
     h.socket.write(h.pending.expect);
   });
 }
