@@ -44,7 +44,7 @@
 import { fileURLToPath } from 'node:url';
 
 import type { PortRange } from '../../src/index.js';
-import { createNamespace, destroyNamespaces, execIn, mustExec, mustExecIn, ping, xdpOnVethPeer } from '../../src/netns/index.js';
+import { createNamespace, destroyNamespaces, execIn, macOf, mustExec, mustExecIn, ping, sysctlIn as sysctl, xdpOnVethPeer } from '../../src/netns/index.js';
 
 export const SHARED4 = '192.0.2.1';
 export const SHARED6 = '2001:db8:100::1';
@@ -137,10 +137,6 @@ async function ipBatch(ns: string, lines: readonly string[], what: string): Prom
   await mustExec('ip', ['-n', ns, '-batch', '-'], { input: `${lines.join('\n')}\n`, what });
 }
 
-async function sysctl(ns: string, settings: Record<string, string | number>, what: string): Promise<void> {
-  await mustExecIn(ns, 'sysctl', ['-qw', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)], { what });
-}
-
 /** A veth pair with each end created directly in its namespace (nothing ever sits in the root one). */
 async function veth(nsA: string, ifA: string, nsB: string, ifB: string, mtu: number): Promise<void> {
   await mustExec(
@@ -171,13 +167,6 @@ async function xdpOnPeers(ns: string, ifnames: readonly string[]): Promise<void>
   // See the header: a veth delivers what the servers' XDP programs send back only to a peer with
   // an XDP program of its own.
   for (const dev of ifnames) await xdpOnVethPeer(ns, dev);
-}
-
-async function macOf(ns: string, ifname: string): Promise<string> {
-  const { stdout } = await mustExecIn(ns, 'ip', ['-j', 'link', 'show', 'dev', ifname]);
-  const [link] = JSON.parse(stdout) as { address: string }[];
-  if (link === undefined) throw new Error(`no link ${ifname} in ${ns}`);
-  return link.address.toLowerCase();
 }
 
 // Every namespace: no duplicate address detection (nothing can own an address twice here, and

@@ -20,6 +20,7 @@ export { listNamespaces } from './delete.js';
 export { CommandError, exec, execIn, formatCommand, mustExec, mustExecIn, type ExecOptions, type ExecResult } from './exec.js';
 export { udp4Frame, type UdpFrame } from './frames.js';
 export { assertRunPrefix, isRunName, MAX_IFNAME_LENGTH, newRunPrefix, RUN_PREFIX_RE, runName, runPrefix } from './names.js';
+export { macOf, sysctlIn } from './host.js';
 export { createNamespace, destroyNamespaces } from './namespace.js';
 export { requireNetnsPrivileges } from './prerequisites.js';
 export {

@@ -79,14 +79,7 @@ export async function addresses(ns: string, ifname: string, list: readonly strin
   for (const a of list) await mustExecIn(ns, 'ip', ['addr', 'add', a, 'dev', ifname, ...(a.includes(':') ? ['nodad'] : [])]);
 }
 
-export async function sysctl(ns: string, settings: Record<string, string | number>): Promise<void> {
-  for (const [key, value] of Object.entries(settings)) await mustExecIn(ns, 'sysctl', ['-qw', `${key}=${value}`]);
-}
-
-export async function macOf(ns: string, ifname: string): Promise<string> {
-  const r = await mustExecIn(ns, 'ip', ['-j', 'link', 'show', 'dev', ifname]);
-  return (JSON.parse(r.stdout) as { address: string }[])[0]!.address;
-}
+export { sysctlIn as sysctl, macOf } from '../../src/netns/index.js';
 
 // ---- The router binary ----------------------------------------------------------------------
 
