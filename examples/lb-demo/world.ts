@@ -15,7 +15,7 @@
 // so the client and r compute checksums in software (`ethtool -K tx off`), and the client sends
 // no TSO/GSO super-frames. XDP_TX on a veth reaches its peer at once only when the peer has an
 // XDP program of its own (src/netns/veth-peer.ts): every bridge port gets one.
-import { createNamespace, mustExec, mustExecIn, ping, xdpOnVethPeer } from 'softunicast/netns';
+import { createNamespace, macOf, mustExec, mustExecIn, ping, sysctlIn as sysctl, xdpOnVethPeer } from 'softunicast/netns';
 
 export const SERVICE = '192.0.2.80';
 export const SERVICE_PORT = 80;
@@ -46,20 +46,11 @@ export const backendAddress = (i: number): string => `10.0.0.${11 + i}`;
 export const backendMac = (i: number): string => `02:00:00:00:00:${(0x11 + i).toString(16).padStart(2, '0')}`;
 export const backendName = (i: number): string => `b${i + 1}`;
 
-async function sysctl(ns: string, settings: Record<string, string | number>): Promise<void> {
-  await mustExecIn(ns, 'sysctl', ['-qw', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)], { what: `sysctls in ${ns}` });
-}
-
 /** A veth pair with each end created directly in its namespace. */
 async function veth(nsA: string, ifA: string, nsB: string, ifB: string, mtu: number): Promise<void> {
   await mustExec('ip', ['link', 'add', 'name', ifA, 'mtu', String(mtu), 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'mtu', String(mtu), 'netns', nsB], {
     what: `creating veth ${nsA}/${ifA} <-> ${nsB}/${ifB}`,
   });
-}
-
-async function macOf(ns: string, ifname: string): Promise<string> {
-  const { stdout } = await mustExecIn(ns, 'ip', ['-j', 'link', 'show', 'dev', ifname]);
-  return (JSON.parse(stdout) as { address: string }[])[0]!.address.toLowerCase();
 }
 
 const QUIET = { 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0, 'net.ipv6.conf.all.disable_ipv6': 1 };
