@@ -2,8 +2,8 @@
 // (SliceView.explain): the 'flow' frames reach a 'glb' backend with a hop, back to the generator's end.
 import { describe, expect, it } from 'vitest';
 
-import { compilePpsTable, ppsFrame, ppsTable, type Family } from '../../bench/pps/table.js';
 import { flowRow, flowSourcePort } from '../../bench/pps/flow.js';
+import { compilePpsTable, ppsFrame, ppsTable, type Family } from '../../bench/pps/table.js';
 import { lb } from '../../src/index.js';
 import { native } from '../../src/native.js';
 
