@@ -40,10 +40,11 @@ export interface Config {
 const s = (verdict: Verdict, family: Family, frame: 64 | 1514): Scenario => ({ verdict, family, frame });
 /** What a bounce is sent: it swaps MACs whatever the frame holds. */
 const BOUNCE = [s('server', 4, 64), s('server', 4, 1514)];
-/** Same-DC and cross-DC, IPv4 and IPv6, 64 B; IPv4 at 1500 B too (the rows issue 5 measured). */
+/** Same-DC and cross-DC, IPv4 and IPv6, 64 B; IPv4 at 1500 B too (the rows issue 5 measured);
+ * a flow-hash service's row with a hop, IPv4 and IPv6, 64 B (issue 15), beside the same-DC rows. */
 const ROUTER = [
   s('server', 4, 64), s('datacenter', 4, 64), s('server', 6, 64), s('datacenter', 6, 64),
-  s('server', 4, 1514), s('datacenter', 4, 1514),
+  s('server', 4, 1514), s('datacenter', 4, 1514), s('flow', 4, 64), s('flow', 6, 64),
 ];
 
 /** Issue 13's configurations, in the order a round measures them (reversed every other round). */
