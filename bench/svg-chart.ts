@@ -1,5 +1,6 @@
 // A small self-contained SVG line chart: series of (x, y) points, labelled axes, linear or log
-// scales, a legend. Used by bench/agility-load.ts (per-address load) and by any bench that plots.
+// scales, a legend. Used by bench/agility-load.ts (per-address load), examples/agility-demo/load.ts (the
+// measured load per address) and by any bench that plots.
 import { describe, InvalidOptionError } from '../src/errors.js';
 
 export type Point = readonly [x: number, y: number];
