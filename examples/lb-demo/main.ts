@@ -2,16 +2,16 @@
 // namespaces (world.ts): long-lived TCP streams through an ECMP router and three balancer hosts
 // to four backends; a balancer host killed, a backend added, one drained, one killed, and the
 // balance of new connections, each step with its count of broken streams. Tears down always.
-//   --connections N (default 240)  --probes N (default 2000)  --encap l2|glb (default glb if built)
+//   --connections N (default 240)  --probes N (default 2000)  --encap l2|glb (default glb; l2 shows what second chance saves)
 //   --json: the results as one JSON line at the end (test/netns/lb-demo.test.ts reads it)
 import { requireNetnsPrivileges, runPrefix, teardownRun } from 'softunicast/netns';
 
-import { glbAvailable, NAMES, runDemo, type DemoResult } from './scenario.js';
+import { NAMES, runDemo, type DemoResult } from './scenario.js';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
 function argsOf(argv: readonly string[]): { connections: number; probes: number; encap: 'l2' | 'glb'; json: boolean } {
-  const args = { connections: 240, probes: 2000, encap: (glbAvailable() ? 'glb' : 'l2') as 'l2' | 'glb', json: false };
+  const args = { connections: 240, probes: 2000, encap: 'glb' as 'l2' | 'glb', json: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--json') {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { lb, validateConfig } from 'softunicast';
+import { lb } from 'softunicast';
 import { Agent } from 'softunicast/netns';
 
 import { configText, reload, startFleet, type Plan } from './fleet.js';
@@ -28,16 +28,6 @@ export interface DemoResult {
   readonly encap: 'l2' | 'glb';
   readonly moves: 'stateless' | 'fewest';
   readonly steps: StepResult[];
-}
-
-/** Whether this build of the library forwards to servers in GLB's GUE (encap 'glb'). */
-export function glbAvailable(): boolean {
-  try {
-    validateConfig(JSON.parse(configText({ backends: [{ index: 0 }], servers: 1, moves: 'stateless', encap: 'glb' })));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Four backends serve from the start (b1 with weight 2); b5 joins, b2 drains, b3 dies. */
