@@ -2,6 +2,8 @@
 // right error code, truncation when a UDP answer does not fit. Used by src/dns/responder.ts.
 import * as packet from 'dns-packet';
 
+import { policyAddress, resolvePolicy, type Policy, type PolicyContext, type PolicySet } from './policy.js';
+import { Xoshiro128 } from './select.js';
 import { inZone, type Zone, type ZoneRecord } from './zone.js';
 
 export type Transport = 'udp' | 'tcp';
@@ -30,14 +32,37 @@ function soaOf(zone: Zone): packet.Answer {
   return { name: zone.origin, type: 'SOA', class: 'IN', ttl: zone.ttl, data };
 }
 
-/** Answers one question from the zone whose origin is the longest suffix of the name. */
-export function lookup(zones: readonly Zone[], question: packet.Question): Lookup {
+/** The clock and generator of a process that was given none: wall time, a generator seeded by the system CSPRNG. */
+const DEFAULT_CONTEXT: PolicyContext = { now: () => Date.now(), rng: new Xoshiro128() };
+
+/** A policy's answer: one address per question (the paper's one random address per answer); NODATA for other types. */
+function policyLookup(zone: Zone, set: PolicySet, policy: Policy, name: string, question: packet.Question, context: PolicyContext): Lookup {
+  const type = question.type.toUpperCase();
+  const answers: packet.Answer[] = [];
+  for (const [t, family] of [['A', 4], ['AAAA', 6]] as const) {
+    if (type !== t && type !== 'ANY') continue;
+    const data = policyAddress(set, policy, family, name, context);
+    if (data !== undefined) answers.push({ name: question.name, type: t, class: 'IN', ttl: policy.ttl, data });
+  }
+  return { rcode: RCODE.NOERROR, answers, authorities: answers.length === 0 ? [soaOf(zone)] : [] };
+}
+
+/**
+ * Answers one question from the zone whose origin is the longest suffix of the name: its static
+ * records first, then its policies (src/dns/policy.ts) for names without records.
+ */
+export function lookup(zones: readonly Zone[], question: packet.Question, context: PolicyContext = DEFAULT_CONTEXT): Lookup {
   const name = question.name.toLowerCase().replace(/\.$/, '');
   const zone = zones.filter((z) => inZone(name, z.origin)).sort((a, b) => b.origin.length - a.origin.length)[0];
   // Not ours, or not the Internet class: an authoritative server refuses (RFC 8906 section 3.1.3.1).
   if (zone === undefined || (question.class !== undefined && question.class !== 'IN')) return { rcode: RCODE.REFUSED, answers: [], authorities: [] };
   const records = zone.records.get(name);
-  if (records === undefined && !zone.nonTerminals.has(name)) return { rcode: RCODE.NXDOMAIN, answers: [], authorities: [soaOf(zone)] };
+  if (records === undefined && zone.policies !== undefined) {
+    const verdict = resolvePolicy(zone.policies, name);
+    if (typeof verdict === 'object') return policyLookup(zone, zone.policies, verdict, name, question, context);
+    if (verdict === 'nxdomain' && !zone.nonTerminals.has(name)) return { rcode: RCODE.NXDOMAIN, answers: [], authorities: [soaOf(zone)] };
+    // 'nodata', or a static non-terminal: the path below answers it (the SOA at the origin, else NODATA).
+  } else if (records === undefined && !zone.nonTerminals.has(name)) return { rcode: RCODE.NXDOMAIN, answers: [], authorities: [soaOf(zone)] };
   const type = question.type.toUpperCase();
   const answers = (records ?? []).filter((r) => type === 'ANY' || r.type === type).map((r) => asAnswer(question.name, zone.ttl, r));
   if (name === zone.origin && (type === 'SOA' || type === 'ANY')) answers.push(soaOf(zone));
@@ -74,7 +99,7 @@ function udpLimit(opt: packet.OptAnswer | undefined): number {
  * or itself a response). Over UDP, an answer that does not fit goes out empty with TC set, so
  * that the client retries over TCP (RFC 1035 section 4.2.1, RFC 7766).
  */
-export function respond(query: Buffer, zones: readonly Zone[], transport: Transport): Buffer | undefined {
+export function respond(query: Buffer, zones: readonly Zone[], transport: Transport, context: PolicyContext = DEFAULT_CONTEXT): Buffer | undefined {
   if (query.length < 12 || (query.readUInt16BE(2) & QR) !== 0) return undefined;
   let decoded: packet.DecodedPacket;
   try {
@@ -89,7 +114,7 @@ export function respond(query: Buffer, zones: readonly Zone[], transport: Transp
   const opt = (decoded.additionals ?? []).find((a): a is packet.OptAnswer => a.type === 'OPT');
   // RFC 6891 section 6.1.3: an EDNS version we do not speak gets BADVERS (16: 1 in the OPT's upper bits).
   const badVersion = opt !== undefined && opt.ednsVersion > 0;
-  const { rcode, answers, authorities } = badVersion ? { rcode: 0, answers: [], authorities: [] } : lookup(zones, questions[0]!);
+  const { rcode, answers, authorities } = badVersion ? { rcode: 0, answers: [], authorities: [] } : lookup(zones, questions[0]!, context);
   const flags = packet.AUTHORITATIVE_ANSWER | (decoded.flag_rd ? packet.RECURSION_DESIRED : 0) | rcode;
   const additionals: packet.Answer[] = opt === undefined ? [] : [{ name: '.', type: 'OPT', udpPayloadSize: UDP_EDNS_MAX, extendedRcode: badVersion ? 1 : 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
   const response = { id: decoded.id, type: 'response' as const, flags, questions, answers, authorities, additionals };

@@ -4,6 +4,8 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 
 import { bare, RCODE, respond, type Transport } from './answer.js';
+import type { PolicyContext } from './policy.js';
+import { Xoshiro128 } from './select.js';
 import { zoneOf, type DnsZoneOptions, type Zone } from './zone.js';
 import { describe, InvalidOptionError, SyscallError } from '../errors.js';
 
@@ -13,6 +15,10 @@ export interface DnsResponderOptions {
   readonly host?: string;
   /** Port for UDP and TCP (default 0: one ephemeral port, the same for both). */
   readonly port?: number;
+  /** Milliseconds since the epoch, for the time buckets of `stable` policies (default Date.now). */
+  readonly clock?: () => number;
+  /** 16 bytes that seed the generator of `random` policies (default: from the system CSPRNG); for replays. */
+  readonly seed?: Uint8Array;
 }
 
 /** Queries answered, by transport; what a test or a metrics exporter reads. */
@@ -42,12 +48,14 @@ export class DnsResponder {
   readonly port: number;
   readonly counters: DnsResponderCounters = { udp: 0, tcp: 0, truncated: 0, dropped: 0, failed: 0, errors: 0 };
   private zones: Zone[];
+  private readonly context: PolicyContext;
   private readonly udp: dgram.Socket;
   private readonly tcp: net.Server;
   private readonly connections = new Set<net.Socket>();
 
-  private constructor(host: string, port: number, zones: Zone[], udp: dgram.Socket, tcp: net.Server) {
+  private constructor(host: string, port: number, zones: Zone[], context: PolicyContext, udp: dgram.Socket, tcp: net.Server) {
     this.host = host;
+    this.context = context;
     this.port = port;
     this.zones = zones;
     this.udp = udp;
@@ -62,6 +70,7 @@ export class DnsResponder {
   /** Checks the zones, then listens on UDP and TCP; the promise settles when both listen. */
   static async start(options: DnsResponderOptions): Promise<DnsResponder> {
     const zones = zonesOf(options.zones);
+    const context = contextOf(options);
     const host = options.host ?? '127.0.0.1';
     const wanted = options.port ?? 0;
     if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) throw new InvalidOptionError(`Expected a port from 0 to 65535 for port but received ${describe(wanted)}`);
@@ -72,7 +81,7 @@ export class DnsResponder {
       const tcp = net.createServer();
       try {
         await listen((done) => { tcp.once('error', done); tcp.listen(port, host, () => done()); }, `listen tcp ${host}:${port}`);
-        return new DnsResponder(host, port, zones, udp, tcp);
+        return new DnsResponder(host, port, zones, context, udp, tcp);
       } catch (error) {
         udp.close();
         // An ephemeral UDP port whose TCP twin is taken: try another one.
@@ -81,7 +90,11 @@ export class DnsResponder {
     }
   }
 
-  /** Replaces every zone at once: a query sees the old zones or the new ones, never a mix. */
+  /**
+   * Replaces every zone at once, policies and pools included: checked first (a bad zone throws and
+   * leaves the old ones serving), then swapped with one assignment. A query is answered within one
+   * synchronous call, so it sees the old zones or the new ones, never a mix.
+   */
   setZones(zones: readonly DnsZoneOptions[]): void {
     this.zones = zonesOf(zones);
   }
@@ -98,7 +111,7 @@ export class DnsResponder {
   private answer(message: Buffer, transport: Transport): Buffer | undefined {
     let response: Buffer | undefined;
     try {
-      response = respond(message, this.zones, transport);
+      response = respond(message, this.zones, transport, this.context);
     } catch {
       // A query the encoder cannot echo (a bug of ours or of dns-packet) must not stop the server.
       this.counters.failed++;
@@ -137,6 +150,12 @@ export class DnsResponder {
       }
     });
   }
+}
+
+function contextOf(options: DnsResponderOptions): PolicyContext {
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== 'function') throw new InvalidOptionError(`Expected a function returning milliseconds for clock but received ${describe(clock)}`);
+  return { now: clock, rng: new Xoshiro128(options.seed) };
 }
 
 async function listen(start: (done: (error?: Error) => void) => void, what: string): Promise<void> {

@@ -3,8 +3,13 @@
 import type { IPv4, IPv6 } from 'ip-num';
 
 import { encodeApl, type AplItem } from './apl.js';
-import { describe, InvalidRecordError } from '../errors.js';
+import { canonicalName, inZone } from './domain.js';
+import type { DnsNameSet } from './names.js';
+import { policySetOf, type DnsPolicyOptions, type PolicySet } from './policy.js';
+import { describe, InvalidOptionError, InvalidRecordError } from '../errors.js';
 import { isIPv4, isIPv6 } from '../ip.js';
+
+export { canonicalName, inZone } from './domain.js';
 
 /** The records of one name; every list may be empty or left out. */
 export interface DnsNameRecords {
@@ -18,10 +23,16 @@ export interface DnsNameRecords {
 export interface DnsZoneOptions {
   /** The zone's apex, e.g. 'svc.example'; a trailing dot is allowed. */
   readonly origin: string;
-  /** Names at or under the origin, fully qualified, with their records. */
-  readonly names: Readonly<Record<string, DnsNameRecords>>;
+  /** Names at or under the origin, fully qualified, with their records (default: none). */
+  readonly names?: Readonly<Record<string, DnsNameRecords>>;
   /** Seconds; short by default because slices move (default 30). */
   readonly ttl?: number;
+  /** Policies that answer A and AAAA for names without records of their own (docs/agility.md). */
+  readonly policies?: readonly DnsPolicyOptions[];
+  /** Key of `stable` policies: 16 to 64 bytes in hex, the same on every responder of the zone. */
+  readonly stableKey?: string;
+  /** The hostnames that exist (DnsNameSet.build), when not every name a policy matches should. */
+  readonly hostnames?: DnsNameSet;
 }
 
 /** A record ready for the message encoder: type, and data in dns-packet's shape (APL as raw RDATA). */
@@ -37,22 +48,8 @@ export interface Zone {
   readonly records: ReadonlyMap<string, readonly ZoneRecord[]>;
   /** Names that exist without records of their own (parents of defined names, down to the origin). */
   readonly nonTerminals: ReadonlySet<string>;
-}
-
-const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
-
-/** A domain name as the zone keeps it; refuses what no query could ask for. */
-export function canonicalName(value: unknown, path: string): string {
-  const name = typeof value === 'string' ? value.toLowerCase().replace(/\.$/, '') : undefined;
-  if (name === undefined || name.length > 253 || !name.split('.').every((l) => LABEL.test(l))) {
-    throw new InvalidRecordError(`Expected a domain name (labels of letters, digits, '-' and '_', at most 253 characters) for ${path} but received ${describe(value)}`);
-  }
-  return name;
-}
-
-/** Whether `name` is the origin or under it. */
-export function inZone(name: string, origin: string): boolean {
-  return name === origin || name.endsWith(`.${origin}`);
+  /** Policies for names without records, most specific first; undefined when the zone has none. */
+  readonly policies: PolicySet | undefined;
 }
 
 /** A TXT record's character-strings: at most 255 bytes each (RFC 1035 section 3.3). */
@@ -94,15 +91,26 @@ export function zoneOf(options: DnsZoneOptions, path = 'zone'): Zone {
   const origin = canonicalName(options?.origin, `${path}.origin`);
   const ttl = options.ttl ?? 30;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0x7fffffff) throw new InvalidRecordError(`Expected a TTL from 0 to 2147483647 seconds for ${path}.ttl but received ${describe(ttl)}`);
-  if (typeof options.names !== 'object' || options.names === null) throw new InvalidRecordError(`Expected an object of names for ${path}.names but received ${describe(options.names)}`);
+  const names = options.names ?? {};
+  if (typeof names !== 'object' || names === null) throw new InvalidRecordError(`Expected an object of names for ${path}.names but received ${describe(options.names)}`);
   const records = new Map<string, ZoneRecord[]>();
   const nonTerminals = new Set<string>([origin]);
-  for (const [key, value] of Object.entries(options.names)) {
+  for (const [key, value] of Object.entries(names)) {
     const name = canonicalName(key, `${path}.names`);
     if (!inZone(name, origin)) throw new InvalidRecordError(`Expected a name at or under '${origin}' for ${path}.names but received ${describe(key)}`);
     if (records.has(name)) throw new InvalidRecordError(`Expected each name once for ${path}.names but received ${describe(key)} twice (names are case-insensitive)`);
     records.set(name, recordsOf(value, `${path}.names['${key}']`));
     for (let parent = name; parent !== origin; parent = parent.slice(parent.indexOf('.') + 1)) nonTerminals.add(parent);
   }
-  return { origin, ttl, records, nonTerminals };
+  return { origin, ttl, records, nonTerminals, policies: policiesOf(options, origin, ttl, path) };
+}
+
+function policiesOf(options: DnsZoneOptions, origin: string, ttl: number, path: string): PolicySet | undefined {
+  if (options.policies === undefined) {
+    if (options.hostnames !== undefined || options.stableKey !== undefined) {
+      throw new InvalidOptionError(`Expected policies for ${path}.policies (hostnames and stableKey serve policies) but received undefined`);
+    }
+    return undefined;
+  }
+  return policySetOf(options.policies, options.stableKey, options.hostnames, origin, ttl, path);
 }

@@ -18,8 +18,11 @@ export interface SourceDerivedRule {
   readonly rule: 'source-derived';
   /** How many leading bits of the source address feed the function (1 to 128; 64 for a /64 per site). */
   readonly sourceBits: number;
-  /** The keyed function; SipHash-2-4 is cheap enough for the XDP fast path to recompute per packet. */
-  readonly fn: 'siphash-2-4';
+  /**
+   * The keyed function: flowhash-1, the steps of the fast path's flow hash (native/core/flow_hash.h)
+   * over the source's bits and the key (src/ssa/destination.ts deriveLow64), a few multiplies per packet.
+   */
+  readonly fn: 'flowhash-1';
   /** The function's 128-bit key, 32 lower-case hex digits. Public: it spreads load, it does not authenticate. */
   readonly key: string;
 }
@@ -39,7 +42,7 @@ const KEYS = {
   'content-addressed': ['hash'],
 } as const;
 
-/** The TXT text of a rule: `v=ssa1 rule=source-derived source-bits=64 fn=siphash-2-4 key=<32 hex>`. */
+/** The TXT text of a rule: `v=ssa1 rule=source-derived source-bits=64 fn=flowhash-1 key=<32 hex>`. */
 export function formatRule(rule: ClientRule): string {
   const parsed = parseRule(textOf(rule));
   return textOf(parsed);
@@ -88,10 +91,10 @@ export function parseRule(text: string): ClientRule {
   }
   const bits = pairs.get('source-bits')!;
   if (!/^[0-9]{1,3}$/.test(bits) || Number(bits) < 1 || Number(bits) > 128) bad('source-bits from 1 to 128', `rule=${name}`, text);
-  if (pairs.get('fn') !== 'siphash-2-4') bad('fn=siphash-2-4', `rule=${name}`, text);
+  if (pairs.get('fn') !== 'flowhash-1') bad('fn=flowhash-1', `rule=${name}`, text);
   const key = pairs.get('key')!;
   if (!/^[0-9a-f]{32}$/.test(key)) bad('key= as 32 lower-case hex digits (128 bits)', `rule=${name}`, text);
-  return { rule: name, sourceBits: Number(bits), fn: 'siphash-2-4', key };
+  return { rule: name, sourceBits: Number(bits), fn: 'flowhash-1', key };
 }
 
 /**

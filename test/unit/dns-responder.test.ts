@@ -24,7 +24,7 @@ import { parseRule } from '../../src/ssa/rule.js';
 import { dnsPcap } from './dns/pcap.js';
 
 const APL = '1:192.168.32.0/21 !1:192.168.38.0/28 2:2001:db8::/78';
-const RULE = 'v=ssa1 rule=source-derived source-bits=64 fn=siphash-2-4 key=000102030405060708090a0b0c0d0e0f';
+const RULE = 'v=ssa1 rule=source-derived source-bits=64 fn=flowhash-1 key=000102030405060708090a0b0c0d0e0f';
 /** 80 AAAA records: about 3,400 bytes, more than any UDP answer may carry (1,232 with EDNS). */
 const MANY = Array.from({ length: 80 }, (_, i) => new IPv6(0x20010db8_0000_0002_0000_0000_0000_0000n + BigInt(i)));
 

@@ -13,8 +13,8 @@ const KEY = '000102030405060708090a0b0c0d0e0f';
 describe('client rule', () => {
   it('writes and reads each rule', () => {
     expect(formatRule({ rule: 'random' })).toBe('v=ssa1 rule=random');
-    const derived = { rule: 'source-derived', sourceBits: 64, fn: 'siphash-2-4', key: KEY } as const;
-    expect(formatRule(derived)).toBe(`v=ssa1 rule=source-derived source-bits=64 fn=siphash-2-4 key=${KEY}`);
+    const derived = { rule: 'source-derived', sourceBits: 64, fn: 'flowhash-1', key: KEY } as const;
+    expect(formatRule(derived)).toBe(`v=ssa1 rule=source-derived source-bits=64 fn=flowhash-1 key=${KEY}`);
     expect(parseRule(formatRule(derived))).toEqual(derived);
     expect(parseRule('v=ssa1  rule=content-addressed hash=sha256')).toEqual({ rule: 'content-addressed', hash: 'sha256' });
   });
@@ -26,14 +26,14 @@ describe('client rule', () => {
       new InvalidRecordError("Expected rule=random, rule=source-derived or rule=content-addressed for the client rule but received 'v=ssa1 rule=nearest'"),
     );
     expect(() => parseRule('v=ssa1 rule=random hash=sha256')).toThrow(new InvalidRecordError("Expected only the keys v, rule for rule=random but received 'v=ssa1 rule=random hash=sha256'"));
-    expect(() => parseRule(`v=ssa1 rule=source-derived fn=siphash-2-4 key=${KEY}`)).toThrow(
-      new InvalidRecordError(`Expected a source-bits= key for rule=source-derived but received 'v=ssa1 rule=source-derived fn=siphash-2-4 key=${KEY}'`),
+    expect(() => parseRule(`v=ssa1 rule=source-derived fn=flowhash-1 key=${KEY}`)).toThrow(
+      new InvalidRecordError(`Expected a source-bits= key for rule=source-derived but received 'v=ssa1 rule=source-derived fn=flowhash-1 key=${KEY}'`),
     );
-    expect(() => parseRule(`v=ssa1 rule=source-derived source-bits=129 fn=siphash-2-4 key=${KEY}`)).toThrow(/source-bits from 1 to 128/);
-    expect(() => parseRule('v=ssa1 rule=source-derived source-bits=64 fn=siphash-2-4 key=00')).toThrow(/32 lower-case hex digits/);
+    expect(() => parseRule(`v=ssa1 rule=source-derived source-bits=129 fn=flowhash-1 key=${KEY}`)).toThrow(/source-bits from 1 to 128/);
+    expect(() => parseRule('v=ssa1 rule=source-derived source-bits=64 fn=flowhash-1 key=00')).toThrow(/32 lower-case hex digits/);
     expect(() => parseRule('v=ssa1 rule=content-addressed hash=md5')).toThrow(/hash=sha256/);
     expect(() => parseRule('v=ssa1 rule=random rule=random')).toThrow(/each key once/);
-    expect(() => formatRule({ rule: 'source-derived', sourceBits: 0, fn: 'siphash-2-4', key: KEY })).toThrow(/source-bits from 1 to 128/);
+    expect(() => formatRule({ rule: 'source-derived', sourceBits: 0, fn: 'flowhash-1', key: KEY })).toThrow(/source-bits from 1 to 128/);
   });
 
   it('finds the one rule among other TXT records', () => {
