@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 
-import { FAMILIES, FLOW_ENCAPS, flowImagePath, imagePath, writeFlowImages, writeImages } from './images.js';
+import { ADDR_SIZES, addrImagePath, FAMILIES, FLOW_ENCAPS, flowImagePath, imagePath, writeAddrImages, writeFlowImages, writeImages } from './images.js';
 import { FLOW_BACKENDS } from './tables.js';
 import { instructionsPerPacket } from './micro.js';
 import { benchBuild, nativeBuild, root } from './paths.js';
@@ -50,6 +50,7 @@ const rev = option('--baseline');
 log('writing table images (compileTable) ...');
 writeImages(benchBuild);
 writeFlowImages(benchBuild);
+writeAddrImages(benchBuild);
 const after = join(nativeBuild, 'core_bench');
 const before = rev === undefined ? undefined : baselineBench(rev, log);
 const rows: Record<string, string | number>[] = [];
@@ -88,6 +89,11 @@ function count(phase: string, image: string, family: string, slices: string): vo
 }
 for (const encap of FLOW_ENCAPS) {
   for (const family of FAMILIES) count('route_flow', flowImagePath(benchBuild, encap, family), family, `flow-hash, ${FLOW_BACKENDS.toLocaleString('en-US')} backends, ${encap}`);
+}
+for (const slices of ADDR_SIZES) {
+  for (const filter of slices === ADDR_SIZES[0] ? [false, true] : [false]) {
+    count('route_addr', addrImagePath(benchBuild, slices, filter), 'ipv6', `address-slice, ${slices.toLocaleString('en-US')} slices, filter ${filter ? 'on' : 'off'}`);
+  }
 }
 console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}. ` +
   `Command: \`node dist/bench/core-count.js${argv.length > 0 ? ` ${argv.join(' ')}` : ''}\`. ` +

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { benchBuild } from './paths.js';
 import { setSecondaries } from '../test/fixtures/flow-rows.js';
-import { benchHost, benchTable, compileBenchTable, flowBenchTable, type BenchFamily, type FlowEncap } from './tables.js';
+import { addrBenchTable, benchHost, benchTable, compileBenchTable, flowBenchTable, type BenchFamily, type FlowEncap } from './tables.js';
 
 export const TABLE_SIZES = [10, 10_000, 1_000_000] as const;
 export const FAMILIES: readonly BenchFamily[] = ['ipv4', 'ipv6'];
@@ -35,6 +35,25 @@ export function writeFlowImages(dir: string): string[] {
       return path;
     }),
   );
+}
+
+/** Address-slice images (issue 16): slices of one /64 service, flat lookup whatever their number. */
+export const ADDR_SIZES = [1024, 16_384, 1_048_576] as const;
+
+export function addrImagePath(dir: string, slices: number, filter: boolean): string {
+  return join(dir, `addr-${slices}${filter ? '-filter' : ''}.img`);
+}
+
+/** Writes the address-slice images (addrBenchTable) into `dir`, each size with the filter off, the
+ * smallest also with it on (the filter's cost does not depend on the slices). */
+export function writeAddrImages(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const slices of ADDR_SIZES) {
+    for (const filter of slices === ADDR_SIZES[0] ? [false, true] : [false]) {
+      const compiled = compileBenchTable(addrBenchTable(slices, filter), benchHost('02:00:00:00:00:01'), '02:00:00:00:00:02');
+      writeFileSync(addrImagePath(dir, slices, filter), compiled.image);
+    }
+  }
 }
 
 /** Writes one image per size and family into `dir`; returns their paths and sizes. */

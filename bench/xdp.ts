@@ -36,6 +36,11 @@ const VERDICTS: { fate: Fate; name: string }[] = [
   { fate: 'forward_server_gue', name: 'IPv4 TCP SYN to a flow-hash service: its Maglev row\'s backend a2, GUE variant 0 over IPv4' },
   { fate: 'forward_server_gue', name: "IPv4 TCP SYN to a 'glb' flow-hash service: GLB GUE to the row's primary g5, no hop (the row's secondary is the primary)" },
   { fate: 'forward_server_gue', name: "IPv4 TCP SYN to a 'glb' flow-hash service: GLB GUE to the row's primary g6, its secondary g5 as the one hop" },
+  // Packets to address-slice services (issue 16): the slice's row by the destination's bits; the
+  // source filter's flowhash-1 check on a conforming and a non-conforming destination.
+  { fate: 'forward_server_gue', name: 'IPv6 TCP SYN to an address-slice service: the /65 slice of a2, GUE variant 0' },
+  { fate: 'forward_server_gue', name: "IPv6 TCP SYN to an address slice in a move window: GLB GUE to the new owner g6, the old owner g5 as the hop" },
+  { fate: 'drop_ssa_source', name: 'IPv6 TCP SYN to a source-derived address service, destination not conforming: dropped' },
 ];
 
 /** Fates whose frame the program leaves as it was or rewrites to the same verdict again: these

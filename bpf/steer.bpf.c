@@ -122,6 +122,26 @@ __noinline int su_stage_flow_find(__u32 bank, const struct su_ip *pkt, __u32 mod
 	return 0;
 }
 
+/* The address-slice kind's lookup (native/core/addr_slice_kind.h): a stage of its own, like the
+ * flow-hash one (its hash state and the services' loop stay out of su_stage_key_kind's frame). */
+__noinline int su_stage_addr_find(__u32 bank, const struct su_ip *pkt, __u32 mode,
+				  struct su_found *out)
+{
+	const struct su_meta *m = su_tbl_meta(bank & 1);
+
+	if (!pkt || !out || !m)
+		return -1;
+	su_addr_slice_find(bank & 1, m, pkt, mode, out);
+	return 0;
+}
+
+SU_INLINE void su_stage_addr_slice(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
+				   uint32_t mode, struct su_found *out)
+{
+	(void)m;
+	su_stage_addr_find(t, pkt, mode, out);
+}
+
 SU_INLINE void su_stage_flow_hash(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
 				  uint32_t mode, struct su_found *out)
 {

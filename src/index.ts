@@ -12,6 +12,7 @@ export { diffTables } from './slices/diff.js';
 export { compileTable, type HostSpec, type CompileOptions, type CompiledTable, type CompileStats } from './slices/compile.js';
 export type { OwnerSpec, LocalOwnerSpec, ServerOwnerSpec, DatacenterOwnerSpec, ServerEncap, DatacenterEncap, SliceSpec, SliceSelector, Slice, SliceEntry, SliceMove, TableDiff } from './slices/types.js';
 export type { ServiceSpec, ServiceBackend, FlowService, ServiceRebuildOptions, ServiceRebuildFrom } from './slices/services.js';
+export type { AddressServiceSpec, AddressSliceSpec, AddressService, NonConforming } from './slices/address-services.js';
 export { COUNTER_DOCS, type PortCounters, type QueueCounters, type SteerCounters, type KernelXdpStats } from './xdp/counters.js';
 export {
   SocketSteering, type SocketSteeringOptions, type SkLookupCounters, type SkLookupCounterName, type AddressLoad, type SteerRuleInfo,

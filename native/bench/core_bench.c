@@ -74,7 +74,8 @@ static int pool_build(struct pool *p, const struct bench_image *img, const struc
 	p->owner = calloc(count, sizeof(*p->owner));
 	if (!p->buf || !p->len || !p->eth || !p->probes || !p->ip || !p->owner)
 		return -ENOMEM;
-	if (ph->kind == BENCH_FLOWS ? bench_flow_probes(img, count, 0x5eed + count, p->probes) :
+	if (ph->kind == BENCH_FLOWS   ? bench_flow_probes(img, count, 0x5eed + count, p->probes) :
+	    ph->kind == BENCH_ADDRS ? bench_addr_probes(img, count, 0x5eed + count, p->probes) :
 				      bench_probes_pick(img, ph->kind, count, 0x5eed + count, p->probes))
 		return -ENOENT;
 	for (uint32_t i = 0; i < count; i++) {
@@ -91,7 +92,8 @@ static int pool_build(struct pool *p, const struct bench_image *img, const struc
 		/* The lookup stage as the route runs it, every kind of the image. */
 		su_lookup_kinds(img->view, su_tbl_meta(img->view), &p->ip[i], SU_LOOKUP_PORT, &found);
 		if (found.owner == SU_OWNER_NONE ||
-		    img->owners[found.owner].kind != (ph->kind == BENCH_FLOWS ? SU_OWNER_SERVER : ph->kind))
+		    img->owners[found.owner].kind !=
+			    (ph->kind == BENCH_FLOWS || ph->kind == BENCH_ADDRS ? SU_OWNER_SERVER : ph->kind))
 			return -EINVAL;
 		p->owner[i] = found.owner;
 	}

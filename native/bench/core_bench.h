@@ -56,6 +56,8 @@ typedef uint64_t (*phase_fn)(const struct pool *p, uint32_t from, uint32_t n);
 
 /* A phase's `kind` for flows to a flow-hash service (their owners are servers). */
 #define BENCH_FLOWS 0
+/* ... and for packets to an address-slice service (issue 16; their owners are servers too). */
+#define BENCH_ADDRS 254
 struct phase {
 	const char *name;
 	uint8_t kind;  /* owner kind of the destinations, or BENCH_FLOWS */

@@ -100,6 +100,9 @@ const struct phase bench_phases[] = {
 	/* Flows to a flow-hash service (issue 15; bench/images.ts writes its images): su_core_route
 	 * whole, the row found by the seeded flow hash, GUE or GLB's hop list to the backend. */
 	{ "route_flow", BENCH_FLOWS, 1024, true, true, true, run_route, NO_ROUTER },
+	/* Packets to an address-slice service (issue 16; bench/images.ts writes its images): the
+	 * slice's row by the destination's bits, with or without the source filter. */
+	{ "route_addr", BENCH_ADDRS, 1024, true, true, true, run_route, NO_ROUTER },
 	/* The router's handler: forwarding (nothing to capture) and dropping (a local slice that
 	 * reaches the fast path is drop_local), each with drop capture off and on. */
 	{ "batch_server", SU_OWNER_SERVER, 1024, false, true, true, run_batch, CAPTURE_OFF },

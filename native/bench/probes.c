@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/checksum.h"
+#include "../core/flow_hash.h"
 #include "probes.h"
 
 int bench_image_load(const char *path, struct bench_image *img)
@@ -108,6 +109,63 @@ int bench_probes_pick(const struct bench_image *img, uint8_t kind, uint32_t n, u
 		have++;
 	}
 	return have == n ? 0 : -ENOENT;
+}
+
+/* The probes' IPv6 source (bench_frame_build's src6), for the source filter's conforming destinations. */
+static const uint8_t bench_src6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff };
+
+static uint64_t be64_of(const uint8_t *p)
+{
+	uint64_t w = 0;
+
+	for (int i = 0; i < 8; i++)
+		w = w << 8 | p[i];
+	return w;
+}
+
+int bench_addr_probes(const struct bench_image *img, uint32_t n, uint64_t seed,
+		      struct bench_probe *out)
+{
+	const struct su_table_header *h = img->header;
+	const struct su_addr_head *head = NULL;
+	const struct su_addr_service *s;
+	uint64_t state = seed | 1, low = 0;
+
+	for (uint32_t i = 0; i < h->section_count; i++)
+		if (h->sections[i].kind == SU_KEY_KIND_ADDRESS_SLICE)
+			head = (const void *)((const uint8_t *)img->data + h->sections[i].offset);
+	if (!head || head->service_count == 0)
+		return -ENOENT;
+	s = (const void *)(head + 1);
+	if (s->filter) {
+		/* flowhash-1 of the source's first source_bits bits (native/core/addr_slice_kind.h). */
+		uint32_t sb = s->source_bits;
+		uint64_t hi = sb >= 64 ? ~0ULL : ~0ULL << (64 - sb);
+		uint64_t lo = sb >= 128 ? ~0ULL : sb <= 64 ? 0 : ~0ULL << (128 - sb);
+		uint64_t x = su_hash_step(be64_of(s->key), be64_of(bench_src6) & hi);
+
+		x = su_hash_step(x, be64_of(bench_src6 + 8) & lo);
+		low = su_hash_finish(su_hash_step(x, be64_of(s->key + 8)));
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].family = SU_FAMILY_IPV6;
+		out[i].protocol = IPPROTO_TCP;
+		out[i].port = 443;
+		out[i].sport = (uint16_t)(1024 + next_random(&state) % (65536 - 1024));
+		/* The prefix, then random bits: a random slice of the service for each probe. */
+		for (int b = 0; b < 16; b++) {
+			uint8_t r = (uint8_t)next_random(&state);
+			int keep = s->prefix_len - 8 * b;
+			uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff00 >> keep);
+
+			out[i].addr[b] = (uint8_t)((s->addr[b] & mask) | (r & ~mask));
+		}
+		if (s->filter)
+			for (int b = 0; b < 8; b++)
+				out[i].addr[8 + b] = (uint8_t)(low >> (56 - 8 * b));
+	}
+	return 0;
 }
 
 int bench_flow_probes(const struct bench_image *img, uint32_t n, uint64_t seed,

@@ -46,6 +46,12 @@ int bench_probes_pick(const struct bench_image *img, uint8_t kind, uint32_t n, u
 int bench_flow_probes(const struct bench_image *img, uint32_t n, uint64_t seed,
 		      struct bench_probe *out);
 
+/* Fills `out` with `n` TCP probes to the image's first address-slice service (issue 16): random
+ * bits after its prefix (a random slice each), or with its source filter on, the destination
+ * bench_frame_build's IPv6 source derives (flowhash-1). -ENOENT without the section. */
+int bench_addr_probes(const struct bench_image *img, uint32_t n, uint64_t seed,
+		      struct bench_probe *out);
+
 /* Writes an Ethernet/IP/TCP-or-UDP frame to `p` into `out` (room for `frame_len` bytes, at least
  * the headers) with correct IPv4 header checksum; returns its length: `frame_len`, or the headers'
  * length if that is larger. The transport checksum is left zero (nothing on this path reads it). */

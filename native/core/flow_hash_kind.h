@@ -37,7 +37,7 @@ SU_INLINE void su_flow_hash_find(su_tbl t, const struct su_meta *m, const struct
 	s = su_tbl_flow_service(t, &k);
 	if (!s || s->rows == 0)
 		return;
-	out->managed = 1;
+	out->managed |= 1;
 	hash = su_flow_hash_from(m->flow_start[ipv6][pkt->protocol == SU_IPPROTO_UDP],
 				 pkt->family, pkt->saddr, pkt->daddr, pkt->sport, pkt->dport);
 	r = su_tbl_flow_row(t, s->row_first + hash % s->rows);

@@ -13,6 +13,7 @@
 #ifndef SU_CORE_ROUTE_H
 #define SU_CORE_ROUTE_H
 
+#include "addr_slice_kind.h"
 #include "flow_hash_kind.h"
 #include "frags.h"
 #include "glb.h"
@@ -38,6 +39,10 @@ SU_INLINE void su_stage_kind(su_tbl t, const struct su_meta *m, uint32_t kind,
  * chain of calls past the verifier's 512 bytes of stack. */
 SU_INLINE void su_stage_flow_hash(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
 				  uint32_t mode, struct su_found *out);
+/* The address-slice kind's lookup (addr_slice_kind.h), a stage of its own in the XDP program for
+ * the same reason. */
+SU_INLINE void su_stage_addr_slice(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
+				   uint32_t mode, struct su_found *out);
 
 /* What su_route_decide found: the fate, and what su_route_apply needs to carry it out. */
 struct su_verdict {
@@ -68,6 +73,9 @@ SU_INLINE void su_kind_lookup(su_tbl t, const struct su_meta *m, uint32_t kind,
 		break;
 	case SU_KEY_KIND_FLOW_HASH:
 		su_stage_flow_hash(t, m, pkt, mode, out);
+		break;
+	case SU_KEY_KIND_ADDRESS_SLICE:
+		su_stage_addr_slice(t, m, pkt, mode, out);
 		break;
 	default: /* never: su_view_build refuses kinds it does not know */
 		break;
@@ -152,7 +160,8 @@ SU_INLINE uint32_t su_owner_of(su_tbl t, su_frag_state f, const struct su_meta *
 	su_lookup_kinds(t, m, pkt, SU_LOOKUP_PORT, &found);
 	if (found.owner == SU_OWNER_NONE) {
 		/* Unwrapped packets are for slices we manage, or nobody's: never an open relay. */
-		*miss = found.managed ? SU_ROUTE_drop_no_owner :
+		*miss = found.managed & SU_FOUND_FILTERED ? SU_ROUTE_drop_ssa_source :
+			found.managed ? SU_ROUTE_drop_no_owner :
 			decap ? SU_ROUTE_drop_gue_not_managed : SU_ROUTE_pass_unmanaged;
 		return SU_OWNER_NONE;
 	}

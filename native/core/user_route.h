@@ -37,4 +37,10 @@ SU_INLINE void su_stage_flow_hash(su_tbl t, const struct su_meta *m, const struc
 	su_flow_hash_find(t, m, pkt, mode, out);
 }
 
+SU_INLINE void su_stage_addr_slice(su_tbl t, const struct su_meta *m, const struct su_ip *pkt,
+				   uint32_t mode, struct su_found *out)
+{
+	su_addr_slice_find(t, m, pkt, mode, out);
+}
+
 #endif /* SU_CORE_USER_ROUTE_H */

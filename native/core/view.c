@@ -250,7 +250,7 @@ static void list_kinds(struct su_view *v)
 
 int su_view_build(const void *image, size_t size, struct su_view **out, struct su_error *err)
 {
-	const struct su_section *ps, *fs;
+	const struct su_section *ps, *fs, *as;
 	struct su_table_header h;
 	size_t head, keys, ranges, keys_at;
 	struct su_view *v;
@@ -289,9 +289,11 @@ int su_view_build(const void *image, size_t size, struct su_view **out, struct s
 	v->ranges = (const struct su_port_range *)(copy + head);
 	list_kinds(v);
 	fs = su_find_section(&h, SU_KEY_KIND_FLOW_HASH);
+	as = su_find_section(&h, SU_KEY_KIND_ADDRESS_SLICE);
 	if ((ret = check_parts(v, err)) || (ret = prepare(v, err)) ||
 	    (ret = index_keys(v, (const uint8_t *)image + keys_at, err)) ||
-	    (fs && (ret = su_view_index_flow(v, image, fs, err)))) {
+	    (fs && (ret = su_view_index_flow(v, image, fs, err))) ||
+	    (as && (ret = su_view_index_addr(v, image, as, err)))) {
 		su_view_free(v);
 		return ret;
 	}

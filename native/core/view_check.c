@@ -311,6 +311,8 @@ static int check_section(const struct su_table_header *h, const uint8_t *image, 
 		return check_port_slice_section(h, i, s, err);
 	if (s->kind == SU_KEY_KIND_FLOW_HASH)
 		return check_flow_hash_section(image, i, s, err);
+	if (s->kind == SU_KEY_KIND_ADDRESS_SLICE)
+		return su_check_addr_section(image, i, s, err);
 	return 0;
 }
 

@@ -30,6 +30,10 @@ int su_check_peers(const struct su_peer *peers, uint32_t count, struct su_error 
 int su_check_ranges(const struct su_table_header *h, const struct su_port_range *ranges,
 		    uint32_t index, const struct su_slice_key *k, struct su_error *err);
 
+/* The address-slice section's size rule (view_addr.c): its head's counts make its size. */
+int su_check_addr_section(const uint8_t *image, uint32_t index, const struct su_section *s,
+			  struct su_error *err);
+
 /* Key kind `kind`'s name ("port-slice"), or NULL for a kind this build does not know. */
 const char *su_key_kind_name(uint32_t kind);
 /* The image's section of `kind`, or NULL when it has none (after su_check_header). */

@@ -177,4 +177,10 @@ int su_view_trusted(const struct su_view *view, uint8_t family, const uint8_t *a
 /* Whether `addr` is a server of this data centre's. */
 int su_view_peer(const struct su_view *view, uint8_t family, const uint8_t *addr);
 
+/* Checks the image's address-slice section `s` (services, rows, owners; view_addr.c) and copies
+ * its services into the view's meta and its rows after the flow-hash rows. After
+ * su_view_index_flow: a service's rows start after all of flow-hash's. */
+int su_view_index_addr(struct su_view *v, const uint8_t *image, const struct su_section *s,
+		       struct su_error *err);
+
 #endif /* SU_CORE_VIEW_INDEX_H */

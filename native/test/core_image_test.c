@@ -74,10 +74,10 @@ static void test_section_checks(const uint8_t *image, size_t n)
 {
 	expect_section_reject(image, n, kind_unknown, "an unknown key kind",
 			      "Invalid table image: section 0 has key kind 9, expected one of: 1 "
-			      "(port-slice) 2 (flow-hash)");
+			      "(port-slice) 2 (flow-hash) 3 (address-slice)");
 	expect_section_reject(image, n, kind_zero, "key kind 0",
 			      "Invalid table image: section 0 has key kind 0, expected one of: 1 "
-			      "(port-slice) 2 (flow-hash)");
+			      "(port-slice) 2 (flow-hash) 3 (address-slice)");
 	expect_section_reject(image, n, too_many, "more sections than an image lists",
 			      "Invalid table image: 5 sections, more than the 4 an image lists "
 			      "(SU_SECTIONS_MAX)");

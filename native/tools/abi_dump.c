@@ -206,6 +206,24 @@ int main(void)
 	FIELD(su_flow_row, secondary);
 	printf("}}");
 	first = 0;
+	printf(",\"addrHead\":{\"size\":%zu,\"fields\":{", sizeof(struct su_addr_head));
+	FIELD(su_addr_head, service_count);
+	FIELD(su_addr_head, row_count);
+	printf("}}");
+	first = 0;
+	printf(",\"addrService\":{\"size\":%zu,\"fields\":{", sizeof(struct su_addr_service));
+	FIELD(su_addr_service, addr);
+	FIELD(su_addr_service, prefix_len);
+	FIELD(su_addr_service, bits);
+	FIELD(su_addr_service, filter);
+	FIELD(su_addr_service, source_bits);
+	FIELD(su_addr_service, row_first);
+	FIELD(su_addr_service, filter_owner);
+	FIELD(su_addr_service, key);
+	printf("}}");
+	first = 0;
+	printf(",\"addr\":{\"servicesMax\":%d,\"prefixMax\":%d,\"bitsMax\":%d}",
+	       SU_ADDR_SERVICES_MAX, SU_ADDR_PREFIX_MAX, SU_ADDR_BITS_MAX);
 	printf(",\"ownerStats\":{\"packets\":%d,\"bytes\":%d,\"perOwner\":%d}",
 	       SU_OWNER_STAT_PACKETS, SU_OWNER_STAT_BYTES, SU_OWNER_STATS);
 	printf(",\"capture\":{\"ringBytes\":%u,\"snaplenMax\":%d,\"wrap\":%u,\"ownerNone\":%u",

@@ -3,7 +3,7 @@
 // while this file is stale.
 
 export const ABI = {
-  "abiVersion": 9,
+  "abiVersion": 10,
   "limits": {
     "maxQueues": 64,
     "captureRulesMax": 64
@@ -231,7 +231,8 @@ export const ABI = {
     "sectionsMax": 4,
     "keyKinds": {
       "port-slice": 1,
-      "flow-hash": 2
+      "flow-hash": 2,
+      "address-slice": 3
     }
   },
   "gue": {
@@ -358,6 +359,10 @@ export const ABI = {
     {
       "name": "drop_no_source",
       "doc": "dropped: this host has no unicast address of the endpoint's family"
+    },
+    {
+      "name": "drop_ssa_source",
+      "doc": "dropped: to a source-derived address-slice service, a destination its source does not derive (flowhash-1)"
     }
   ],
   "chanceCounters": [
@@ -700,10 +705,65 @@ export const ABI = {
       }
     }
   },
+  "addrHead": {
+    "size": 8,
+    "fields": {
+      "service_count": {
+        "offset": 0,
+        "size": 4
+      },
+      "row_count": {
+        "offset": 4,
+        "size": 4
+      }
+    }
+  },
+  "addrService": {
+    "size": 48,
+    "fields": {
+      "addr": {
+        "offset": 0,
+        "size": 16
+      },
+      "prefix_len": {
+        "offset": 16,
+        "size": 1
+      },
+      "bits": {
+        "offset": 17,
+        "size": 1
+      },
+      "filter": {
+        "offset": 18,
+        "size": 1
+      },
+      "source_bits": {
+        "offset": 19,
+        "size": 1
+      },
+      "row_first": {
+        "offset": 20,
+        "size": 4
+      },
+      "filter_owner": {
+        "offset": 24,
+        "size": 4
+      },
+      "key": {
+        "offset": 32,
+        "size": 16
+      }
+    }
+  },
+  "addr": {
+    "servicesMax": 4,
+    "prefixMax": 64,
+    "bitsMax": 20
+  },
   "ownerStats": {
     "packets": 0,
     "bytes": 1,
-    "perOwner": 58
+    "perOwner": 60
   },
   "capture": {
     "ringBytes": 1048576,

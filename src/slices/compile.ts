@@ -220,6 +220,11 @@ function ownerRecords(state: TableState, h: Host, nextHops: ReadonlyMap<string, 
   const recordIndex = new Map<string, number>();
   const ownerIndex = new Map<string, number>();
   const backends = new Set(state.services.flatMap((s) => s.maglev.names));
+  for (const a of state.addressServices) {
+    for (const x of a.slices) backends.add(x.owner).add(x.secondary);
+    const nc = a.filter?.nonConforming;
+    if (nc !== undefined && nc !== 'drop') backends.add(nc.owner);
+  }
   state.names.forEach((name, id) => {
     if (name === undefined || (state.uses[id] === 0 && !backends.has(name))) return;
     const record = ownerRecord(name, state.specs.get(name)!, h, nextHops);

@@ -1,6 +1,7 @@
 // A SliceTable's insides as its compilers read them (TableState, groups in image order) and the
 // packed input form of already validated slices. Used by table.ts, compile.ts, diff.ts and the key kinds.
 import { FAMILY_V4, type Prefix } from './address.js';
+import type { AddressService } from './address-services.js';
 import type { FlowService } from './services.js';
 import type { Group } from './slice.js';
 import type { OwnerSpec } from './types.js';
@@ -21,6 +22,8 @@ export interface TableState {
   readonly data: Float64Array;
   /** Flow-hash services (services.ts), in the order they were added. */
   readonly services: readonly FlowService[];
+  /** Address-slice services (address-services.ts), in the order they were added. */
+  readonly addressServices: readonly AddressService[];
 }
 
 /** Slices of one destination: indices `first` (inclusive) to `end` of a PackedInput's arrays. */

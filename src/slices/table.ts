@@ -9,6 +9,9 @@ import { FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Pr
 import { filterGroup, makeRoom } from './arena.js';
 import { checkBatch, link, newBatch, type Batch, type CheckedTable } from './overlaps.js';
 import { checkOwnerName, normalizeOwner } from './owner.js';
+import { checkAddressService, servicesOverlap, type AddressService, type AddressServiceSpec } from './address-services.js';
+import { ABI } from '../generated/abi.js';
+import { formatPrefix } from '../ssa/prefix.js';
 import {
   checkService, rebuildService, serviceKey, serviceName, serviceNames, type FlowService, type ServiceBackend, type ServiceRebuildFrom, type ServiceRebuildOptions, type ServiceSpec,
 } from './services.js';
@@ -49,6 +52,8 @@ export class SliceTable {
   #uses: number[] = [];
   /** Flow-hash services by serviceKey (services.ts). */
   #services = new Map<string, FlowService>();
+  /** Address-slice services by their prefix's text (address-services.ts). */
+  #addressServices = new Map<string, AddressService>();
   #size = 0;
   #arena: Arena = { data: new Float64Array(0), used: 0, holes: 0 };
   /** What the overlap check (overlaps.ts) reads, always the table's current parts. */
@@ -66,7 +71,7 @@ export class SliceTable {
   }))(this);
 
   static {
-    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data, services: [...t.#services.values()] });
+    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data, services: [...t.#services.values()], addressServices: [...t.#addressServices.values()] });
     packedInto = (t, input) => t.#assignPacked(input);
   }
 
@@ -90,6 +95,9 @@ export class SliceTable {
     const id = this.#ownerId(name, 'name');
     const uses = this.#uses[id]!;
     if (uses > 0) invalid('name', `an owner no slice belongs to (${uses} slice${uses === 1 ? ' belongs' : 's belong'} to it: move or release them first)`, name);
+    for (const a of this.#addressServices.values()) {
+      if (a.slices.some((x) => x.owner === name || x.secondary === name)) invalid('name', `an owner no address service's slice names (remove the service first)`, name);
+    }
     for (const s of this.#services.values()) {
       if (serviceNames(s, name)) {
         const how = s.backends.some((b) => b.name === name) ? 'backs' : 'is a secondary of';
@@ -156,6 +164,31 @@ export class SliceTable {
     const key = serviceKey(s);
     if (!this.#services.has(key)) invalid('service', 'a service of the table', serviceName(s));
     return key;
+  }
+
+  /**
+   * Adds an address-slice service (issue 16): `{ prefix, slices: [{ prefix, owner, secondary? }], filter? }`
+   * (address-services.ts); slices cover the prefix exactly, owners are the table's. Throws
+   * InvalidSliceError, InvalidOptionError or UnknownOwnerError naming the value.
+   */
+  addAddressService(spec: AddressServiceSpec): this {
+    const a = checkAddressService(spec, this.#isOwner, this.#unknownOwner);
+    const other = [...this.#addressServices.values()].find((o) => servicesOverlap(o, a));
+    if (other) invalid('service.prefix', `a prefix apart from the table's other address services (it overlaps ${formatPrefix(other)})`, formatPrefix(a));
+    if (this.#addressServices.size >= ABI.addr.servicesMax) invalid('service', `at most ${ABI.addr.servicesMax} address services a table`, formatPrefix(a));
+    this.#addressServices.set(formatPrefix(a), a);
+    return this;
+  }
+
+  /** Removes the address service of `prefix`; InvalidOptionError when there is none. */
+  removeAddressService(prefix: string): this {
+    if (!this.#addressServices.delete(prefix)) invalid('prefix', 'the prefix of an address service of the table', prefix);
+    return this;
+  }
+
+  /** The address-slice services (a copy). */
+  addressServices(): AddressService[] {
+    return [...this.#addressServices.values()];
   }
 
   /** The flow-hash services, each with its backends in canonical order (a copy). */
@@ -353,6 +386,7 @@ export class SliceTable {
     t.#specs = new Map(this.#specs);
     t.#uses = this.#uses.slice();
     t.#services = new Map(this.#services);
+    t.#addressServices = new Map(this.#addressServices);
     t.#size = this.#size;
     t.#arena = { data: this.#arena.data.slice(0, this.#arena.used), used: this.#arena.used, holes: this.#arena.holes };
     return t;

@@ -179,7 +179,7 @@ describe('fast path core (native/core)', () => {
     // A key kind this build does not know: refused by name, with the kinds it knows.
     const unknownKind = image();
     new DataView(unknownKind.buffer, unknownKind.byteOffset).setUint32(ABI.tableHeader.fields.sections.offset + ABI.section.fields.kind.offset, 9, true);
-    expect(() => new (SliceView())(unknownKind)).toThrow('Invalid table image: section 0 has key kind 9, expected one of: 1 (port-slice) 2 (flow-hash)');
+    expect(() => new (SliceView())(unknownKind)).toThrow('Invalid table image: section 0 has key kind 9, expected one of: 1 (port-slice) 2 (flow-hash) 3 (address-slice)');
     expect(() => new (SliceView())([1, 2, 3])).toThrow(InvalidOptionError);
     expect(() => new (SliceView())('x')).toThrow('Expected a Uint8Array for image but received a string');
   });

@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 /* Bumped on any change below; the addon refuses to run with TypeScript built for another value. */
-#define SU_ABI_VERSION 9
+#define SU_ABI_VERSION 10
 
 /* ---- Limits ------------------------------------------------------------------------------- */
 
@@ -181,7 +181,8 @@ struct su_exchange_entry {
 	X(drop_ipv6_chain, "dropped: more than 8 IPv6 extension headers, to a managed address")      \
 	X(drop_too_big, "dropped: too big once encapsulated, unanswered (IPv4 without DF, GUE received, or answers over their rate)") \
 	X(drop_no_neighbour, "dropped: the next hop's MAC address is not known")                     \
-	X(drop_no_source, "dropped: this host has no unicast address of the endpoint's family")
+	X(drop_no_source, "dropped: this host has no unicast address of the endpoint's family")      \
+	X(drop_ssa_source, "dropped: to a source-derived address-slice service, a destination its source does not derive (flowhash-1)")
 
 enum su_route_counter {
 #define SU_X(name, doc) SU_ROUTE_##name,

@@ -18,6 +18,11 @@
  *     struct su_flow_service services[head.service_count]   sorted by (family, protocol, port,
  *                                                           addr), unique
  *     struct su_flow_row    rows[head.service_count * head.rows]
+ *   SU_KEY_KIND_ADDRESS_SLICE (issue 16: a service's IPv6 prefix cut into address slices):
+ *     struct su_addr_head   head                            its own counts
+ *     struct su_addr_service services[head.service_count]   disjoint prefixes
+ *     struct su_flow_row    rows[head.row_count]            service i's 2^bits rows from its
+ *                                                           row_first: its slices, by index
  * Every struct's size is a multiple of 4, so every section stays 4-byte aligned. */
 #ifndef SOFTUNICAST_TABLE_H
 #define SOFTUNICAST_TABLE_H
@@ -52,7 +57,9 @@ struct su_host {
 #define SU_KEY_KINDS(X)                                                                         \
 	X(PORT_SLICE, 1, "port-slice",                                                         \
 	  "destination address or prefix, protocol and port range (soft-unicast)")        \
-	X(FLOW_HASH, 2, "flow-hash", "a service's Maglev table over the flow hash")
+	X(FLOW_HASH, 2, "flow-hash", "a service's Maglev table over the flow hash")             \
+	X(ADDRESS_SLICE, 3, "address-slice",                                                   \
+	  "a service's IPv6 prefix cut into slices by bits of the destination")
 enum su_key_kind {
 #define SU_X(name, value, text, doc) SU_KEY_KIND_##name = value,
 	SU_KEY_KINDS(SU_X)
@@ -183,6 +190,40 @@ struct su_flow_service {
 struct su_flow_row {
 	__u32 primary;
 	__u32 secondary;
+};
+
+/* The address-slice section's head (issue 16, docs/structured-addressing.md). A service is an
+ * IPv6 prefix of at most /64 (SU_ADDR_PREFIX_MAX); the `bits` bits of the destination after it
+ * index its 2^bits rows directly: one row per slice of the finest length (prefix + bits), a
+ * coarser slice filling 2^(finest - its length) rows. One load per packet whatever the number
+ * of slices (docs/design.md, "address-slice"); the cost is memory, capped at 2^20 rows (8 MiB) a
+ * service. Few services (SU_ADDR_SERVICES_MAX): the view copies them into struct su_meta. */
+#define SU_ADDR_SERVICES_MAX 4
+#define SU_ADDR_PREFIX_MAX 64
+#define SU_ADDR_BITS_MAX 20
+struct su_addr_head {
+	__u32 service_count; /* at most SU_ADDR_SERVICES_MAX */
+	__u32 row_count;     /* the sum of the services' 2^bits */
+};
+
+/* What a packet to a source-derived service whose destination does not conform to its source
+ * (flowhash-1, src/ssa/destination.ts conforms) meets: nothing checked, a drop (the route counter
+ * drop_ssa_source), or a low-priority owner (`filter_owner`). */
+#define SU_ADDR_FILTER_NONE 0
+#define SU_ADDR_FILTER_DROP 1
+#define SU_ADDR_FILTER_OWNER 2
+
+/* A service: its prefix and how its destinations are cut and checked. */
+struct su_addr_service {
+	__u8 addr[16];     /* network order, host bits zero; only the first 8 bytes may be set */
+	__u8 prefix_len;   /* 1 to SU_ADDR_PREFIX_MAX */
+	__u8 bits;         /* 0 to SU_ADDR_BITS_MAX: the finest slice is /(prefix_len + bits) */
+	__u8 filter;       /* SU_ADDR_FILTER_* */
+	__u8 source_bits;  /* flowhash-1's source bits (1 to 128) when filter is set, else 0 */
+	__u32 row_first;   /* this section's rows row_first .. row_first + 2^bits - 1 */
+	__u32 filter_owner; /* SU_ADDR_FILTER_OWNER: owner of non-conforming packets, else 0 */
+	__u32 pad0;
+	__u8 key[16];      /* flowhash-1's key: k0 = first 8 bytes, k1 = last 8, big-endian */
 };
 
 #endif /* SOFTUNICAST_TABLE_H */

@@ -113,6 +113,24 @@ struct su_fwd {
 	__u8 hdr[2][SU_FWD_HDR_MAX];
 };
 
+/* An address-slice service as the lookup reads it (native/core/addr_slice_kind.h), worked out
+ * once per table from struct su_addr_service: the prefix as a number and its mask, where its
+ * rows start among the view's rows (after the flow-hash rows), and the source filter's words. */
+struct su_addr_meta {
+	__u64 prefix;   /* the destination's first 64 bits, big-endian as a number, masked */
+	__u64 mask;
+	__u64 k0;       /* flowhash-1's key words and the source's masks (filter set) */
+	__u64 k1;
+	__u64 src_mask_hi;
+	__u64 src_mask_lo;
+	__u32 row_first;    /* index into the view's rows (su_tbl_flow_row) */
+	__u32 filter_owner;
+	__u8 prefix_len;
+	__u8 bits;
+	__u8 filter;        /* SU_ADDR_FILTER_* */
+	__u8 pad0[5];
+};
+
 /* Everything per table that is not per key, range or owner. */
 struct su_meta {
 	__u64 generation;
@@ -124,7 +142,7 @@ struct su_meta {
 	__u8 ipv4_len_count;
 	__u8 ipv6_len_count;
 	__u8 kind_count; /* key kinds in kinds[], at most SU_SECTIONS_MAX */
-	__u8 pad0;
+	__u8 addr_count; /* address-slice services in addr[] */
 	/* The key kinds the table has sections of (enum su_key_kind), in the image's order: the
 	 * lookup stage asks each in turn (native/core/route.h). */
 	__u8 kinds[SU_SECTIONS_MAX];
@@ -134,6 +152,7 @@ struct su_meta {
 	/* Prefix lengths present per family, longest first: a lookup tries each once. */
 	struct su_len ipv4_lens[SU_LENS_IPV4];
 	struct su_len ipv6_lens[SU_LENS_IPV6];
+	struct su_addr_meta addr[SU_ADDR_SERVICES_MAX];
 };
 
 #endif /* SOFTUNICAST_TABLES_H */
