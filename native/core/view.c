@@ -12,6 +12,7 @@
 
 #include "lookup.h"
 #include "view_check.h"
+#include "view_prefix.h"
 
 /* A key's first word as the lookup compares it (tables.h): family, prefix length, protocol, 0. */
 static uint32_t key_meta(uint8_t family, uint8_t prefix_len, uint8_t protocol)

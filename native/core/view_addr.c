@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "view_check.h"
+#include "view_error.h"
+#include "view_prefix.h"
 #include "view_index.h"
 
 /* Bytes as a big-endian number, as the lookup loads them (addr_slice_kind.h, su_load_be64). */

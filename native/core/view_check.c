@@ -1,89 +1,15 @@
 /* The checks of a table image (softunicast/table.h) that su_view_build makes before it uses any
- * part of it: sizes and counts, prefixes and host bits, owners, peers, each key's ranges. The
+ * part of it: sizes and counts, owners, peers, each key's ranges (prefixes: view_prefix.c). The
  * image comes from TypeScript (src/slices/compile.ts) but is untrusted input all the same: the
  * fuzzers feed it garbage (native/fuzz). Messages name the bad part and what was expected. */
-#include <arpa/inet.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "view_check.h"
+#include "view_prefix.h"
 
 #define SU_KNOWN_HOST_FLAGS (SU_HOST_HAS_IPV4 | SU_HOST_HAS_IPV6)
 #define SU_KNOWN_OWNER_FLAGS (SU_OWNER_NEXT_HOP_KNOWN)
 #define SU_KNOWN_PEER_FLAGS (SU_PEER_HAS_MAC)
-
-static uint8_t max_prefix(uint8_t family)
-{
-	return family == SU_FAMILY_IPV4 ? 32 : 128;
-}
-
-static uint8_t addr_size(uint8_t family)
-{
-	return family == SU_FAMILY_IPV4 ? 4 : 16;
-}
-
-void su_mask_addr(uint8_t out[16], const uint8_t *addr, uint8_t family, uint8_t prefix_len)
-{
-	uint32_t full = prefix_len / 8, bits = prefix_len % 8;
-
-	memset(out, 0, 16);
-	memcpy(out, addr, full);
-	if (bits && full < addr_size(family))
-		out[full] = (uint8_t)(addr[full] & (0xff << (8 - bits)));
-}
-
-/* "10.0.0.0/24" or "2001:db8::/32" for messages; the address need not be valid. */
-static const char *format_prefix(char *buf, size_t size, uint8_t family, const uint8_t *addr,
-				 uint8_t prefix_len)
-{
-	char text[INET6_ADDRSTRLEN];
-
-	inet_ntop(family == SU_FAMILY_IPV4 ? AF_INET : AF_INET6, addr, text, sizeof(text));
-	snprintf(buf, size, "%s/%u", text, prefix_len);
-	return buf;
-}
-
-static const char *protocol_name(char *buf, size_t size, uint8_t protocol)
-{
-	if (protocol == SU_IPPROTO_TCP)
-		return "TCP";
-	if (protocol == SU_IPPROTO_UDP)
-		return "UDP";
-	snprintf(buf, size, "protocol %u", protocol);
-	return buf;
-}
-
-const char *su_describe_key(char *buf, size_t size, const struct su_slice_key *k)
-{
-	char addr[80], proto[16];
-
-	snprintf(buf, size, "%s %s", protocol_name(proto, sizeof(proto), k->protocol),
-		 format_prefix(addr, sizeof(addr), k->family, k->addr, k->prefix_len));
-	return buf;
-}
-
-int su_check_prefix(const char *what, uint32_t index, uint8_t family, uint8_t prefix_len,
-		    const uint8_t *addr, struct su_error *err)
-{
-	uint8_t masked[16];
-	char text[80];
-
-	if (family != SU_FAMILY_IPV4 && family != SU_FAMILY_IPV6)
-		return su_bad(err, "%s %u has family %u, expected 4 (IPv4) or 6 (IPv6)", what, index,
-			      family);
-	if (prefix_len > max_prefix(family))
-		return su_bad(err, "%s %u has prefix length %u, longer than the %u bits of an IPv%u "
-				   "address",
-			      what, index, prefix_len, max_prefix(family), family);
-	su_mask_addr(masked, addr, family, prefix_len);
-	if (memcmp(masked, addr, 16) != 0)
-		return su_bad(err, "%s %u (%s) has host bits set%s", what, index,
-			      format_prefix(text, sizeof(text), family, addr, prefix_len),
-			      family == SU_FAMILY_IPV4 && memcmp(masked, addr, 4) == 0 ?
-				      " (bytes 4-15 of an IPv4 address must be zero)" :
-				      "");
-	return 0;
-}
 
 int su_check_host(const struct su_host *host, struct su_error *err)
 {
@@ -148,7 +74,7 @@ int su_check_peers(const struct su_peer *peers, uint32_t count, struct su_error 
 {
 	for (uint32_t i = 0; i < count; i++) {
 		const struct su_peer *p = &peers[i];
-		int ret = su_check_prefix("peer", i, p->family, max_prefix(p->family), p->addr, err);
+		int ret = su_check_prefix("peer", i, p->family, su_max_prefix(p->family), p->addr, err);
 
 		if (ret)
 			return ret;

@@ -8,21 +8,14 @@
 #include "tables.h"
 #include "wire.h"
 #include "softunicast/core.h"
+#include "view_error.h"
 
-/* Every message starts the same way so that a user sees where it came from. */
-#define su_bad(err, fmt, ...) \
-	su_error_set(err, "ERR_INVALID_TABLE", 0, NULL, "Invalid table image: " fmt, ##__VA_ARGS__)
 
 /* The header (a copy, into `out`), its key-kind sections (known kinds, each once, inside the
  * image, apart, together the rest of it), and that the image is exactly as long as they say. */
 int su_check_header(const void *image, size_t size, struct su_table_header *out,
 		    struct su_error *err);
 int su_check_host(const struct su_host *host, struct su_error *err);
-/* Family, prefix length and host bits of a prefix (trusted peer, slice key, peer). `what` and
- * `index` name it for the message ("trusted prefix 3", "key 12"): messages are only formatted on
- * failure, since a million keys must check in well under a second. */
-int su_check_prefix(const char *what, uint32_t index, uint8_t family, uint8_t prefix_len,
-		    const uint8_t *addr, struct su_error *err);
 int su_check_owner(uint32_t index, const struct su_owner *o, struct su_error *err);
 int su_check_peers(const struct su_peer *peers, uint32_t count, struct su_error *err);
 /* A key's run of port ranges: inside the range section, each the right way round, sorted by
@@ -45,11 +38,6 @@ static inline const struct su_section *su_find_section(const struct su_table_hea
 			return &h->sections[i];
 	return NULL;
 }
-
-/* "UDP 10.0.0.0/24": a key as messages name it. */
-const char *su_describe_key(char *buf, size_t size, const struct su_slice_key *k);
-/* Keeps the first `prefix_len` bits of `addr` (IPv4 in the first 4 of 16 bytes) in `out`. */
-void su_mask_addr(uint8_t out[16], const uint8_t *addr, uint8_t family, uint8_t prefix_len);
 
 /* Peers sort by family, then address bytes: <0, 0 or >0 as `p` sorts before, at or after. */
 static inline int su_peer_compare(const struct su_peer *p, uint8_t family, const uint8_t *addr)

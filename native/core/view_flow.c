@@ -8,6 +8,7 @@
 
 #include "view_index.h"
 #include "view_check.h"
+#include "view_prefix.h"
 
 /* The image's order of services: family, protocol, port (as a number), address bytes. */
 static int service_cmp(const struct su_flow_service *a, const struct su_flow_service *b)

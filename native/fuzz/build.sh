@@ -12,7 +12,7 @@ mkdir -p "$out"
 exec 9>"$out/.build.lock"
 flock 9
 # su_error_set lives with the AF_XDP layer; it needs nothing else from there.
-core=(native/core/view.c native/core/view_check.c native/core/view_flow.c native/core/view_addr.c native/core/view_export.c native/core/encap.c
+core=(native/core/view.c native/core/view_check.c native/core/view_flow.c native/core/view_addr.c native/core/view_prefix.c native/core/view_export.c native/core/encap.c
       native/core/route.c native/core/frags.c native/common/error.c)
 # The reference model (oracle.h), built apart: see below.
 model=(native/fuzz/oracle.c native/fuzz/oracle_frames.c native/fuzz/oracle_parse.c native/fuzz/oracle_route.c
