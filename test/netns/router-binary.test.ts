@@ -262,7 +262,12 @@ describe('soft-unicast-router on srv', () => {
     expect(lines).toContain(`softunicast_owner_packets_total{owner="peer",fate="forward_server_gue"} ${total(sent, PEER_PORTS)}`);
     expect(lines.find((l) => l.startsWith('softunicast_owner_bytes_total{owner="peer",fate="forward_server_gue"} '))).toBeDefined();
     expect(lines).toContain('softunicast_reloads_total{result="applied"} 2');
-    expect(lines).toContain('softunicast_reloads_total{result="refused"} 1');
+    // One bad file was written; its refusals are as many as the log says (SIGHUP's, and the file
+    // watcher's when a slow machine delivers its event before SIGHUP has read the file): the
+    // counter and the log agree.
+    const refusals = stderrLines().filter((l) => /^reload \((SIGHUP|file changed)\) refused; /.test(l)).length;
+    expect(refusals).toBeGreaterThanOrEqual(1);
+    expect(lines).toContain(`softunicast_reloads_total{result="refused"} ${refusals}`);
     expect(lines).toContain('softunicast_slices{owner="srv"} 2');
     expect(lines.some((l) => l.startsWith('process_resident_memory_bytes '))).toBe(true);
     // Loopback only: srv's other addresses do not answer.
