@@ -13,23 +13,13 @@
  * counts it as drop_ssa_source instead of drop_no_owner. */
 #define SU_FOUND_FILTERED 2u
 
-/* Addresses as big-endian numbers: a load and a byte swap on the little-endian targets. */
-SU_INLINE uint64_t su_load_be64(const uint8_t *p)
-{
-	return __builtin_bswap64(su_load64(p));
-}
-
 /* flowhash-1 (src/ssa/destination.ts deriveLow64, test/unit/ssa/flowhash1.c): the destination's
  * low 64 bits must be finish(step(step(step(k0, s_hi), s_lo), k1)) of the source's first
  * source-bits bits. Stateless: every packet is checked on its own. */
 SU_INLINE int su_addr_conforms(const struct su_addr_meta *a, const struct su_ip *pkt,
 			       uint64_t dlo)
 {
-	uint64_t h = su_hash_step(a->k0, su_load_be64(pkt->saddr) & a->src_mask_hi);
-
-	h = su_hash_step(h, su_load_be64(pkt->saddr + 8) & a->src_mask_lo);
-	h = su_hash_step(h, a->k1);
-	return su_hash_finish(h) == dlo;
+	return su_flowhash1(a->k0, a->k1, a->src_mask_hi, a->src_mask_lo, pkt->saddr) == dlo;
 }
 
 /* The row index of a destination under service `a`: its `bits` bits after the prefix. The

@@ -1,7 +1,8 @@
 /* Seeded integer hashes of the one core: the GUE source port's flow entropy
  * (draft-ietf-intarea-gue-09 5.11.2) and the workers' fragment table (frags.c; the slice index
  * of view_index.h has a cheaper one of its own). Multiplies and shifts on 64-bit words: the same
- * values in the XDP program and the workers. */
+ * values in the XDP program and the workers. Also flowhash-1, the source-derived rule of
+ * structured addressing. */
 #ifndef SU_CORE_FLOW_HASH_H
 #define SU_CORE_FLOW_HASH_H
 
@@ -58,6 +59,26 @@ SU_INLINE uint32_t su_flow_hash(uint32_t seed, uint8_t family, const uint8_t *sa
 {
 	return su_flow_hash_from(su_flow_hash_start(seed, family, protocol), family, saddr, daddr,
 				 sport, dport);
+}
+
+/* Addresses as big-endian numbers: a load and a byte swap on the little-endian targets. */
+SU_INLINE uint64_t su_load_be64(const uint8_t *p)
+{
+	return __builtin_bswap64(su_load64(p));
+}
+
+/* flowhash-1, the ssa1 source-derived rule (src/ssa/destination.ts deriveLow64): the low 64
+ * bits a conforming destination has, finish(step(step(step(k0, s_hi), s_lo), k1)) of the
+ * source's first source-bits bits (the masks). The address-slice kind's filter compares it with
+ * the destination (addr_slice_kind.h); test/unit/ssa/flowhash1.c runs it against TypeScript. */
+SU_INLINE uint64_t su_flowhash1(uint64_t k0, uint64_t k1, uint64_t mask_hi, uint64_t mask_lo,
+				const uint8_t *saddr)
+{
+	uint64_t h = su_hash_step(k0, su_load_be64(saddr) & mask_hi);
+
+	h = su_hash_step(h, su_load_be64(saddr + 8) & mask_lo);
+	h = su_hash_step(h, k1);
+	return su_hash_finish(h);
 }
 
 #endif /* SU_CORE_FLOW_HASH_H */

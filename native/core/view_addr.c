@@ -5,19 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow_hash.h"
 #include "view_check.h"
 #include "view_error.h"
 #include "view_prefix.h"
 #include "view_index.h"
-
-/* Bytes as a big-endian number, as the lookup loads them (addr_slice_kind.h, su_load_be64). */
-static uint64_t be64_at(const uint8_t *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, sizeof(w));
-	return be64toh(w);
-}
 
 int su_check_addr_section(const uint8_t *image, uint32_t index, const struct su_section *s,
 			  struct su_error *err)
@@ -86,14 +78,14 @@ static void meta_of(const struct su_addr_service *a, uint64_t rows_before,
 
 	memset(out, 0, sizeof(*out));
 	out->mask = ~0ULL << (64 - a->prefix_len);
-	out->prefix = be64_at(a->addr) & out->mask;
+	out->prefix = su_load_be64(a->addr) & out->mask;
 	out->prefix_len = a->prefix_len;
 	out->bits = a->bits;
 	out->row_first = (uint32_t)(rows_before + a->row_first);
 	out->filter = a->filter;
 	out->filter_owner = a->filter_owner;
-	out->k0 = be64_at(a->key);
-	out->k1 = be64_at(a->key + 8);
+	out->k0 = su_load_be64(a->key);
+	out->k1 = su_load_be64(a->key + 8);
 	out->src_mask_hi = sb >= 64 ? ~0ULL : sb ? ~0ULL << (64 - sb) : 0;
 	out->src_mask_lo = sb >= 128 ? ~0ULL : sb <= 64 ? 0 : ~0ULL << (128 - sb);
 }

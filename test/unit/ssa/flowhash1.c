@@ -1,6 +1,7 @@
-/* The ssa1 source-derived check (flowhash-1) in C on packet bytes, as a fast-path filter would do
- * it with native/core/flow_hash.h: test/unit/ssa-destination.test.ts compiles it and checks that
- * it agrees with src/ssa/destination.ts. Input lines: `source-hex destination-hex source-bits key-hex`
+/* The ssa1 source-derived check (flowhash-1) in C on packet bytes, through the core's own
+ * su_flowhash1 (native/core/flow_hash.h, which the fast path's filter calls):
+ * test/unit/ssa-destination.test.ts compiles it and checks that it agrees with
+ * src/ssa/destination.ts. Input lines: `source-hex destination-hex source-bits key-hex`
  * (addresses as 16 bytes in network order); output: `d-hex conforms` per line. */
 #include <stdio.h>
 #include <string.h>
@@ -12,27 +13,10 @@ struct ssa_rule {
 	uint64_t k0, k1, mask_hi, mask_lo;
 };
 
-/* Addresses are read as big-endian numbers: one load and one byte swap per word on the
- * little-endian targets the project builds for (x86-64, arm64, BPF on them). */
-static inline uint64_t load_be64(const uint8_t *p)
-{
-	return __builtin_bswap64(su_load64(p));
-}
-
-/* d = finish(step(step(step(k0, s_hi), s_lo), k1)), s = the source's first source-bits bits. */
-static inline uint64_t ssa_derive(const struct ssa_rule *r, const uint8_t *saddr)
-{
-	uint64_t h = su_hash_step(r->k0, load_be64(saddr) & r->mask_hi);
-
-	h = su_hash_step(h, load_be64(saddr + 8) & r->mask_lo);
-	h = su_hash_step(h, r->k1);
-	return su_hash_finish(h);
-}
-
-/* The filter: the destination's low 64 bits must equal d. */
+/* The filter: the destination's low 64 bits must equal flowhash-1 of the source. */
 static inline int ssa_conforms(const struct ssa_rule *r, const uint8_t *saddr, const uint8_t *daddr)
 {
-	return load_be64(daddr + 8) == ssa_derive(r, saddr);
+	return su_load_be64(daddr + 8) == su_flowhash1(r->k0, r->k1, r->mask_hi, r->mask_lo, saddr);
 }
 
 static int parse_hex(const char *hex, uint8_t *out, size_t len)
@@ -63,11 +47,11 @@ int main(void)
 			fprintf(stderr, "bad line: %s", line);
 			return 2;
 		}
-		r.k0 = load_be64(key);
-		r.k1 = load_be64(key + 8);
+		r.k0 = su_load_be64(key);
+		r.k1 = su_load_be64(key + 8);
 		r.mask_hi = bits >= 64 ? ~0ULL : ~0ULL << (64 - bits);
 		r.mask_lo = bits >= 128 ? ~0ULL : bits <= 64 ? 0 : ~0ULL << (128 - bits);
-		printf("%016llx %d\n", (unsigned long long)ssa_derive(&r, saddr), ssa_conforms(&r, saddr, daddr));
+		printf("%016llx %d\n", (unsigned long long)su_flowhash1(r.k0, r.k1, r.mask_hi, r.mask_lo, saddr), ssa_conforms(&r, saddr, daddr));
 	}
 	return 0;
 }
