@@ -2,7 +2,6 @@
 // same namespaces, clients and shrink /20 -> /24 -> /32. No request may fail in any phase, the load
 // must spread over the pool under random selection (and not under the static binding), the plot
 // must be written, and nothing of the run may be left behind. Run as root.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,22 +9,13 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { listNamespaces, requireNetnsPrivileges } from '../../src/netns/index.js';
+import { runDemo as runCompiledDemo } from './run-demo.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'agility-demo-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 beforeEach(() => requireNetnsPrivileges(['ip', 'dig']));
 
-function runDemo(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/examples/agility-demo/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runDemo = (args: readonly string[]) => runCompiledDemo('agility-demo', args);
 
 const PHASES = ['static /20', 'random /20', 'random /24', 'random /32'];
 /** The rows of the table whose first column is a phase name, as cells, in the order printed. */

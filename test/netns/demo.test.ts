@@ -1,25 +1,14 @@
 // The README's main command stays green: `npm run demo` (examples/soft-unicast-demo) downloads
 // from every server's slice intact, shows all three paths for IPv4 and IPv6, and leaves nothing behind.
-import { spawn } from 'node:child_process';
 
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { listNamespaces, requireNetnsPrivileges } from '../../src/netns/index.js';
+import { runDemo as runCompiledDemo } from './run-demo.js';
 
 beforeEach(() => requireNetnsPrivileges(['ip', 'ping', 'sysctl', 'ethtool', 'ss', 'curl']));
 
-/** Runs the compiled demo as `npm run demo` does after bootstrapping (`npm run demo -- ARGS`). */
-function runDemo(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/examples/soft-unicast-demo/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runDemo = (args: readonly string[]) => runCompiledDemo('soft-unicast-demo', args);
 
 const PATHS = ['GUE from the other data centre', 'local', 'same data centre'];
 

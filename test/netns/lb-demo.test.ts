@@ -2,11 +2,11 @@
 // counts read from its --json line. Losing a balancer host breaks no stream; killing a backend
 // breaks its streams only; a drained backend gets no new connection; new connections follow the
 // weights; with GLB's second chance (encap glb) adding and draining break nothing either.
-import { spawn } from 'node:child_process';
 
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { listNamespaces, requireNetnsPrivileges } from '../../src/netns/index.js';
+import { runDemo as runCompiledDemo } from './run-demo.js';
 
 beforeEach(() => requireNetnsPrivileges(['ip', 'sysctl', 'ethtool']));
 
@@ -18,17 +18,7 @@ interface Step {
   counts: Record<string, any>;
 }
 
-function runDemo(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/examples/lb-demo/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runDemo = (args: readonly string[]) => runCompiledDemo('lb-demo', args);
 
 describe('npm run demo:lb', () => {
   it('keeps streams through a lost balancer host, breaks only a killed backend\'s, avoids a drained one, and follows the weights', async () => {

@@ -1,11 +1,11 @@
 // `npm run demo:ssa` at a smaller scale (examples/ssa-demo --small): a /64 as 256 /72 slices behind
 // the router, the repo's DNS responder checked with dig, clients by every rule over real TCP,
 // scaling 3 -> 5 -> 3 endpoints, objects by key, a flood of non-conforming SYNs. Counts read from the demo's JSON line.
-import { spawn } from 'node:child_process';
 
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { listNamespaces, requireNetnsPrivileges } from '../../src/netns/index.js';
+import { runDemo as runCompiledDemo } from './run-demo.js';
 
 beforeEach(() => requireNetnsPrivileges(['ip', 'ping', 'sysctl', 'ethtool', 'dig']));
 
@@ -24,17 +24,7 @@ interface Result {
   chance: Record<string, Record<string, number>>;
 }
 
-function runDemo(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/examples/ssa-demo/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runDemo = (args: readonly string[]) => runCompiledDemo('ssa-demo', args);
 
 describe('npm run demo:ssa --small', () => {
   it('publishes the service by DNS, lands every connection and object on its slice owner across 3 -> 5 -> 3, and cleans up', async () => {
