@@ -6,7 +6,7 @@ import type * as packet from 'dns-packet';
 import { decodeApl, type AplItem } from '../dns/apl.js';
 import { describe, InvalidOptionError, InvalidRecordError } from '../errors.js';
 import { contentDestination, publishedOf, randomDestination, sourceDestination, type Published } from './destination.js';
-import { query, type DnsServer } from './dns-query.js';
+import { queryAny, type DnsServer } from './dns-query.js';
 import { findRule, type ClientRule } from './rule.js';
 
 /** What a client learned about a service: its published prefixes and the rule to follow. */
@@ -20,7 +20,9 @@ export interface Service {
 }
 
 export interface ResolveOptions {
-  readonly server: DnsServer;
+  /** The server to ask; or `servers`, asked in turn until one answers (exactly one of the two). */
+  readonly server?: DnsServer;
+  readonly servers?: readonly DnsServer[];
   /** Per question and transport (default 2000 ms). */
   readonly timeoutMs?: number;
 }
@@ -60,13 +62,23 @@ function textsOf(answers: packet.Answer[]): { texts: string[]; ttl: number } {
   return { texts, ttl: Math.min(...answers.map((a) => (a as { ttl?: number }).ttl ?? 0)) };
 }
 
+/** The servers to ask, from options that give exactly one of server and servers. */
+export function serversOf(options: ResolveOptions): readonly DnsServer[] {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`Expected { server or servers, timeoutMs? } for options but received ${describe(options)}`);
+  if ((options.server === undefined) === (options.servers === undefined)) {
+    throw new InvalidOptionError(`Expected one of options.server and options.servers but received ${options.server === undefined ? 'neither' : 'both'}`);
+  }
+  return options.servers ?? [options.server!];
+}
+
 /**
- * Asks `server` for the APL and TXT records of `name` (UDP, then TCP if truncated) and reads the
- * published prefixes and the one `v=ssa1` rule. Refuses a name without APL or without a rule.
+ * Asks `server` (or each of `servers` in turn, until one answers) for the APL and TXT records of
+ * `name` (UDP, then TCP if truncated) and reads the published prefixes and the one `v=ssa1` rule.
+ * Refuses a name without APL or without a rule.
  */
 export async function resolveService(name: string, options: ResolveOptions): Promise<Service> {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`Expected { server, timeoutMs? } for options but received ${describe(options)}`);
-  const [aplResponse, txtResponse] = await Promise.all([query(name, 'APL', options.server, options.timeoutMs), query(name, 'TXT', options.server, options.timeoutMs)]);
+  const servers = serversOf(options);
+  const [aplResponse, txtResponse] = await Promise.all([queryAny(name, 'APL', servers, options.timeoutMs), queryAny(name, 'TXT', servers, options.timeoutMs)]);
   const { apl, ttl: aplTtl } = aplOfAnswers(answersOf(aplResponse, name, 'APL'), name);
   const { texts, ttl: txtTtl } = textsOf(answersOf(txtResponse, name, 'TXT'));
   const rule = findRule(texts);

@@ -1,5 +1,6 @@
 // One DNS question to one server: over UDP, and again over TCP (RFC 7766 framing) when the answer
-// comes back truncated. Used by the structured-addressing client (src/ssa/client.ts) for APL and TXT.
+// comes back truncated; or to a list of servers in turn. Used by the structured-addressing client
+// (src/ssa/client.ts) for APL and TXT.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -84,4 +85,37 @@ export async function query(name: string, type: string, server: DnsServer, timeo
   } catch (error) {
     throw new InvalidPacketError(`Expected a DNS message from ${to.host}:${to.port} for ${name} ${type} but received ${response.length} bytes that do not decode (${(error as Error).message})`);
   }
+}
+
+/**
+ * Response codes after which the next server may answer: the server failed or will not serve the
+ * name (RFC 1035 4.1.1). NXDOMAIN and an empty answer are answers: another server of the zone would
+ * say the same, so asking on would only hide them.
+ */
+const NEXT_SERVER = new Set(['SERVFAIL', 'REFUSED', 'NOTIMP', 'FORMERR']);
+
+/**
+ * The answer of the first server in `servers` that answers: one that times out, cannot be reached,
+ * sends what does not decode or answers SERVFAIL, REFUSED, NOTIMP or FORMERR is passed over. If none
+ * answers, a SyscallError names every server and what it did.
+ */
+export async function queryAny(name: string, type: string, servers: readonly DnsServer[], timeoutMs = 2000): Promise<packet.DecodedPacket> {
+  if (!Array.isArray(servers) || servers.length === 0) throw new InvalidOptionError(`Expected a non-empty list of DNS servers for servers but received ${describe(servers)}`);
+  servers.forEach(serverOf);
+  const failures: string[] = [];
+  let errno: number | undefined;
+  for (const server of servers) {
+    try {
+      const response = await query(name, type, server, timeoutMs);
+      // dns-packet names the response code (rcode) at run time; its type declarations leave it out.
+      const rcode = (response as { rcode?: string }).rcode ?? 'NOERROR';
+      if (!NEXT_SERVER.has(rcode)) return response;
+      failures.push(`${server.host}:${server.port ?? 53} answered ${rcode}`);
+    } catch (error) {
+      if (!(error instanceof SyscallError) && !(error instanceof InvalidPacketError)) throw error;
+      errno = error.errno ?? errno;
+      failures.push(`${server.host}:${server.port ?? 53}: ${error.message}`);
+    }
+  }
+  throw new SyscallError(`Expected an answer to ${name} ${type} from one of ${servers.length} DNS servers but received none (${failures.join('; ')})`, errno, 'dns query');
 }

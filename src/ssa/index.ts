@@ -16,4 +16,5 @@ export {
   publishedOf, addressAt, randomDestination, contentDestination, sourceDestination, deriveLow64, conforms, type Published,
 } from './destination.js';
 export { resolveService, serviceOf, chooseDestination, type Service, type ResolveOptions, type ChooseInput } from './client.js';
-export { query as dnsQuery, type DnsServer } from './dns-query.js';
+export { ServiceResolver, type ServiceResolverOptions } from './resolver.js';
+export { query as dnsQuery, queryAny as dnsQueryAny, type DnsServer } from './dns-query.js';
