@@ -81,9 +81,9 @@ export function broken(c: BadCase): unknown {
 
 export const BAD_CASES: BadCase[] = [
   // The top level.
-  bad('not an object', () => null, 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed } for the top level but received null'),
-  bad('a list', () => [base()], 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed } for the top level but received an array of 1'),
-  bad('an unknown key', (d) => { d.colour = 'red'; }, "Expected no such key (known here: $schema, version, gue, datacenters, egress, stats, health, services, flowHashSeed) for colour but received 'red'"),
+  bad('not an object', () => null, 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed, addressServices } for the top level but received null'),
+  bad('a list', () => [base()], 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed, addressServices } for the top level but received an array of 1'),
+  bad('an unknown key', (d) => { d.colour = 'red'; }, "Expected no such key (known here: $schema, version, gue, datacenters, egress, stats, health, services, flowHashSeed, addressServices) for colour but received 'red'"),
   bad('no version', (d) => { delete d.version; }, 'Expected version 1 (the only format so far) for version but received undefined'),
   bad('version 2', (d) => { d.version = 2; }, 'Expected version 1 (the only format so far) for version but received 2'),
   bad('$schema not text', (d) => { d.$schema = 5; }, 'Expected the URL or path of the JSON Schema for $schema but received 5'),
