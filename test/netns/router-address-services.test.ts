@@ -95,6 +95,7 @@ describe('soft-unicast-router with address services', () => {
   it('steers each slice to its owner, and a reload with a moved slice steers it the new way', async () => {
     router = spawnIn(srv, process.execPath, [MAIN, '--no-pin', '--config', file, '--host', 'srv', '--json', '--no-watch', '--stats-interval', '0.2', '--socket', join(dir, 'srv.sock')]);
     let s = await nextStats((l) => l.generation === 1, 'a stats line of generation 1');
+    expect(router.stderr).toMatch(/ loaded in \d+ ms: 1 data centre, 2 servers, 0 egress entries, 2 address services\n/);
     s = await sendCounted(LOW, 'pass_local', s);
     s = await sendCounted(HIGH, 'forward_server_gue', s);
     expect([s.totals.fates.pass_local, s.totals.fates.forward_server_gue]).toEqual([COUNT, COUNT]);
