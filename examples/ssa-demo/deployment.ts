@@ -20,6 +20,22 @@ export function contiguousSlices(prefixes: readonly string[], length: number, ow
   return ssa.sliceSet({ prefixes: [...prefixes], slices: slices.map((s) => ({ prefix: ssa.formatPrefix(s), owner: s.owner })) });
 }
 
+/** The slices of `set` inside `prefix`. */
+function within(set: ssa.SliceSet, prefix: ssa.Prefix6): ssa.AddressSlice[] {
+  const end = prefix.network + ssa.sizeOf(prefix.length);
+  return set.slices.filter((s) => s.network >= prefix.network && s.network < end);
+}
+
+/**
+ * ssa.rebalance of each prefix (each address service) on its own, so that every service is spread
+ * over the endpoints: one rebalance of the whole set would give the new endpoints the highest
+ * addresses, all in one service. Moves summed.
+ */
+export function rebalanceEach(set: ssa.SliceSet, endpoints: readonly string[], options: ssa.MoveOptions): { set: ssa.SliceSet; moved: number } {
+  const parts = set.prefixes.map((p) => ssa.rebalance({ prefixes: [p], slices: within(set, p) }, endpoints, options));
+  return { set: { prefixes: set.prefixes, slices: parts.flatMap((r) => r.set.slices) }, moved: parts.reduce((n, r) => n + r.moved, 0) };
+}
+
 /**
  * Scaling back to the owners of `home` (the set before an earlier scale-up): every slice that left its
  * home owner returns to it, with a move window from its owner now. As many moves as ssa.rebalance
@@ -48,9 +64,7 @@ export function returnHome(set: ssa.SliceSet, home: ssa.SliceSet, now: number, w
 /** The address services of `set` at `now`: one per prefix (ADDRESS_SERVICES), secondaries for open moves, the source one filtered. */
 export function addressServicesOf(set: ssa.SliceSet, now: number): Record<string, unknown>[] {
   return Object.entries(ADDRESS_SERVICES).map(([name, prefix]) => {
-    const p = prefixOf(prefix, name);
-    const end = p.network + ssa.sizeOf(p.length);
-    const slices = set.slices.filter((s) => s.network >= p.network && s.network < end).map((s) => ({
+    const slices = within(set, prefixOf(prefix, name)).map((s) => ({
       prefix: ssa.formatPrefix(s),
       owner: s.owner,
       ...(s.moving !== undefined && s.moving.until > now && { secondary: s.moving.from }),

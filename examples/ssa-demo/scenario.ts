@@ -9,7 +9,7 @@ import { IPv6 } from 'ip-num';
 
 import { ssa } from '../../src/index.js';
 import { mustExecIn, waitFor } from '../../src/netns/index.js';
-import { contiguousSlices, returnHome } from './deployment.js';
+import { contiguousSlices, rebalanceEach, returnHome } from './deployment.js';
 import { digAll, startFleet, stopFleet, type Fleet } from './fleet.js';
 import { settledTotals, startRouter, steer, writeConfig, type RouterRun } from './router.js';
 import { ADDRESS_SERVICES, SERVICE_NAMES } from './rules.js';
@@ -48,7 +48,7 @@ export interface ScaleStep {
   readonly label: string;
   readonly endpoints: number;
   readonly moved: number;
-  /** The fewest moves ssa.rebalance finds for the step (a return home moves as many, to other owners). */
+  /** The fewest moves ssa.rebalance finds for the step, each service apart (a return home moves as many, to other owners). */
   readonly fewest: number;
   /** 'rebalance', or 'return home': the slices that left their owners in the scale-up go back. */
   readonly how: 'rebalance' | 'return home';
@@ -157,7 +157,7 @@ async function dnsLoads(ctx: Ctx, least: number): Promise<number> {
 
 /**
  * Moves slices to `n` endpoints (back home when `n` is the start's count, else the fewest by
- * ssa.rebalance), steers the router (moved slices with their old owner as secondary), then counts
+ * ssa.rebalance, each service apart), steers the router (moved slices with their old owner as secondary), then counts
  * what broke and where new connections land.
  */
 async function scaleTo(ctx: Ctx, n: number, step: number): Promise<ScaleStep> {
@@ -165,7 +165,7 @@ async function scaleTo(ctx: Ctx, n: number, step: number): Promise<ScaleStep> {
   const names = Array.from({ length: n }, (_, i) => endpointName(i));
   const before = ctx.set;
   const now = Date.now();
-  const fewest = ssa.rebalance(ctx.set, names, { now, windowMs: ctx.o.windowMs });
+  const fewest = rebalanceEach(ctx.set, names, { now, windowMs: ctx.o.windowMs });
   const back = n === ownersOf(ctx.home) ? returnHome(ctx.set, ctx.home, now, ctx.o.windowMs) : undefined;
   const r = back ?? fewest;
   ctx.set = r.set;
