@@ -13,12 +13,19 @@ import { object } from './values.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-/** An IPv6 prefix written as text, through the library's parser (its messages, this path). */
+/**
+ * An IPv6 prefix written as text, through the library's parser (its messages, this path). The path's
+ * text is made only for a message: tens of thousands of slices would spend most of their time on it.
+ */
 function prefix6(value: unknown, path: Path): Prefix6 {
   try {
-    return prefixOf(value, formatPath(path));
-  } catch (error) {
-    throw error instanceof SoftunicastError ? about(error, path) : error;
+    return prefixOf(value, '');
+  } catch {
+    try {
+      return prefixOf(value, formatPath(path));
+    } catch (error) {
+      throw error instanceof SoftunicastError ? about(error, path) : error;
+    }
   }
 }
 
