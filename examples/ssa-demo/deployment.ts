@@ -1,5 +1,5 @@
 // The router's configuration for a slice set (the format of src/config: `addressServices`), the demo's
-// starting set, and the return of moved slices when scaling back. Used by scenario.ts, router.ts and the DNS agent.
+// starting set, and the return of moved slices when scaling back. Used by scenario.ts and router.ts.
 //
 // Steering: one address service per /64 of the set, its slices the set's; a slice in an open move
 // window has its old owner as `secondary`. Owners are 'glb' servers: the router sends each packet in

@@ -1,5 +1,5 @@
-// validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top
-// level, gue and stats here; datacenters.ts, egress.ts, reach.ts and conflicts.ts check the rest.
+// validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top level, gue and
+// stats here; datacenters.ts, egress.ts, reach.ts, conflicts.ts, services.ts and address-services.ts the rest.
 import { createHash } from 'node:crypto';
 
 import { IPv4, IPv6 } from 'ip-num';
@@ -113,7 +113,8 @@ function checkHealth(p: Problems, value: unknown): HealthConfig {
 
 /**
  * Warns of servers no slice belongs to: an owner in name only, likely a slip of the file. Where
- * the file has services, a server that backs one, or runs a router (a balancer host), has a job.
+ * the file has services, a server that backs one, or runs a router (a balancer host), has a job;
+ * so has a server that owns an address slice.
  */
 function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices, services: readonly ServiceConfig[], addressServices: readonly AddressServiceConfig[]): void {
   const used = new Uint8Array(servers.size);
