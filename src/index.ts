@@ -44,6 +44,7 @@ export { describeTable, formatTable, rowJson, type TableRow, type OwnerKind } fr
 export type {
   Config, GueConfig, DatacenterConfig, ServerConfig, ServerInterface, EgressConfig, EgressSlice, StatsConfig,
   HostAddresses, TrustedPeer, ServiceConfig, ServiceBackendConfig, ServiceHealthConfig,
+  AddressServiceConfig, AddressSliceConfig, AddressFilterConfig,
 } from './config/types.js';
 export type { TableSource, SourcedTable, SourceUpdate, SourceHealth, SourceSubscriber } from './sources/types.js';
 export { FileSource, readConfigText, type FileSourceOptions, type LoadedFile } from './sources/file.js';

@@ -192,7 +192,7 @@ async function run(cli: RouterCli): Promise<never> {
     loaded = await loadFirst(cli);
     const c = loaded.config;
     const revision = loaded.etcd !== undefined ? `revision ${loaded.generation}, ` : '';
-    log.info(`loaded in ${ms(t)}: ${revision}${count(c.datacenters.size, 'data centre')}, ${count(c.servers.size, 'server')}, ${count(c.egress.length, 'egress entry', 'egress entries')}`);
+    log.info(`loaded in ${ms(t)}: ${revision}${count(c.datacenters.size, 'data centre')}, ${count(c.servers.size, 'server')}, ${count(c.egress.length, 'egress entry', 'egress entries')}${c.addressServices.length > 0 ? `, ${count(c.addressServices.length, 'address service')}` : ''}`);
     for (const line of warningLines(c.warnings, loaded.name)) log.warn(line);
     t = performance.now();
     log.info(`compiling the table of ${cli.host}`);

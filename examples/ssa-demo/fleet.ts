@@ -1,8 +1,8 @@
 // The programs of the structured-addressing world: endpoint servers with second chance on their
-// links, the DNS agent (checked once with dig), the client agent. Used by scenario.ts.
+// links, the DNS agent (on the router's configuration file; checked once with dig), the client agent. Used by scenario.ts.
 import { fileURLToPath } from 'node:url';
 
-import { dns, lb, ssa } from '../../src/index.js';
+import { lb } from '../../src/index.js';
 import { Agent, mustExecIn } from '../../src/netns/index.js';
 import { SERVICE_NAMES } from './rules.js';
 import { DNS_ADDRESS, endpointIpv4, SERVICE_PORT, type SsaWorld } from './world.js';
@@ -28,11 +28,10 @@ async function startEndpoints(world: SsaWorld): Promise<Pick<Fleet, 'servers' | 
   return { servers, chance };
 }
 
-export async function startFleet(world: SsaWorld, set: ssa.SliceSet): Promise<Fleet> {
+/** The endpoints, the DNS agent reading the router's configuration `file` (written already), the client agent. */
+export async function startFleet(world: SsaWorld, file: string): Promise<Fleet> {
   const { servers, chance } = await startEndpoints(world);
-  const apl = dns.formatApl(ssa.aplOf(set));
-  const first = ssa.sliceAt(set, ssa.rangeOf(set.prefixes[0]!).getFirst())!;
-  const dnsAgent = (await Agent.ready('dns', world.dns.ns, agent('dns'), { host: DNS_ADDRESS, apl, aaaa: ssa.rangeOf(first).getFirst().toString() })).agent;
+  const dnsAgent = (await Agent.ready('dns', world.dns.ns, agent('dns'), { host: DNS_ADDRESS, file })).agent;
   const client = (await Agent.ready('client', world.client.ns, agent('client'), { dns: DNS_ADDRESS, port: SERVICE_PORT })).agent;
   return { servers, chance, dns: dnsAgent, client };
 }

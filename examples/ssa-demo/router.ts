@@ -1,11 +1,11 @@
 // The router of the structured-addressing world: examples/soft-unicast-router in namespace r with
 // the configuration of a slice set (deployment.ts), reloaded by SIGHUP when slices move. Used by
 // main.ts and test/netns/ssa-demo.test.ts.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import type { ssa } from '../../src/index.js';
-import { spawnIn, type SpawnedProcess } from '../../src/netns/index.js';
+import { spawnIn, waitFor, type SpawnedProcess } from '../../src/netns/index.js';
 import { configText } from './deployment.js';
 import type { SsaWorld } from './world.js';
 
@@ -13,7 +13,8 @@ const ROUTER = fileURLToPath(new URL('../soft-unicast-router/main.js', import.me
 
 export interface RouterStats {
   generation: number;
-  [key: string]: unknown;
+  /** Counters since the router started; `fates` by route counter name (drop_ssa_source, ...). */
+  totals: { fates: Record<string, number> };
 }
 
 export interface RouterRun {
@@ -25,9 +26,15 @@ export interface RouterRun {
 
 const isStats = (line: string): boolean => line.startsWith('{') && line.includes('"generation"');
 
-/** Starts the router with `set`; resolves once it prints its first stats line (attached, table live). */
-export async function startRouter(world: SsaWorld, file: string, set: ssa.SliceSet, endpoints: number): Promise<RouterRun> {
-  writeFileSync(file, configText(set, endpoints));
+/** Writes the configuration of `set` (its open moves as secondaries) for a world of `endpoints` endpoints. */
+export function writeConfig(file: string, set: ssa.SliceSet, endpoints: number): void {
+  // Whole or not at all: the DNS agent polls the file and must never read half of it.
+  writeFileSync(`${file}.new`, configText(set, endpoints));
+  renameSync(`${file}.new`, file);
+}
+
+/** Starts the router on `file` (written by writeConfig); resolves once it prints its first stats line (attached, table live). */
+export async function startRouter(world: SsaWorld, file: string, endpoints: number): Promise<RouterRun> {
   const proc = spawnIn(world.router.ns, process.execPath, [ROUTER, '--config', file, '--host', 'r', '--json', '--no-watch', '--no-pin', '--stats-interval', '0.5']);
   const first = JSON.parse(await proc.waitForLine(isStats, 60_000)) as RouterStats;
   return { proc, file, endpoints, generation: first.generation };
@@ -35,8 +42,19 @@ export async function startRouter(world: SsaWorld, file: string, set: ssa.SliceS
 
 /** Writes `set`'s configuration and reloads; resolves at the first stats line of the new table. */
 export async function steer(run: RouterRun, set: ssa.SliceSet): Promise<void> {
-  writeFileSync(run.file, configText(set, run.endpoints));
+  writeConfig(run.file, set, run.endpoints);
   run.proc.child.kill('SIGHUP');
   const line = await run.proc.waitForLine((l) => isStats(l) && (JSON.parse(l) as RouterStats).generation > run.generation, 60_000);
   run.generation = (JSON.parse(line) as RouterStats).generation;
+}
+
+/**
+ * The route counters of the router's second stats line from now (it prints one every 0.5 s): every
+ * packet sent before this call has met the XDP program by then (veth delivers at once, the program
+ * runs as it receives).
+ */
+export async function settledTotals(run: RouterRun): Promise<Record<string, number>> {
+  const from = run.proc.stdoutLines.length;
+  const line = await waitFor(() => run.proc.stdoutLines.slice(from).filter(isStats)[1], { what: 'two stats lines from the router', timeoutMs: 10_000, intervalMs: 50 });
+  return (JSON.parse(line) as RouterStats).totals.fates;
 }

@@ -7,13 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { IPv6 } from 'ip-num';
 
-import { dns, ssa } from '../../src/index.js';
-import { mustExecIn } from '../../src/netns/index.js';
-import { contiguousSlices } from './deployment.js';
+import { ssa } from '../../src/index.js';
+import { mustExecIn, waitFor } from '../../src/netns/index.js';
+import { contiguousSlices, rebalanceEach, returnHome } from './deployment.js';
 import { digAll, startFleet, stopFleet, type Fleet } from './fleet.js';
-import { startRouter, steer, type RouterRun } from './router.js';
-import { SERVICE_NAMES } from './rules.js';
-import { buildSsaWorld, clientSource, endpointName, SERVICE_PORT, SERVICE_PREFIX, type SsaWorld } from './world.js';
+import { settledTotals, startRouter, steer, writeConfig, type RouterRun } from './router.js';
+import { ADDRESS_SERVICES, SERVICE_NAMES } from './rules.js';
+import { buildSsaWorld, clientSource, endpointName, SERVICE_PORT, SERVICE_PREFIXES, type SsaWorld } from './world.js';
 
 /** Run from the source tree: a Python script is not compiled into dist/. */
 const FLOOD = fileURLToPath(new URL('../../../examples/ssa-demo/agents/flood.py', import.meta.url));
@@ -28,7 +28,7 @@ export interface ScenarioOptions {
   readonly flood: number;
   /** Objects fetched by key in the content step. */
   readonly objects: number;
-  /** Slice length: 78 gives 16,384 slices of the /64. */
+  /** Slice length: 78 gives 16,384 slices of each /64. */
   readonly sliceLength: number;
   /** How long a moved slice's old owner keeps accepting (the set's window). */
   readonly windowMs: number;
@@ -48,6 +48,12 @@ export interface ScaleStep {
   readonly label: string;
   readonly endpoints: number;
   readonly moved: number;
+  /** The fewest moves ssa.rebalance finds for the step, each service apart (a return home moves as many, to other owners). */
+  readonly fewest: number;
+  /** 'rebalance', or 'return home': the slices that left their owners in the scale-up go back. */
+  readonly how: 'rebalance' | 'return home';
+  /** Times the DNS agent had read the router's file by the end of the step. */
+  readonly dnsLoads: number;
   /** Connections open before the step, and how many of them broke across it. */
   readonly open: number;
   readonly broken: number;
@@ -60,6 +66,8 @@ export interface ScaleStep {
 /** The flood of SYNs that the source-derived rule does not give their source, and what it did. */
 export interface FloodStep {
   readonly sent: number;
+  /** The router's drop_ssa_source over the flood. */
+  readonly dropped: number;
   /** SYNs the endpoints' second chance passed to their kernels meanwhile (the flood's, and any other). */
   readonly reachedEndpoints: number;
   /** Open connections before and broken during the flood. */
@@ -68,7 +76,9 @@ export interface FloodStep {
 }
 
 export interface ScenarioResult {
+  /** Slices of each address service (its /64), and their length. */
   readonly slices: number;
+  readonly sliceLength: number;
   readonly dig: { name: string; apl: number; txt: string; aaaa: number }[];
   readonly start: Batch;
   readonly steps: ScaleStep[];
@@ -83,6 +93,8 @@ interface Ctx {
   readonly fleet: Fleet;
   readonly router: RouterRun;
   set: ssa.SliceSet;
+  /** The starting set: where a scale back to its endpoints returns the slices. */
+  readonly home: ssa.SliceSet;
   batches: number;
   /** Keys of connections found broken by an earlier step. */
   readonly broken: Set<string>;
@@ -133,16 +145,34 @@ async function settleWindows(ctx: Ctx): Promise<void> {
   ctx.set = ssa.settle(ctx.set, Date.now());
 }
 
-/** Rebalances to `n` endpoints, steers the router and republishes, then counts what broke and where new connections land. */
-async function scaleTo(ctx: Ctx, n: number): Promise<ScaleStep> {
+const ownersOf = (set: ssa.SliceSet): number => new Set(set.slices.map((x) => x.owner)).size;
+
+/** The DNS agent's reads of the router's file, once it has read at least `least`. */
+async function dnsLoads(ctx: Ctx, least: number): Promise<number> {
+  return await waitFor(async () => {
+    const loads = (await ctx.fleet.dns.must('status', {})).loads as number;
+    return loads >= least ? loads : undefined;
+  }, { what: `the DNS agent to read the router's file ${least} times`, timeoutMs: 10_000, intervalMs: 100 });
+}
+
+/**
+ * Moves slices to `n` endpoints (back home when `n` is the start's count, else the fewest by
+ * ssa.rebalance, each service apart), steers the router (moved slices with their old owner as secondary), then counts
+ * what broke and where new connections land.
+ */
+async function scaleTo(ctx: Ctx, n: number, step: number): Promise<ScaleStep> {
   await settleWindows(ctx);
   const names = Array.from({ length: n }, (_, i) => endpointName(i));
   const before = ctx.set;
-  const r = ssa.rebalance(ctx.set, names, { now: Date.now(), windowMs: ctx.o.windowMs });
+  const now = Date.now();
+  const fewest = rebalanceEach(ctx.set, names, { now, windowMs: ctx.o.windowMs });
+  const back = n === ownersOf(ctx.home) ? returnHome(ctx.set, ctx.home, now, ctx.o.windowMs) : undefined;
+  const r = back ?? fewest;
   ctx.set = r.set;
   const ownerIn = (set: ssa.SliceSet, key: string): string | undefined => ssa.sliceAt(set, IPv6.fromString(ctx.destinations.get(key)!))?.owner;
   await steer(ctx.router, ctx.set);
-  await ctx.fleet.dns.must('publish', { apl: dns.formatApl(ssa.aplOf(ctx.set)) });
+  // The DNS agent follows the same file: one read at start, one per step.
+  const loads = await dnsLoads(ctx, step + 2);
   const checked = await ctx.fleet.client.must('check', {}, 120_000);
   const open = (checked.open as number) - ctx.broken.size;
   const broken = (checked.broken as { key: string }[]).map((b) => b.key).filter((k) => !ctx.broken.has(k));
@@ -150,8 +180,11 @@ async function scaleTo(ctx: Ctx, n: number): Promise<ScaleStep> {
   const brokenUnmoved = broken.filter((k) => ownerIn(before, k) === ownerIn(ctx.set, k)).length;
   const fresh = await openBatch(ctx);
   const label = `scale to ${n} endpoints`;
-  ctx.o.log(`${label}: ${r.moved} slices moved, ${broken.length} of ${open} open connections broken, ${fresh.onOwner}/${fresh.opened} new ones on their slice's owner`);
-  return { label, endpoints: n, moved: r.moved, open, broken: broken.length, brokenUnmoved, brokenKeys: broken, fresh };
+  ctx.o.log(`${label}: ${r.moved} slices moved (${back ? 'home' : 'rebalance'}), ${broken.length} of ${open} open connections broken, ${fresh.onOwner}/${fresh.opened} new ones on their slice's owner`);
+  return {
+    label, endpoints: n, moved: r.moved, fewest: fewest.moved, how: back ? 'return home' : 'rebalance', dnsLoads: loads,
+    open, broken: broken.length, brokenUnmoved, brokenKeys: broken, fresh,
+  };
 }
 
 /** Objects fetched by key (a short connection each): the endpoint that answers against the slice's owner. */
@@ -167,17 +200,19 @@ async function fetchObjects(ctx: Ctx): Promise<{ fetched: number; onHolder: numb
 const synsOf = async (fleet: Fleet): Promise<number> =>
   (await Promise.all(fleet.chance.map(async (c) => (await c.counters()).chance_local_syn))).reduce((a, b) => a + b, 0);
 
-/** SYNs from a client source to random addresses of the prefix (not the one its rule gives it),
- * then a round of bytes on every open connection. */
+/** SYNs from a client source to random addresses of the source-derived service's /64 (not the one
+ * its rule gives it), then a round of bytes on every open connection; the router's drop_ssa_source across it. */
 async function floodStep(ctx: Ctx): Promise<FloodStep> {
   const before = await synsOf(ctx.fleet);
+  const dropsBefore = (await settledTotals(ctx.router)).drop_ssa_source!;
   const brokenBefore = ((await ctx.fleet.client.must('check', {}, 120_000)).broken as unknown[]).length;
-  await mustExecIn(ctx.world.client.ns, 'python3', [FLOOD, clientSource(0), SERVICE_PREFIX, String(SERVICE_PORT), String(ctx.o.flood)], { what: 'the flood' });
+  await mustExecIn(ctx.world.client.ns, 'python3', [FLOOD, clientSource(0), ADDRESS_SERVICES.source, String(SERVICE_PORT), String(ctx.o.flood)], { what: 'the flood' });
   const checked = await ctx.fleet.client.must('check', {}, 120_000);
   const broken = (checked.broken as unknown[]).length - brokenBefore;
+  const dropped = (await settledTotals(ctx.router)).drop_ssa_source! - dropsBefore;
   const reachedEndpoints = (await synsOf(ctx.fleet)) - before;
-  ctx.o.log(`flood: ${ctx.o.flood} non-conforming SYNs, ${reachedEndpoints} SYNs reached the endpoints, ${broken} open connections broken`);
-  return { sent: ctx.o.flood, reachedEndpoints, open: (checked.open as number) - brokenBefore, broken };
+  ctx.o.log(`flood: ${ctx.o.flood} non-conforming SYNs, ${dropped} dropped by the router (drop_ssa_source), ${reachedEndpoints} SYNs reached the endpoints, ${broken} open connections broken`);
+  return { sent: ctx.o.flood, dropped, reachedEndpoints, open: (checked.open as number) - brokenBefore, broken };
 }
 
 async function chanceCounters(fleet: Fleet): Promise<Record<string, Record<string, number>>> {
@@ -190,19 +225,22 @@ async function chanceCounters(fleet: Fleet): Promise<Record<string, Record<strin
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const world = await buildSsaWorld(5, o.sources);
   o.log('world built: client, dns, r, e1..e5 on one segment');
-  const set = contiguousSlices(SERVICE_PREFIX, o.sliceLength, ['e1', 'e2', 'e3']);
-  const fleet = await startFleet(world, set);
+  const set = contiguousSlices(SERVICE_PREFIXES, o.sliceLength, ['e1', 'e2', 'e3']);
+  // The router's file first: the DNS agent publishes from it.
+  const file = join(o.dir, 'ssa-router.json');
+  writeConfig(file, set, 5);
+  const fleet = await startFleet(world, file);
   const dig = await digAll(world);
-  const router = await startRouter(world, join(o.dir, 'ssa-router.json'), set, 5);
+  const router = await startRouter(world, file, 5);
   o.log('router attached; endpoints, second chance, DNS and client agents running');
-  const ctx: Ctx = { o, world, fleet, router, set, batches: 0, broken: new Set(), destinations: new Map() };
+  const ctx: Ctx = { o, world, fleet, router, set, home: set, batches: 0, broken: new Set(), destinations: new Map() };
   const start = await openBatch(ctx);
   o.log(`opened ${start.opened} long-lived connections, ${start.onOwner} on their slice's owner`);
-  const steps = [await scaleTo(ctx, 5), await scaleTo(ctx, 3)];
+  const steps = [await scaleTo(ctx, 5, 0), await scaleTo(ctx, 3, 1)];
   const content = await fetchObjects(ctx);
   const flood = await floodStep(ctx);
   const chance = await chanceCounters(fleet);
   await router.proc.stop();
   await stopFleet(fleet);
-  return { slices: set.slices.length, dig, start, steps, content, flood, chance };
+  return { slices: set.slices.length / SERVICE_PREFIXES.length, sliceLength: o.sliceLength, dig, start, steps, content, flood, chance };
 }

@@ -3,10 +3,11 @@
 //
 //   client  fd00:1::c (segment), sources 2001:db8:c0:N::1 (one /64 each: the source-derived rule)
 //   dns     fd00:1::53                       the repo's responder: APL, rule TXT, AAAA
-//   r       fd00:1::fe, 10.0.0.254           the library's router: XDP on eth0 steers each slice of
-//                                            2001:db8:5a::/64 to its owner and sends it back out
-//   e1..e5  10.0.0.1N, fd00:1::1N            `local 2001:db8:5a::/64 dev lo`: every address of the
-//                                            prefix is theirs; a server on :: ; SecondChanceBackend on eth0
+//   r       fd00:1::fe, 10.0.0.254           the library's router: XDP on eth0 steers each address slice
+//                                            of 2001:db8:5a::/64 and 2001:db8:5b::/64 (the source-derived
+//                                            name's, filtered) to its owner, in GLB's GUE back out
+//   e1..e5  10.0.0.1N, fd00:1::1N            `local 2001:db8:5a::/64 dev lo` and 5b: every address of the
+//                                            prefixes is theirs; a server on :: ; SecondChanceBackend on eth0
 //
 // The client routes the service prefix via r; endpoints answer the client directly (direct
 // server return). The segment is a bridge in namespace sw whose ports get an XDP program each
@@ -14,8 +15,10 @@
 // Offloads: the client computes checksums in software and sends no TSO/GSO frames (XDP forwards
 // bytes as they are; veth would leave them partial).
 import { createNamespace, macOf, mustExec, mustExecIn, ping, sysctlIn as sysctl, xdpOnVethPeer } from '../../src/netns/index.js';
+import { ADDRESS_SERVICES } from './rules.js';
 
-export const SERVICE_PREFIX = '2001:db8:5a::/64';
+/** Every prefix of the world's address services. */
+export const SERVICE_PREFIXES: readonly string[] = Object.values(ADDRESS_SERVICES);
 export const SERVICE_PORT = 80;
 export const ROUTER = { ipv4: '10.0.0.254', ipv6: 'fd00:1::fe' } as const;
 export const DNS_ADDRESS = 'fd00:1::53';
@@ -64,7 +67,7 @@ async function onSegment(sw: string, name: string, addrs: readonly string[], mac
  * it), replies to clients on the segment, IPv4 forwarding for second chance's next hops. */
 async function endpoint(sw: string, i: number): Promise<Host> {
   const h = await onSegment(sw, endpointName(i), [`${endpointIpv4(i)}/24`, `${endpointIpv6(i)}/64`], endpointMac(i));
-  await mustExecIn(h.ns, 'ip', ['-6', 'route', 'add', 'local', SERVICE_PREFIX, 'dev', 'lo']);
+  for (const prefix of SERVICE_PREFIXES) await mustExecIn(h.ns, 'ip', ['-6', 'route', 'add', 'local', prefix, 'dev', 'lo']);
   await mustExecIn(h.ns, 'ip', ['-6', 'route', 'add', '2001:db8:c0::/48', 'via', CLIENT_ADDRESS]);
   await sysctl(h.ns, { 'net.ipv4.conf.eth0.forwarding': 1 });
   return h;
@@ -84,7 +87,7 @@ export async function buildSsaWorld(endpoints: number, sources: number): Promise
   // Room for the GUE header and a hop list inside the segment's MTU.
   await mustExecIn(client.ns, 'ip', ['link', 'set', 'dev', 'eth0', 'mtu', '1400']);
   await mustExecIn(client.ns, 'ethtool', ['-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off']);
-  await mustExecIn(client.ns, 'ip', ['-6', 'route', 'add', SERVICE_PREFIX, 'via', ROUTER.ipv6]);
+  for (const prefix of SERVICE_PREFIXES) await mustExecIn(client.ns, 'ip', ['-6', 'route', 'add', prefix, 'via', ROUTER.ipv6]);
   const dns = await onSegment(sw, 'dns', [`${DNS_ADDRESS}/64`]);
   const router = await onSegment(sw, 'r', [`${ROUTER.ipv4}/24`, `${ROUTER.ipv6}/64`]);
   await sysctl(router.ns, { 'net.ipv6.conf.all.forwarding': 1, 'net.ipv4.ip_forward': 1 });

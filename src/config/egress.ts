@@ -38,7 +38,7 @@ export interface EntryDraft {
 const bitsOf = (list: readonly Protocol[]): number => (list.includes('tcp') ? 1 : 0) | (list.includes('udp') ? 2 : 0);
 
 /** The owner index of a slice, or undefined: unknown (a problem), or a server that failed (none). */
-function owner(p: Problems, value: unknown, path: Path, owners: Owners): number | undefined {
+export function checkOwner(p: Problems, value: unknown, path: Path, owners: Owners): number | undefined {
   if (typeof value === 'string') {
     const index = owners.index.get(value);
     if (index !== undefined) return index;
@@ -86,7 +86,7 @@ function byRule(p: Problems, value: unknown, at: Path, bits: number, owners: Own
   for (let i = 0; i < list.length; i++) {
     const name: unknown = list[i];
     if (name === null) continue;
-    const id = (typeof name === 'string' ? index.get(name) : undefined) ?? owner(p, name, [...path, i], owners);
+    const id = (typeof name === 'string' ? index.get(name) : undefined) ?? checkOwner(p, name, [...path, i], owners);
     if (fits && id !== undefined) out.push(ranges[i]!.from * 65536 + ranges[i]!.to, bits, id, i);
   }
 }
@@ -104,7 +104,7 @@ function slowSlice(p: Problems, value: unknown, at: Path, i: number, entry: read
   const s = object(p, value, at, 'slice', 'a slice { ports, owner, protocols? }');
   if (s === undefined) return;
   const range = p.attempt(at, () => ports(s.ports, [...at, 'ports']));
-  const id = owner(p, s.owner, [...at, 'owner'], owners);
+  const id = checkOwner(p, s.owner, [...at, 'owner'], owners);
   const list = p.attempt(at, () => protocols(s.protocols, [...at, 'protocols'], entry));
   if (range !== undefined && id !== undefined && list !== undefined) out.push(range.from * 65536 + range.to, bitsOf(list), id, i);
 }

@@ -3,7 +3,7 @@
 // that the schema lists exactly these, so the two cannot drift apart.
 export const CONFIG_KEYS = {
   /** The top level. `$schema` lets editors find the schema; it is otherwise ignored. */
-  config: ['$schema', 'version', 'gue', 'datacenters', 'egress', 'stats', 'health', 'services', 'flowHashSeed'],
+  config: ['$schema', 'version', 'gue', 'datacenters', 'egress', 'stats', 'health', 'services', 'flowHashSeed', 'addressServices'],
   gue: ['port', 'encap', 'trustedPeers'],
   datacenter: ['endpoint', 'encap', 'guePort', 'fallback', 'servers'],
   endpoint: ['ipv4', 'ipv6'],
@@ -22,6 +22,10 @@ export const CONFIG_KEYS = {
   health: ['intervalMs', 'downAfter', 'upAfter', 'probeAll'],
   service: ['name', 'address', 'protocol', 'port', 'rows', 'moves', 'backends', 'health'],
   serviceBackend: ['server', 'weight', 'drain'],
+  addressService: ['name', 'prefix', 'slices', 'filter'],
+  addressSlice: ['prefix', 'owner', 'secondary'],
+  addressFilter: ['rule', 'nonConforming'],
+  nonConformingOwner: ['owner'],
   serviceHealth: ['check', 'path', 'status', 'host', 'port', 'intervalMs', 'timeoutMs', 'rise', 'fall', 'drainDeadlineMs'],
 } as const;
 

@@ -110,7 +110,23 @@ export function tableFor(config: Config, host: string): SliceTable {
   const names = packed.servers.map((server) => p.ownerOf.get(server)!);
   assignPacked(table, { ports: packed.ports, bits: packed.bits, owners: packed.owners, names, runs });
   addServices(config, p, table);
+  addAddressServices(config, p, table);
   return table;
+}
+
+/**
+ * The file's address services, on every router: each slice's server as the owner it is in `p` (itself,
+ * a server of its data centre, or that server's data centre). A slice whose old and new owner are one
+ * owner here (two servers of another data centre) is no move for this router.
+ */
+function addAddressServices(config: Config, p: Perspective, table: SliceTable): void {
+  const owner = (server: string): string => p.ownerOf.get(server)!;
+  for (const s of config.addressServices) {
+    const slices = s.slices.map((x) => ({ prefix: x.prefix, owner: owner(x.owner), ...(x.secondary !== undefined && { secondary: owner(x.secondary) }) }));
+    const f = s.filter;
+    const nonConforming = f?.nonConforming === 'drop' || f === undefined ? 'drop' : { owner: owner(f.nonConforming.owner) };
+    table.addAddressService({ prefix: s.prefix, slices, ...(f !== undefined && { filter: { rule: f.rule, nonConforming } }) });
+  }
 }
 
 /**

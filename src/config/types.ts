@@ -8,6 +8,7 @@ import type { Destination, PortRange, Protocol } from '../fields.js';
 import type { XdpPortOptions } from '../xdp/options.js';
 import type { HealthCheck } from '../lb/probes.js';
 import type { RebuildMoves } from '../lb/second-chance.js';
+import type { SourceDerivedRule } from '../ssa/rule.js';
 
 /** A host's unicast addresses; at least one is set. */
 export interface HostAddresses {
@@ -145,6 +146,32 @@ export interface ServiceConfig {
   readonly health: ServiceHealthConfig;
 }
 
+/** An address slice of an address service: its prefix (canonical text), its owner and, while it moves, its old owner (servers' names). */
+export interface AddressSliceConfig {
+  readonly prefix: string;
+  readonly owner: string;
+  /** The old owner while the slice moves: established connections finish there (second chance with 'glb' owners). */
+  readonly secondary?: string;
+}
+
+/** The source filter of an address service: the rule (from its text) and what non-conforming packets meet. */
+export interface AddressFilterConfig {
+  readonly rule: SourceDerivedRule;
+  /** 'drop' (counted as drop_ssa_source) unless set, or a low-priority owner (a server's name). */
+  readonly nonConforming: 'drop' | { readonly owner: string };
+}
+
+/** An address-slice service (issue 16): an IPv6 prefix cut into slices of servers, on every router. */
+export interface AddressServiceConfig {
+  /** For logs: the prefix's text unless set. */
+  readonly name: string;
+  /** The service's prefix (canonical text), /1 to /64. */
+  readonly prefix: string;
+  /** In file order; they cover the prefix exactly. */
+  readonly slices: readonly AddressSliceConfig[];
+  readonly filter?: AddressFilterConfig;
+}
+
 /** A whole deployment, validated: every router reads the same one and picks its own view. */
 export interface Config {
   /** The file name given to parseConfig/loadConfig, for messages. */
@@ -165,6 +192,8 @@ export interface Config {
   readonly flowHashSeed: number | undefined;
   /** Flow-hash services, in file order; none unless set. */
   readonly services: readonly ServiceConfig[];
+  /** Address-slice services, in file order; none unless set. */
+  readonly addressServices: readonly AddressServiceConfig[];
   /** What validation warns of (severity 'warning'): a server that owns no slice, trust that reaches too far. */
   readonly warnings: readonly ConfigProblem[];
 }

@@ -1,5 +1,5 @@
-// validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top
-// level, gue and stats here; datacenters.ts, egress.ts, reach.ts and conflicts.ts check the rest.
+// validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top level, gue and
+// stats here; datacenters.ts, egress.ts, reach.ts, conflicts.ts, services.ts and address-services.ts the rest.
 import { createHash } from 'node:crypto';
 
 import { IPv4, IPv6 } from 'ip-num';
@@ -8,6 +8,7 @@ import { ABI } from '../generated/abi.js';
 import { isIPv4 } from '../ip.js';
 import { toDestination } from '../slices/address.js';
 import type { Destination } from '../fields.js';
+import { checkAddressServices } from './address-services.js';
 import { checkConflicts } from './conflicts.js';
 import { checkDatacenters, GUE_ENCAPS } from './datacenters.js';
 import { checkEgress, type EntryDraft } from './egress.js';
@@ -17,7 +18,7 @@ import { entrySlices, keepPacked, type PackedSlices } from './packed.js';
 import { invalidConfig, locateAll, Problems, type ConfigProblem, type Locate } from './problems.js';
 import { checkReach } from './reach.js';
 import { checkServices } from './services.js';
-import type { Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, HealthConfig, ServerConfig, ServiceConfig, StatsConfig, TrustedPeer } from './types.js';
+import type { AddressServiceConfig, Config, DatacenterConfig, EgressConfig, EgressSlice, GueConfig, HealthConfig, ServerConfig, ServiceConfig, StatsConfig, TrustedPeer } from './types.js';
 import { addressOrPrefix, boolean, integer, isIPv4Text, isIPv6Text, object, oneOf } from './values.js';
 
 /** Configurations made by validateConfig, the only ones tableFor and friends accept. */
@@ -112,12 +113,14 @@ function checkHealth(p: Problems, value: unknown): HealthConfig {
 
 /**
  * Warns of servers no slice belongs to: an owner in name only, likely a slip of the file. Where
- * the file has services, a server that backs one, or runs a router (a balancer host), has a job.
+ * the file has services, a server that backs one, or runs a router (a balancer host), has a job;
+ * so has a server that owns an address slice.
  */
-function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices, services: readonly ServiceConfig[]): void {
+function warnUnused(p: Problems, servers: ReadonlyMap<string, ServerConfig>, packed: PackedSlices, services: readonly ServiceConfig[], addressServices: readonly AddressServiceConfig[]): void {
   const used = new Uint8Array(servers.size);
   for (let k = 0; k < packed.count; k++) used[packed.owners[k]!] = 1;
   const busy = new Set(services.flatMap((s) => s.backends.map((b) => b.server)));
+  for (const a of addressServices) for (const x of a.slices) busy.add(x.owner);
   let i = 0;
   for (const s of servers.values()) {
     if (used[i++] === 0 && !busy.has(s.name) && !(services.length > 0 && s.interface !== undefined)) {
@@ -177,12 +180,13 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
   const stats = checkStats(p, root.stats);
   const health = checkHealth(p, root.health);
   const services = checkServices(p, root.services, servers);
+  const addressServices = checkAddressServices(p, root.addressServices, owners);
   const seed = p.attempt(['flowHashSeed'], () => integer(root.flowHashSeed, ['flowHashSeed'], 0, 0xffffffff, -1));
   const declaredDcs = typeof root.datacenters === 'object' && root.datacenters !== null ? Object.keys(root.datacenters) : [];
   checkFallbacks(p, datacenters, servers, owners, declaredDcs);
   const valid = entries.filter((e): e is EntryDraft => e?.prefix !== undefined);
   checkConflicts(p, { servers, datacenters, entries: valid, trusted: Array.isArray(gue.trusted) ? gue.trusted : undefined, prometheus: stats.prometheus?.address });
-  if (egressOk && owners.complete) warnUnused(p, servers, packed, services);
+  if (egressOk && owners.complete) warnUnused(p, servers, packed, services, addressServices);
   if (p.count > 0) return undefined;
   const trustedPeers = Array.isArray(gue.trusted) ? gue.trusted : reach.sources;
   return {
@@ -194,6 +198,7 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
     stats,
     health,
     services,
+    addressServices,
     flowHashSeed: seed === undefined || seed < 0 ? derivedSeed(services) : seed,
     packed,
   };

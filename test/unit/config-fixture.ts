@@ -1,6 +1,6 @@
 // A two data centre configuration as plain data, and every way to break it: one list shared by
 // config-validate.test.ts (the validator's messages) and config-schema.test.ts (the schema agrees).
-import { InvalidConfigError, InvalidOptionError, OwnerUnreachableError, SliceOverlapError } from '../../src/errors.js';
+import { InvalidConfigError, InvalidOptionError, InvalidRecordError, InvalidSliceError, OwnerUnreachableError, SliceOverlapError } from '../../src/errors.js';
 
 export type Doc = Record<string, any>;
 
@@ -43,7 +43,7 @@ export interface BadCase {
   name: string;
   /** Changes the document in place, or returns another to use instead. */
   change: (doc: Doc) => unknown;
-  error: typeof InvalidOptionError | typeof SliceOverlapError | typeof OwnerUnreachableError;
+  error: typeof InvalidOptionError | typeof SliceOverlapError | typeof OwnerUnreachableError | typeof InvalidSliceError | typeof InvalidRecordError;
   message: string;
   /** Whether the JSON Schema can tell too (references, overlaps and families it cannot). */
   schema: boolean;
@@ -81,9 +81,9 @@ export function broken(c: BadCase): unknown {
 
 export const BAD_CASES: BadCase[] = [
   // The top level.
-  bad('not an object', () => null, 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed } for the top level but received null'),
-  bad('a list', () => [base()], 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed } for the top level but received an array of 1'),
-  bad('an unknown key', (d) => { d.colour = 'red'; }, "Expected no such key (known here: $schema, version, gue, datacenters, egress, stats, health, services, flowHashSeed) for colour but received 'red'"),
+  bad('not an object', () => null, 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed, addressServices } for the top level but received null'),
+  bad('a list', () => [base()], 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed, addressServices } for the top level but received an array of 1'),
+  bad('an unknown key', (d) => { d.colour = 'red'; }, "Expected no such key (known here: $schema, version, gue, datacenters, egress, stats, health, services, flowHashSeed, addressServices) for colour but received 'red'"),
   bad('no version', (d) => { delete d.version; }, 'Expected version 1 (the only format so far) for version but received undefined'),
   bad('version 2', (d) => { d.version = 2; }, 'Expected version 1 (the only format so far) for version but received 2'),
   bad('$schema not text', (d) => { d.$schema = 5; }, 'Expected the URL or path of the JSON Schema for $schema but received 5'),
@@ -241,5 +241,12 @@ export const BAD_CASES: BadCase[] = [
   bad('prometheus on every address', (d) => { d.stats.prometheus = '0.0.0.0:9464'; }, "Expected a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464' (the endpoint has no authentication: loopback only) for stats.prometheus but received '0.0.0.0:9464'"),
   bad('prometheus by host name', (d) => { d.stats.prometheus = 'localhost:9464'; }, "Expected a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464' for stats.prometheus but received 'localhost:9464'"),
   bad('prometheus port 0', (d) => { d.stats.prometheus = 0; }, "Expected a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464' for stats.prometheus but received 0"),
+  // Address services (src/config/address-services.ts; config-address-services.test.ts has the rest).
+  bad('address services an object', (d) => { d.addressServices = {}; }, 'Expected a list of address services for addressServices but received an object'),
+  bad('an address slice with an unknown key', (d) => { d.addressServices = [{ prefix: '2001:db8:5::/64', slices: [{ prefix: '2001:db8:5::/64', owner: 'a1', ports: 80 }] }]; }, 'Expected no such key (known here: prefix, owner, secondary) for addressServices[0].slices[0].ports but received 80'),
+  bad('five address services', (d) => { d.addressServices = [1, 2, 3, 4, 5].map((i) => ({ prefix: `2001:db8:${i}::/64`, slices: [{ prefix: `2001:db8:${i}::/64`, owner: 'a1' }] })); }, "Expected at most 4 address services (the fast path's limit a table) for addressServices but received an array of 5"),
+  bad('a filter whose rule is of another version', (d) => { d.addressServices = [{ prefix: '2001:db8:5::/64', slices: [{ prefix: '2001:db8:5::/64', owner: 'a1' }], filter: { rule: 'v=ssa2 rule=random' } }]; }, "Expected 'v=ssa1' first for the client rule but received 'v=ssa2 rule=random'", true, InvalidRecordError),
+  bad('an address slice of an unknown server', (d) => { d.addressServices = [{ prefix: '2001:db8:5::/64', slices: [{ prefix: '2001:db8:5::/64', owner: 'zz' }] }]; }, `Expected the name of a server of the configuration (${SERVERS}) for addressServices[0].slices[0].owner but received 'zz'`, false),
+  bad('address slices with a gap', (d) => { d.addressServices = [{ prefix: '2001:db8:5::/64', slices: [{ prefix: '2001:db8:5::/65', owner: 'a1' }] }]; }, 'Expected a slice covering 2001:db8:5:0:8000::/65 (the uncovered range 2001:db8:5:0:8000:: to 2001:db8:5:0:ffff:ffff:ffff:ffff) but received no slice there', false, InvalidSliceError),
   bad('prometheus port too big', (d) => { d.stats.prometheus = '127.0.0.1:70000'; }, "Expected a port, or a loopback address and port such as '127.0.0.1:9464' or '[::1]:9464' for stats.prometheus but received '127.0.0.1:70000'", false),
 ];

@@ -131,7 +131,7 @@ describe('parseConfig', () => {
     );
     const unknown = YAML.replace('version: 1', 'version: 1\ncolour: red');
     expect(thrown(() => parseConfig(unknown, 'yaml', 'r.yaml')).message).toBe(
-      "The configuration r.yaml has 1 problem:\nr.yaml:3:9: Expected no such key (known here: $schema, version, gue, datacenters, egress, stats, health, services, flowHashSeed) for colour but received 'red'",
+      "The configuration r.yaml has 1 problem:\nr.yaml:3:9: Expected no such key (known here: $schema, version, gue, datacenters, egress, stats, health, services, flowHashSeed, addressServices) for colour but received 'red'",
     );
   });
 
@@ -147,7 +147,7 @@ describe('parseConfig', () => {
 
   it('reports an empty file as a missing configuration', () => {
     expect(thrown(() => parseConfig('', 'yaml', 'r.yaml')).problems.map((p) => [p.path, p.line, p.message])).toEqual([
-      ['', 1, 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed } for the top level but received null'],
+      ['', 1, 'Expected a configuration object { version, gue, datacenters, egress, stats, health, services, flowHashSeed, addressServices } for the top level but received null'],
     ]);
   });
 

@@ -57,6 +57,15 @@ describe('a state of keys', () => {
     expect(table.config.source).toBe('etcd /su/prod at revision 7');
   });
 
+  it("takes the deployment key's addressServices into every host's table, as a file's", () => {
+    const slices = [{ prefix: '2001:db8:5::/65', owner: 'r1' }, { prefix: '2001:db8:5:0:8000::/65', owner: 'r2', secondary: 'r1' }];
+    const s = state([kv(L.deployment, { ...DEPLOYMENT, addressServices: [{ prefix: '2001:db8:5::/64', slices }] }, 2)], 7);
+    const built = s.build('r1');
+    const { table } = built as Extract<typeof built, { kind: 'table' }>;
+    expect(table.config.addressServices.map((a) => a.slices)).toEqual([slices]);
+    expect(table.options.table.addressServices().map((a) => a.slices.map((x) => `${x.owner}/${x.secondary}`))).toEqual([['r1/r1', 'r2/r1']]);
+  });
+
   it('names the key of every problem, and says when there is no deployment', () => {
     expect(() => state([kv(`${L.egress}192.0.2.1`, entry('192.0.2.1', 'r1'), 3)]).build('r1')).toThrow(
       'Expected a deployment under the key /su/prod/deployment but etcd has none at revision 10 (load one with: soft-unicast-router slices load --config FILE)',

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The non-conforming flood of the structured-addressing demo (examples/ssa-demo): TCP SYNs from one
-client source to destinations of the service prefix that the source-derived rule does not give it
+client source to destinations of a service prefix (the demo: the source-derived one's, filtered) that the rule does not give it
 (a fresh random interface identifier each), through a raw IPv6 socket (the kernel writes the IPv6
 header and, with IPV6_CHECKSUM, the TCP checksum). Used by scenario.ts.
 argv: SOURCE PREFIX64 PORT COUNT; prints {"event":"sent","count":N} when done."""
