@@ -9,7 +9,7 @@ import { SliceTable } from '../../src/slices/table.js';
 import { deriveLow64 } from '../../src/ssa/destination.js';
 import type { SourceDerivedRule } from '../../src/ssa/rule.js';
 import { ADDR_FILTERED_DC, ADDR_FILTERED_DROP, ADDR_MIXED, ADDR_RULE } from '../../test/fixtures/golden-addr-table.js';
-import { icmp6, ipv6, tcp, udp, type IpPacket } from '../../test/fixtures/packets.js';
+import { icmp6, ipv6, raw, tcp, udp, type IpPacket } from '../../test/fixtures/packets.js';
 
 const CLIENT6 = '2001:db8:ff::10';
 const A2 = '10.1.0.2';
@@ -59,6 +59,9 @@ export function addressRouteSeeds(w: Wire): [string, Uint8Array[]][] {
     // Just outside the services: below the mixed one, above the last, between them, another /48.
     ['addr-outside', [w.onWire(syn(text(base - 1n))), w.onWire(syn(text(network(ADDR_FILTERED_DC) + (1n << 64n)))), w.onWire(syn('2001:db8:55::1')), w.onWire(syn('2001:db8:56:1::1'))]],
     ['addr-outside-gue', [w.fromPeer(6, syn(text(base - 1n))), w.fromPeer(4, dgram('2001:db8:55:4::1'))]],
+    // Packets whose ports cannot be read: a managed destination's are dropped, never passed.
+    ['addr-later-fragment', [w.onWire(ipv6({ src: CLIENT6, dst: moving, extensions: [{ type: 'fragment', offset: 150, id: 9 }] }, raw(17, new Uint8Array(64).fill(0xab))))]],
+    ['addr-truncated-tcp', [w.onWire(ipv6({ src: CLIENT6, dst: moving }, raw(6, new Uint8Array(8)))), w.onWire(ipv6({ src: CLIENT6, dst: text(base - 1n) }, raw(6, new Uint8Array(8))))]],
   );
   return seeds;
 }
@@ -125,12 +128,52 @@ function sectionsReversed(image: Uint8Array): Uint8Array {
   return copy;
 }
 
-/** View seeds: the four services, and the same image asking the address-slice kind before port-slice's. */
+/** Copies of `image` (servicesTable's) that each break one rule of the address-slice section (table.h, view_addr.c). */
+function brokenImages(image: Uint8Array): [string, Uint8Array][] {
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const entries = ABI.tableHeader.fields.sections.offset;
+  const f = ABI.section.fields;
+  let at = -1;
+  for (let i = 0; i < ABI.table.sectionsMax; i++) {
+    const entry = entries + i * ABI.section.size;
+    if (view.getUint32(entry + f.kind.offset, true) === ABI.table.keyKinds['address-slice']) at = view.getUint32(entry + f.offset.offset, true);
+  }
+  if (at < 0) throw new Error('seeds-addr.ts: the services image has no address-slice section');
+  const head = ABI.addrHead.fields;
+  const svc = (i: number, field: keyof typeof ABI.addrService.fields): number => at + ABI.addrHead.size + i * ABI.addrService.size + ABI.addrService.fields[field].offset;
+  const rows = at + ABI.addrHead.size + view.getUint32(at + head.service_count.offset, true) * ABI.addrService.size;
+  const edit = (name: string, change: (v: DataView, b: Uint8Array) => void): [string, Uint8Array] => {
+    const copy = image.slice();
+    change(new DataView(copy.buffer), copy);
+    return [`addr-bad-${name}`, copy];
+  };
+  return [
+    edit('services-5', (v) => v.setUint32(at + head.service_count.offset, 5, true)),
+    edit('row-count', (v) => v.setUint32(at + head.row_count.offset, v.getUint32(at + head.row_count.offset, true) + 1, true)),
+    edit('prefix-65', (_, b) => void (b[svc(0, 'prefix_len')] = 65)),
+    edit('prefix-0', (_, b) => void (b[svc(2, 'prefix_len')] = 0)),
+    edit('host-bits', (_, b) => void (b[svc(0, 'addr') + 8] = 1)),
+    edit('bits-21', (_, b) => void (b[svc(2, 'bits')] = 21)),
+    edit('row-first', (v) => v.setUint32(svc(1, 'row_first'), 31, true)),
+    // The last service's 2^bits rows no longer what the head counts (the section's size unchanged).
+    edit('rows-vs-bits', (_, b) => void (b[svc(3, 'bits')] = 2)),
+    edit('filter-3', (_, b) => void (b[svc(2, 'filter')] = 3)),
+    edit('source-bits-0', (_, b) => void (b[svc(2, 'source_bits')] = 0)),
+    edit('source-bits-129', (_, b) => void (b[svc(3, 'source_bits')] = 129)),
+    edit('filter-owner', (v) => v.setUint32(svc(3, 'filter_owner'), 200, true)),
+    // Service 2 (a /64) moved into service 1's /62.
+    edit('overlap', (_, b) => b.copyWithin(svc(2, 'addr'), svc(1, 'addr'), svc(1, 'addr') + 8)),
+    edit('row-owner', (v) => v.setUint32(rows + ABI.flowRow.fields.secondary.offset, 200, true)),
+  ];
+}
+
+/** View seeds: the four services, the same image asking the address-slice kind before port-slice's, and copies breaking one rule each. */
 export function addressImages(host: HostSpec): [string, Uint8Array][] {
   const nextHops = new Map([['peer', '02:00:00:00:00:02'], ['g1', '02:00:00:00:00:05'], ['g2', '02:00:00:00:00:06'], ['dc', '02:00:00:00:00:03']]);
   const image = compileTable(servicesTable(), host, { generation: 7, nextHops }).image;
   return [
     ['addr-services', image],
     ['addr-services-first', sectionsReversed(image)],
+    ...brokenImages(image),
   ];
 }
