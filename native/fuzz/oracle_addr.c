@@ -116,7 +116,7 @@ static const struct su_addr_service *service_of(const struct fz_table *t, uint8_
 	return NULL;
 }
 
-int fz_addr_managed_here(const struct fz_table *t, uint8_t family, const uint8_t *addr)
+int fz_addr_service_holds(const struct fz_table *t, uint8_t family, const uint8_t *addr)
 {
 	return service_of(t, family, addr) != NULL;
 }

@@ -140,7 +140,7 @@ int fz_addr_managed(const struct fz_table *t, uint8_t family, const uint8_t *add
 		if (t->keys[i].family == family &&
 		    prefix_holds(t->keys[i].addr, t->keys[i].prefix_len, addr))
 			return 1;
-	return fz_flow_addr(t, family, addr) || fz_addr_managed_here(t, family, addr);
+	return fz_flow_addr(t, family, addr) || fz_addr_service_holds(t, family, addr);
 }
 
 int fz_trusted(const struct fz_table *t, uint8_t family, const uint8_t *addr)
