@@ -231,8 +231,12 @@ SU_INLINE enum su_route_counter su_route_decide(su_tbl t, su_frag_state f, const
 		return fate;
 	/* A 'glb' owner's hop list grows the header by its hop. */
 	if (pkt->ip_len + (v->hop ? SU_GLB_HOP_LEN : 0) > fwd->max_ip_len) {
-		/* Not below 0: a GLB owner's MTU leaves more than a hop (68 + 14 - 50). */
-		v->mtu = (uint16_t)(fwd->max_ip_len - (v->hop ? SU_GLB_HOP_LEN : 0));
+		/* Not below 0: the image's host MTU has no floor (view_check.c), so a 'glb' owner's
+		 * headers may leave less than a hop (fuzz_view found a host MTU of a few bytes
+		 * announcing 65532). */
+		uint32_t hop_len = v->hop ? SU_GLB_HOP_LEN : 0;
+
+		v->mtu = (uint16_t)(fwd->max_ip_len > hop_len ? fwd->max_ip_len - hop_len : 0);
 		return v->from != SU_FROM_SERVER && su_icmp_too_big_wanted(pkt) ?
 			       SU_ROUTE_reply_too_big :
 			       SU_ROUTE_drop_too_big;

@@ -16,7 +16,7 @@ core=(native/core/view.c native/core/view_check.c native/core/view_flow.c native
       native/core/route.c native/core/frags.c native/common/error.c)
 # The reference model (oracle.h), built apart: see below.
 model=(native/fuzz/oracle.c native/fuzz/oracle_frames.c native/fuzz/oracle_parse.c native/fuzz/oracle_route.c
-       native/fuzz/oracle_table.c native/fuzz/oracle_flow.c)
+       native/fuzz/oracle_table.c native/fuzz/oracle_flow.c native/fuzz/oracle_addr.c)
 deps=("${core[@]}" "${model[@]}" native/fuzz/oracle.h native/fuzz/model.h native/fuzz/build.sh
       native/core/*.h native/include/softunicast/*.h)
 for target in fuzz_route fuzz_view; do

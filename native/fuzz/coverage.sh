@@ -13,7 +13,7 @@ rm -f "$cov"/*.profraw
 core=(native/core/view.c native/core/view_check.c native/core/view_flow.c native/core/view_addr.c native/core/view_prefix.c native/core/view_export.c native/core/encap.c
       native/core/route.c native/core/frags.c native/common/error.c)
 model=(native/fuzz/oracle.c native/fuzz/oracle_frames.c native/fuzz/oracle_parse.c native/fuzz/oracle_route.c
-       native/fuzz/oracle_table.c native/fuzz/oracle_flow.c)
+       native/fuzz/oracle_table.c native/fuzz/oracle_flow.c native/fuzz/oracle_addr.c)
 for target in route view; do
   bin="$cov/fuzz_$target"
   stale=0

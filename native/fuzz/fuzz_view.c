@@ -3,7 +3,8 @@
  * images that follow the rules (oracle_table.c checks them one by one) and refuse the rest with
  * an ERR_INVALID_TABLE message (ERR_TABLE_LIMIT for more L2 servers than the packet path checks).
  * An accepted view must hand the XDP program's maps the image's own sections, answer lookups as
- * a scan of the image does, route packets to its owners in both lanes as the reference model
+ * a scan of the image does, route packets to its owners (each port-slice key's first few, every
+ * address-slice service's rows and edges) in both lanes as the reference model
  * says (so that fuzzed hosts, owners and peers, MTUs and all, reach the encapsulator and the
  * loop rules), and free without a leak. Seeds are real images (native/fuzz/seeds.ts), which the
  * fuzzer mutates. */
@@ -126,12 +127,14 @@ static int gue_sources(const struct fz_table *t, const struct su_host *host, uin
 	return n;
 }
 
+/* The source of every probe: an address-slice service's filter is asked about it. */
+static const uint8_t client[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x10 };
+
 /* Sends a `ip_len`-byte TCP or UDP datagram to (addr, protocol, port) through the view: as it
  * is, from an L2 server's MAC, and in GUE (both variants) from trusted peers and servers. */
 static void route_to(const struct su_view *view, const struct fz_table *t, uint8_t family,
 		     const uint8_t *addr, uint8_t protocol, uint16_t port, uint32_t ip_len)
 {
-	static const uint8_t client[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x10 };
 	const struct su_host *host = su_view_host(view);
 	static uint8_t frame[FRAME_MAX];
 	const uint8_t *sources[4];
@@ -228,6 +231,46 @@ static void probe_key(const struct su_view *view, const struct fz_table *t,
 	}
 }
 
+/* Packets to address-slice service `a`: its first and last address, the first of each of a few
+ * rows, the addresses just outside it on either side, and with a source filter a destination
+ * that conforms to the client's source (flowhash-1) and one that does not. */
+static void probe_service(const struct su_view *view, const struct fz_table *t,
+			  const struct su_addr_service *a)
+{
+	uint8_t addr[16];
+	uint32_t rows = 1u << a->bits, step = rows > PROBE_RANGES ? rows / PROBE_RANGES : 1;
+	uint64_t low;
+
+	for (uint32_t r = 0; r < rows; r += step) {
+		memcpy(addr, a->addr, 16);
+		for (unsigned b = 0; b < a->bits; b++)
+			if (r >> (a->bits - 1 - b) & 1)
+				addr[(a->prefix_len + b) / 8] |= (uint8_t)(0x80 >> ((a->prefix_len + b) % 8));
+		route_to(view, t, SU_FAMILY_IPV6, addr, IPPROTO_TCP, 443, 64);
+	}
+	/* The last address, then one past it; the first less one. */
+	memcpy(addr, a->addr, 16);
+	for (unsigned bit = a->prefix_len; bit < 128; bit++)
+		addr[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	route_to(view, t, SU_FAMILY_IPV6, addr, IPPROTO_UDP, 53, 64);
+	for (int i = 15; i >= 0 && ++addr[i] == 0; i--)
+		;
+	route_to(view, t, SU_FAMILY_IPV6, addr, IPPROTO_TCP, 443, 64);
+	memcpy(addr, a->addr, 16);
+	for (int i = 15; i >= 0 && addr[i]-- == 0; i--)
+		;
+	route_to(view, t, SU_FAMILY_IPV6, addr, IPPROTO_TCP, 443, 64);
+	if (a->filter == SU_ADDR_FILTER_NONE)
+		return;
+	memcpy(addr, a->addr, 8);
+	low = fz_addr_flowhash1(a, client);
+	for (int i = 0; i < 8; i++)
+		addr[8 + i] = (uint8_t)(low >> (56 - 8 * i));
+	route_to(view, t, SU_FAMILY_IPV6, addr, IPPROTO_TCP, 443, 64);
+	addr[15] ^= 1;
+	route_to(view, t, SU_FAMILY_IPV6, addr, IPPROTO_TCP, 443, 64);
+}
+
 /* The forms the XDP program's maps are filled from (softunicast/core.h): the image's sections as
  * they are, and each key where the image has it. */
 static void check_exports(const struct su_view *view, const struct fz_table *t)
@@ -303,6 +346,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	step = t.h.key_count > PROBE_KEYS ? t.h.key_count / PROBE_KEYS : 1;
 	for (uint32_t i = 0, n = 0; i < t.h.key_count; i += step, n++)
 		probe_key(view, &t, &t.keys[i], n < ROUTE_KEYS);
+	for (uint32_t i = 0; t.addr_services && i < t.addr.service_count; i++)
+		probe_service(view, &t, &t.addr_services[i]);
 	fz_table_free(&t);
 	su_view_free(view);
 	return 0;

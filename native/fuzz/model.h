@@ -1,6 +1,7 @@
 /* The reference model's insides (native/fuzz/oracle*.c): its own reading of a frame and its
- * own statement of the routing rules, written from the RFCs and the issues (12, 13, 19), not
- * from native/core, so that a slip in the core disagrees with it. Private to the oracle. */
+ * own statement of the routing rules, written from the RFCs and the issues (12, 13, 15, 16,
+ * 19), not from native/core, so that a slip in the core disagrees with it. Private to the
+ * oracle. */
 #ifndef SU_FUZZ_MODEL_H
 #define SU_FUZZ_MODEL_H
 
@@ -107,6 +108,17 @@ void fz_flow_load(struct fz_table *t, const uint8_t *image, const struct su_sect
 int fz_flow_valid(const struct fz_table *t);
 long fz_flow_owner(const struct fz_table *t, const struct fz_ip *p, int *managed, long *secondary);
 int fz_flow_addr(const struct fz_table *t, uint8_t family, const uint8_t *addr);
+
+/* The address-slice kind (oracle_addr.c): its section's size rule, its loading, the rules of its
+ * services and rows; a packet's owner (-1: none; `*managed` set when a service holds the
+ * destination, `*filtered` when its source filter drops the packet, `*secondary` the row's), and
+ * whether a service holds the address. */
+int fz_addr_section_valid(const uint8_t *image, const struct su_section *s);
+void fz_addr_load(struct fz_table *t, const uint8_t *image, const struct su_section *s);
+int fz_addr_valid(const struct fz_table *t);
+long fz_addr_owner(const struct fz_table *t, const struct fz_ip *p, int *managed, int *filtered,
+		   long *secondary);
+int fz_addr_service_holds(const struct fz_table *t, uint8_t family, const uint8_t *addr);
 
 /* Outer Ethernet, IP, UDP and (variant 0) GUE header bytes of a GUE owner. */
 uint32_t fz_gue_hdr_len(const struct su_owner *o, uint32_t hops);

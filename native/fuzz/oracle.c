@@ -1,7 +1,8 @@
 /* See oracle.h: what every part of the reference model shares, how it names a fate and how it
  * fails (to stderr, then abort, so that libFuzzer keeps the reproducer). Called by the model's
- * files (oracle_frames.c, oracle_route.c, oracle_table.c, oracle_parse.c) and the fuzz targets;
- * it calls none of them, so the model's files depend on one another one way. */
+ * files (oracle_frames.c, oracle_route.c, oracle_table.c, oracle_parse.c, oracle_flow.c,
+ * oracle_addr.c) and the fuzz targets; it calls none of them, so the model's files depend on
+ * one another one way. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

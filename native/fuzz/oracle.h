@@ -25,7 +25,13 @@ struct fz_table {
 	struct su_flow_head flow;
 	struct su_flow_service *services;
 	struct su_flow_row *rows;
-	int flow_first; /* its section comes before port-slice's: the lookup asks it first */
+	/* The address-slice section (oracle_addr.c): services and rows NULL without one. */
+	struct su_addr_head addr;
+	struct su_addr_service *addr_services;
+	struct su_flow_row *addr_rows;
+	/* The kinds in the image's order: the lookup asks them in turn, the first owner decides. */
+	uint32_t kinds[SU_SECTIONS_MAX];
+	uint32_t kind_count;
 };
 
 /* What su_view_build must say of an image: accept it, refuse it as invalid (ERR_INVALID_TABLE),
@@ -105,6 +111,10 @@ void fz_result_free(struct fz_result *r);
 void fz_route(const struct su_view *view, const struct fz_table *t, enum fz_lane lane,
 	      struct su_frag_table *frags, struct fz_frags *memory, const uint8_t *frame,
 	      uint32_t len, uint32_t headroom, struct fz_result *out);
+
+/* flowhash-1 of `saddr` under service `a`'s key and source bits (src/ssa/destination.ts
+ * deriveLow64): the low 64 bits of a destination that conforms to the service's source filter. */
+uint64_t fz_addr_flowhash1(const struct su_addr_service *a, const uint8_t *saddr);
 
 /* Says which invariant broke (stderr), then abort()s: a crash for libFuzzer. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

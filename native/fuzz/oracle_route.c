@@ -1,6 +1,6 @@
 /* The reference model's routing rules (model.h, fz_expect): a frame's fate as the XDP program
  * decides it, stated from the route counters (softunicast/abi.h), draft-ietf-intarea-gue-09 and
- * issues 12, 13 and 19: what is not ours goes to the kernel, and a managed address's packet
+ * issues 12, 13, 16 and 19: what is not ours goes to the kernel, and a managed address's packet
  * never does unless this host owns it; a tunnel is no relay (trusted sources, whole outer
  * datagrams, lengths that agree exactly, managed unicast inner destinations, no source routes);
  * loops are impossible (from a server of this data centre only this host's slices are taken,
@@ -213,13 +213,43 @@ static struct fz_frag *memory_find(const struct fz_frags *m, const struct fz_ip 
 	return NULL;
 }
 
+/* What one key kind says of a packet: its owner (-1: none) and, when it found one by a row, the
+ * row's secondary (-1: none). */
+struct kind_answer {
+	long owner, secondary;
+};
+
+/* Kind `kind`'s answer for `p`; whether it manages the destination (and port) or'd into
+ * `*managed`, a source filter's refusal into `*filtered`. */
+static struct kind_answer ask_kind(const struct fz_table *t, uint32_t kind, const struct fz_ip *p,
+				   int *managed, int *filtered)
+{
+	struct kind_answer a = { -1, -1 };
+
+	switch (kind) {
+	case SU_KEY_KIND_PORT_SLICE:
+		a.owner = fz_lookup_naive(t, p->family, p->daddr, p->protocol, p->dport);
+		*managed |= fz_port_managed(t, p->family, p->daddr, p->protocol, p->dport);
+		break;
+	case SU_KEY_KIND_FLOW_HASH:
+		a.owner = fz_flow_owner(t, p, managed, &a.secondary);
+		break;
+	case SU_KEY_KIND_ADDRESS_SLICE:
+		a.owner = fz_addr_owner(t, p, managed, filtered, &a.secondary);
+		break;
+	default:
+		fz_fail("an accepted image lists key kind %u", kind);
+	}
+	return a;
+}
+
 /* The owner of the packet (by its ports, a later piece by its first), or -1 and the fate. */
 static long owner_of(const struct fz_table *t, const struct fz_frags *mem, struct fz_expect *e,
 		     enum su_route_counter *miss)
 {
 	const struct fz_ip *p = fz_pkt(e);
-	int flow_managed = 0;
-	long owner, flow, secondary = -1;
+	struct kind_answer found = { -1, -1 };
+	int managed = 0, filtered = 0;
 
 	if (p->fragment == FZ_FRAG_LATER) {
 		e->later = 1;
@@ -230,25 +260,29 @@ static long owner_of(const struct fz_table *t, const struct fz_frags *mem, struc
 				SU_ROUTE_pass_unmanaged;
 		return e->frag ? e->frag->owner : -1;
 	}
-	owner = fz_lookup_naive(t, p->family, p->daddr, p->protocol, p->dport);
-	/* The kinds in the image's order: the first that finds an owner decides. */
-	flow = fz_flow_owner(t, p, &flow_managed, &secondary);
-	if (flow >= 0 && (t->flow_first || owner < 0)) {
-		owner = flow;
-		/* A 'glb' primary's packets name the row's secondary, if it is another 'glb'
-		 * owner: second chance there (issue 15); never the primary itself. */
-		if (secondary != owner && glb(t, owner) && glb(t, secondary)) {
-			e->hops = 1;
-			memcpy(e->hop, t->owners[secondary].endpoint, 4);
-		}
+	/* The kinds in the image's order: the first that finds an owner decides. Every kind is
+	 * asked (what the later ones manage matters only when none finds an owner). */
+	for (uint32_t i = 0; i < t->kind_count; i++) {
+		struct kind_answer a = ask_kind(t, t->kinds[i], p, &managed, &filtered);
+
+		if (found.owner < 0)
+			found = a;
 	}
-	/* An unwrapped packet is for a slice we manage or nobody's: no open relay. */
-	*miss = flow_managed || fz_port_managed(t, p->family, p->daddr, p->protocol, p->dport) ?
-			SU_ROUTE_drop_no_owner :
+	/* A 'glb' primary's packets name the row's secondary (a flow-hash row's second chance,
+	 * issue 15; an address slice's old owner in a move window, issue 16), if it is another
+	 * 'glb' owner: never the primary itself. */
+	if (found.secondary != found.owner && glb(t, found.owner) && glb(t, found.secondary)) {
+		e->hops = 1;
+		memcpy(e->hop, t->owners[found.secondary].endpoint, 4);
+	}
+	/* An unwrapped packet is for a slice we manage or nobody's: no open relay. A source
+	 * filter's refusal is counted as what it is. */
+	*miss = filtered ? SU_ROUTE_drop_ssa_source :
+		managed  ? SU_ROUTE_drop_no_owner :
 		e->decap ? SU_ROUTE_drop_gue_not_managed :
 			   SU_ROUTE_pass_unmanaged;
-	e->save = owner >= 0 && p->fragment == FZ_FRAG_FIRST;
-	return owner;
+	e->save = found.owner >= 0 && p->fragment == FZ_FRAG_FIRST;
+	return found.owner;
 }
 
 static enum su_route_counter decide(const struct fz_table *t, const struct fz_frags *mem,

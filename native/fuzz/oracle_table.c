@@ -64,10 +64,11 @@ void fz_table_load(struct fz_table *t, const void *image, size_t size)
 	t->keys = section(&p, t->h.key_count * sizeof(*t->keys));
 	t->ranges = section(&p, t->h.range_count * sizeof(*t->ranges));
 	for (uint32_t i = 0; i < t->h.section_count; i++) {
-		if (t->h.sections[i].kind != SU_KEY_KIND_FLOW_HASH)
-			continue;
-		fz_flow_load(t, image, &t->h.sections[i]);
-		t->flow_first = i == 0;
+		t->kinds[t->kind_count++] = t->h.sections[i].kind;
+		if (t->h.sections[i].kind == SU_KEY_KIND_FLOW_HASH)
+			fz_flow_load(t, image, &t->h.sections[i]);
+		if (t->h.sections[i].kind == SU_KEY_KIND_ADDRESS_SLICE)
+			fz_addr_load(t, image, &t->h.sections[i]);
 	}
 }
 
@@ -80,6 +81,8 @@ void fz_table_free(struct fz_table *t)
 	free(t->ranges);
 	free(t->services);
 	free(t->rows);
+	free(t->addr_services);
+	free(t->addr_rows);
 }
 
 /* ---- Questions, answered by scanning ------------------------------------------------------ */
@@ -137,7 +140,7 @@ int fz_addr_managed(const struct fz_table *t, uint8_t family, const uint8_t *add
 		if (t->keys[i].family == family &&
 		    prefix_holds(t->keys[i].addr, t->keys[i].prefix_len, addr))
 			return 1;
-	return fz_flow_addr(t, family, addr);
+	return fz_flow_addr(t, family, addr) || fz_addr_service_holds(t, family, addr);
 }
 
 int fz_trusted(const struct fz_table *t, uint8_t family, const uint8_t *addr)
@@ -304,20 +307,22 @@ static int sections_valid(const struct fz_table *t, char *why, size_t why_size)
 		return ok;
 	if (t->services && !fz_flow_valid(t))
 		return bad(why, why_size, "flow-hash services or rows");
+	if (t->addr_services && !fz_addr_valid(t))
+		return bad(why, why_size, "address-slice services or rows");
 	return FZ_IMAGE_VALID;
 }
 
-/* The section list (table.h): at most one section of each of this build's two kinds, unused
+/* The section list (table.h): at most one section of each of this build's three kinds, unused
  * entries zero, each 4-byte aligned after the fixed parts, inside the image, apart from the
- * other, of its kind's size; keys and ranges only with a port-slice section; together with the
+ * others, of its kind's size; keys and ranges only with a port-slice section; together with the
  * fixed parts exactly the image. Written from the rules, not from view_check.c. */
 static int section_list_valid(const struct su_table_header *h, const uint8_t *image, size_t size)
 {
 	static const struct su_section zero;
 	uint64_t fixed = fixed_size(h), total = fixed;
-	int seen[3] = { 0 };
+	int seen[4] = { 0 };
 
-	if (fixed > size || h->section_count > 2)
+	if (fixed > size || h->section_count > 3)
 		return 0;
 	for (uint32_t i = h->section_count; i < SU_SECTIONS_MAX; i++)
 		if (memcmp(&h->sections[i], &zero, sizeof(zero)) != 0)
@@ -326,18 +331,21 @@ static int section_list_valid(const struct su_table_header *h, const uint8_t *im
 		const struct su_section *s = &h->sections[i];
 		uint64_t end = (uint64_t)s->offset + s->size;
 
-		if (s->kind < SU_KEY_KIND_PORT_SLICE || s->kind > SU_KEY_KIND_FLOW_HASH ||
+		if (s->kind < SU_KEY_KIND_PORT_SLICE || s->kind > SU_KEY_KIND_ADDRESS_SLICE ||
 		    seen[s->kind] || s->offset < fixed || s->offset % 4 || end > size)
 			return 0;
 		seen[s->kind] = 1;
-		if (i == 1 && s->offset < (uint64_t)h->sections[0].offset + h->sections[0].size &&
-		    h->sections[0].offset < end)
-			return 0;
+		for (uint32_t j = 0; j < i; j++)
+			if (s->offset < (uint64_t)h->sections[j].offset + h->sections[j].size &&
+			    h->sections[j].offset < end)
+				return 0;
 		if (s->kind == SU_KEY_KIND_PORT_SLICE &&
 		    s->size != (uint64_t)h->key_count * sizeof(struct su_slice_key) +
 				       (uint64_t)h->range_count * sizeof(struct su_port_range))
 			return 0;
 		if (s->kind == SU_KEY_KIND_FLOW_HASH && !fz_flow_section_valid(image, s))
+			return 0;
+		if (s->kind == SU_KEY_KIND_ADDRESS_SLICE && !fz_addr_section_valid(image, s))
 			return 0;
 		total += s->size;
 	}

@@ -2,7 +2,8 @@
 // (golden.img), route seeds (every golden packet with the worker's headroom, the encapsulating
 // ones again with too little, runs of fragments, bare and in GUE, whose later pieces follow their
 // first, and one frame for each rule of issues 12 and 19: loops, trust, lengths, source routes,
-// extension chains, tunnel control), and table images of several shapes as view seeds.
+// extension chains, tunnel control; the address services' slices, move and filter from
+// seeds-addr.ts), and table images of several shapes as view seeds.
 // Everything comes from the golden fixtures and compileTable, so the fuzzers start from inputs
 // the fast path really meets.
 //   node dist/native/fuzz/seeds.js OUT_DIR
@@ -13,9 +14,9 @@ import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 
 import { ABI } from '../../src/generated/abi.js';
 import { compileTable } from '../../src/slices/compile.js';
-import { formatPrefix } from '../../src/ssa/prefix.js';
 import { SliceTable } from '../../src/slices/table.js';
 import { goldenCompiled, goldenPackets, goldenTable, HOST_MAC } from '../../test/fixtures/golden.js';
+import { addressImages, addressRouteSeeds } from './seeds-addr.js';
 import { concat, ethernet, type Checksum, GUE_PORT, gue0, gue1, icmp6, ipv4, ipv6, raw, tcp, udp, type IpPacket, type Ipv6Extension } from '../../test/fixtures/packets.js';
 
 const out = process.argv[2];
@@ -52,17 +53,22 @@ for (const [owner, port] of Object.entries(PORT)) {
     if (goldenTable().lookup(addr, 'udp', port) !== owner) throw new Error(`seeds.ts: port ${port} of IPv${family} is no longer ${owner}'s in the golden table`);
   }
 }
-// Without the address-slice services (issue 16): the reference model (oracle_table.c,
-// oracle_route.c) does not know that kind yet, so its images stay out of the fuzzers' seeds.
-const seedTable = goldenTable();
-for (const a of seedTable.addressServices()) seedTable.removeAddressService(formatPrefix(a));
-const compiled = goldenCompiled({ table: seedTable });
+// The whole golden table, its address-slice services (issue 16) included: the reference model
+// knows every kind (oracle_addr.c for address-slice).
+const compiled = goldenCompiled();
 
 const onWire = (ip: IpPacket): Uint8Array => ethernet({ dst: HOST_MAC, src: GATEWAY_MAC }, ip);
 const fromPeer = (outer: 4 | 6, payload: Uint8Array): Uint8Array => {
   const datagram = udp({ src: 51000, dst: GUE_PORT, payload, checksum: outer === 4 ? 'zero' : 'auto' });
   return onWire(outer === 4 ? ipv4({ src: PEER4, dst: HOST4, ttl: 62 }, datagram) : ipv6({ src: PEER6, dst: HOST6, hopLimit: 62 }, datagram));
 };
+/** GUE variant 0 from `src` (a peer, or a server of this data centre) to this host. */
+function gueFrom(src: string, inner: IpPacket, o: { checksum?: Checksum; extensions?: Ipv6Extension[]; trailer?: number } = {}): Uint8Array {
+  const v4 = src.includes('.');
+  const payload = concat(gue0(inner), new Uint8Array(o.trailer ?? 0));
+  const datagram = udp({ src: 51000, dst: GUE_PORT, payload, checksum: o.checksum ?? (v4 ? 'zero' : 'auto') });
+  return onWire(v4 ? ipv4({ src, dst: HOST4, ttl: 62 }, datagram) : ipv6({ src, dst: HOST6, hopLimit: 62, ...(o.extensions && { extensions: o.extensions }) }, datagram));
+}
 const piece = new Uint8Array(64).fill(0xab);
 /** A fragmented UDP datagram to `port`: its first piece (with the ports) and a later one. */
 function fragments(family: 4 | 6, port: number, id: number): { first: IpPacket; later: IpPacket } {
@@ -102,6 +108,7 @@ for (const family of [4, 6] as const) {
   const b = fragments(family, PORT.a3, 2);
   runs.push([`fragments-interleaved-${family}`, [onWire(a.later), onWire(a.first), onWire(b.first), onWire(a.later), onWire(b.later)]]);
 }
+runs.push(...addressRouteSeeds({ onWire, fromPeer: (outer, inner) => fromPeer(outer, gue0(inner)), fromServer: (src, inner) => gueFrom(src, inner) }));
 for (const [name, frames] of runs) routeSeeds.push([name, routeInput(WORKER_HEADROOM, ...frames)]);
 for (const [name, frame] of ruleSeeds()) routeSeeds.push([`rule-${name}`, routeInput(WORKER_HEADROOM, frame)]);
 
@@ -112,12 +119,6 @@ function ruleSeeds(): [string, Uint8Array][] {
       ? ipv4({ src: o.src ?? CLIENT4, dst: SHARED4, ...(o.options && { options: o.options }) }, tcp({ src: 443, dst: port }))
       : ipv6({ src: o.src ?? CLIENT6, dst: SHARED6, ...(o.extensions && { extensions: o.extensions }) }, tcp({ src: 443, dst: port }));
   const local = 2048 + 7;
-  const gueFrom = (src: string, inner: IpPacket, o: { checksum?: Checksum; extensions?: Ipv6Extension[]; trailer?: number } = {}): Uint8Array => {
-    const v4 = src.includes('.');
-    const payload = concat(gue0(inner), new Uint8Array(o.trailer ?? 0));
-    const datagram = udp({ src: 51000, dst: GUE_PORT, payload, checksum: o.checksum ?? (v4 ? 'zero' : 'auto') });
-    return onWire(v4 ? ipv4({ src, dst: HOST4, ttl: 62 }, datagram) : ipv6({ src, dst: HOST6, hopLimit: 62, ...(o.extensions && { extensions: o.extensions }) }, datagram));
-  };
   // Loose source route (RFC 791 3.1): type 131, length 7, pointer 4, one address; then end of list.
   const lsrr = Uint8Array.of(131, 7, 4, 10, 9, 9, 9, 0);
   // Strict source route behind a no-operation; record route (followed by nobody).
@@ -240,6 +241,7 @@ const images: [string, Uint8Array][] = [
   ['l2-servers-32', compileTable(l2Servers(32), hostSpec, { generation: 5, nextHops: new Map([['gue', '02:00:00:00:00:02']]) }).image],
   ['l2-servers-33', compileTable(l2Servers(33), hostSpec, { generation: 6, nextHops: new Map([['gue', '02:00:00:00:00:02']]) }).image],
   ['nested-v4-only', withoutIpv6(compileTable(nested, { ...hostSpec, mtu: 576 }, { generation: 4, nextHops: nextHops6 }).image)],
+  ...addressImages(hostSpec),
 ];
 
 /** The image with the host's IPv6 flag cleared, which compileTable refuses to write (its owners
