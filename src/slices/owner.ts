@@ -1,5 +1,6 @@
 // Owner specs: validation with defaults filled in, fallbacks, MAC address parsing, equality for
-// diffs. Used by SliceTable.defineOwner (table.ts), compileTable (compile.ts) and diffTables (diff.ts).
+// diffs; OwnerCheck, how service sets ask their table about owners. Used by SliceTable (table.ts),
+// its service sets, compileTable (compile.ts) and diffTables (diff.ts).
 import type { IPv4, IPv6 } from 'ip-num';
 
 import { describe, invalid, UnknownOwnerError } from '../errors.js';
@@ -7,6 +8,16 @@ import { ABI } from '../generated/abi.js';
 import { isAddress, isIPv4 } from '../ip.js';
 import { GLB_GUE_PORT } from '../lb/hop-list.js';
 import type { OwnerSpec } from './types.js';
+
+/**
+ * How a table's service sets (flow-service-set.ts, address-service-set.ts) ask the table about
+ * owners without importing it: whether `name` is an owner, and a thrower of UnknownOwnerError
+ * (naming the owners there are) for a name that is not.
+ */
+export interface OwnerCheck {
+  readonly isOwner: (name: string) => boolean;
+  readonly unknownOwner: (name: unknown, path: string) => never;
+}
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
 

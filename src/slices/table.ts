@@ -8,13 +8,11 @@ import { isPort } from '../fields.js';
 import { FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
 import { filterGroup, makeRoom } from './arena.js';
 import { checkBatch, link, newBatch, type Batch, type CheckedTable } from './overlaps.js';
-import { checkOwnerName, normalizeOwner } from './owner.js';
-import { checkAddressService, servicesOverlap, type AddressService, type AddressServiceSpec } from './address-services.js';
-import { ABI } from '../generated/abi.js';
-import { formatPrefix } from '../ssa/prefix.js';
-import {
-  checkService, rebuildService, serviceKey, serviceName, serviceNames, type FlowService, type ServiceBackend, type ServiceRebuildFrom, type ServiceRebuildOptions, type ServiceSpec,
-} from './services.js';
+import { checkOwnerName, normalizeOwner, type OwnerCheck } from './owner.js';
+import { AddressServiceSet } from './address-service-set.js';
+import type { AddressService, AddressServiceSpec } from './address-services.js';
+import { FlowServiceSet } from './flow-service-set.js';
+import type { FlowService, ServiceBackend, ServiceRebuildFrom, ServiceRebuildOptions, ServiceSpec } from './services.js';
 import {
   formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
   type Arena, type Group, type Selector,
@@ -50,10 +48,18 @@ export class SliceTable {
   #ids = new Map<string, number>();
   #specs = new Map<string, OwnerSpec>();
   #uses: number[] = [];
-  /** Flow-hash services by serviceKey (services.ts). */
-  #services = new Map<string, FlowService>();
-  /** Address-slice services by their prefix's text (address-services.ts). */
-  #addressServices = new Map<string, AddressService>();
+  /** How the service sets ask about owners: UnknownOwnerError names the owners there are. */
+  readonly #owners: OwnerCheck = {
+    isOwner: (name) => this.#ids.has(name),
+    unknownOwner: (name, path) => {
+      this.#ownerId(name, path);
+      return invalid(path, 'an owner defined with defineOwner()', name);
+    },
+  };
+  /** Flow-hash services (issue 15; flow-service-set.ts). */
+  #services = new FlowServiceSet(this.#owners);
+  /** Address-slice services (issue 16; address-service-set.ts). */
+  #addressServices = new AddressServiceSet(this.#owners);
   #size = 0;
   #arena: Arena = { data: new Float64Array(0), used: 0, holes: 0 };
   /** What the overlap check (overlaps.ts) reads, always the table's current parts. */
@@ -71,7 +77,7 @@ export class SliceTable {
   }))(this);
 
   static {
-    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data, services: [...t.#services.values()], addressServices: [...t.#addressServices.values()] });
+    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data, services: t.#services.list(), addressServices: t.#addressServices.list() });
     packedInto = (t, input) => t.#assignPacked(input);
   }
 
@@ -95,15 +101,8 @@ export class SliceTable {
     const id = this.#ownerId(name, 'name');
     const uses = this.#uses[id]!;
     if (uses > 0) invalid('name', `an owner no slice belongs to (${uses} slice${uses === 1 ? ' belongs' : 's belong'} to it: move or release them first)`, name);
-    for (const a of this.#addressServices.values()) {
-      if (a.slices.some((x) => x.owner === name || x.secondary === name)) invalid('name', `an owner no address service's slice names (remove the service first)`, name);
-    }
-    for (const s of this.#services.values()) {
-      if (serviceNames(s, name)) {
-        const how = s.backends.some((b) => b.name === name) ? 'backs' : 'is a secondary of';
-        invalid('name', `an owner no service has in its rows (it ${how} ${serviceName(s)}: remove the service, or forget it with setServiceBackends(), first)`, name);
-      }
-    }
+    this.#addressServices.checkOwnerUnused(name);
+    this.#services.checkOwnerUnused(name);
     this.#ids.delete(name);
     this.#specs.delete(name);
     this.#names[id] = undefined;
@@ -119,20 +118,13 @@ export class SliceTable {
    * from those with second chance, as setServiceBackends() does, instead of fresh.
    */
   addService(spec: ServiceSpec, from?: ServiceRebuildFrom): this {
-    const fresh = checkService(spec, this.#isOwner, this.#unknownOwner);
-    const { previous, ...options } = from ?? {};
-    const s = previous === undefined ? fresh : rebuildService(fresh, fresh.backends, previous, options, this.#isOwner, this.#unknownOwner);
-    const key = serviceKey(s);
-    if (this.#services.has(key)) invalid('service', `a service not yet in the table`, serviceName(s));
-    const other = this.#services.values().next().value;
-    if (other !== undefined && other.rows !== s.rows) invalid('service.rows', `the rows of the table's other services (${other.rows}: one Maglev size per table)`, s.rows);
-    this.#services.set(key, s);
+    this.#services.add(spec, from);
     return this;
   }
 
   /** Removes the service of (address, protocol, port); throws InvalidOptionError when there is none. */
   removeService(address: IPv4 | IPv6, protocol: Protocol, port: number): this {
-    this.#services.delete(this.#serviceKeyOf(address, protocol, port));
+    this.#services.remove(address, protocol, port);
     return this;
   }
 
@@ -144,26 +136,8 @@ export class SliceTable {
    * InvalidOptionError (no such service, a bad field) or UnknownOwnerError (a backend that is not an owner).
    */
   setServiceBackends(address: IPv4 | IPv6, protocol: Protocol, port: number, backends: readonly ServiceBackend[], options?: ServiceRebuildOptions): this {
-    const key = this.#serviceKeyOf(address, protocol, port);
-    const s = this.#services.get(key)!;
-    this.#services.set(key, rebuildService(s, backends, s.maglev, options, this.#isOwner, this.#unknownOwner));
+    this.#services.setBackends(address, protocol, port, backends, options);
     return this;
-  }
-
-  readonly #isOwner = (name: string): boolean => this.#ids.has(name);
-
-  /** Throws UnknownOwnerError naming the owners there are. */
-  readonly #unknownOwner = (name: unknown, path: string): never => {
-    this.#ownerId(name, path);
-    return invalid(path, 'an owner defined with defineOwner()', name);
-  };
-
-  /** The key of an existing service; InvalidOptionError naming it when the table has none. */
-  #serviceKeyOf(address: IPv4 | IPv6, protocol: Protocol, port: number): string {
-    const s = checkService({ address, protocol, port, backends: [{ owner: 'any' }], rows: 2 }, () => true, () => invalid('owner', 'never', ''));
-    const key = serviceKey(s);
-    if (!this.#services.has(key)) invalid('service', 'a service of the table', serviceName(s));
-    return key;
   }
 
   /**
@@ -172,28 +146,24 @@ export class SliceTable {
    * InvalidSliceError, InvalidOptionError or UnknownOwnerError naming the value.
    */
   addAddressService(spec: AddressServiceSpec): this {
-    const a = checkAddressService(spec, this.#isOwner, this.#unknownOwner);
-    const other = [...this.#addressServices.values()].find((o) => servicesOverlap(o, a));
-    if (other) invalid('service.prefix', `a prefix apart from the table's other address services (it overlaps ${formatPrefix(other)})`, formatPrefix(a));
-    if (this.#addressServices.size >= ABI.addr.servicesMax) invalid('service', `at most ${ABI.addr.servicesMax} address services a table`, formatPrefix(a));
-    this.#addressServices.set(formatPrefix(a), a);
+    this.#addressServices.add(spec);
     return this;
   }
 
   /** Removes the address service of `prefix`; InvalidOptionError when there is none. */
   removeAddressService(prefix: string): this {
-    if (!this.#addressServices.delete(prefix)) invalid('prefix', 'the prefix of an address service of the table', prefix);
+    this.#addressServices.remove(prefix);
     return this;
   }
 
   /** The address-slice services (a copy). */
   addressServices(): AddressService[] {
-    return [...this.#addressServices.values()];
+    return this.#addressServices.list();
   }
 
   /** The flow-hash services, each with its backends in canonical order (a copy). */
   services(): FlowService[] {
-    return [...this.#services.values()];
+    return this.#services.list();
   }
 
   /**
@@ -385,8 +355,8 @@ export class SliceTable {
     t.#ids = new Map(this.#ids);
     t.#specs = new Map(this.#specs);
     t.#uses = this.#uses.slice();
-    t.#services = new Map(this.#services);
-    t.#addressServices = new Map(this.#addressServices);
+    t.#services = new FlowServiceSet(t.#owners, this.#services);
+    t.#addressServices = new AddressServiceSet(t.#owners, this.#addressServices);
     t.#size = this.#size;
     t.#arena = { data: this.#arena.data.slice(0, this.#arena.used), used: this.#arena.used, holes: this.#arena.holes };
     return t;
