@@ -19,6 +19,12 @@ export interface OwnerCheck {
   readonly unknownOwner: (name: unknown, path: string) => never;
 }
 
+/** Throws UnknownOwnerError for `name` at `path`, listing (the first ten of) the owners `known`. */
+export function unknownOwner(known: readonly string[], name: unknown, path: string): never {
+  const list = known.length === 0 ? 'none defined yet' : `known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}`;
+  throw new UnknownOwnerError(`Expected an owner defined with defineOwner() (${list}) for ${path} but received ${describe(name)}`);
+}
+
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
 
 /** Six bytes from 'aa:bb:cc:dd:ee:ff' (colons, two hex digits per byte, nothing else). */

@@ -2,22 +2,22 @@
 // between owners), moves and releases; compileTable (compile.ts) turns it into the native image.
 import type { IPv4, IPv6 } from 'ip-num';
 
-import { describe, invalid, InvalidSliceError, UnknownOwnerError } from '../errors.js';
-import { isAddress, isIPv4 } from '../ip.js';
+import { invalid, InvalidSliceError } from '../errors.js';
 import { isPort } from '../fields.js';
-import { FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
-import { filterGroup, makeRoom } from './arena.js';
+import { FAMILY_V4, parsePrefix, type Prefix } from './address.js';
+import { copyGroups, filterGroup, makeRoom, renumberOwner } from './arena.js';
 import { checkBatch, link, newBatch, type Batch, type CheckedTable } from './overlaps.js';
-import { checkOwnerName, normalizeOwner, type OwnerCheck } from './owner.js';
+import { checkOwnerName, normalizeOwner, unknownOwner, type OwnerCheck } from './owner.js';
 import { AddressServiceSet } from './address-service-set.js';
 import type { AddressService, AddressServiceSpec } from './address-services.js';
 import { FlowServiceSet } from './flow-service-set.js';
 import type { FlowService, ServiceBackend, ServiceRebuildFrom, ServiceRebuildOptions, ServiceSpec } from './services.js';
 import {
-  formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
+  formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protoOf, sliceFail, toOf,
   type Arena, type Group, type Selector,
 } from './slice.js';
-import { sortedGroups, type PackedInput, type TableState, type V4Maps, type V6Maps } from './state.js';
+import { findSlice, listSlices } from './slice-reads.js';
+import type { PackedInput, TableState, V4Maps, V6Maps } from './state.js';
 import type { OwnerSpec, SliceEntry, SliceSelector, SliceSpec } from './types.js';
 import type { Protocol } from '../fields.js';
 
@@ -236,15 +236,7 @@ export class SliceTable {
     const a = this.#ownerId(from, 'from');
     const b = this.#ownerId(to, 'to');
     if (a === b || this.#uses[a] === 0) return this;
-    const d = this.#arena.data;
-    for (const maps of [this.#v4, this.#v6] as (Map<unknown, Group> | undefined)[][]) {
-      for (const map of maps) {
-        if (map === undefined) continue;
-        for (const g of map.values()) {
-          for (let i = g.at + 1; i < g.at + g.n * 2; i += 2) if (ownerOf(d[i]!) === a) d[i] = b * 4 + protoOf(d[i]!);
-        }
-      }
-    }
+    renumberOwner([this.#v4, this.#v6], this.#arena.data, a, b);
     this.#uses[b]! += this.#uses[a]!;
     this.#uses[a] = 0;
     return this;
@@ -278,26 +270,7 @@ export class SliceTable {
 
   /** The slice that decides packets to `destination`, `protocol`, `port` (as lookup()), or undefined. */
   find(destination: IPv4 | IPv6, protocol: Protocol, port: number): SliceEntry | undefined {
-    if (!isAddress(destination)) invalid('destination', 'an ip-num IPv4 or IPv6 address', destination);
-    if (protocol !== 'tcp' && protocol !== 'udp') invalid('protocol', "'tcp' or 'udp'", protocol);
-    if (!isPort(port)) invalid('port', 'a port from 0 to 65535', port);
-    const bit = protocol === 'tcp' ? 1 : 2;
-    const v4 = isIPv4(destination);
-    const addr4 = v4 ? Number(destination.getValue()) : 0;
-    const addr6 = v4 ? 0n : destination.getValue();
-    for (let len = v4 ? 32 : 128; len >= 0; len--) {
-      const g = v4 ? this.#v4[len]?.get(mask4(addr4, len)) : this.#v6[len]?.get(mask6(addr6, len));
-      if (g === undefined) continue;
-      const d = this.#arena.data;
-      for (let i = g.at; i < g.at + g.n * 2; i += 2) {
-        const ports = d[i]!;
-        const meta = d[i + 1]!;
-        if ((meta & bit) !== 0 && fromOf(ports) <= port && port <= toOf(ports)) {
-          return { destination: toDestination(g.prefix), protocols: protocolNames(protoOf(meta)), ports: { from: fromOf(ports), to: toOf(ports) }, owner: this.#names[ownerOf(meta)]! };
-        }
-      }
-    }
-    return undefined;
+    return findSlice(this.#checked, destination, protocol, port);
   }
 
   /** How many slices each owner holds, owners without slices included. */
@@ -310,19 +283,8 @@ export class SliceTable {
   }
 
   /** Every slice with its owner: IPv4 then IPv6, by address, a prefix before the prefixes inside it. */
-  *slices(): IterableIterator<SliceEntry> {
-    const state = stateOf(this);
-    for (const family of [FAMILY_V4, FAMILY_V6]) {
-      for (const g of sortedGroups(state, family)) {
-        const destination = toDestination(g.prefix);
-        for (let i = g.at; i < g.at + g.n * 2; i += 2) {
-          const d = this.#arena.data;
-          const ports = d[i]!;
-          const meta = d[i + 1]!;
-          yield { destination, protocols: protocolNames(protoOf(meta)), ports: { from: fromOf(ports), to: toOf(ports) }, owner: this.#names[ownerOf(meta)]! };
-        }
-      }
-    }
+  slices(): IterableIterator<SliceEntry> {
+    return listSlices(this.#checked);
   }
 
   /** The definition of owner `name`, defaults filled in, or undefined. */
@@ -343,14 +305,8 @@ export class SliceTable {
   /** An independent copy. */
   clone(): SliceTable {
     const t = new SliceTable();
-    const copy = <K>(m: Map<K, Group> | undefined) => {
-      if (m === undefined) return undefined;
-      const out = new Map<K, Group>();
-      for (const [k, g] of m) out.set(k, { ...newGroup(g.prefix), at: g.at, cap: g.cap, n: g.n });
-      return out;
-    };
-    t.#v4 = this.#v4.map(copy);
-    t.#v6 = this.#v6.map(copy);
+    t.#v4 = this.#v4.map(copyGroups);
+    t.#v6 = this.#v6.map(copyGroups);
     t.#names = this.#names.slice();
     t.#ids = new Map(this.#ids);
     t.#specs = new Map(this.#specs);
@@ -366,9 +322,7 @@ export class SliceTable {
     const id = typeof name === 'string' ? this.#ids.get(name) : undefined;
     if (id !== undefined) return id;
     if (typeof name !== 'string') sliceFail(path, 'an owner name', name);
-    const known = [...this.#ids.keys()];
-    const list = known.length === 0 ? 'none defined yet' : `known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}`;
-    throw new UnknownOwnerError(`Expected an owner defined with defineOwner() (${list}) for ${path} but received ${describe(name)}`);
+    return unknownOwner([...this.#ids.keys()], name, path);
   }
 
   #find(p: Prefix): Group | undefined {
