@@ -1,5 +1,6 @@
 // SliceTable: where slices are decided. Owners, slices, validation (ports, prefixes, overlaps
-// between owners), moves and releases; compileTable (compile.ts) turns it into the native image.
+// between owners), moves and releases, and its services (held by flow-service-set.ts and
+// address-service-set.ts); compileTable (compile.ts) turns it into the native image.
 import type { IPv4, IPv6 } from 'ip-num';
 
 import { invalid, InvalidSliceError } from '../errors.js';
@@ -62,7 +63,7 @@ export class SliceTable {
   #addressServices = new AddressServiceSet(this.#owners);
   #size = 0;
   #arena: Arena = { data: new Float64Array(0), used: 0, holes: 0 };
-  /** What the overlap check (overlaps.ts) reads, always the table's current parts. */
+  /** What the overlap check (overlaps.ts) and find()/slices() (slice-reads.ts) read, always the table's current parts. */
   readonly #checked: CheckedTable = ((table: SliceTable): CheckedTable => ({
     get v4() {
       return table.#v4;
