@@ -1,6 +1,26 @@
 // The arena a SliceTable keeps its slices in (slice.ts, Arena): room for a change's new slices,
-// and filtering a group in place. Used by table.ts.
-import type { Arena, Group } from './slice.js';
+// filtering a group in place, giving one owner's slices to another, copying the groups. Used by table.ts.
+import { newGroup, ownerOf, protoOf, type Arena, type Group } from './slice.js';
+
+/** Gives every slice of owner id `from` in `families`' groups to owner id `to`, in place: one pass over the arena. */
+export function renumberOwner(families: readonly (Map<unknown, Group> | undefined)[][], d: Float64Array, from: number, to: number): void {
+  for (const maps of families) {
+    for (const map of maps) {
+      if (map === undefined) continue;
+      for (const g of map.values()) {
+        for (let i = g.at + 1; i < g.at + g.n * 2; i += 2) if (ownerOf(d[i]!) === from) d[i] = to * 4 + protoOf(d[i]!);
+      }
+    }
+  }
+}
+
+/** A copy of one prefix length's groups (SliceTable.clone): same places in a copied arena, nothing pending. */
+export function copyGroups<K>(m: Map<K, Group> | undefined): Map<K, Group> | undefined {
+  if (m === undefined) return undefined;
+  const out = new Map<K, Group>();
+  for (const [k, g] of m) out.set(k, { ...newGroup(g.prefix), at: g.at, cap: g.cap, n: g.n });
+  return out;
+}
 
 /** Keeps, in place, the slices of `g` at whose offset (into the arena) `keep` holds. */
 export function filterGroup(g: Group, d: Float64Array, keep: (offset: number) => boolean): void {

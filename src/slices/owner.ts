@@ -1,5 +1,6 @@
 // Owner specs: validation with defaults filled in, fallbacks, MAC address parsing, equality for
-// diffs. Used by SliceTable.defineOwner (table.ts), compileTable (compile.ts) and diffTables (diff.ts).
+// diffs; OwnerCheck, how service sets ask their table about owners. Used by SliceTable (table.ts),
+// its service sets, compileTable (compile.ts) and diffTables (diff.ts).
 import type { IPv4, IPv6 } from 'ip-num';
 
 import { describe, invalid, UnknownOwnerError } from '../errors.js';
@@ -7,6 +8,22 @@ import { ABI } from '../generated/abi.js';
 import { isAddress, isIPv4 } from '../ip.js';
 import { GLB_GUE_PORT } from '../lb/hop-list.js';
 import type { OwnerSpec } from './types.js';
+
+/**
+ * How a table's service sets (flow-service-set.ts, address-service-set.ts) ask the table about
+ * owners without importing it: whether `name` is an owner, and a thrower of UnknownOwnerError
+ * (naming the owners there are) for a name that is not.
+ */
+export interface OwnerCheck {
+  readonly isOwner: (name: string) => boolean;
+  readonly unknownOwner: (name: unknown, path: string) => never;
+}
+
+/** Throws UnknownOwnerError for `name` at `path`, listing (the first ten of) the owners `known`. */
+export function unknownOwner(known: readonly string[], name: unknown, path: string): never {
+  const list = known.length === 0 ? 'none defined yet' : `known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}`;
+  throw new UnknownOwnerError(`Expected an owner defined with defineOwner() (${list}) for ${path} but received ${describe(name)}`);
+}
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
 

@@ -51,7 +51,7 @@ export interface PackedInput {
  * comes right before the prefixes inside it): equal tables give equal images whatever order
  * their slices were assigned in.
  */
-export function sortedGroups(state: TableState, family: number): Group[] {
+export function sortedGroups(state: Pick<TableState, 'v4' | 'v6'>, family: number): Group[] {
   const out: Group[] = [];
   if (family === FAMILY_V4) {
     const lens = state.v4.flatMap((map, len) => (map !== undefined && map.size > 0 ? [len] : []));

@@ -1,25 +1,24 @@
 // SliceTable: where slices are decided. Owners, slices, validation (ports, prefixes, overlaps
-// between owners), moves and releases; compileTable (compile.ts) turns it into the native image.
+// between owners), moves and releases, and its services (held by flow-service-set.ts and
+// address-service-set.ts); compileTable (compile.ts) turns it into the native image.
 import type { IPv4, IPv6 } from 'ip-num';
 
-import { describe, invalid, InvalidSliceError, UnknownOwnerError } from '../errors.js';
-import { isAddress, isIPv4 } from '../ip.js';
+import { invalid, InvalidSliceError } from '../errors.js';
 import { isPort } from '../fields.js';
-import { FAMILY_V4, FAMILY_V6, mask4, mask6, parsePrefix, toDestination, type Prefix } from './address.js';
-import { filterGroup, makeRoom } from './arena.js';
+import { FAMILY_V4, parsePrefix, type Prefix } from './address.js';
+import { copyGroups, filterGroup, makeRoom, renumberOwner } from './arena.js';
 import { checkBatch, link, newBatch, type Batch, type CheckedTable } from './overlaps.js';
-import { checkOwnerName, normalizeOwner } from './owner.js';
-import { checkAddressService, servicesOverlap, type AddressService, type AddressServiceSpec } from './address-services.js';
-import { ABI } from '../generated/abi.js';
-import { formatPrefix } from '../ssa/prefix.js';
+import { checkOwnerName, normalizeOwner, unknownOwner, type OwnerCheck } from './owner.js';
+import { AddressServiceSet } from './address-service-set.js';
+import type { AddressService, AddressServiceSpec } from './address-services.js';
+import { FlowServiceSet } from './flow-service-set.js';
+import type { FlowService, ServiceBackend, ServiceRebuildFrom, ServiceRebuildOptions, ServiceSpec } from './services.js';
 import {
-  checkService, rebuildService, serviceKey, serviceName, serviceNames, type FlowService, type ServiceBackend, type ServiceRebuildFrom, type ServiceRebuildOptions, type ServiceSpec,
-} from './services.js';
-import {
-  formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protocolNames, protoOf, sliceFail, toOf,
+  formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protoOf, sliceFail, toOf,
   type Arena, type Group, type Selector,
 } from './slice.js';
-import { sortedGroups, type PackedInput, type TableState, type V4Maps, type V6Maps } from './state.js';
+import { findSlice, listSlices } from './slice-reads.js';
+import type { PackedInput, TableState, V4Maps, V6Maps } from './state.js';
 import type { OwnerSpec, SliceEntry, SliceSelector, SliceSpec } from './types.js';
 import type { Protocol } from '../fields.js';
 
@@ -50,13 +49,21 @@ export class SliceTable {
   #ids = new Map<string, number>();
   #specs = new Map<string, OwnerSpec>();
   #uses: number[] = [];
-  /** Flow-hash services by serviceKey (services.ts). */
-  #services = new Map<string, FlowService>();
-  /** Address-slice services by their prefix's text (address-services.ts). */
-  #addressServices = new Map<string, AddressService>();
+  /** How the service sets ask about owners: UnknownOwnerError names the owners there are. */
+  readonly #owners: OwnerCheck = {
+    isOwner: (name) => this.#ids.has(name),
+    unknownOwner: (name, path) => {
+      this.#ownerId(name, path);
+      return invalid(path, 'an owner defined with defineOwner()', name);
+    },
+  };
+  /** Flow-hash services (issue 15; flow-service-set.ts). */
+  #services = new FlowServiceSet(this.#owners);
+  /** Address-slice services (issue 16; address-service-set.ts). */
+  #addressServices = new AddressServiceSet(this.#owners);
   #size = 0;
   #arena: Arena = { data: new Float64Array(0), used: 0, holes: 0 };
-  /** What the overlap check (overlaps.ts) reads, always the table's current parts. */
+  /** What the overlap check (overlaps.ts) and find()/slices() (slice-reads.ts) read, always the table's current parts. */
   readonly #checked: CheckedTable = ((table: SliceTable): CheckedTable => ({
     get v4() {
       return table.#v4;
@@ -71,7 +78,7 @@ export class SliceTable {
   }))(this);
 
   static {
-    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data, services: [...t.#services.values()], addressServices: [...t.#addressServices.values()] });
+    stateOf = (t) => ({ v4: t.#v4, v6: t.#v6, names: t.#names, specs: t.#specs, uses: t.#uses, data: t.#arena.data, services: t.#services.list(), addressServices: t.#addressServices.list() });
     packedInto = (t, input) => t.#assignPacked(input);
   }
 
@@ -95,15 +102,8 @@ export class SliceTable {
     const id = this.#ownerId(name, 'name');
     const uses = this.#uses[id]!;
     if (uses > 0) invalid('name', `an owner no slice belongs to (${uses} slice${uses === 1 ? ' belongs' : 's belong'} to it: move or release them first)`, name);
-    for (const a of this.#addressServices.values()) {
-      if (a.slices.some((x) => x.owner === name || x.secondary === name)) invalid('name', `an owner no address service's slice names (remove the service first)`, name);
-    }
-    for (const s of this.#services.values()) {
-      if (serviceNames(s, name)) {
-        const how = s.backends.some((b) => b.name === name) ? 'backs' : 'is a secondary of';
-        invalid('name', `an owner no service has in its rows (it ${how} ${serviceName(s)}: remove the service, or forget it with setServiceBackends(), first)`, name);
-      }
-    }
+    this.#addressServices.checkOwnerUnused(name);
+    this.#services.checkOwnerUnused(name);
     this.#ids.delete(name);
     this.#specs.delete(name);
     this.#names[id] = undefined;
@@ -119,20 +119,13 @@ export class SliceTable {
    * from those with second chance, as setServiceBackends() does, instead of fresh.
    */
   addService(spec: ServiceSpec, from?: ServiceRebuildFrom): this {
-    const fresh = checkService(spec, this.#isOwner, this.#unknownOwner);
-    const { previous, ...options } = from ?? {};
-    const s = previous === undefined ? fresh : rebuildService(fresh, fresh.backends, previous, options, this.#isOwner, this.#unknownOwner);
-    const key = serviceKey(s);
-    if (this.#services.has(key)) invalid('service', `a service not yet in the table`, serviceName(s));
-    const other = this.#services.values().next().value;
-    if (other !== undefined && other.rows !== s.rows) invalid('service.rows', `the rows of the table's other services (${other.rows}: one Maglev size per table)`, s.rows);
-    this.#services.set(key, s);
+    this.#services.add(spec, from);
     return this;
   }
 
   /** Removes the service of (address, protocol, port); throws InvalidOptionError when there is none. */
   removeService(address: IPv4 | IPv6, protocol: Protocol, port: number): this {
-    this.#services.delete(this.#serviceKeyOf(address, protocol, port));
+    this.#services.remove(address, protocol, port);
     return this;
   }
 
@@ -144,26 +137,8 @@ export class SliceTable {
    * InvalidOptionError (no such service, a bad field) or UnknownOwnerError (a backend that is not an owner).
    */
   setServiceBackends(address: IPv4 | IPv6, protocol: Protocol, port: number, backends: readonly ServiceBackend[], options?: ServiceRebuildOptions): this {
-    const key = this.#serviceKeyOf(address, protocol, port);
-    const s = this.#services.get(key)!;
-    this.#services.set(key, rebuildService(s, backends, s.maglev, options, this.#isOwner, this.#unknownOwner));
+    this.#services.setBackends(address, protocol, port, backends, options);
     return this;
-  }
-
-  readonly #isOwner = (name: string): boolean => this.#ids.has(name);
-
-  /** Throws UnknownOwnerError naming the owners there are. */
-  readonly #unknownOwner = (name: unknown, path: string): never => {
-    this.#ownerId(name, path);
-    return invalid(path, 'an owner defined with defineOwner()', name);
-  };
-
-  /** The key of an existing service; InvalidOptionError naming it when the table has none. */
-  #serviceKeyOf(address: IPv4 | IPv6, protocol: Protocol, port: number): string {
-    const s = checkService({ address, protocol, port, backends: [{ owner: 'any' }], rows: 2 }, () => true, () => invalid('owner', 'never', ''));
-    const key = serviceKey(s);
-    if (!this.#services.has(key)) invalid('service', 'a service of the table', serviceName(s));
-    return key;
   }
 
   /**
@@ -172,28 +147,24 @@ export class SliceTable {
    * InvalidSliceError, InvalidOptionError or UnknownOwnerError naming the value.
    */
   addAddressService(spec: AddressServiceSpec): this {
-    const a = checkAddressService(spec, this.#isOwner, this.#unknownOwner);
-    const other = [...this.#addressServices.values()].find((o) => servicesOverlap(o, a));
-    if (other) invalid('service.prefix', `a prefix apart from the table's other address services (it overlaps ${formatPrefix(other)})`, formatPrefix(a));
-    if (this.#addressServices.size >= ABI.addr.servicesMax) invalid('service', `at most ${ABI.addr.servicesMax} address services a table`, formatPrefix(a));
-    this.#addressServices.set(formatPrefix(a), a);
+    this.#addressServices.add(spec);
     return this;
   }
 
   /** Removes the address service of `prefix`; InvalidOptionError when there is none. */
   removeAddressService(prefix: string): this {
-    if (!this.#addressServices.delete(prefix)) invalid('prefix', 'the prefix of an address service of the table', prefix);
+    this.#addressServices.remove(prefix);
     return this;
   }
 
   /** The address-slice services (a copy). */
   addressServices(): AddressService[] {
-    return [...this.#addressServices.values()];
+    return this.#addressServices.list();
   }
 
   /** The flow-hash services, each with its backends in canonical order (a copy). */
   services(): FlowService[] {
-    return [...this.#services.values()];
+    return this.#services.list();
   }
 
   /**
@@ -266,15 +237,7 @@ export class SliceTable {
     const a = this.#ownerId(from, 'from');
     const b = this.#ownerId(to, 'to');
     if (a === b || this.#uses[a] === 0) return this;
-    const d = this.#arena.data;
-    for (const maps of [this.#v4, this.#v6] as (Map<unknown, Group> | undefined)[][]) {
-      for (const map of maps) {
-        if (map === undefined) continue;
-        for (const g of map.values()) {
-          for (let i = g.at + 1; i < g.at + g.n * 2; i += 2) if (ownerOf(d[i]!) === a) d[i] = b * 4 + protoOf(d[i]!);
-        }
-      }
-    }
+    renumberOwner([this.#v4, this.#v6], this.#arena.data, a, b);
     this.#uses[b]! += this.#uses[a]!;
     this.#uses[a] = 0;
     return this;
@@ -308,26 +271,7 @@ export class SliceTable {
 
   /** The slice that decides packets to `destination`, `protocol`, `port` (as lookup()), or undefined. */
   find(destination: IPv4 | IPv6, protocol: Protocol, port: number): SliceEntry | undefined {
-    if (!isAddress(destination)) invalid('destination', 'an ip-num IPv4 or IPv6 address', destination);
-    if (protocol !== 'tcp' && protocol !== 'udp') invalid('protocol', "'tcp' or 'udp'", protocol);
-    if (!isPort(port)) invalid('port', 'a port from 0 to 65535', port);
-    const bit = protocol === 'tcp' ? 1 : 2;
-    const v4 = isIPv4(destination);
-    const addr4 = v4 ? Number(destination.getValue()) : 0;
-    const addr6 = v4 ? 0n : destination.getValue();
-    for (let len = v4 ? 32 : 128; len >= 0; len--) {
-      const g = v4 ? this.#v4[len]?.get(mask4(addr4, len)) : this.#v6[len]?.get(mask6(addr6, len));
-      if (g === undefined) continue;
-      const d = this.#arena.data;
-      for (let i = g.at; i < g.at + g.n * 2; i += 2) {
-        const ports = d[i]!;
-        const meta = d[i + 1]!;
-        if ((meta & bit) !== 0 && fromOf(ports) <= port && port <= toOf(ports)) {
-          return { destination: toDestination(g.prefix), protocols: protocolNames(protoOf(meta)), ports: { from: fromOf(ports), to: toOf(ports) }, owner: this.#names[ownerOf(meta)]! };
-        }
-      }
-    }
-    return undefined;
+    return findSlice(this.#checked, destination, protocol, port);
   }
 
   /** How many slices each owner holds, owners without slices included. */
@@ -340,19 +284,8 @@ export class SliceTable {
   }
 
   /** Every slice with its owner: IPv4 then IPv6, by address, a prefix before the prefixes inside it. */
-  *slices(): IterableIterator<SliceEntry> {
-    const state = stateOf(this);
-    for (const family of [FAMILY_V4, FAMILY_V6]) {
-      for (const g of sortedGroups(state, family)) {
-        const destination = toDestination(g.prefix);
-        for (let i = g.at; i < g.at + g.n * 2; i += 2) {
-          const d = this.#arena.data;
-          const ports = d[i]!;
-          const meta = d[i + 1]!;
-          yield { destination, protocols: protocolNames(protoOf(meta)), ports: { from: fromOf(ports), to: toOf(ports) }, owner: this.#names[ownerOf(meta)]! };
-        }
-      }
-    }
+  slices(): IterableIterator<SliceEntry> {
+    return listSlices(this.#checked);
   }
 
   /** The definition of owner `name`, defaults filled in, or undefined. */
@@ -373,20 +306,14 @@ export class SliceTable {
   /** An independent copy. */
   clone(): SliceTable {
     const t = new SliceTable();
-    const copy = <K>(m: Map<K, Group> | undefined) => {
-      if (m === undefined) return undefined;
-      const out = new Map<K, Group>();
-      for (const [k, g] of m) out.set(k, { ...newGroup(g.prefix), at: g.at, cap: g.cap, n: g.n });
-      return out;
-    };
-    t.#v4 = this.#v4.map(copy);
-    t.#v6 = this.#v6.map(copy);
+    t.#v4 = this.#v4.map(copyGroups);
+    t.#v6 = this.#v6.map(copyGroups);
     t.#names = this.#names.slice();
     t.#ids = new Map(this.#ids);
     t.#specs = new Map(this.#specs);
     t.#uses = this.#uses.slice();
-    t.#services = new Map(this.#services);
-    t.#addressServices = new Map(this.#addressServices);
+    t.#services = new FlowServiceSet(t.#owners, this.#services);
+    t.#addressServices = new AddressServiceSet(t.#owners, this.#addressServices);
     t.#size = this.#size;
     t.#arena = { data: this.#arena.data.slice(0, this.#arena.used), used: this.#arena.used, holes: this.#arena.holes };
     return t;
@@ -396,9 +323,7 @@ export class SliceTable {
     const id = typeof name === 'string' ? this.#ids.get(name) : undefined;
     if (id !== undefined) return id;
     if (typeof name !== 'string') sliceFail(path, 'an owner name', name);
-    const known = [...this.#ids.keys()];
-    const list = known.length === 0 ? 'none defined yet' : `known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}`;
-    throw new UnknownOwnerError(`Expected an owner defined with defineOwner() (${list}) for ${path} but received ${describe(name)}`);
+    return unknownOwner([...this.#ids.keys()], name, path);
   }
 
   #find(p: Prefix): Group | undefined {

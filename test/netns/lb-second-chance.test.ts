@@ -160,8 +160,21 @@ describe('second chance on backends, real kernel TCP', () => {
       ask({ cmd: 'send', conn: 'cookie', text: 'baked' });
       const line = await client.waitForLine((l) => l.includes('"conn":"cookie"') && /"event":"(data|error|close)"/.test(l), 15_000);
       expect(JSON.parse(line)).toEqual({ event: 'data', conn: 'cookie', data: 'b1:baked' });
-      const m = await moved(before);
-      expect({ cookie: m.b1.chance_local_cookie, forwarded: m.b1.chance_forwarded ?? 0 }).toEqual({ cookie: 1, forwarded: 0 });
+      // b1 sends on every packet of a connection it does not hold, and the previous test left one
+      // on b2 ('old'). On a loaded machine a late packet of it (the client's delayed ACK, which
+      // waits up to the connection's smoothed RTT, or a retransmission, or one the stand-in
+      // balancer relays late) reaches b1 while this test counts: b1 counts it chance_forwarded, b2
+      // chance_local_socket. So b1 may send packets on, but only ones b2 holds a connection for. A
+      // packet of this connection sent on would count anything else at b2 (chance_last_hop, or
+      // chance_local_cookie), as b2 holds no socket for it. Wait until b2 has counted at least what
+      // b1 sent on (b1's counters are read first; a packet sent on just before `before` may count
+      // at b2 only after it), then check what b2 counted.
+      let m = await moved(before);
+      await waitFor(async () => {
+        m = await moved(before);
+        return Object.values(m.b2).reduce((sum, n) => sum + (n ?? 0), 0) >= (m.b1.chance_forwarded ?? 0);
+      }, { what: 'b2 to count every packet b1 sent on', timeoutMs: 10_000 });
+      expect({ cookie: m.b1.chance_local_cookie, atB2: { ...m.b2, chance_local_socket: undefined } }).toEqual({ cookie: 1, atB2: {} });
     } finally {
       for (const b of ['b1', 'b2'] as const) await sysctl(w()[b].ns, { 'net.ipv4.tcp_syncookies': 1 });
     }

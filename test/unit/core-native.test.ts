@@ -75,7 +75,8 @@ function udpFrame(dport: number, payload = 6): Uint8Array {
 describe('fast path core (native/core)', () => {
   // native/test/core_*_test.c, one program per subject.
   it.each([
-    ['image', 'image checks and mutated images and frames'],
+    ['image', 'image checks: every rejection and its message'],
+    ['mutation', 'mutated images and frames: built or refused, routed inside their buffers'],
     ['lookup', 'lookups across prefix lengths, a million keys'],
     ['route', 'golden packets to every kind of owner, a round trip'],
     ['decap', 'GUE unwrapped, forwarded on or dropped'],
