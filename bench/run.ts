@@ -2,7 +2,7 @@
 // build/bench/last-run.md for bench/RESULTS.md): the C core's ns and instructions per packet, the
 // JS-visible cost of explain(), table publication, the express lane under BPF_PROG_TEST_RUN,
 // configuration loading, and packets per second on veth of the router in both lanes against a
-// bare XDP_TX and a bare AF_XDP bounce. Flags: --full (whole knob sweep), --rounds N, --seconds S
+// bare XDP_TX and a bare AF_XDP bounce (address-slice services among them: --only addr). Flags: --full (whole knob sweep), --rounds N, --seconds S
 // (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the pps loop),
 // --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd, --no-lb (Maglev tables),
 // --no-sklookup (socket steering's cost).
@@ -17,6 +17,7 @@ import { runExplainBench } from './micro.bench.js';
 import { microTable, profile, runMicro, type MicroRow } from './micro.js';
 import { benchBuild, root } from './paths.js';
 import { sizeTable, verdictTable, xdpTargets, runXdpBench, type XdpResult } from './xdp.js';
+import { addrTable } from './pps/addr-report.js';
 import { knobTable, mainTable, ppsTargets } from './pps/report.js';
 import type { PpsResult } from './pps/results.js';
 import { IN_FLIGHT, runPps } from './pps/run.js';
@@ -142,6 +143,12 @@ if (pps) {
     'every configuration measured in turn in each round (the order reversed every other round); "vs ... bounce": median over rounds of ' +
     'forwarded / forwarded of that bounce (same frame size) in the same round.\n');
   emit(mainTable(pps));
+  if (pps.addrRows.length > 0) {
+    emit('\nAddress-slice services (issue 16): one /64 cut into N equal slices over four GUE servers (bench/pps/addr.ts), 64 B ' +
+      'IPv6 UDP from 65,536 sources, each to the destination its source derives (so every frame conforms to the filter), the ' +
+      'reflector picking one of the 65,536 frames at random per pass. Ratios and CPU differences per round, then the median:\n');
+    emit(addrTable(pps));
+  }
   emit(`\nKnobs, one at a time (${flag('--full') ? 'full sweep' : 'reduced sweep; --full for all'}):\n`);
   emit(knobTable(pps));
 }
