@@ -198,6 +198,7 @@ static int load_heads(struct gen *g, const char *path)
 {
 	static struct reflect_head heads[REFLECT_HEADS_MAX];
 	FILE *f;
+	long bytes;
 	size_t n;
 
 	if (!strcmp(path, g->heads_path))
@@ -205,10 +206,15 @@ static int load_heads(struct gen *g, const char *path)
 	f = fopen(path, "rb");
 	if (!f)
 		return -errno;
-	n = fread(heads, sizeof(heads[0]), REFLECT_HEADS_MAX, f);
-	fclose(f);
-	if (!n || (n & (n - 1)))
+	/* Whole heads only, and no more than the map holds: a short or long file is a mistake. */
+	bytes = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
+	rewind(f);
+	n = bytes > 0 && bytes % REFLECT_HEAD == 0 ? (size_t)bytes / REFLECT_HEAD : 0;
+	if (!n || n > REFLECT_HEADS_MAX || (n & (n - 1)) || fread(heads, sizeof(heads[0]), n, f) != n) {
+		fclose(f);
 		return -EINVAL;
+	}
+	fclose(f);
 	g->heads_path[0] = '\0';
 	for (__u32 k = 0; k < n; k++)
 		if (bpf_map_update_elem(g->heads_fd, &k, &heads[k], BPF_ANY))
