@@ -1,6 +1,7 @@
 // The pps bench's address-slice table (issue 16, markdown): each lane's address service at each size,
-// its source filter off and on, as ratios to the lane's 1,024-slice table without the filter and to
-// the same size without the filter, each taken within one round. Used by bench/pps/run.ts and bench/run.ts.
+// its source filter off and on, and the port-slice table beside them, as ratios to the lane's 1,024-slice
+// address table without the filter and to the same size without the filter, each within one round.
+// Used by bench/pps/run.ts and bench/run.ts.
 import { markdownTable, median, mpps, percent } from '../report.js';
 import { ADDR_BASELINE } from './addr.js';
 import { summarize } from './report.js';
@@ -24,7 +25,7 @@ const signed = (ns: number): string => (Number.isFinite(ns) ? `${ns >= 0 ? '+' :
 export function addrTable(result: PpsResult): string {
   const rows = result.addrRows;
   const find = (kind: string, slices: number, filter: boolean): PpsRow | undefined =>
-    rows.find((r) => r.config.kind === kind && r.config.addr?.slices === slices && r.config.addr.filter === filter);
+    rows.find((r) => r.config.kind === kind && r.config.addr?.slices === slices && r.config.addr.filter === filter && !r.config.addr.ports);
   const lines = rows.map((r) => {
     const t = r.config.addr!;
     const s = summarize(r);
@@ -33,8 +34,9 @@ export function addrTable(result: PpsResult): string {
     const f = r.samples.map((x) => x.forwarded / 1e6);
     return {
       lane: r.config.kind === 'express' ? 'express (XDP_TX)' : 'afxdp (AF_XDP workers)',
+      table: t.ports ? 'port-slice, IPv6' : 'address-slice',
       slices: t.slices.toLocaleString('en-US'),
-      'source filter': t.filter ? 'on' : 'off',
+      'source filter': t.ports ? '' : t.filter ? 'on' : 'off',
       forwarded: mpps(s.forwarded),
       'forwarded, min-max': f.length > 1 ? `${Math.min(...f).toFixed(2)}-${Math.max(...f).toFixed(2)}` : '',
       'vs 1,024 slices, no filter': percent(base.ratio),

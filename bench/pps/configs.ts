@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { VethPair } from '../../src/netns/index.js';
 import { hex } from '../../test/fixtures/packets.js';
 import { nativeBuild, root } from '../paths.js';
-import { ADDR_PPS_SIZES, addrFrame, addrHeads, addrImageName, compileAddrPpsTable, type AddrTable } from './addr.js';
+import { ADDR_PPS_SIZES, addrFrame, addrHeads, addrImageName, compileAddrPpsTable, PORT_SLICES, type AddrTable } from './addr.js';
 import { bounceCaptureRules, compilePpsTable, ppsFrame, type Family, type Verdict } from './table.js';
 
 /** Slices of each family in the table the devices under test run on. */
@@ -26,8 +26,9 @@ export interface Knobs {
   budget?: number;
 }
 export interface Scenario {
-  /** 'addr': the address-slice frames of addr.ts, many destinations (the device runs an address table). */
-  verdict: Verdict | 'addr';
+  /** 'addr': the address-slice frames of addr.ts, many destinations (the device runs an address
+   * table); 'addr-ports': the same shape to the port-slice table beside them. */
+  verdict: Verdict | 'addr' | 'addr-ports';
   family: Family;
   frame: 64 | 1514;
 }
@@ -84,8 +85,8 @@ export function knobConfigs(full: boolean): Config[] {
  * frames from 65,536 sources, each to the slice its source derives (addr.ts). Named "addr LANE
  * SLICES[ filter]", so that `--only addr` picks them all. */
 export function addrConfigs(): Config[] {
-  return (['express', 'afxdp'] as const).flatMap((kind) =>
-    ADDR_PPS_SIZES.flatMap((slices) =>
+  return (['express', 'afxdp'] as const).flatMap((kind) => [
+    ...ADDR_PPS_SIZES.flatMap((slices) =>
       [false, true].map((filter) => ({
         name: `addr ${kind} ${slices}${filter ? ' filter' : ''}`,
         kind,
@@ -94,15 +95,19 @@ export function addrConfigs(): Config[] {
         addr: { slices, filter },
       })),
     ),
-  );
+    // The port-slice comparison: as many slices, frames of the same shape (addr.ts).
+    { name: `addr ${kind} ports ${PORT_SLICES}`, kind, knobs: {}, scenarios: [s('addr-ports', 6, 64)], addr: { slices: PORT_SLICES, filter: false, ports: true } },
+  ]);
 }
 
 export interface Files {
   image: string;
   capture: string;
-  /** The address-slice images by addrImageName, and the reflector's heads file (addr.ts); empty when no address row runs. */
+  /** The address rows' images by addrImageName, and the reflector's heads files (addr.ts): to the
+   * address service and to the port-slice table; empty when no such row runs. */
   addrImages: Map<string, string>;
   addrHeads: string;
+  portHeads: string;
 }
 
 /** Writes the port-slice image, the bounce's capture rules and the images and heads of `addr`. */
@@ -110,7 +115,7 @@ export function writeTableFiles(pair: VethPair, dir: string, addr: readonly Addr
   mkdirSync(dir, { recursive: true });
   // The router forwards everything back to the generator's end, where the sink counts it.
   const compiled = compilePpsTable(PPS_SLICES, pair.b.mac, pair.a.mac);
-  const files: Files = { image: join(dir, 'table.img'), capture: join(dir, 'capture.rules'), addrImages: new Map(), addrHeads: '' };
+  const files: Files = { image: join(dir, 'table.img'), capture: join(dir, 'capture.rules'), addrImages: new Map(), addrHeads: '', portHeads: '' };
   writeFileSync(files.image, compiled.image);
   writeFileSync(files.capture, bounceCaptureRules());
   for (const t of addr) {
@@ -118,9 +123,13 @@ export function writeTableFiles(pair: VethPair, dir: string, addr: readonly Addr
     if (!files.addrImages.has(addrImageName(t))) writeFileSync(path, compileAddrPpsTable(t, pair.b.mac, pair.a.mac).image);
     files.addrImages.set(addrImageName(t), path);
   }
-  if (addr.length > 0) {
+  if (addr.some((t) => !t.ports)) {
     files.addrHeads = join(dir, 'addr-heads.bin');
     writeFileSync(files.addrHeads, addrHeads(pair.a.mac, pair.b.mac));
+  }
+  if (addr.some((t) => t.ports)) {
+    files.portHeads = join(dir, 'ports6-heads.bin');
+    writeFileSync(files.portHeads, addrHeads(pair.a.mac, pair.b.mac, undefined, true));
   }
   return files;
 }
@@ -129,6 +138,7 @@ export function writeTableFiles(pair: VethPair, dir: string, addr: readonly Addr
  * (address rows) the heads file the reflector picks each pass's frame from. */
 export function frameArgs(pair: VethPair, files: Files, sc: Scenario): { hex: string; heads?: string } {
   if (sc.verdict === 'addr') return { hex: hex(addrFrame(0, pair.a.mac, pair.b.mac)), heads: files.addrHeads };
+  if (sc.verdict === 'addr-ports') return { hex: hex(addrFrame(0, pair.a.mac, pair.b.mac, true)), heads: files.portHeads };
   return { hex: hex(ppsFrame({ family: sc.family, verdict: sc.verdict, bytes: sc.frame, srcMac: pair.a.mac, dstMac: pair.b.mac })) };
 }
 

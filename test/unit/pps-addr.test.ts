@@ -1,5 +1,6 @@
 // The pps bench's address-slice tables and frames (bench/pps/addr.ts), read by the one core
-// (SliceView.explain): every frame conforms to the filter and is sent to a server, back to the generator's end.
+// (SliceView.explain): every frame conforms to the filter and is sent to a server, back to the
+// generator's end; the port-slice frames beside them too.
 import { describe, expect, it } from 'vitest';
 
 import { addrFrame, addrHeads, compileAddrPpsTable } from '../../bench/pps/addr.js';
@@ -42,6 +43,16 @@ describe('the pps address-slice rows', () => {
     }
     // 1,024 draws of 1,024 slices reach ~63% of them (1 - 1/e) when uniform.
     expect(slices.size).toBeGreaterThan(550);
+  });
+
+  it('sends the port-slice frames of the same shape to a server of that table, in GUE over IPv4', () => {
+    const ports = new (native().SliceView)(compileAddrPpsTable({ slices: 256, filter: false, ports: true }, DUT_MAC, GEN_MAC).image);
+    for (const i of [0, 5, 15]) {
+      const { fate, output } = ports.explain(addrFrame(i, GEN_MAC, DUT_MAC, true));
+      expect(fate).toBe('forward_server_gue');
+      expect([...output!.subarray(30, 34)].join('.')).toMatch(/^10\.1\.0\.\d+$/);
+      expect(output!.length).toBe(64 + 20 + 8 + 4);
+    }
   });
 
   it("writes the reflector's heads: the frames back to back", () => {
