@@ -2,10 +2,11 @@
 // build/bench/last-run.md for bench/RESULTS.md): the C core's ns and instructions per packet, the
 // JS-visible cost of explain(), table publication, the express lane under BPF_PROG_TEST_RUN,
 // configuration loading, and packets per second on veth of the router in both lanes against a
-// bare XDP_TX and a bare AF_XDP bounce (address-slice services among them: --only addr). Flags: --full (whole knob sweep), --rounds N, --seconds S
-// (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the pps loop),
-// --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd, --no-lb (Maglev tables),
-// --no-sklookup (socket steering's cost).
+// bare XDP_TX and a bare AF_XDP bounce, and of address-slice tables. Flags: --full (whole knob
+// sweep), --rounds N, --seconds S (per pps measurement), --softirq (veth NAPI placement),
+// --in-flight N (frames in the pps loop), --only a,b (pps configs; --only addr: the address rows),
+// --no-addr (pps without the address rows), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd,
+// --no-lb (Maglev tables), --no-sklookup (socket steering's cost).
 // Needs root for xdp and pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -130,6 +131,7 @@ if (!flag('--no-pps')) {
     full: flag('--full'),
     placement: flag('--softirq') ? 'softirq' : 'threaded',
     only: argv.includes('--only') ? argv[argv.indexOf('--only') + 1]!.split(',') : [],
+    addr: !flag('--no-addr'),
     log,
   }).catch((error: unknown) => {
     // Reported, not thrown: the micro figures above stay worth having.

@@ -5,7 +5,7 @@
 // bounce and to the bare AF_XDP bounce of the same round; the address-slice rows (issue 16) also a
 // ratio to their lane's smallest unfiltered address table. Used by bench/run.ts; alone:
 // node dist/bench/pps/run.js [--full] [--seconds S] [--rounds N] [--softirq] [--in-flight N]
-// [--only a,b].
+// [--only a,b] [--no-addr] (--only addr: the address rows alone; --no-addr: without them).
 // Needs root. Reports; never asserts. Namespaces are removed whatever happens
 // (src/netns/teardown.ts).
 import { join } from 'node:path';
@@ -104,6 +104,8 @@ export interface PpsOptions {
   placement: Placement;
   /** Only configurations whose name starts with one of these (all when empty). */
   only: readonly string[];
+  /** Whether to measure the address rows (addrConfigs, ~4 minutes of 5 rounds), if `only` lets them. */
+  addr: boolean;
   log: (line: string) => void;
 }
 
@@ -169,7 +171,7 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
   const wanted = (c: Config): boolean => opts.only.length === 0 || opts.only.some((o) => c.name.startsWith(o));
   const configs = mainConfigs().filter(wanted);
   const knobs = knobConfigs(opts.full).filter(wanted);
-  const addr = addrConfigs().filter(wanted);
+  const addr = opts.addr ? addrConfigs().filter(wanted) : [];
   const all = [...configs, ...addr, ...knobs];
   const rows = new Map<string, PpsRow>();
   const rowOf = (c: Config, s: Scenario): PpsRow => {
@@ -226,6 +228,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     full: process.argv.includes('--full'),
     placement: process.argv.includes('--softirq') ? 'softirq' : 'threaded',
     only: process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : [],
+    addr: !process.argv.includes('--no-addr'),
     log: (l) => console.error(l),
   });
   console.log(`${result.mode}\n\n${mainTable(result)}\n\n${addrTable(result)}\n\n${knobTable(result)}`);
