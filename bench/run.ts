@@ -148,7 +148,8 @@ if (pps) {
   if (pps.addrRows.length > 0) {
     emit('\nAddress-slice services (issue 16): one /64 cut into N equal slices over four GUE servers (bench/pps/addr.ts), 64 B ' +
       'IPv6 UDP from 65,536 sources, each to the destination its source derives (so every frame conforms to the filter), the ' +
-      'reflector picking one of the 65,536 frames at random per pass. Ratios and CPU differences per round, then the median:\n');
+      'reflector picking one of the 65,536 frames at random per pass; beside them a port-slice table of 1,048,576 slices under ' +
+      'traffic of the same shape. Ratios and CPU differences per round, then the median:\n');
     emit(addrTable(pps));
   }
   emit(`\nKnobs, one at a time (${flag('--full') ? 'full sweep' : 'reduced sweep; --full for all'}):\n`);
