@@ -2,10 +2,11 @@
 // build/bench/last-run.md for bench/RESULTS.md): the C core's ns and instructions per packet, the
 // JS-visible cost of explain(), table publication, the express lane under BPF_PROG_TEST_RUN,
 // configuration loading, and packets per second on veth of the router in both lanes against a
-// bare XDP_TX and a bare AF_XDP bounce. Flags: --full (whole knob sweep), --rounds N, --seconds S
-// (per pps measurement), --softirq (veth NAPI placement), --in-flight N (frames in the pps loop),
-// --only a,b (pps configs), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd, --no-lb (Maglev tables),
-// --no-sklookup (socket steering's cost).
+// bare XDP_TX and a bare AF_XDP bounce, and of address-slice tables. Flags: --full (whole knob
+// sweep), --rounds N, --seconds S (per pps measurement), --softirq (veth NAPI placement),
+// --in-flight N (frames in the pps loop), --only a,b (pps configs; --only addr: the address rows),
+// --no-addr (pps without the address rows), --no-micro, --no-xdp, --no-pps, --no-config, --no-etcd,
+// --no-lb (Maglev tables), --no-sklookup (socket steering's cost).
 // Needs root for xdp and pps. Reports; never asserts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { runExplainBench } from './micro.bench.js';
 import { microTable, profile, runMicro, type MicroRow } from './micro.js';
 import { benchBuild, root } from './paths.js';
 import { sizeTable, verdictTable, xdpTargets, runXdpBench, type XdpResult } from './xdp.js';
+import { addrTable } from './pps/addr-report.js';
 import { knobTable, mainTable, ppsTargets } from './pps/report.js';
 import type { PpsResult } from './pps/results.js';
 import { IN_FLIGHT, runPps } from './pps/run.js';
@@ -129,6 +131,7 @@ if (!flag('--no-pps')) {
     full: flag('--full'),
     placement: flag('--softirq') ? 'softirq' : 'threaded',
     only: argv.includes('--only') ? argv[argv.indexOf('--only') + 1]!.split(',') : [],
+    addr: !flag('--no-addr'),
     log,
   }).catch((error: unknown) => {
     // Reported, not thrown: the micro figures above stay worth having.
@@ -142,6 +145,13 @@ if (pps) {
     'every configuration measured in turn in each round (the order reversed every other round); "vs ... bounce": median over rounds of ' +
     'forwarded / forwarded of that bounce (same frame size) in the same round.\n');
   emit(mainTable(pps));
+  if (pps.addrRows.length > 0) {
+    emit('\nAddress-slice services (issue 16): one /64 cut into N equal slices over four GUE servers (bench/pps/addr.ts), 64 B ' +
+      'IPv6 UDP from 65,536 sources, each to the destination its source derives (so every frame conforms to the filter), the ' +
+      'reflector picking one of the 65,536 frames at random per pass; beside them a port-slice table of 1,048,576 slices under ' +
+      'traffic of the same shape. Ratios and CPU differences per round, then the median:\n');
+    emit(addrTable(pps));
+  }
   emit(`\nKnobs, one at a time (${flag('--full') ? 'full sweep' : 'reduced sweep; --full for all'}):\n`);
   emit(knobTable(pps));
 }

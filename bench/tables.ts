@@ -81,14 +81,16 @@ export function benchHost(mac: string): HostSpec {
   return { mac, mtu: 1600, ipv4: IPv4.fromString('10.0.0.1'), guePort: 6080, flowHashSeed: 0x5eed };
 }
 
+/** The address-slice bench service's prefix and its source filter's rule (addrBenchTable). */
+export const ADDR_PREFIX = '2001:db8:77::/64';
+export const ADDR_RULE = { rule: 'source-derived', sourceBits: 64, fn: 'flowhash-1', key: '00112233445566778899aabbccddeeff' } as const;
+
 /** An address-slice table (issue 16): one /64 service cut into `slices` equal slices (a power of two)
  * over four GUE servers, with the flowhash-1 source filter on (drop) or off. */
 export function addrBenchTable(slices: number, filter: boolean): SliceTable {
   const table = new SliceTable();
   const owners = ['e0', 'e1', 'e2', 'e3'];
   owners.forEach((name, i) => table.defineOwner(name, { kind: 'server', address: new IPv4(0x0a040000n + BigInt(i + 1)), encap: 'gue0' }));
-  const prefix = '2001:db8:77::/64';
-  const set = evenSlices(prefix, 64 + Math.log2(slices), owners);
-  const rule = { rule: 'source-derived', sourceBits: 64, fn: 'flowhash-1', key: '00112233445566778899aabbccddeeff' } as const;
-  return table.addAddressService({ prefix, slices: set, ...(filter ? { filter: { rule } } : {}) });
+  const set = evenSlices(ADDR_PREFIX, 64 + Math.log2(slices), owners);
+  return table.addAddressService({ prefix: ADDR_PREFIX, slices: set, ...(filter ? { filter: { rule: ADDR_RULE } } : {}) });
 }

@@ -2,7 +2,7 @@
  * (driven by bench/pps/run.ts over stdin/stdout, one JSON line per command):
  *   pps_gen IFNAME REFLECT_OBJ CPU
  * attaches the reflector (reflect.bpf.c) to IFNAME, pins itself to CPU, then answers
- *   run SECONDS IN_FLIGHT HEXFRAME DUT_PIDS REFLECTOR_PIDS
+ *   run SECONDS IN_FLIGHT HEXFRAME DUT_PIDS REFLECTOR_PIDS [HEADS_FILE]
  *                                   drains the loop, makes HEXFRAME the test frame, injects
  *                                   IN_FLIGHT copies of it (AF_PACKET), lets them circulate
  *                                   between the reflector and the device under test for a
@@ -10,7 +10,10 @@
  *                                   reflector offered and got back meanwhile, how many frames
  *                                   were still in flight at the end, the busy share of each CPU,
  *                                   and the CPU time the two groups of tasks (comma-separated
- *                                   pids, all their threads; "-" for none) spent meanwhile
+ *                                   pids, all their threads; "-" for none) spent meanwhile.
+ *                                   With HEADS_FILE (N frame heads of REFLECT_HEAD bytes, N a
+ *                                   power of two up to REFLECT_HEADS_MAX, loaded once per file),
+ *                                   each frame sent back gets one of them at random
  *   quit                            (or end of input) detaches and exits
  * Why a closed loop: BPF_PROG_RUN with live frames, the generator this bench used first, is
  * refused (EPERM) by the kernel of the machine it now runs on, and a user-space sender reaches
@@ -47,6 +50,9 @@ struct gen {
 	int state_fd, counters_fd;
 	int cpus;
 	int packet_fd; /* AF_PACKET, bound to ifindex: injects the first frames */
+	int heads_fd;
+	char heads_path[256]; /* the heads file last loaded into reflect_heads ("" for none) */
+	__u32 heads;          /* how many it held */
 };
 
 static double now_s(void)
@@ -187,16 +193,49 @@ static int set_mode(const struct gen *g, struct reflect_state *st, __u32 mode)
 	return bpf_map_update_elem(g->state_fd, &(unsigned int){ 0 }, st, BPF_ANY) ? -errno : 0;
 }
 
-/* Drains, sets the frame, injects `in_flight` copies, settles, counts for `seconds`, drains. */
+/* Loads the heads of `path` into reflect_heads, unless they are there already. */
+static int load_heads(struct gen *g, const char *path)
+{
+	static struct reflect_head heads[REFLECT_HEADS_MAX];
+	FILE *f;
+	long bytes;
+	size_t n;
+
+	if (!strcmp(path, g->heads_path))
+		return 0;
+	f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	/* Whole heads only, and no more than the map holds: a short or long file is a mistake. */
+	bytes = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
+	rewind(f);
+	n = bytes > 0 && bytes % REFLECT_HEAD == 0 ? (size_t)bytes / REFLECT_HEAD : 0;
+	if (!n || n > REFLECT_HEADS_MAX || (n & (n - 1)) || fread(heads, sizeof(heads[0]), n, f) != n) {
+		fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	g->heads_path[0] = '\0';
+	for (__u32 k = 0; k < n; k++)
+		if (bpf_map_update_elem(g->heads_fd, &k, &heads[k], BPF_ANY))
+			return -errno;
+	snprintf(g->heads_path, sizeof(g->heads_path), "%s", path);
+	g->heads = (__u32)n;
+	return 0;
+}
+
+/* Drains, sets the frame, injects `in_flight` copies, settles, counts for `seconds`, drains.
+ * `heads`: how many entries of reflect_heads the reflector rotates through (0: none). */
 static int measure(const struct gen *g, double seconds, unsigned int in_flight,
-		   const unsigned char *frame, int len, const char *dut, const char *reflector)
+		   const unsigned char *frame, int len, const char *dut, const char *reflector,
+		   __u32 heads)
 {
 	unsigned long long dut0, dut1, refl0, refl1;
 	unsigned long long before[REFLECT_COUNTER_COUNT], after[REFLECT_COUNTER_COUNT],
 		end[REFLECT_COUNTER_COUNT];
 	static struct cpu_ticks ticks0, ticks1;
 	int cpus;
-	struct reflect_state st = { .len = (__u32)len };
+	struct reflect_state st = { .len = (__u32)len, .heads = heads };
 	double start, stop;
 	int err;
 
@@ -247,26 +286,33 @@ static int measure(const struct gen *g, double seconds, unsigned int in_flight,
 	return 0;
 }
 
-static void cmd_run(const struct gen *g, const char *line)
+static void cmd_run(struct gen *g, const char *line)
 {
 	static char hex[2 * MAX_FRAME + 2];
-	char dut[128], reflector[128];
+	char dut[128], reflector[128], heads[256] = "";
 	unsigned char frame[MAX_FRAME];
 	unsigned int in_flight;
 	double seconds;
-	int len, err;
+	int len, err, fields;
 
-	if (sscanf(line, "run %lf %u %4097s %127s %127s", &seconds, &in_flight, hex, dut,
-		   reflector) != 5 ||
+	fields = sscanf(line, "run %lf %u %4097s %127s %127s %255s", &seconds, &in_flight, hex, dut,
+			reflector, heads);
+	if (fields < 5 ||
 	    (len = parse_hex(hex, frame, sizeof(frame))) < REFLECT_HEAD ||
 	    frame[len - 2] != REFLECT_MARK0 || frame[len - 1] != REFLECT_MARK1 || !in_flight ||
 	    in_flight > IN_FLIGHT_MAX) {
 		printf("{\"error\":\"expected run SECONDS IN_FLIGHT (1 to %d) HEXFRAME (%d to %d "
-		       "bytes, ending in the mark %02x%02x) DUT_PIDS REFLECTOR_PIDS\"}\n",
+		       "bytes, ending in the mark %02x%02x) DUT_PIDS REFLECTOR_PIDS [HEADS_FILE]\"}\n",
 		       IN_FLIGHT_MAX, REFLECT_HEAD, MAX_FRAME, REFLECT_MARK0, REFLECT_MARK1);
 		return;
 	}
-	err = measure(g, seconds, in_flight, frame, len, dut, reflector);
+	if (fields == 6 && (err = load_heads(g, heads))) {
+		printf("{\"error\":\"expected a heads file of 1 to %d heads of %d bytes (a power of two) "
+		       "for HEADS_FILE but received %s: %s\"}\n",
+		       REFLECT_HEADS_MAX, REFLECT_HEAD, heads, strerror(-err));
+		return;
+	}
+	err = measure(g, seconds, in_flight, frame, len, dut, reflector, fields == 6 ? g->heads : 0);
 	if (err)
 		printf("{\"error\":\"%s\"}\n", strerror(-err));
 }
@@ -320,8 +366,9 @@ int main(int argc, char **argv)
 	}
 	g.state_fd = bpf_object__find_map_fd_by_name(obj, "reflect_state");
 	g.counters_fd = bpf_object__find_map_fd_by_name(obj, "reflect_counters");
+	g.heads_fd = bpf_object__find_map_fd_by_name(obj, "reflect_heads");
 	link = bpf_program__attach_xdp(prog, g.ifindex);
-	if (!link || g.state_fd < 0 || g.counters_fd < 0) {
+	if (!link || g.state_fd < 0 || g.counters_fd < 0 || g.heads_fd < 0) {
 		fprintf(stderr, "pps_gen: could not attach the reflector to %s: %s\n", argv[1],
 			strerror(errno));
 		return 1;

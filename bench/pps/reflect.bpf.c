@@ -26,6 +26,15 @@ struct {
 	__type(value, struct reflect_state);
 } reflect_state SEC(".maps");
 
+/* Key: 0 to reflect_state.heads - 1. Value: a frame's head. Writer: gen.c, before the measurements
+ * that rotate through them. Reader: pps_reflect, when reflect_state.heads is not 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, REFLECT_HEADS_MAX);
+	__type(key, __u32);
+	__type(value, struct reflect_head);
+} reflect_heads SEC(".maps");
+
 /* Key: enum reflect_counter. Value: u64 per CPU. Writer: pps_reflect. Reader: gen.c, summed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -112,7 +121,20 @@ int pps_reflect(struct xdp_md *ctx)
 		count(REFLECT_bad, 1);
 		return XDP_DROP;
 	}
-	__builtin_memcpy(data, st->head, REFLECT_HEAD);
+	if (st->heads) {
+		/* A random head: which frame comes back to a slot of the loop must not repeat in step
+		 * with the loop's length (256 frames), or a few heads would carry all the traffic. */
+		__u32 key = bpf_get_prandom_u32() & (st->heads - 1);
+		struct reflect_head *h = bpf_map_lookup_elem(&reflect_heads, &key);
+
+		if (!h) {
+			count(REFLECT_bad, 1);
+			return XDP_DROP;
+		}
+		__builtin_memcpy(data, h->bytes, REFLECT_HEAD);
+	} else {
+		__builtin_memcpy(data, st->head, REFLECT_HEAD);
+	}
 	count(REFLECT_reflected, 1);
 	return XDP_TX;
 }

@@ -13,13 +13,26 @@
 #define REFLECT_MARK0 0x50
 #define REFLECT_MARK1 0x53
 
+/* Most heads a measurement can rotate through (a power of two): 4 MiB of map. */
+#define REFLECT_HEADS_MAX 65536
+
 #define REFLECT_DROP 0    /* count and drop: the loop drains */
 #define REFLECT_BOUNCE 1  /* count, restore the test frame, send it back (XDP_TX) */
 
 struct reflect_state {
 	__u32 mode; /* REFLECT_* */
 	__u32 len;  /* the test frame's length */
+	/* 0: every pass restores `head`. Otherwise a power of two up to REFLECT_HEADS_MAX: each pass
+	 * restores a random one of the first `heads` entries of reflect_heads, so that the device
+	 * under test sees many destinations (its table touched widely, not one cache line). */
+	__u32 heads;
+	__u32 pad;
 	__u8 head[REFLECT_HEAD];
+};
+
+/* One entry of reflect_heads: a frame's first REFLECT_HEAD bytes. */
+struct reflect_head {
+	__u8 bytes[REFLECT_HEAD];
 };
 
 #define REFLECT_COUNTERS(X)                                                          \

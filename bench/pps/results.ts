@@ -35,5 +35,7 @@ export interface PpsRow {
 export interface PpsResult {
   rows: PpsRow[];
   knobRows: PpsRow[];
+  /** Issue 16's address-slice rows (configs.ts addrConfigs). */
+  addrRows: PpsRow[];
   mode: string;
 }

@@ -2,9 +2,10 @@
 // it injects a few frames, counts what comes back and sends it again) and the device under test in
 // the other, every configuration measured in turn in each round (the order
 // reversed every other round), medians over rounds, each figure also a ratio to the bare XDP_TX
-// bounce and to the bare AF_XDP bounce of the same round. Used by bench/run.ts; alone:
+// bounce and to the bare AF_XDP bounce of the same round; the address-slice rows (issue 16) also a
+// ratio to their lane's smallest unfiltered address table. Used by bench/run.ts; alone:
 // node dist/bench/pps/run.js [--full] [--seconds S] [--rounds N] [--softirq] [--in-flight N]
-// [--only a,b].
+// [--only a,b] [--no-addr] (--only addr: the address rows alone; --no-addr: without them).
 // Needs root. Reports; never asserts. Namespaces are removed whatever happens
 // (src/netns/teardown.ts).
 import { join } from 'node:path';
@@ -12,8 +13,9 @@ import { join } from 'node:path';
 import { createVethPair, requireNetnsPrivileges, teardownRun, vethStats, type VethPair } from '../../src/netns/index.js';
 import { benchBuild, nativeBuild } from '../paths.js';
 import { Agent, delta, flatten, pinNapi } from './agents.js';
+import { addrTable } from './addr-report.js';
 import {
-  DUT_CPU, dutCommand, frameHex, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Files, type Scenario,
+  addrConfigs, DUT_CPU, dutCommand, frameArgs, GEN_CPU, knobConfigs, mainConfigs, writeTableFiles, type Config, type Files, type Scenario,
 } from './configs.js';
 import { knobTable, mainTable } from './report.js';
 import type { PpsResult, PpsRow, Sample } from './results.js';
@@ -50,10 +52,13 @@ interface Tasks {
   reflector: number[];
 }
 
-async function measure(pair: VethPair, gen: Agent, dut: Agent, s: Scenario, seconds: number, inFlight: number, tasks: Tasks): Promise<Sample> {
+async function measure(b: Bench, dut: Agent, s: Scenario, tasks: Tasks): Promise<Sample> {
+  const { pair, gen, opts } = b;
+  const seconds = opts.seconds;
   const before = await snapshot(pair, dut);
   const list = (pids: number[]): string => (pids.length === 0 ? '-' : pids.join(','));
-  const run = await gen.ask(`run ${seconds} ${inFlight} ${frameHex(pair, s)} ${list(tasks.dut)} ${list(tasks.reflector)}`);
+  const frame = frameArgs(pair, b.files, s);
+  const run = await gen.ask(`run ${seconds} ${opts.inFlight} ${frame.hex} ${list(tasks.dut)} ${list(tasks.reflector)}${frame.heads ? ` ${frame.heads}` : ''}`);
   const d = delta(before, await snapshot(pair, dut));
   const secs = run.seconds as number;
   const drops = new Map<string, number>();
@@ -99,6 +104,8 @@ export interface PpsOptions {
   placement: Placement;
   /** Only configurations whose name starts with one of these (all when empty). */
   only: readonly string[];
+  /** Whether to measure the address rows (addrConfigs, ~4 minutes of 5 rounds), if `only` lets them. */
+  addr: boolean;
   log: (line: string) => void;
 }
 
@@ -136,7 +143,7 @@ async function measureConfig(b: Bench, c: Config, round: number): Promise<{ row:
     if (b.budget === '' && typeof ready.tx_budget === 'string' && c.kind !== 'xdp-bounce' && Object.keys(c.knobs).length === 0) b.budget = `tx budget ${ready.tx_budget}`;
     for (const sc of c.scenarios.map((_, i) => c.scenarios[(i + round) % c.scenarios.length]!)) {
       const row = b.rowOf(c, sc);
-      const sample = await measure(pair, b.gen, dut, sc, opts.seconds, opts.inFlight, tasks);
+      const sample = await measure(b, dut, sc, tasks);
       row.samples.push(sample);
       logSample(b, sc, sample);
       measured.push({ row, sample });
@@ -164,7 +171,8 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
   const wanted = (c: Config): boolean => opts.only.length === 0 || opts.only.some((o) => c.name.startsWith(o));
   const configs = mainConfigs().filter(wanted);
   const knobs = knobConfigs(opts.full).filter(wanted);
-  const all = [...configs, ...knobs];
+  const addr = opts.addr ? addrConfigs().filter(wanted) : [];
+  const all = [...configs, ...addr, ...knobs];
   const rows = new Map<string, PpsRow>();
   const rowOf = (c: Config, s: Scenario): PpsRow => {
     const key = `${c.name}/${s.verdict}/${s.family}/${s.frame}`;
@@ -176,7 +184,7 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
   try {
     // MTU 1600 on both ends: a 1500-byte packet still fits once wrapped in GUE (36 bytes).
     const pair = await createVethPair({ mtu: 1600 });
-    const files = writeTableFiles(pair, join(benchBuild, 'pps'));
+    const files = writeTableFiles(pair, join(benchBuild, 'pps'), addr.map((c) => c.addr!));
     const { agent: gen } = await Agent.start(pair.a.ns, join(nativeBuild, 'pps_gen'), [pair.a.ifname, join(nativeBuild, 'bpf', 'pps_reflect.bpf.o'), String(GEN_CPU)]);
     // The reflector's XDP program is attached now, so its end has a NAPI to pin.
     const reflectorNapi = opts.placement === 'threaded' ? await pinNapi(pair.a.ns, pair.a.ifname, GEN_CPU) : [];
@@ -203,6 +211,7 @@ export async function runPps(opts: PpsOptions): Promise<PpsResult> {
   return {
     rows: list.filter((r) => configs.includes(r.config)),
     knobRows: list.filter((r) => knobs.includes(r.config)),
+    addrRows: list.filter((r) => addr.includes(r.config)),
     mode,
   };
 }
@@ -219,7 +228,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     full: process.argv.includes('--full'),
     placement: process.argv.includes('--softirq') ? 'softirq' : 'threaded',
     only: process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : [],
+    addr: !process.argv.includes('--no-addr'),
     log: (l) => console.error(l),
   });
-  console.log(`${result.mode}\n\n${mainTable(result)}\n\n${knobTable(result)}`);
+  console.log(`${result.mode}\n\n${mainTable(result)}\n\n${addrTable(result)}\n\n${knobTable(result)}`);
 }
