@@ -10,6 +10,9 @@ import { prefixOf } from '../../src/ssa/prefix.js';
 import { ADDRESS_SERVICES, SERVICE_NAMES } from './rules.js';
 import { endpointIpv4, endpointName, ROUTER } from './world.js';
 
+/** The router's server name in the file: the router runs as it, and the DNS agent reads the file as it. */
+export const ROUTER_SERVER = 'r';
+
 /** Each prefix cut into 2^(length - 64) slices, the i-th of `owners.length` equal runs of each to owners[i]:
  * every owner holds a contiguous part of each prefix. */
 export function contiguousSlices(prefixes: readonly string[], length: number, owners: readonly string[]): ssa.SliceSet {
@@ -76,7 +79,7 @@ export function addressServicesOf(set: ssa.SliceSet, now: number): Record<string
 
 /** The configuration text (JSON) of `set` at `now` for a world of `endpoints` endpoints. */
 export function configText(set: ssa.SliceSet, endpoints: number, now = Date.now()): string {
-  const servers: Record<string, unknown> = { r: { ipv4: ROUTER.ipv4, interface: 'eth0' } };
+  const servers: Record<string, unknown> = { [ROUTER_SERVER]: { ipv4: ROUTER.ipv4, interface: 'eth0' } };
   for (let i = 0; i < endpoints; i++) servers[endpointName(i)] = { ipv4: endpointIpv4(i), encap: 'glb' };
   return `${JSON.stringify({
     version: 1,

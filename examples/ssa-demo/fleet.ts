@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 import { lb } from '../../src/index.js';
 import { Agent, mustExecIn } from '../../src/netns/index.js';
+import { ROUTER_SERVER } from './deployment.js';
 import { SERVICE_NAMES } from './rules.js';
 import { DNS_ADDRESS, endpointIpv4, SERVICE_PORT, type SsaWorld } from './world.js';
 
@@ -31,7 +32,7 @@ async function startEndpoints(world: SsaWorld): Promise<Pick<Fleet, 'servers' | 
 /** The endpoints, the DNS agent reading the router's configuration `file` (written already), the client agent. */
 export async function startFleet(world: SsaWorld, file: string): Promise<Fleet> {
   const { servers, chance } = await startEndpoints(world);
-  const dnsAgent = (await Agent.ready('dns', world.dns.ns, agent('dns'), { host: DNS_ADDRESS, file })).agent;
+  const dnsAgent = (await Agent.ready('dns', world.dns.ns, agent('dns'), { host: DNS_ADDRESS, file, server: ROUTER_SERVER })).agent;
   const client = (await Agent.ready('client', world.client.ns, agent('client'), { dns: DNS_ADDRESS, port: SERVICE_PORT })).agent;
   return { servers, chance, dns: dnsAgent, client };
 }

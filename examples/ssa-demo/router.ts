@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { ssa } from '../../src/index.js';
 import { spawnIn, waitFor, type SpawnedProcess } from '../../src/netns/index.js';
-import { configText } from './deployment.js';
+import { configText, ROUTER_SERVER } from './deployment.js';
 import type { SsaWorld } from './world.js';
 
 const ROUTER = fileURLToPath(new URL('../soft-unicast-router/main.js', import.meta.url));
@@ -28,14 +28,14 @@ const isStats = (line: string): boolean => line.startsWith('{') && line.includes
 
 /** Writes the configuration of `set` (its open moves as secondaries) for a world of `endpoints` endpoints. */
 export function writeConfig(file: string, set: ssa.SliceSet, endpoints: number): void {
-  // Whole or not at all: the DNS agent polls the file and must never read half of it.
+  // Whole or not at all: the DNS agent follows the file and must never read half of it.
   writeFileSync(`${file}.new`, configText(set, endpoints));
   renameSync(`${file}.new`, file);
 }
 
 /** Starts the router on `file` (written by writeConfig); resolves once it prints its first stats line (attached, table live). */
 export async function startRouter(world: SsaWorld, file: string, endpoints: number): Promise<RouterRun> {
-  const proc = spawnIn(world.router.ns, process.execPath, [ROUTER, '--config', file, '--host', 'r', '--json', '--no-watch', '--no-pin', '--stats-interval', '0.5']);
+  const proc = spawnIn(world.router.ns, process.execPath, [ROUTER, '--config', file, '--host', ROUTER_SERVER, '--json', '--no-watch', '--no-pin', '--stats-interval', '0.5']);
   const first = JSON.parse(await proc.waitForLine(isStats, 60_000)) as RouterStats;
   return { proc, file, endpoints, generation: first.generation };
 }

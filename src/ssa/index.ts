@@ -1,5 +1,5 @@
 // Structured service addressing (issue 16), exported from src/index.ts as the namespace `ssa`: the
-// client rule's TXT format, a service's records, address slices as data with their operations, and the client.
+// client rule's TXT format, a service's records, address slices with their operations, the client, and a deployment's zone.
 export {
   RULE_VERSION, formatRule, parseRule, findRule,
   type ClientRule, type RandomRule, type SourceDerivedRule, type ContentAddressedRule,
@@ -18,3 +18,5 @@ export {
 export { resolveService, serviceOf, chooseDestination, type Service, type ResolveOptions, type ChooseInput } from './client.js';
 export { ServiceResolver, type ServiceResolverOptions } from './resolver.js';
 export { query as dnsQuery, queryAny as dnsQueryAny, type DnsServer } from './dns-query.js';
+export { serviceZone, aplTextOf, type PublishedName, type ServiceZoneOptions } from './publish.js';
+export { ZoneFollower, type ZoneFollowerOptions, type ZoneFollowerStatus, type ZoneEvent, type ZoneTarget } from './zone-follower.js';
