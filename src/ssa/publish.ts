@@ -60,7 +60,8 @@ function recordsOf(config: Pick<Config, 'addressServices' | 'source'>, name: Pub
   let aaaa: readonly IPv6[] = [];
   if (name.aaaa === 'first') aaaa = [IPv6.fromString(rangeOf(set.slices[0]!).getFirst().toString())];
   else if (name.aaaa !== undefined) {
-    if (!Array.isArray(name.aaaa) || !name.aaaa.every((a) => a instanceof IPv6)) throw new InvalidOptionError(`Expected 'first' or an array of IPv6 for ${path}.aaaa but received ${describe(name.aaaa)}`);
+    // Each address is checked by zoneOf below, as the responder checks it.
+    if (!Array.isArray(name.aaaa)) throw new InvalidOptionError(`Expected 'first' or an array of IPv6 for ${path}.aaaa but received ${describe(name.aaaa)}`);
     aaaa = name.aaaa;
   }
   return serviceRecords({ prefixes, rule: name.rule, aaaa });

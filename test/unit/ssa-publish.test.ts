@@ -65,6 +65,11 @@ describe('serviceZone', () => {
     expect(ssa.aplTextOf(ssa.serviceZone(configOf(handedOn), random))).toEqual({ 'src.svc.test': '2:2001:db8:6::/64' });
   });
 
+  it('refuses an AAAA that is neither first nor a list, naming it', () => {
+    const names = { origin: 'svc.test', names: { 'web.svc.test': { service: 'web', rule: { rule: 'random' } as const, aaaa: 'last' as unknown as 'first' } } };
+    expect(() => ssa.serviceZone(configOf(doc()), names)).toThrow("Expected 'first' or an array of IPv6 for names['web.svc.test'].aaaa but received 'last'");
+  });
+
   it('refuses a name outside the origin, naming it', () => {
     const names = { origin: 'svc.test', names: { 'web.other.test': { service: 'web', rule: { rule: 'random' } as const } } };
     expect(() => ssa.serviceZone(configOf(doc()), names)).toThrow("Expected a name at or under 'svc.test' for names['web.other.test'] but received 'web.other.test'");
