@@ -222,10 +222,12 @@ async function demo(dir: string): Promise<boolean> {
   const pins = join(dir, 'bpf');
   mountBpf(pins);
   const common = ['--config', configPath, '--json', '--stats-interval', String(STATS_INTERVAL_S), '--no-watch', '--lane', LANE];
-  log(`starting soft-unicast-router ${common.join(' ')} --host NAME --pin-dir ${pins}/NAME on ${world.servers.map((s) => s.name).join(', ')}`);
+  log(`starting soft-unicast-router ${common.join(' ')} --host NAME --pin-dir ${pins}/NAME --socket ${dir}/NAME.sock on ${world.servers.map((s) => s.name).join(', ')}`);
   const routers: RouterRun[] = world.servers.map((s) => ({
     server: s.name,
-    proc: spawnIn(s.ns, process.execPath, [ROUTER, ...common, '--host', s.name, '--pin-dir', join(pins, s.name)]),
+    // A control socket in the demo's directory, not /run/softunicast/NAME.sock: another run
+    // (a test, a second demo) starting routers of the same names must not meet these.
+    proc: spawnIn(s.ns, process.execPath, [ROUTER, ...common, '--host', s.name, '--pin-dir', join(pins, s.name), '--socket', join(dir, `${s.name}.sock`)]),
   }));
   const clients = new Map<string, Agent>();
   await Promise.all([

@@ -2,6 +2,7 @@
 // the configuration of a slice set (deployment.ts), reloaded by SIGHUP when slices move. Used by
 // main.ts and test/netns/ssa-demo.test.ts.
 import { renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { ssa } from '../../src/index.js';
@@ -35,7 +36,8 @@ export function writeConfig(file: string, set: ssa.SliceSet, endpoints: number):
 
 /** Starts the router on `file` (written by writeConfig); resolves once it prints its first stats line (attached, table live). */
 export async function startRouter(world: SsaWorld, file: string, endpoints: number): Promise<RouterRun> {
-  const proc = spawnIn(world.router.ns, process.execPath, [ROUTER, '--config', file, '--host', ROUTER_SERVER, '--json', '--no-watch', '--no-pin', '--stats-interval', '0.5']);
+  // The control socket beside the file, not /run/softunicast/r.sock: runs at the same time must not meet.
+  const proc = spawnIn(world.router.ns, process.execPath, [ROUTER, '--config', file, '--host', ROUTER_SERVER, '--json', '--no-watch', '--no-pin', '--stats-interval', '0.5', '--socket', join(dirname(file), 'router.sock')]);
   const first = JSON.parse(await proc.waitForLine(isStats, 60_000)) as RouterStats;
   return { proc, file, endpoints, generation: first.generation };
 }
