@@ -75,7 +75,8 @@ const mark = async (w: World, p: Phase): Promise<number> => Math.max(...(await P
 
 /**
  * Runs the phases: each until the clients finished `requests` in it (the last a quarter as many).
- * Returns each phase's counts and the steering's per-address load at each phase's start and at the end.
+ * Returns each phase's counts and the steering's per-address load at each phase's start (once the
+ * requests of the earlier phases have ended) and at the end.
  */
 export async function runPhases(
   w: World, phases: readonly Phase[], requests: number, ttlSeconds: number, loadNow: () => Promise<LoadEntry[]>, log: (line: string) => void,
@@ -92,9 +93,14 @@ export async function runPhases(
     await waitFor(async () => (await requestsIn(w, p.name)) >= target, { what: `${target} requests in phase ${p.name}`, timeoutMs: 900_000, intervalMs: 200 });
     const next = phases[i + 1];
     if (next === undefined) break;
+    // Each snapshot waits until every request begun before the change has ended: one still in
+    // flight may yet connect (under load, long after its answer came) to an address of the old
+    // pool, which would count in the new phase (the /32 once counted 2 addresses). So a phase
+    // counts no connection of an earlier phase; it may count some of the next phase's, begun
+    // before the next snapshot, whose addresses lie in its own pool (phases only shrink).
     if (next.ipv4 === steered) {
       await policy(w, next);
-      await mark(w, next);
+      await drained(w, await mark(w, next));
       snapshots.push(await loadNow());
       steeredIn.push(steered);
     } else if (within(next.ipv4, steered)) {
@@ -102,9 +108,8 @@ export async function runPhases(
       // answers are used up (every request begun before has ended) and expired (TTL) before
       // the steering lets go of them.
       await policy(w, next);
-      const g = await mark(w, next);
+      await drained(w, await mark(w, next));
       snapshots.push(await loadNow());
-      await drained(w, g);
       await sleep(ttlSeconds * 1000);
       await steer(w, next.ipv4);
       steeredIn.push(`${steered} -> ${next.ipv4}`);

@@ -44,7 +44,13 @@ interface PhaseCounts {
 const config = JSON.parse(process.argv[2] ?? '{}') as ClientConfig;
 const TIMEOUT_MS = 5_000;
 const zipf = new Zipf(config.names, config.zipf);
-const resolver = new Resolver({ timeout: TIMEOUT_MS, tries: 1 });
+// c-ares (1.32 and later; Node 20.20 has 1.34) times a query out after 5 times the server's average
+// latency, at least 250 ms (c-ares src/lib/ares_metrics.c); `timeout` only sets the first try's. Against a
+// responder that answers in a millisecond that is 250 ms, which a loaded machine exceeds: one
+// try failed 3 lookups with ETIMEOUT in 1 of 12 runs beside two busy loops (and a probe with
+// timeout 5000, tries 1 and an answer 1 s late got ETIMEOUT). Each further try doubles the
+// wait: 5 tries give up after about 9 s (measured), so a responder that does not answer still fails.
+const resolver = new Resolver({ timeout: TIMEOUT_MS, tries: 5 });
 resolver.setServers([`${config.dns}:${config.dnsPort}`]);
 // One connection per request: each SYN is a new lookup for sk_lookup to steer and count.
 const agent = new http.Agent({ keepAlive: false });
