@@ -12,6 +12,7 @@ import { checkOwnerName, normalizeOwner, unknownOwner, type OwnerCheck } from '.
 import { AddressServiceSet } from './address-service-set.js';
 import type { AddressService, AddressServiceSpec } from './address-services.js';
 import { FlowServiceSet } from './flow-service-set.js';
+import { checkFlowApart, checkServiceApart, checkSlicesApart } from './kinds-apart.js';
 import type { FlowService, ServiceBackend, ServiceRebuildFrom, ServiceRebuildOptions, ServiceSpec } from './services.js';
 import {
   formatSlice, fromOf, newGroup, ownerOf, parsePorts, parseProtocols, parseSelector, protoOf, sliceFail, toOf,
@@ -114,12 +115,13 @@ export class SliceTable {
    * Adds a flow-hash service: new flows to (address, protocol, port) go to a backend (an owner of
    * this table) chosen by the flow hash through a Maglev table (issue 15). Throws
    * InvalidOptionError (a bad field, a service already in the table, rows unlike the table's
-   * other services') or UnknownOwnerError (a backend that is not an owner). With `from.previous`
+   * other services'), UnknownOwnerError (a backend that is not an owner) or SliceOverlapError (an
+   * IPv6 address inside an address service's prefix, kinds-apart.ts). With `from.previous`
    * (a service's rows from another table, e.g. the one this table replaces) the rows are rebuilt
    * from those with second chance, as setServiceBackends() does, instead of fresh.
    */
   addService(spec: ServiceSpec, from?: ServiceRebuildFrom): this {
-    this.#services.add(spec, from);
+    this.#services.add(spec, from, (s) => checkFlowApart(s, this.#addressServices.list()));
     return this;
   }
 
@@ -144,10 +146,12 @@ export class SliceTable {
   /**
    * Adds an address-slice service (issue 16): `{ prefix, slices: [{ prefix, owner, secondary? }], filter? }`
    * (address-services.ts); slices cover the prefix exactly, owners are the table's. Throws
-   * InvalidSliceError, InvalidOptionError or UnknownOwnerError naming the value.
+   * InvalidSliceError, InvalidOptionError or UnknownOwnerError naming the value, SliceOverlapError
+   * when a port slice's prefix nests with the service's, or a flow-hash service's address lies in it
+   * (kinds-apart.ts: the fast path would decide between them by its order of key kinds).
    */
   addAddressService(spec: AddressServiceSpec): this {
-    this.#addressServices.add(spec);
+    this.#addressServices.add(spec, (a) => checkServiceApart(a, this.#v6, this.#arena.data, this.#names, this.#services.list()));
     return this;
   }
 
@@ -169,7 +173,8 @@ export class SliceTable {
 
   /**
    * Adds one slice. Throws InvalidSliceError (bad destination, protocols or ports),
-   * UnknownOwnerError, or SliceOverlapError naming both slices and both owners.
+   * UnknownOwnerError, or SliceOverlapError naming both slices and both owners (or the slice and
+   * the address service whose prefix nests with its destination: kinds-apart.ts).
    */
   assign(slice: SliceSpec): this {
     this.#assign([slice], true);
@@ -386,6 +391,7 @@ export class SliceTable {
           link(b, group, i, touched);
         }
       }
+      if (this.#addressServices.size > 0) checkSlicesApart(created, b, this.#addressServices.list(), this.#names);
       checkBatch(this.#checked, b, touched);
       this.#commit(b, touched);
       created.length = 0;
@@ -443,6 +449,7 @@ export class SliceTable {
         b.meta[i] = id * 4 + bits;
         link(b, group, i, touched);
       }
+      if (this.#addressServices.size > 0) checkSlicesApart(created, b, this.#addressServices.list(), this.#names);
       checkBatch(this.#checked, b, touched);
       this.#commit(b, touched);
       created.length = 0;
