@@ -3,9 +3,10 @@
 import type { IPv6 } from 'ip-num';
 
 import { isIPv4 } from '../ip.js';
-import { FAMILY_V6, mask6 } from '../slices/address.js';
+import { FAMILY_V6 } from '../slices/address.js';
+import { nests, spanOf } from '../slices/kinds-apart.js';
 import { formatSlice } from '../slices/slice.js';
-import { formatAddress6, formatPrefix, type Prefix6 } from '../ssa/prefix.js';
+import { formatAddress6, formatPrefix } from '../ssa/prefix.js';
 import type { AddressServicesChecked } from './address-services.js';
 import type { EntryDraft } from './egress.js';
 import { slicePath, type PackedSlices } from './packed.js';
@@ -14,11 +15,6 @@ import type { Problems } from './problems.js';
 import type { ServiceConfig } from './types.js';
 
 const WHY = "which would decide is the fast path's order of key kinds, not the file";
-
-function nests(v6: bigint, len: number, s: Prefix6): boolean {
-  const l = Math.min(len, s.length);
-  return mask6(v6, l) === mask6(s.network, l);
-}
 
 /**
  * Records an ERR_SLICE_OVERLAP problem for each egress entry with slices whose prefix nests with an
@@ -33,10 +29,11 @@ export function checkKindsApart(
   services: { readonly services: readonly ServiceConfig[]; readonly at: readonly number[] },
   addressServices: AddressServicesChecked,
 ): void {
-  const { parsed, at } = addressServices;
+  const { at } = addressServices;
+  const parsed = addressServices.parsed.map(spanOf);
   if (parsed.length === 0) return;
   const servicePath = (j: number) => ['addressServices', at[j]!, 'prefix'];
-  const serviceText = (j: number) => `address service ${formatPrefix(parsed[j]!)} (${formatPath(['addressServices', at[j]!])})`;
+  const serviceText = (j: number) => `address service ${formatPrefix(parsed[j]!.s)} (${formatPath(['addressServices', at[j]!])})`;
   entries.forEach((e, i) => {
     const prefix = e?.prefix;
     const k = packed.starts[i]!;

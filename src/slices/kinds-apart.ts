@@ -3,7 +3,7 @@
 // finds an owner decides (native/core/route.h, su_lookup_kinds), so such an owner would be decided by
 // that order (port-slice, flow-hash, address-slice: kinds.ts), not by anything the table says.
 import { SliceOverlapError } from '../errors.js';
-import { formatPrefix as formatPrefix6 } from '../ssa/prefix.js';
+import { formatPrefix as formatPrefix6, sizeOf, type Prefix6 } from '../ssa/prefix.js';
 import { FAMILY_V6, mask6 } from './address.js';
 import type { AddressService } from './address-services.js';
 import type { Batch } from './overlaps.js';
@@ -13,10 +13,19 @@ import type { V6Maps } from './state.js';
 
 const WHY = "which would decide is the fast path's order of key kinds, not the table";
 
-/** Whether the IPv6 prefix (`v6`, `len`) and service `s`'s prefix nest (one holds the other). */
-function nests(v6: bigint, len: number, s: AddressService): boolean {
-  const l = Math.min(len, s.length);
-  return mask6(v6, l) === mask6(s.network, l);
+/** A service's prefix as its first and last address: comparisons allocate no bigint, masks would (~190 ns a test). */
+export interface Span<P extends Prefix6 = Prefix6> {
+  readonly s: P;
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+export const spanOf = <P extends Prefix6>(s: P): Span<P> => ({ s, first: s.network, last: s.network + sizeOf(s.length) - 1n });
+
+/** Whether the IPv6 prefix (`v6`, `len`) and `x`'s prefix nest (one holds the other); the config's check too (src/config/kinds-apart.ts). */
+export function nests(v6: bigint, len: number, x: Span): boolean {
+  if (len >= x.s.length) return v6 >= x.first && v6 <= x.last;
+  return v6 <= x.first && x.first - v6 < sizeOf(len);
 }
 
 /** "2001:db8::7 tcp+udp ports 0-4095 of owner 'a'": a slice as two numbers, named. */
@@ -28,16 +37,17 @@ function sliceText(prefix: Group['prefix'], ports: number, meta: number, names: 
  * A change's new prefixes (`created`: groups it filed, their slices linked in batch `b`) against the
  * table's address services: SliceOverlapError naming the first slice of a nesting prefix and the
  * service. Only new prefixes can nest anew: a prefix the table has was checked when it came, or
- * when the service did. A handful of bigint steps a new IPv6 prefix; nothing for IPv4.
+ * when the service did. Two bigint comparisons a new IPv6 prefix and service; nothing for IPv4.
  */
 export function checkSlicesApart(created: readonly Group[], b: Batch, services: readonly AddressService[], names: readonly (string | undefined)[]): void {
+  const spans = services.map(spanOf);
   for (const g of created) {
     if (g.prefix.family !== FAMILY_V6 || g.head < 0) continue;
-    for (const s of services) {
-      if (!nests(g.prefix.v6, g.prefix.len, s)) continue;
+    for (const x of spans) {
+      if (!nests(g.prefix.v6, g.prefix.len, x)) continue;
       const i = g.head;
       throw new SliceOverlapError(
-        `Slice ${sliceText(g.prefix, b.ports[i]!, b.meta[i]!, names)} (${b.where(i)}) overlaps address service ${formatPrefix6(s)} of the table; ` +
+        `Slice ${sliceText(g.prefix, b.ports[i]!, b.meta[i]!, names)} (${b.where(i)}) overlaps address service ${formatPrefix6(x.s)} of the table; ` +
           `port slices and address services must not cover the same addresses (${WHY})`,
       );
     }
@@ -78,7 +88,8 @@ export function checkServiceApart(a: AddressService, v6: V6Maps, data: Float64Ar
         `port slices and address services must not cover the same addresses (${WHY})`,
     );
   }
-  const f = flows.find((s) => s.family === FAMILY_V6 && nests(s.v6, 128, a));
+  const span = spanOf(a);
+  const f = flows.find((s) => s.family === FAMILY_V6 && nests(s.v6, 128, span));
   if (f !== undefined) {
     throw new SliceOverlapError(
       `Address service ${text} (service.prefix) covers flow-hash service ${serviceName(f)} (in the table); ` +
@@ -90,7 +101,7 @@ export function checkServiceApart(a: AddressService, v6: V6Maps, data: Float64Ar
 /** New flow-hash service `f` against the table's address services: SliceOverlapError naming both. */
 export function checkFlowApart(f: FlowService, services: readonly AddressService[]): void {
   if (f.family !== FAMILY_V6) return;
-  const s = services.find((x) => nests(f.v6, 128, x));
+  const s = services.map(spanOf).find((x) => nests(f.v6, 128, x))?.s;
   if (s === undefined) return;
   throw new SliceOverlapError(
     `Flow-hash service ${serviceName(f)} (service.address) lies in address service ${formatPrefix6(s)} of the table; ` +
