@@ -4,8 +4,9 @@
 import { IPv4, IPv6 } from 'ip-num';
 
 import { ABI } from '../../src/generated/abi.js';
-import { compileTable, type HostSpec } from '../../src/slices/compile.js';
-import { SliceTable } from '../../src/slices/table.js';
+import { compileState, type HostSpec } from '../../src/slices/compile.js';
+import type { TableState } from '../../src/slices/state.js';
+import { SliceTable, tableState } from '../../src/slices/table.js';
 import { deriveLow64 } from '../../src/ssa/destination.js';
 import type { SourceDerivedRule } from '../../src/ssa/rule.js';
 import { ADDR_FILTERED_DC, ADDR_FILTERED_DROP, ADDR_MIXED, ADDR_RULE } from '../../test/fixtures/golden-addr-table.js';
@@ -68,14 +69,23 @@ export function addressRouteSeeds(w: Wire): [string, Uint8Array[]][] {
 
 const rule = (sourceBits: number, key: string): SourceDerivedRule => ({ rule: 'source-derived', sourceBits, fn: 'flowhash-1', key });
 
-/** A table of four address services (the most an image holds) beside port slices inside one of them. */
-function servicesTable(): SliceTable {
-  const table = new SliceTable()
+/** The owners of servicesTable(), defined in one order: every table of it gives them the same ids. */
+function ownersTable(): SliceTable {
+  return new SliceTable()
     .defineOwner('self', { kind: 'local' })
     .defineOwner('peer', { kind: 'server', address: IPv4.fromString('10.0.0.2'), encap: 'gue0' })
     .defineOwner('g1', { kind: 'server', address: IPv4.fromString('10.0.0.5'), encap: 'glb' })
     .defineOwner('g2', { kind: 'server', address: IPv4.fromString('10.0.0.6'), encap: 'glb' })
     .defineOwner('dc', { kind: 'datacenter', endpoint: IPv6.fromString('2001:db8:c::1'), encap: 'gue1' });
+}
+
+/**
+ * Four address services (the most an image holds) beside port slices inside one of them. A table
+ * refuses that mix (src/slices/kinds-apart.ts), so the seeds join the insides of two tables: an
+ * image of it is still possible, and the core's order of kinds must still hold on it.
+ */
+function servicesTable(): TableState {
+  const table = ownersTable();
   // Mixed sizes, a move between 'glb' owners (a hop) and one to a GUE owner (none).
   table.addAddressService({
     prefix: '2001:db8:77:1::/64',
@@ -113,9 +123,10 @@ function servicesTable(): SliceTable {
     filter: { rule: rule(128, 'ffeeddccbbaa99887766554433221100'), nonConforming: { owner: 'dc' } },
   });
   // Port slices on addresses inside a service: the kind listed first decides.
-  table.assign({ destination: IPv6.fromString('2001:db8:77:1::5'), ports: { from: 0, to: 1023 }, owner: 'dc' });
-  table.assign({ destination: IPv6.fromString('2001:db8:77:8::5'), ports: { from: 443, to: 443 }, owner: 'self' });
-  return table;
+  const ports = ownersTable()
+    .assign({ destination: IPv6.fromString('2001:db8:77:1::5'), ports: { from: 0, to: 1023 }, owner: 'dc' })
+    .assign({ destination: IPv6.fromString('2001:db8:77:8::5'), ports: { from: 443, to: 443 }, owner: 'self' });
+  return { ...tableState(ports), addressServices: tableState(table).addressServices };
 }
 
 /** The image with its section entries in reverse order (table.h: the packet path asks the kinds in the listed order). */
@@ -170,7 +181,7 @@ function brokenImages(image: Uint8Array): [string, Uint8Array][] {
 /** View seeds: the four services, the same image asking the address-slice kind before port-slice's, and copies breaking one rule each. */
 export function addressImages(host: HostSpec): [string, Uint8Array][] {
   const nextHops = new Map([['peer', '02:00:00:00:00:02'], ['g1', '02:00:00:00:00:05'], ['g2', '02:00:00:00:00:06'], ['dc', '02:00:00:00:00:03']]);
-  const image = compileTable(servicesTable(), host, { generation: 7, nextHops }).image;
+  const image = compileState(servicesTable(), host, { generation: 7, nextHops }).image;
   return [
     ['addr-services', image],
     ['addr-services-first', sectionsReversed(image)],

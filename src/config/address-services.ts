@@ -130,13 +130,21 @@ function checkService(p: Problems, value: unknown, path: Path, owners: Owners): 
   return { name: typeof s.name === 'string' ? s.name : prefix, prefix, slices, ...(filter !== undefined && { filter }), parsed };
 }
 
+/** The checked address services, with each one's index in the file's list and its parsed prefix. */
+export interface AddressServicesChecked {
+  readonly services: AddressServiceConfig[];
+  readonly at: readonly number[];
+  readonly parsed: readonly Prefix6[];
+}
+
 /**
  * The `addressServices` list: each service checked, at most ABI addr.servicesMax of them (every router's
  * table holds them all), no two prefixes overlapping, no name twice.
  */
-export function checkAddressServices(p: Problems, value: unknown, owners: Owners): AddressServiceConfig[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) return p.expected(['addressServices'], 'a list of address services', value) ?? [];
+export function checkAddressServices(p: Problems, value: unknown, owners: Owners): AddressServicesChecked {
+  const none: AddressServicesChecked = { services: [], at: [], parsed: [] };
+  if (value === undefined) return none;
+  if (!Array.isArray(value)) return p.expected(['addressServices'], 'a list of address services', value) ?? none;
   if (value.length > ABI.addr.servicesMax) {
     p.expected(['addressServices'], `at most ${ABI.addr.servicesMax} address services (the fast path's limit a table)`, value);
   }
@@ -150,5 +158,5 @@ export function checkAddressServices(p: Problems, value: unknown, owners: Owners
     if (twice !== undefined) return p.expected(['addressServices', i, 'name'], `a name that addressServices[${twice.at}] does not have`, s.name);
     out.push({ ...s, at: i });
   });
-  return out.map(({ parsed: _parsed, at: _at, ...s }) => s);
+  return { services: out.map(({ parsed: _parsed, at: _at, ...s }) => s), at: out.map((s) => s.at), parsed: out.map((s) => s.parsed) };
 }

@@ -15,6 +15,8 @@ export interface Found {
   readonly path: Path;
   readonly code: ErrorCode;
   readonly message: string;
+  /** The other place a problem between two parts is about: where the text is known, it is reported at the later of the two. */
+  readonly or?: Path;
 }
 
 /** Where a path is in the file's text, 1-based; undefined without text or when not found. */
@@ -33,6 +35,16 @@ export class Problems {
 
   error(path: Path, code: ErrorCode, message: string): void {
     if (this.errors.length < PROBLEMS_MAX) this.errors.push({ path, code, message });
+    else this.omitted++;
+  }
+
+  /**
+   * Records a problem between two parts of the file (`path` and `or`): placed, once the text is
+   * known, at whichever of them comes later in it (the part that broke the file, read top down);
+   * at `path` without text.
+   */
+  between(path: Path, or: Path, code: ErrorCode, message: string): void {
+    if (this.errors.length < PROBLEMS_MAX) this.errors.push({ path, code, message, or });
     else this.omitted++;
   }
 
@@ -62,10 +74,19 @@ export class Problems {
   }
 }
 
-function located(found: Found, severity: ConfigProblem['severity'], locate: Locate | undefined): ConfigProblem {
+/** Where `found` is reported: its path, or its other path (`or`) when that comes later in the text. */
+function placeOf(found: Found, locate: Locate | undefined): [Path, { line: number; column: number } | undefined] {
   const at = locate?.(found.path);
+  if (found.or === undefined || locate === undefined) return [found.path, at];
+  const other = locate(found.or);
+  const later = other !== undefined && (at === undefined || other.line > at.line || (other.line === at.line && other.column > at.column));
+  return later ? [found.or, other] : [found.path, at];
+}
+
+function located(found: Found, severity: ConfigProblem['severity'], locate: Locate | undefined): ConfigProblem {
+  const [path, at] = placeOf(found, locate);
   return {
-    path: found.path.length === 0 ? '' : formatPath(found.path),
+    path: path.length === 0 ? '' : formatPath(path),
     ...(at !== undefined && { line: at.line, column: at.column }),
     code: found.code,
     message: found.message,

@@ -89,11 +89,15 @@ function checkService(p: Problems, value: unknown, path: Path, servers: Readonly
   return { name, address: addr, protocol, port, rows, moves, backends, health };
 }
 
-/** The `services` list: each service checked, no (address, protocol, port) twice, one row count for all. */
-export function checkServices(p: Problems, value: unknown, servers: ReadonlyMap<string, ServerConfig>): ServiceConfig[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) return p.expected(['services'], 'a list of services', value) ?? [];
+/**
+ * The `services` list: each service checked, no (address, protocol, port) twice, one row count for
+ * all; `at`: each service's index in the file's list (for problems found later, kinds-apart.ts).
+ */
+export function checkServices(p: Problems, value: unknown, servers: ReadonlyMap<string, ServerConfig>): { services: ServiceConfig[]; at: number[] } {
   const out: ServiceConfig[] = [];
+  const at: number[] = [];
+  if (value === undefined) return { services: out, at };
+  if (!Array.isArray(value)) return p.expected(['services'], 'a list of services', value) ?? { services: out, at };
   const keys = new Map<string, number>();
   const names = new Map<string, number>();
   value.forEach((v: unknown, i) => {
@@ -106,7 +110,8 @@ export function checkServices(p: Problems, value: unknown, servers: ReadonlyMap<
     keys.set(key, i);
     names.set(s.name, i);
     out.push(s);
+    at.push(i);
   });
-  return out;
+  return { services: out, at };
 }
 

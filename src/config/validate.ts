@@ -1,5 +1,5 @@
 // validateConfig: plain data (a parsed file) -> a Config, every problem collected first. The top level, gue and
-// stats here; datacenters.ts, egress.ts, reach.ts, conflicts.ts, services.ts and address-services.ts the rest.
+// stats here; datacenters.ts, egress.ts, reach.ts, conflicts.ts, services.ts, address-services.ts and kinds-apart.ts the rest.
 import { createHash } from 'node:crypto';
 
 import { IPv4, IPv6 } from 'ip-num';
@@ -13,6 +13,7 @@ import { checkConflicts } from './conflicts.js';
 import { checkDatacenters, GUE_ENCAPS } from './datacenters.js';
 import { checkEgress, type EntryDraft } from './egress.js';
 import { checkFallbacks } from './fallbacks.js';
+import { checkKindsApart } from './kinds-apart.js';
 import { CONFIG_KEYS } from './keys.js';
 import { entrySlices, keepPacked, type PackedSlices } from './packed.js';
 import { invalidConfig, locateAll, Problems, type ConfigProblem, type Locate } from './problems.js';
@@ -179,13 +180,16 @@ export function checkConfig(p: Problems, value: unknown, source?: string): Check
   const reach = checkReach(p, datacenters, servers, gue.trusted);
   const stats = checkStats(p, root.stats);
   const health = checkHealth(p, root.health);
-  const services = checkServices(p, root.services, servers);
-  const addressServices = checkAddressServices(p, root.addressServices, owners);
+  const checkedServices = checkServices(p, root.services, servers);
+  const services = checkedServices.services;
+  const checkedAddressServices = checkAddressServices(p, root.addressServices, owners);
+  const addressServices = checkedAddressServices.services;
   const seed = p.attempt(['flowHashSeed'], () => integer(root.flowHashSeed, ['flowHashSeed'], 0, 0xffffffff, -1));
   const declaredDcs = typeof root.datacenters === 'object' && root.datacenters !== null ? Object.keys(root.datacenters) : [];
   checkFallbacks(p, datacenters, servers, owners, declaredDcs);
   const valid = entries.filter((e): e is EntryDraft => e?.prefix !== undefined);
   checkConflicts(p, { servers, datacenters, entries: valid, trusted: Array.isArray(gue.trusted) ? gue.trusted : undefined, prometheus: stats.prometheus?.address });
+  checkKindsApart(p, entries, packed, checkedServices, checkedAddressServices);
   if (egressOk && owners.complete) warnUnused(p, servers, packed, services, addressServices);
   if (p.count > 0) return undefined;
   const trustedPeers = Array.isArray(gue.trusted) ? gue.trusted : reach.sources;
@@ -225,7 +229,8 @@ export function validateWith(value: unknown, source: string | undefined, locate:
  * Checks a configuration given as plain data (what JSON.parse or a YAML parser gives for the file)
  * and returns it typed, with defaults filled in and `warnings`. Throws InvalidConfigError listing
  * every problem: bad values (ERR_INVALID_OPTION, with their paths), slices of two servers covering
- * the same packets (ERR_SLICE_OVERLAP), servers sharing no address family with a peer they forward
+ * the same packets, or an egress prefix or a service address nesting with an address service's prefix
+ * (ERR_SLICE_OVERLAP), servers sharing no address family with a peer they forward
  * to (ERR_OWNER_UNREACHABLE), shared addresses covering a host's own (ERR_ADDRESS_CONFLICT).
  */
 export function validateConfig(value: unknown, source?: string): Config {

@@ -17,12 +17,16 @@ export class AddressServiceSet {
     this.#byPrefix = new Map(from === undefined ? undefined : from.#byPrefix);
   }
 
-  /** SliceTable.addAddressService(): prefixes apart from the others', at most ABI.addr.servicesMax. */
-  add(spec: AddressServiceSpec): void {
+  /**
+   * SliceTable.addAddressService(): prefixes apart from the others', at most ABI.addr.servicesMax;
+   * `apart` throws when the table's other key kinds hold addresses of the service (kinds-apart.ts).
+   */
+  add(spec: AddressServiceSpec, apart: (a: AddressService) => void): void {
     const a = checkAddressService(spec, this.#owners.isOwner, this.#owners.unknownOwner);
     const other = [...this.#byPrefix.values()].find((o) => servicesOverlap(o, a));
     if (other) invalid('service.prefix', `a prefix apart from the table's other address services (it overlaps ${formatPrefix(other)})`, formatPrefix(a));
     if (this.#byPrefix.size >= ABI.addr.servicesMax) invalid('service', `at most ${ABI.addr.servicesMax} address services a table`, formatPrefix(a));
+    apart(a);
     this.#byPrefix.set(formatPrefix(a), a);
   }
 
@@ -36,6 +40,11 @@ export class AddressServiceSet {
     for (const a of this.#byPrefix.values()) {
       if (a.slices.some((x) => x.owner === name || x.secondary === name)) invalid('name', `an owner no address service's slice names (remove the service first)`, name);
     }
+  }
+
+  /** How many services the set holds. */
+  get size(): number {
+    return this.#byPrefix.size;
   }
 
   /** The services in the order they were added (a copy). */

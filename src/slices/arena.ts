@@ -1,5 +1,5 @@
 // The arena a SliceTable keeps its slices in (slice.ts, Arena): room for a change's new slices,
-// filtering a group in place, giving one owner's slices to another, copying the groups. Used by table.ts.
+// filtering a group in place, giving one owner's slices to another, copying the groups. Used by slice-store.ts.
 import { newGroup, ownerOf, protoOf, type Arena, type Group } from './slice.js';
 
 /** Gives every slice of owner id `from` in `families`' groups to owner id `to`, in place: one pass over the arena. */

@@ -20,8 +20,11 @@ export class FlowServiceSet {
     this.#byKey = new Map(from === undefined ? undefined : from.#byKey);
   }
 
-  /** SliceTable.addService(): a new service, fresh or rebuilt from `from.previous`; one row count per table. */
-  add(spec: ServiceSpec, from: ServiceRebuildFrom | undefined): void {
+  /**
+   * SliceTable.addService(): a new service, fresh or rebuilt from `from.previous`; one row count per
+   * table; `apart` throws when another key kind holds the service's address (kinds-apart.ts).
+   */
+  add(spec: ServiceSpec, from: ServiceRebuildFrom | undefined, apart: (s: FlowService) => void): void {
     const { isOwner, unknownOwner } = this.#owners;
     const fresh = checkService(spec, isOwner, unknownOwner);
     const { previous, ...options } = from ?? {};
@@ -30,6 +33,7 @@ export class FlowServiceSet {
     if (this.#byKey.has(key)) invalid('service', `a service not yet in the table`, serviceName(s));
     const other = this.#byKey.values().next().value;
     if (other !== undefined && other.rows !== s.rows) invalid('service.rows', `the rows of the table's other services (${other.rows}: one Maglev size per table)`, s.rows);
+    apart(s);
     this.#byKey.set(key, s);
   }
 

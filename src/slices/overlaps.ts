@@ -1,4 +1,4 @@
-// The overlap check of a change to a SliceTable (table.ts): slices of different owners must not
+// The overlap check of a change to a SliceTable's slices (slice-store.ts): slices of different owners must not
 // cover the same packets. A change's slices come as a Batch, checked against each other and the table.
 import { SliceOverlapError } from '../errors.js';
 import { containsPrefix, FAMILY_V4, mask4, mask6 } from './address.js';

@@ -182,8 +182,8 @@ function writeRanges(
   return range;
 }
 
-/** port-slice as kinds.ts lists it. Its entries are checked by SliceTable (table.ts: owners, no
- * overlap between owners); explain() reports the slice the C lookup (native/core/lookup.h) found. */
+/** port-slice as kinds.ts lists it. Its entries are checked by SliceTable (slice-store.ts and overlaps.ts:
+ * owners, no overlap between owners; kinds-apart.ts: none with an address service); explain() reports the slice the C lookup (native/core/lookup.h) found. */
 export const portSliceKind: KeyKind = {
   name: 'port-slice',
   compile(state, imageOwner) {

@@ -1,4 +1,4 @@
-// Compact slices and their messages: how SliceTable (table.ts) stores a slice in two numbers,
+// Compact slices and their messages: how a SliceTable's store (slice-store.ts) keeps a slice in two numbers,
 // parses a SliceSpec or selector, and names slices in errors.
 import { describe, InvalidSliceError } from '../errors.js';
 import { isPort, portRange, protocolBits, type Fail } from '../fields.js';
