@@ -226,7 +226,9 @@ describe('XdpPort on a veth pair', () => {
     await agent.proc.waitForLine('"count":200');
     // A deadline, not a measure: on a loaded machine the agent's event loop may take seconds to
     // run the handler's sends (the fresh-clone run under a load of ~10 took over 5 s once).
-    await waitFor(async () => (await agent.command('counters')).counters.queues[0].tx_packets > 0, { what: 'replies sent', timeoutMs: 30_000 });
+    // Every reply, not just one: the agent retries what allocate() could not take yet (its first
+    // call never finds a frame), so a handler that ran before the worker restocked loses none.
+    await waitFor(async () => (await agent.command('counters')).counters.queues[0].tx_packets === 200, { what: 'all 200 replies sent', timeoutMs: 30_000 });
     await agent.command('close');
     expect(agent.proc.stderr).toBe('');
     const sent = frames(sentFile);
