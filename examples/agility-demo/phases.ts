@@ -5,6 +5,7 @@
 // main.ts.
 import type { Agent } from '../../src/netns/index.js';
 import { waitFor } from '../../src/netns/index.js';
+import type { PhaseCounts } from './agents/client.js';
 import type { LoadEntry } from './load.js';
 import { POOL6 } from './world.js';
 
@@ -23,22 +24,15 @@ export interface World {
   clients: Agent[];
 }
 
-export interface PhaseResult {
+export interface PhaseResult extends PhaseCounts {
   phase: Phase;
-  ok: number;
-  failed: number;
-  a: number;
-  aaaa: number;
-  udp: number;
-  viaDig: number;
-  errors: string[];
   /** The IPv4 rules in force during the phase: 'from -> to' when they changed once old answers had drained. */
   steered: string;
 }
 
 interface Progress {
   generation: number;
-  phases: Record<string, Omit<PhaseResult, 'phase' | 'steered'>>;
+  phases: Record<string, PhaseCounts>;
   inflight: Record<string, number>;
 }
 

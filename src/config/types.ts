@@ -6,7 +6,7 @@ import type { ConfigProblem } from '../errors.js';
 import type { DatacenterEncap, ServerEncap } from '../slices/types.js';
 import type { Destination, PortRange, Protocol } from '../fields.js';
 import type { XdpPortOptions } from '../xdp/options.js';
-import type { HealthCheck } from '../lb/probes.js';
+import type { ServiceHealth } from '../lb/health-options.js';
 import type { RebuildMoves } from '../lb/second-chance.js';
 import type { SourceDerivedRule } from '../ssa/rule.js';
 
@@ -115,20 +115,8 @@ export interface ServiceBackendConfig {
   readonly drain: boolean;
 }
 
-/** How the load balancer checks a service's backends (lb.BackendHealth), defaults filled in. */
-export interface ServiceHealthConfig {
-  /** A TCP connect (the default), or an HTTP GET expecting a status. */
-  readonly check: HealthCheck;
-  /** The port probed on each backend's address. The service's port unless set. */
-  readonly port: number;
-  /** 2000, 1000, 2, 3 unless set. */
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly rise: number;
-  readonly fall: number;
-  /** How long a drained backend keeps its connections (as a secondary) before it is forgotten. 60000 unless set. */
-  readonly drainDeadlineMs: number;
-}
+/** How the load balancer checks a service's backends: lb's ServiceHealth, defaults filled in. */
+export type ServiceHealthConfig = ServiceHealth;
 
 /** A flow-hash service (issue 15): new flows to (address, protocol, port) spread over its backends by Maglev. */
 export interface ServiceConfig {

@@ -9,7 +9,7 @@ import { isIPv4 } from '../ip.js';
 import { FAMILY_V4, FAMILY_V6 } from '../slices/address.js';
 import { serviceName, type FlowService } from '../slices/services.js';
 import { BackendHealth, type BackendChange, type Drain, type Health } from './health.js';
-import type { HealthCheck } from './probes.js';
+import type { ServiceHealth } from './health-options.js';
 import { tableDigest, type RebuildMoves } from './second-chance.js';
 
 /** A backend of a balanced service: an owner of the table, and where to probe it. */
@@ -32,15 +32,7 @@ export interface BalancedService {
   /** lb.rebuild's mode; 'stateless' unless set. */
   readonly moves?: RebuildMoves;
   readonly backends: readonly BalancedBackend[];
-  readonly health: {
-    readonly check: HealthCheck;
-    readonly port: number;
-    readonly intervalMs: number;
-    readonly timeoutMs: number;
-    readonly rise: number;
-    readonly fall: number;
-    readonly drainDeadlineMs: number;
-  };
+  readonly health: ServiceHealth;
 }
 
 /**

@@ -34,6 +34,21 @@ export interface BackendHealthOptions {
 
 export type HealthSettings = Required<BackendHealthOptions>;
 
+/** How a balanced service's backends are checked (lb.BackendHealth each) and how long a drained one lingers; every field set (config files and lb.Balancer fill in the defaults). */
+export interface ServiceHealth {
+  /** A TCP connect (the default), or an HTTP GET expecting a status. */
+  readonly check: HealthCheck;
+  /** The port probed on each backend's address. The service's port unless set. */
+  readonly port: number;
+  /** 2000, 1000, 2, 3 unless set. */
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly rise: number;
+  readonly fall: number;
+  /** How long a drained backend keeps its connections (as a secondary) before it is forgotten. 60000 unless set. */
+  readonly drainDeadlineMs: number;
+}
+
 const KEYS = ['intervalMs', 'timeoutMs', 'rise', 'fall', 'check', 'initial'];
 
 function whole(value: unknown, path: string, min: number, max: number): number {

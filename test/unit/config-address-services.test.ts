@@ -9,7 +9,7 @@ import { tableFor } from '../../src/config/perspective.js';
 import { parseConfig } from '../../src/config/source.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { InvalidConfigError } from '../../src/errors.js';
-import { base, type Doc } from './config-fixture.js';
+import { base, thrown, type Doc } from './config-fixture.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../schema/softunicast-config.schema.json', import.meta.url), 'utf8')) as object;
 const check = new Ajv2020({ strict: true, strictRequired: false, allErrors: true, allowUnionTypes: true }).compile(schema);
@@ -151,12 +151,7 @@ describe('addressServices', () => {
       '      - { prefix: 2001:db8:5::/65, owner: a1x }',
       '',
     ].join('\n');
-    let error: unknown;
-    try {
-      parseConfig(yaml, 'yaml', 'ssa.yaml');
-    } catch (e) {
-      error = e;
-    }
-    expect((error as InvalidConfigError).problems.map((p) => [p.path, p.line, p.column])).toEqual([['addressServices[0].slices[1].owner', 10, 43]]);
+    const error = thrown(() => parseConfig(yaml, 'yaml', 'ssa.yaml'));
+    expect(error.problems.map((p) => [p.path, p.line, p.column])).toEqual([['addressServices[0].slices[1].owner', 10, 43]]);
   });
 });

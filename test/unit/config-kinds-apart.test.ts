@@ -64,14 +64,9 @@ describe('egress and services apart from address services', () => {
     const egress = ['egress:', '  - address: 2001:db8:5::7', "    slices: [{ ports: '0-4095', owner: a1 }]"];
     const services = ['addressServices:', '  - prefix: 2001:db8:5::/64', '    slices: [{ prefix: 2001:db8:5::/64, owner: a1 }]'];
     const placed = (lines: string[]) => {
-      let error: unknown;
-      try {
-        parseConfig([...lines, ''].join('\n'), 'yaml', 'apart.yaml');
-      } catch (e) {
-        error = e;
-      }
+      const error = thrown(() => parseConfig([...lines, ''].join('\n'), 'yaml', 'apart.yaml'));
       expect(error).toBeInstanceOf(InvalidConfigError);
-      return (error as InvalidConfigError).problems.map((p) => [p.path, p.line, p.column, p.code]);
+      return error.problems.map((p) => [p.path, p.line, p.column, p.code]);
     };
     expect(placed([...head, ...egress, ...services])).toEqual([['addressServices[0].prefix', 10, 13, 'ERR_SLICE_OVERLAP']]);
     expect(placed([...head, ...services, ...egress])).toEqual([['egress[0].address', 10, 14, 'ERR_SLICE_OVERLAP']]);

@@ -11,7 +11,7 @@ import { routerOptionsFor, tableFor } from '../../src/config/perspective.js';
 import { parseConfig } from '../../src/config/source.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { InvalidConfigError } from '../../src/errors.js';
-import { base, type Doc } from './config-fixture.js';
+import { base, thrown, type Doc } from './config-fixture.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../schema/softunicast-config.schema.json', import.meta.url), 'utf8')) as object;
 const check = new Ajv2020({ strict: true, strictRequired: false, allErrors: true, allowUnionTypes: true }).compile(schema);
@@ -25,7 +25,7 @@ function problems(doc: Doc): string[] {
     validateConfig(doc);
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidConfigError);
-    return (error as InvalidConfigError).problems.map((p) => p.message);
+    return error.problems.map((p) => p.message);
   }
   throw new Error('expected the configuration to be refused');
 }
@@ -90,13 +90,8 @@ describe('services', () => {
       '    backends: [a1, { server: a1x, weight: 2 }]',
       '',
     ].join('\n');
-    let error: unknown;
-    try {
-      parseConfig(yaml, 'yaml', 'lb.yaml');
-    } catch (e) {
-      error = e;
-    }
-    expect((error as InvalidConfigError).problems.map((p) => [p.path, p.line, p.column])).toEqual([['services[0].backends[1].server', 11, 30]]);
+    const error = thrown(() => parseConfig(yaml, 'yaml', 'lb.yaml'));
+    expect(error.problems.map((p) => [p.path, p.line, p.column])).toEqual([['services[0].backends[1].server', 11, 30]]);
   });
 
   it('adds each service to the tables of its data centre, backends that drain left out', () => {

@@ -62,6 +62,7 @@ describe('asking several DNS servers in turn', () => {
     await expect(resolveService('web.svc.example', { server: at(serving), servers: [at(serving)] })).rejects.toThrow(new InvalidOptionError('Expected one of options.server and options.servers but received both'));
     await expect(resolveService('web.svc.example', { servers: [] })).rejects.toThrow(new InvalidOptionError('Expected a non-empty list of DNS servers for servers but received an array of 0'));
     expect(() => new ServiceResolver({})).toThrow(new InvalidOptionError('Expected one of options.server and options.servers but received neither'));
+    expect(() => new ServiceResolver({ server: at(serving), now: 5 as unknown as () => number })).toThrow(new InvalidOptionError('Expected a function returning milliseconds for options.now but received 5'));
   });
 });
 

@@ -31,7 +31,8 @@ interface ClientConfig {
   echoPort: number;
 }
 
-interface PhaseCounts {
+/** What the client counted in one phase; phases.ts reads it from the client's progress lines. */
+export interface PhaseCounts {
   ok: number;
   failed: number;
   a: number;
