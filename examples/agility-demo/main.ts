@@ -9,13 +9,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { Agent, requireNetnsPrivileges, runPrefix, teardownRun } from '../../src/netns/index.js';
+import { Agent, requireNetnsPrivileges, runMain, runPrefix } from '../../src/netns/index.js';
 import { renderTable } from '../soft-unicast-demo/table.js';
 import { countsOf, delta, LOAD_HEADERS, loadCells, loadChart, summarize, type Counts, type LoadEntry } from './load.js';
 import { runPhases, type Phase, type PhaseResult, type World } from './phases.js';
 import { buildWorld, CLIENT_AGENT, DNS4, DNS_AGENT, POOL4, POOL6, SERVER_AGENT } from './world.js';
 
-const started = performance.now();
 const log = (line: string): void => void process.stderr.write(`agility: ${line}\n`);
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const since = (t: number): string => `${((performance.now() - t) / 1000).toFixed(1)} s`;
@@ -128,21 +127,6 @@ async function demo(): Promise<boolean> {
   return true;
 }
 
-// The namespaces are registered before they exist; teardownRun() deletes them (and stops the
-// agents) whatever happened, and the kit's signal hook does the same on Ctrl-C.
-let ok = false;
-try {
-  ok = await demo();
-} catch (error) {
-  log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-} finally {
-  const t = performance.now();
-  try {
-    await teardownRun();
-    log(`tore the namespaces down in ${since(t)}; ${ok ? 'all well' : 'FAILED'} after ${since(started)}`);
-  } catch (error) {
-    ok = false;
-    log(`teardown failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-process.exitCode = ok ? 0 : 1;
+// The namespaces are registered before they exist; runMain deletes them (and stops the agents)
+// whatever happened, and the kit's signal hook does the same on Ctrl-C.
+process.exitCode = await runMain(demo, { log });

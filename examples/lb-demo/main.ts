@@ -4,7 +4,7 @@
 // balance of new connections, each step with its count of broken streams. Tears down always.
 //   --connections N (default 240)  --probes N (default 2000)  --encap l2|glb (default glb; l2 shows what second chance saves)
 //   --json: the results as one JSON line at the end (test/netns/lb-demo.test.ts reads it)
-import { requireNetnsPrivileges, runPrefix, teardownRun } from 'softunicast/netns';
+import { requireNetnsPrivileges, runMain, runPrefix } from 'softunicast/netns';
 
 import { NAMES, runDemo, type DemoResult } from './scenario.js';
 
@@ -54,30 +54,19 @@ function verdicts(r: DemoResult): string[] {
   return lines.map(([text, ok]) => `${ok === 'note' ? 'note' : ok ? 'ok  ' : 'FAIL'} ${text}`);
 }
 
-async function main(): Promise<number> {
+async function main(): Promise<boolean> {
   const args = argsOf(process.argv.slice(2));
   requireNetnsPrivileges();
-  // Namespaces are registered as they are made; teardownRun removes them on every way out.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void teardownRun().finally(() => process.exit(130)));
-  try {
-    out(`namespaces ${runPrefix}-*, removed at the end`);
-    if (args.encap === 'l2') out('note: this build has no GLB encapsulation (encap glb): no second chance, so adding and draining move connections');
-    const result = await runDemo({ connections: args.connections, probes: args.probes, encap: args.encap, say: out });
-    out('');
-    const lines = verdicts(result);
-    for (const line of lines) out(line);
-    if (args.json) out(JSON.stringify({ result }));
-    return lines.every((l) => !l.startsWith('FAIL')) ? 0 : 1;
-  } finally {
-    await teardownRun();
-  }
+  out(`namespaces ${runPrefix}-*, removed at the end`);
+  if (args.encap === 'l2') out('note: this build has no GLB encapsulation (encap glb): no second chance, so adding and draining move connections');
+  const result = await runDemo({ connections: args.connections, probes: args.probes, encap: args.encap, say: out });
+  out('');
+  const lines = verdicts(result);
+  for (const line of lines) out(line);
+  if (args.json) out(JSON.stringify({ result }));
+  return lines.every((l) => !l.startsWith('FAIL'));
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (error: unknown) => {
-    out(`lb-demo failed: ${(error as Error).stack ?? String(error)}`);
-    await teardownRun();
-    process.exit(1);
-  },
-);
+// Namespaces are registered as they are made; runMain removes them on every way out (the kit's
+// signal hook on Ctrl-C). process.exit: a handle left open must not keep the demo alive after its verdict.
+process.exit(await runMain(main, { log: (line) => out(`lb-demo: ${line}`) }));

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ABI } from '../../src/generated/abi.js';
 import { loadConfig, type Config, type PortRange } from '../../src/index.js';
 import {
-  Agent, execIn, requireNetnsPrivileges, runPrefix, spawnIn, teardownRun, waitFor, type SpawnedProcess,
+  Agent, execIn, requireNetnsPrivileges, runMain, runPrefix, spawnIn, waitFor, type SpawnedProcess,
 } from '../../src/netns/index.js';
 import { deploymentYaml, slicesOf } from './deployment.js';
 import { deltas, expectedPath, observedPath, PATH_KINDS, pathText, type Path, type PathKind, type Totals } from './paths.js';
@@ -37,7 +37,6 @@ type Tool = (typeof TOOLS)[number];
 /** How often the routers print counters: a snapshot costs at most this long. */
 const STATS_INTERVAL_S = 0.1;
 
-const started = performance.now();
 const log = (line: string): void => void process.stderr.write(`demo: ${line}\n`);
 
 type Lane = 'auto' | 'afxdp';
@@ -298,34 +297,11 @@ async function demo(dir: string): Promise<boolean> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'su-demo-'));
-process.once('exit', () => {
-  unmountBpf();
-  rmSync(dir, { recursive: true, force: true });
-});
-// On a signal ('exit' does not run then) this goes first; the harness's own one-shot handler
-// follows: it kills what runs in the namespaces, deletes them, and raises the signal again,
-// which then ends the process.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.prependOnceListener(signal, () => {
-    log(`${signal}: stopping; removing namespaces ${runPrefix}-*`);
+// The bpffs mount and the directory go after the namespaces, also on a signal (runMain's cleanup).
+process.exitCode = await runMain(() => demo(dir), {
+  log,
+  cleanup: () => {
     unmountBpf();
     rmSync(dir, { recursive: true, force: true });
-  });
-}
-let ok = false;
-try {
-  ok = await demo(dir);
-} catch (error) {
-  log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-} finally {
-  const t = performance.now();
-  try {
-    await teardownRun();
-    unmountBpf();
-    log(`tore the world down in ${since(t)}; ${ok ? 'all well' : 'FAILED'} after ${since(started)}`);
-  } catch (error) {
-    ok = false;
-    log(`teardown failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-process.exitCode = ok ? 0 : 1;
+  },
+});

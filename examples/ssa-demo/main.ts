@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { requireNetnsPrivileges, runPrefix, teardownRun } from '../../src/netns/index.js';
+import { requireNetnsPrivileges, runMain, runPrefix } from '../../src/netns/index.js';
 import { runScenario, type Batch, type ScenarioResult } from './scenario.js';
 import { ADDRESS_SERVICES } from './rules.js';
 
@@ -55,24 +55,14 @@ async function main(args: readonly string[]): Promise<boolean> {
   const unknown = args.find((a) => a !== '--small' && a !== '--json');
   if (unknown !== undefined) throw new Error(`Expected --small or --json but received ${JSON.stringify(unknown)}`);
   requireNetnsPrivileges(['ip', 'ping', 'sysctl', 'ethtool', 'dig']);
-  const dir = mkdtempSync(join(tmpdir(), 'ssa-demo-'));
   log(`namespaces ${runPrefix}-*`);
-  try {
-    const r = await runScenario({ ...SCALES[args.includes('--small') ? 'small' : 'full'], dir, log });
-    const ok = report(r);
-    // One line for test/netns/ssa-demo.test.ts: the counts as data.
-    if (args.includes('--json')) out(`JSON ${JSON.stringify(r)}`);
-    return ok;
-  } finally {
-    await teardownRun();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = await runScenario({ ...SCALES[args.includes('--small') ? 'small' : 'full'], dir, log });
+  const ok = report(r);
+  // One line for test/netns/ssa-demo.test.ts: the counts as data.
+  if (args.includes('--json')) out(`JSON ${JSON.stringify(r)}`);
+  return ok;
 }
 
-main(process.argv.slice(2)).then(
-  (ok) => process.exit(ok ? 0 : 1),
-  (e: Error) => {
-    process.stderr.write(`${e.stack ?? e.message}\n`);
-    process.exit(1);
-  },
-);
+const dir = mkdtempSync(join(tmpdir(), 'ssa-demo-'));
+// process.exit, not exitCode: a handle left open (an agent's pipe, a timer) must not keep the demo alive after its verdict.
+process.exit(await runMain(() => main(process.argv.slice(2)), { log, cleanup: () => rmSync(dir, { recursive: true, force: true }) }));

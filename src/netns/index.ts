@@ -29,6 +29,7 @@ export {
 export { spawnIn, type ExitInfo, type LinePredicate, type SpawnedProcess, type SpawnInOptions } from './process.js';
 export { MARKER_DIR, registrySnapshot } from './registry.js';
 export { sweep, sweepStale, teardownRun, type SweepResult } from './teardown.js';
+export { runMain, type RunMainOptions } from './run-main.js';
 export { xdpOnVethPeer } from './veth-peer.js';
 export { createVethPair, type CreateStep, type VethEnd, type VethPair, type VethPairOptions } from './veth.js';
 export { waitFor, type WaitForOptions } from './wait.js';
