@@ -14,6 +14,7 @@ export interface RunMainOptions {
   readonly cleanup?: () => void;
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const since = (t: number): string => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 const textOf = (error: unknown): string => (error instanceof Error ? (error.stack ?? error.message) : String(error));
 
@@ -21,14 +22,11 @@ const textOf = (error: unknown): string => (error instanceof Error ? (error.stac
 export async function runMain(body: () => Promise<boolean>, options: RunMainOptions): Promise<number> {
   const started = performance.now();
   const { log, cleanup } = options;
-  if (cleanup !== undefined) {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.prependOnceListener(signal, () => {
-        log(`${signal}: stopping; removing the run's namespaces`);
-        cleanup();
-      });
-    }
-  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping; removing the run's namespaces`);
+    cleanup?.();
+  };
+  if (cleanup !== undefined) for (const signal of SIGNALS) process.prependOnceListener(signal, onSignal);
   let ok = false;
   try {
     ok = await body();
@@ -44,5 +42,6 @@ export async function runMain(body: () => Promise<boolean>, options: RunMainOpti
     ok = false;
     log(`teardown failed: ${textOf(error)}`);
   }
+  for (const signal of SIGNALS) process.removeListener(signal, onSignal);
   return ok ? 0 : 1;
 }
